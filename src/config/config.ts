@@ -1,0 +1,217 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+/** Thrown for a bad environment variable; the message is the one line printed at start. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseConfig =
+  | { kind: 'postgres'; url: string }
+  | { kind: 'pglite'; dataDir: string | null /* null = in memory */ };
+
+export interface ProviderEndpoint {
+  apiKey: string | undefined;
+  baseUrl: string;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  nodeEnv: string;
+  logLevel: LogLevel;
+  database: DatabaseConfig;
+  adminApiKey: string | undefined;
+  providers: {
+    openai: ProviderEndpoint;
+    anthropic: ProviderEndpoint;
+    deepseek: ProviderEndpoint;
+    ollama: ProviderEndpoint;
+    /** @default 60_000 // one minute per attempt */
+    timeoutMs: number;
+    /** @default 2 */
+    maxRetries: number;
+  };
+  budget: {
+    enabled: boolean;
+    costTracking: boolean;
+    enforceLimits: boolean;
+    autoFallback: boolean;
+    defaultFallbackProvider: string;
+    defaultFallbackModel: string;
+    spikeDetection: boolean;
+    spikeMultiplier: number;
+    spikeWindowHours: number;
+    /** Models with no known price run at cost 0 instead of being refused. @default false */
+    allowUnpricedModels: boolean;
+    /** How long a reservation may live before the sweeper releases it. @default 300_000 */
+    reservationTtlMs: number;
+  };
+  alerts: {
+    slackWebhookUrl: string | undefined;
+    smtpUrl: string | undefined;
+    emailFrom: string;
+    pagerdutyRoutingKey: string | undefined;
+    pagerdutyEventsUrl: string;
+    alertmanagerUrl: string | undefined;
+    webhookUrl: string | undefined;
+    webhookSecret: string | undefined;
+  };
+  metrics: {
+    prefix: string;
+    /** user_id / project_id labels on per-request metrics. @default true */
+    userLabels: boolean;
+  };
+  /** Per-key requests per minute; 0 = off. @default 0 */
+  rateLimitPerMinute: number;
+}
+
+/** Reads `.env` from the working directory; variables already in the environment win. */
+export function loadEnv(env: Env = process.env, cwd = process.cwd()): Env {
+  const file = resolve(cwd, '.env');
+  if (!existsSync(file)) return env;
+  const fromFile = parseDotenv(readFileSync(file));
+  return { ...fromFile, ...env };
+}
+
+class Reader {
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  str(name: string, def: string): string;
+  str(name: string): string | undefined;
+  str(name: string, def?: string): string | undefined {
+    return this.raw(name) ?? def;
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const l = v.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(l)) return true;
+    if (['false', '0', 'no', 'off'].includes(l)) return false;
+    throw new ConfigError(`${name}=${v} is invalid: expected true or false`);
+  }
+
+  int(name: string, def: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v) || n < min || n > max) {
+      throw new ConfigError(`${name}=${v} is invalid: expected a whole number from ${min} to ${max}`);
+    }
+    return n;
+  }
+
+  num(name: string, def: number, minExclusive: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= minExclusive) {
+      throw new ConfigError(`${name}=${v} is invalid: expected a number greater than ${minExclusive}`);
+    }
+    return n;
+  }
+
+  url(name: string, protocols: string[], def: string): string;
+  url(name: string, protocols: string[]): string | undefined;
+  url(name: string, protocols: string[], def?: string): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new ConfigError(`${name}=${v} is invalid: expected a URL (${protocols.join(', ')})`);
+    }
+    if (!protocols.includes(u.protocol.replace(/:$/, ''))) {
+      throw new ConfigError(`${name}=${v} is invalid: expected a URL (${protocols.join(', ')})`);
+    }
+    return v.replace(/\/+$/, '');
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], def: T): T {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (!(values as readonly string[]).includes(v)) {
+      throw new ConfigError(`${name}=${v} is invalid: expected one of ${values.join(', ')}`);
+    }
+    return v as T;
+  }
+}
+
+const HTTP = ['http', 'https'];
+
+/** Builds the validated configuration once, at start. Throws ConfigError naming the variable. */
+export function loadConfig(env: Env = loadEnv()): AppConfig {
+  const r = new Reader(env);
+  const dbUrl = r.str('DATABASE_URL');
+  let database: DatabaseConfig;
+  if (dbUrl === undefined) database = { kind: 'pglite', dataDir: resolve(r.str('DATA_DIR', './data')) };
+  else if (dbUrl === 'memory://') database = { kind: 'pglite', dataDir: null };
+  else database = { kind: 'postgres', url: r.url('DATABASE_URL', ['postgres', 'postgresql'])! };
+
+  const metricsPrefix = r.str('METRICS_PREFIX', 'biowerk');
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metricsPrefix)) {
+    throw new ConfigError(`METRICS_PREFIX=${metricsPrefix} is invalid: expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)`);
+  }
+  const adminApiKey = r.str('ADMIN_API_KEY');
+  if (adminApiKey !== undefined && adminApiKey.length < 16) {
+    throw new ConfigError('ADMIN_API_KEY is invalid: expected at least 16 characters');
+  }
+
+  return {
+    port: r.int('PORT', 4000, 0, 65535),
+    host: r.str('HOST', '127.0.0.1'),
+    nodeEnv: r.str('NODE_ENV', 'development'),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    database,
+    adminApiKey,
+    providers: {
+      openai: { apiKey: r.str('OPENAI_API_KEY'), baseUrl: r.url('OPENAI_BASE_URL', HTTP, 'https://api.openai.com/v1') },
+      anthropic: { apiKey: r.str('ANTHROPIC_API_KEY'), baseUrl: r.url('ANTHROPIC_BASE_URL', HTTP, 'https://api.anthropic.com') },
+      deepseek: { apiKey: r.str('DEEPSEEK_API_KEY'), baseUrl: r.url('DEEPSEEK_BASE_URL', HTTP, 'https://api.deepseek.com') },
+      ollama: { apiKey: undefined, baseUrl: r.url('OLLAMA_BASE_URL', HTTP, 'http://127.0.0.1:11434') },
+      timeoutMs: r.int('PROVIDER_TIMEOUT_MS', 60_000, 1, 3_600_000),
+      maxRetries: r.int('PROVIDER_MAX_RETRIES', 2, 0, 10),
+    },
+    budget: {
+      enabled: r.bool('BUDGET_ENABLED', true),
+      costTracking: r.bool('BUDGET_COST_TRACKING', true),
+      enforceLimits: r.bool('BUDGET_ENFORCE_LIMITS', true),
+      autoFallback: r.bool('BUDGET_AUTO_FALLBACK', true),
+      defaultFallbackProvider: r.str('BUDGET_DEFAULT_FALLBACK_PROVIDER', 'deepseek'),
+      defaultFallbackModel: r.str('BUDGET_DEFAULT_FALLBACK_MODEL', 'deepseek-chat'),
+      spikeDetection: r.bool('BUDGET_SPIKE_DETECTION', true),
+      spikeMultiplier: r.num('BUDGET_SPIKE_MULTIPLIER', 3.0, 1),
+      spikeWindowHours: r.int('BUDGET_SPIKE_WINDOW_HOURS', 1, 1, 24),
+      allowUnpricedModels: r.bool('BUDGET_ALLOW_UNPRICED_MODELS', false),
+      reservationTtlMs: r.int('BUDGET_RESERVATION_TTL_MS', 300_000, 1_000, 86_400_000),
+    },
+    alerts: {
+      slackWebhookUrl: r.url('SLACK_WEBHOOK_URL', HTTP),
+      smtpUrl: r.url('SMTP_URL', ['smtp', 'smtps']),
+      emailFrom: r.str('ALERT_EMAIL_FROM', 'budget-gateway@localhost'),
+      pagerdutyRoutingKey: r.str('PAGERDUTY_ROUTING_KEY'),
+      pagerdutyEventsUrl: r.url('PAGERDUTY_EVENTS_URL', HTTP, 'https://events.pagerduty.com/v2/enqueue'),
+      alertmanagerUrl: r.url('ALERTMANAGER_URL', HTTP),
+      webhookUrl: r.url('ALERT_WEBHOOK_URL', HTTP),
+      webhookSecret: r.str('ALERT_WEBHOOK_SECRET'),
+    },
+    metrics: {
+      prefix: metricsPrefix,
+      userLabels: r.bool('METRICS_USER_LABELS', true),
+    },
+    rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
+  };
+}

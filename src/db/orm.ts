@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { PGliteDriver } from 'mikro-orm-pglite';
+import type { DatabaseConfig } from '../config/config';
+import { MIGRATIONS } from '../../migrations';
+import { ENTITIES } from './entities';
+
+export interface Database {
+  orm: MikroORM;
+  /** True on the embedded database: one connection, so transactions never interleave (knex pool of 1). */
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+function baseOptions(): Options {
+  return {
+    entities: ENTITIES,
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: MIGRATIONS,
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      path: 'migrations',
+      pathTs: 'migrations',
+      emit: 'ts',
+    },
+    allowGlobalContext: false,
+    debug: process.env.ORM_DEBUG === 'true',
+  };
+}
+
+/** Opens PostgreSQL or the embedded PGlite (on disk or in memory). Migrations are not run here. */
+export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number } = {}): Promise<Database> {
+  if (db.kind === 'postgres') {
+    const orm = await MikroORM.init({
+      ...baseOptions(),
+      clientUrl: db.url,
+      pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 10_000 },
+      driverOptions: { connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000 } },
+    });
+    return { orm, embedded: false, close: () => orm.close(true) };
+  }
+  if (db.dataDir) mkdirSync(db.dataDir, { recursive: true });
+  const pglite = new PGlite(db.dataDir ?? undefined);
+  await pglite.waitReady;
+  const orm = await MikroORM.init({
+    ...baseOptions(),
+    // The cast: mikro-orm-pglite's driver is an AbstractSqlDriver for PostgreSQL, typed apart from PostgreSqlDriver.
+    driver: PGliteDriver as unknown as Options['driver'],
+    dbName: 'postgres',
+    driverOptions: { connection: { pglite: () => pglite } },
+  });
+  return {
+    orm,
+    embedded: true,
+    close: async () => {
+      await orm.close(true);
+      await pglite.close();
+    },
+  };
+}
+
+/** Applies pending migrations; returns their names. */
+export async function migrate(orm: MikroORM): Promise<string[]> {
+  const done = await orm.getMigrator().up();
+  return done.map((m) => m.name);
+}

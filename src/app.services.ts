@@ -1,0 +1,16 @@
+import type { ApiKeyService } from './auth/api-key.service';
+import type { BudgetService } from './budgets/budget.service';
+import type { AppConfig } from './config/config';
+import type { Database } from './db/orm';
+import type { Logger } from './common/logger';
+import type { Metrics } from './metrics/metrics';
+
+/** Everything the composition root (`app.ts`) builds once and hands to resolvers through the context. */
+export interface AppServices {
+  config: AppConfig;
+  db: Database;
+  log: Logger;
+  metrics: Metrics;
+  apiKeys: ApiKeyService;
+  budgets: BudgetService;
+}

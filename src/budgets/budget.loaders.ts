@@ -1,0 +1,17 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Budget } from './budget.entity';
+import type { BudgetService } from './budget.service';
+import type { BudgetStatusView } from './budget.type';
+
+/** Current-period status of many budgets in one ledger query. */
+export const budgetStatusLoader = (em: EntityManager, budgets: BudgetService) =>
+  new DataLoader<Budget, BudgetStatusView, string>((bs) => budgets.statuses(em, bs), { cacheKeyFn: (b) => b.id });
+
+/** Budgets by id (deleted ones included: alerts and usage keep pointing at them). */
+export const budgetByIdLoader = (em: EntityManager) =>
+  new DataLoader<string, Budget | null>(async (ids) => {
+    const rows = await em.find(Budget, { id: { $in: [...ids] } });
+    const byId = new Map(rows.map((b) => [b.id, b]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });

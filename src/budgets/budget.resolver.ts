@@ -1,0 +1,64 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { AlertView, toAlertView } from '../alerts/alert.type';
+import { rowScope } from '../auth/policy';
+import { AlertStatus, BudgetType } from '../common/enums';
+import type { GraphQLContext } from '../graphql/context';
+import { CreateBudgetInput, UpdateBudgetInput } from './budget.input';
+import { BudgetStatusView, BudgetView, toBudgetView } from './budget.type';
+import { visibleBudget } from './budget.visibility';
+
+@Resolver(() => BudgetView)
+export class BudgetResolver {
+  @Query(() => BudgetView, { nullable: true })
+  async budget(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<BudgetView | null> {
+    const b = await ctx.services.budgets.find(ctx.em, id);
+    return b && visibleBudget(b, rowScope(ctx.auth)) ? toBudgetView(b) : null;
+  }
+
+  @Query(() => [BudgetView])
+  async budgets(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('budgetType', () => BudgetType, { nullable: true }) budgetType?: BudgetType | null,
+    @Arg('userId', () => String, { nullable: true }) userId?: string | null,
+    @Arg('projectId', () => String, { nullable: true }) projectId?: string | null,
+    @Arg('isActive', () => Boolean, { nullable: true }) isActive?: boolean | null,
+  ): Promise<BudgetView[]> {
+    const rows = await ctx.services.budgets.list(ctx.em, { budgetType, userId, projectId, isActive });
+    const scope = rowScope(ctx.auth);
+    return rows.filter((b) => visibleBudget(b, scope)).map(toBudgetView);
+  }
+
+  @Mutation(() => BudgetView)
+  async createBudget(@Arg('input', () => CreateBudgetInput) input: CreateBudgetInput, @Ctx() ctx: GraphQLContext): Promise<BudgetView> {
+    return toBudgetView(await ctx.services.budgets.create(ctx.em, input));
+  }
+
+  @Mutation(() => BudgetView)
+  async updateBudget(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateBudgetInput) input: UpdateBudgetInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BudgetView> {
+    return toBudgetView(await ctx.services.budgets.update(ctx.em, id, input));
+  }
+
+  @Mutation(() => Boolean)
+  async deleteBudget(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return ctx.services.budgets.delete(ctx.em, id);
+  }
+
+  @FieldResolver(() => BudgetStatusView, { description: "The current period's figures." })
+  status(@Root() b: BudgetView, @Ctx() ctx: GraphQLContext): Promise<BudgetStatusView> {
+    return ctx.loaders.budgetStatus.load(b.entity);
+  }
+
+  @FieldResolver(() => [AlertView])
+  async alerts(
+    @Root() b: BudgetView,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('status', () => AlertStatus, { nullable: true }) status?: AlertStatus | null,
+  ): Promise<AlertView[]> {
+    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null });
+    return rows.map(toAlertView);
+  }
+}

@@ -1,0 +1,91 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { AlertChannel, BudgetState, BudgetType, LimitPeriod, LimitType } from '../common/enums';
+import { unitsToNumber, parseUnits } from '../common/money';
+import { DateTime } from '../graphql/scalars';
+import type { Budget } from './budget.entity';
+
+@ObjectType('BudgetStatus')
+export class BudgetStatusView {
+  @Field(() => DateTime) periodStart!: Date;
+  @Field(() => DateTime, { nullable: true, description: 'Null for TOTAL budgets.' }) periodEnd!: Date | null;
+  @Field(() => Float, { description: "Settled usage in the limit's unit (USD or tokens)." }) used!: number;
+  @Field(() => Float, { description: 'Held by requests in flight, not yet settled.' }) reserved!: number;
+  @Field(() => Float) remaining!: number;
+  @Field(() => Float, { description: '100 * (used + reserved) / limitValue' }) usagePercentage!: number;
+  @Field(() => BudgetState) state!: BudgetState;
+}
+
+/** The GraphQL face of a budget; `status` and `alerts` are field resolvers backed by DataLoaders. */
+@ObjectType('Budget')
+export class BudgetView {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field(() => BudgetType) budgetType!: BudgetType;
+  @Field(() => String, { nullable: true }) userId!: string | null;
+  @Field(() => String, { nullable: true }) projectId!: string | null;
+  @Field(() => String, { nullable: true, description: 'Service name for SERVICE budgets (e.g. "osteon").' }) scopeId!: string | null;
+  @Field(() => LimitType) limitType!: LimitType;
+  @Field(() => LimitPeriod) limitPeriod!: LimitPeriod;
+  @Field(() => Float, { description: 'USD for COST budgets, tokens for TOKENS budgets.' }) limitValue!: number;
+  @Field(() => Float) warningThreshold!: number;
+  @Field(() => Float) criticalThreshold!: number;
+  @Field(() => Float) fallbackThreshold!: number;
+  @Field() enableFallback!: boolean;
+  @Field(() => String, { nullable: true }) fallbackProvider!: string | null;
+  @Field(() => String, { nullable: true }) fallbackModel!: string | null;
+  @Field() hardLimitEnabled!: boolean;
+  @Field() blockOnExceeded!: boolean;
+  @Field() isActive!: boolean;
+  @Field() isEnforced!: boolean;
+  @Field(() => [String], { nullable: true }) allowedProviders!: string[] | null;
+  @Field(() => [String], { nullable: true }) blockedModels!: string[] | null;
+  @Field(() => Float, { nullable: true }) maxCostPerRequest!: number | null;
+  @Field() enableSpikeDetection!: boolean;
+  @Field(() => Float) spikeThresholdMultiplier!: number;
+  @Field(() => Int) spikeWindowHours!: number;
+  @Field() alertOnSpike!: boolean;
+  @Field(() => [AlertChannel]) alertChannels!: AlertChannel[];
+  @Field(() => [String]) alertRecipients!: string[];
+  @Field(() => DateTime) createdAt!: Date;
+  @Field(() => DateTime) updatedAt!: Date;
+  /** Kept for field resolvers (status needs the exact limit). */
+  entity!: Budget;
+}
+
+export function toBudgetView(b: Budget): BudgetView {
+  const v = new BudgetView();
+  Object.assign(v, {
+    id: b.id,
+    name: b.name,
+    budgetType: b.budgetType,
+    userId: b.userId ?? null,
+    projectId: b.projectId ?? null,
+    scopeId: b.scopeId ?? null,
+    limitType: b.limitType,
+    limitPeriod: b.limitPeriod,
+    limitValue: unitsToNumber(parseUnits(b.limitValue)),
+    warningThreshold: b.warningThreshold,
+    criticalThreshold: b.criticalThreshold,
+    fallbackThreshold: b.fallbackThreshold,
+    enableFallback: b.enableFallback,
+    fallbackProvider: b.fallbackProvider ?? null,
+    fallbackModel: b.fallbackModel ?? null,
+    hardLimitEnabled: b.hardLimitEnabled,
+    blockOnExceeded: b.blockOnExceeded,
+    isActive: b.isActive,
+    isEnforced: b.isEnforced,
+    allowedProviders: b.allowedProviders ?? null,
+    blockedModels: b.blockedModels ?? null,
+    maxCostPerRequest: b.maxCostPerRequest == null ? null : unitsToNumber(parseUnits(b.maxCostPerRequest)),
+    enableSpikeDetection: b.enableSpikeDetection,
+    spikeThresholdMultiplier: b.spikeThresholdMultiplier,
+    spikeWindowHours: b.spikeWindowHours,
+    alertOnSpike: b.alertOnSpike,
+    alertChannels: b.alertChannels,
+    alertRecipients: b.alertRecipients,
+    createdAt: b.createdAt,
+    updatedAt: b.updatedAt,
+    entity: b,
+  });
+  return v;
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { parseUnits } from '../common/money';
+
+export interface LedgerKey {
+  budgetId: string;
+  periodStart: Date;
+}
+
+export interface LedgerFigures {
+  used: bigint;
+  reserved: bigint;
+}
+
+export const ledgerKey = (k: LedgerKey) => `${k.budgetId}@${k.periodStart.toISOString()}`;
+
+/** Reads the ledger rows for the given (budget, period) pairs in one statement; absent rows are zero. */
+export async function readLedgers(em: EntityManager, keys: readonly LedgerKey[]): Promise<Map<string, LedgerFigures>> {
+  const out = new Map<string, LedgerFigures>();
+  if (keys.length === 0) return out;
+  const rows = await em.getConnection().execute<{ budget_id: string; period_start: Date; used: string; reserved: string }[]>(
+    `select l.budget_id, l.period_start, l.used, l.reserved
+       from budget_ledger l
+       join json_to_recordset(?::json) as k(budget_id uuid, period_start timestamptz)
+         on l.budget_id = k.budget_id and l.period_start = k.period_start`,
+    [JSON.stringify(keys.map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() })))],
+  );
+  for (const r of rows) {
+    out.set(ledgerKey({ budgetId: r.budget_id, periodStart: new Date(r.period_start) }), {
+      used: parseUnits(String(r.used)),
+      reserved: parseUnits(String(r.reserved)),
+    });
+  }
+  return out;
+}

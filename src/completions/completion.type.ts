@@ -1,0 +1,43 @@
+import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
+import { BudgetView } from '../budgets/budget.type';
+import { UsageView } from '../usage/usage.type';
+
+@ObjectType('ChatMessage')
+export class ChatMessageView {
+  @Field() role!: string;
+  @Field() content!: string;
+}
+
+@InputType()
+export class ChatMessageInput {
+  @Field() role!: string;
+  @Field() content!: string;
+}
+
+@InputType()
+export class CompletionInput {
+  @Field(() => [ChatMessageInput]) messages!: ChatMessageInput[];
+  @Field() provider!: string;
+  @Field() model!: string;
+  @Field(() => String, { nullable: true }) userId?: string | null;
+  @Field(() => String, { nullable: true }) projectId?: string | null;
+  @Field(() => String, { nullable: true }) service?: string | null;
+  @Field(() => String, { nullable: true }) endpoint?: string | null;
+  @Field(() => Int, { nullable: true }) maxTokens?: number | null;
+  @Field(() => Float, { nullable: true }) temperature?: number | null;
+  @Field(() => String, { nullable: true, description: 'A retry with the same key returns the first result and is charged once.' })
+  idempotencyKey?: string | null;
+}
+
+@ObjectType('CompletionResult')
+export class CompletionResultView {
+  @Field() requestId!: string;
+  @Field(() => ChatMessageView) message!: ChatMessageView;
+  @Field(() => String, { nullable: true }) finishReason!: string | null;
+  @Field({ description: 'Provider and model that served the request.' }) provider!: string;
+  @Field() model!: string;
+  @Field() fallbackUsed!: boolean;
+  @Field(() => String, { nullable: true }) fallbackReason!: string | null;
+  @Field(() => UsageView) usage!: UsageView;
+  @Field(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it.' }) budgets!: BudgetView[];
+}

@@ -1,0 +1,57 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { AppError } from '../common/errors';
+import type { Logger } from '../common/logger';
+
+/** SQLSTATE classes and driver errors that mean "the database is not there right now". */
+function isDatabaseUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; name?: string };
+  if (typeof err?.code === 'string') {
+    if (/^(08|57P)/.test(err.code)) return true; // connection exception, operator intervention (e.g. admin shutdown)
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
+  }
+  const msg = err?.message ?? '';
+  return /Knex: Timeout acquiring a connection|Connection terminated|connection is closed|Client has encountered a connection error/i.test(msg);
+}
+
+/** Codes produced by graphql-js, Apollo and type-graphql that may reach clients as they are. */
+const PASS_THROUGH = new Set([
+  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', 'UNAUTHENTICATED',
+]);
+
+/** Maps any thrown value to a GraphQLError a client may see; unknown errors are logged and masked. */
+export function toClientError(e: unknown, log: Logger, requestId?: string): GraphQLError {
+  if (e instanceof AppError) {
+    return new GraphQLError(e.message, { extensions: { ...e.extensions, code: e.code } });
+  }
+  if (isDatabaseUnavailable(e)) {
+    log.error({ err: e, requestId }, 'database unavailable');
+    return new GraphQLError('The database is unavailable; try again shortly', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+  }
+  log.error({ err: e, requestId }, 'unexpected error');
+  return new GraphQLError(`Internal server error${requestId ? ` (request ${requestId})` : ''}`, {
+    extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
+  });
+}
+
+/** Apollo's formatError: the one table from errors to `extensions.code`. */
+export function formatError(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) {
+      return { ...formatted, message: original.message, extensions: { ...original.extensions, code: original.code } };
+    }
+    const code = formatted.extensions?.code;
+    if (code === 'UNAUTHORIZED') return { ...formatted, extensions: { code: 'FORBIDDEN' } };
+    if (typeof code === 'string' && PASS_THROUGH.has(code)) {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    }
+    if (original instanceof GraphQLError && original.extensions?.code && original !== error) {
+      return { ...formatted, extensions: { ...original.extensions } };
+    }
+    const requestId = (formatted.extensions?.requestId as string | undefined) ?? undefined;
+    const masked = toClientError(original, log, requestId);
+    return { message: masked.message, locations: formatted.locations, path: formatted.path, extensions: masked.extensions };
+  };
+}

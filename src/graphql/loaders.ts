@@ -1,0 +1,18 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { alertsByBudgetLoader, notificationsByAlertLoader } from '../alerts/alert.loaders';
+import { budgetByIdLoader, budgetStatusLoader } from '../budgets/budget.loaders';
+import { budgetIdsByUsageLoader } from '../usage/usage.loaders';
+import type { AppServices } from '../app.services';
+
+/** Created per request: every loader batches within one GraphQL operation and caches nothing beyond it. */
+export function createLoaders(services: AppServices, em: EntityManager) {
+  return {
+    budgetStatus: budgetStatusLoader(em, services.budgets),
+    budgetById: budgetByIdLoader(em),
+    alertsByBudget: alertsByBudgetLoader(em),
+    notificationsByAlert: notificationsByAlertLoader(em),
+    budgetIdsByUsage: budgetIdsByUsageLoader(em),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Seconds; the gateway's own work is sub-millisecond to a few ms, so the low end is fine-grained. */
+export const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+/** Seconds; provider calls take from milliseconds to minutes. */
+export const REQUEST_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * The server's metrics, in an owned Registry (not prom-client's global one),
+ * every name under METRICS_PREFIX.
+ */
+export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: `${prefix}_` });
+  const r = [registry];
+  const who = ['user_id', 'project_id', 'provider', 'model', 'service'] as const;
+  return {
+    registry,
+    llmTokens: new Counter({ name: `${prefix}_llm_tokens_total`, help: 'LLM tokens by type (input, output, cached)', labelNames: [...who, 'token_type'], registers: r }),
+    llmCost: new Counter({ name: `${prefix}_llm_cost_usd_total`, help: 'LLM cost in USD', labelNames: who, registers: r }),
+    llmRequests: new Counter({ name: `${prefix}_llm_requests_total`, help: 'LLM requests by status', labelNames: [...who, 'status'], registers: r }),
+    budgetUsagePercentage: new Gauge({
+      name: `${prefix}_budget_usage_percentage`, help: 'Budget usage in its current period, percent of the limit (used + reserved)',
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_period'], registers: r,
+    }),
+    budgetUsageValue: new Gauge({
+      name: `${prefix}_budget_usage_value`, help: "Budget usage in its current period, in the limit's unit (USD or tokens)",
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_type', 'limit_period'], registers: r,
+    }),
+    budgetExceeded: new Counter({
+      name: `${prefix}_budget_exceeded_total`, help: 'Requests that met a budget threshold that changed their fate (blocked or fell back)',
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'threshold'], registers: r,
+    }),
+    budgetFallback: new Counter({
+      name: `${prefix}_budget_fallback_total`, help: 'Requests served by a fallback model',
+      labelNames: ['original_provider', 'original_model', 'fallback_provider', 'fallback_model'], registers: r,
+    }),
+    costAlerts: new Counter({ name: `${prefix}_cost_alerts_total`, help: 'Alerts raised', labelNames: ['alert_type', 'severity', 'budget_type'], registers: r }),
+    spikeDetected: new Counter({ name: `${prefix}_cost_spike_detected_total`, help: 'Cost spikes detected', labelNames: ['user_id', 'project_id'], registers: r }),
+    spikeMultiplier: new Gauge({ name: `${prefix}_cost_spike_multiplier`, help: 'Last spike: window cost / baseline', labelNames: ['user_id', 'project_id'], registers: r }),
+    providerSuccessRate: new Gauge({ name: `${prefix}_llm_provider_success_rate`, help: 'Share of successful requests since start', labelNames: ['provider', 'model'], registers: r }),
+    providerAvgCost: new Gauge({ name: `${prefix}_llm_provider_avg_cost_usd`, help: 'Average cost per successful request since start', labelNames: ['provider', 'model'], registers: r }),
+    providerAvgTokens: new Gauge({ name: `${prefix}_llm_provider_avg_tokens`, help: 'Average tokens per successful request since start', labelNames: ['provider', 'model'], registers: r }),
+    gatewayOverhead: new Histogram({
+      name: `${prefix}_gateway_overhead_seconds`, help: "The gateway's own time per complete: total minus the provider call",
+      buckets: OVERHEAD_BUCKETS, registers: r,
+    }),
+    requestDuration: new Histogram({
+      name: `${prefix}_request_duration_seconds`, help: 'Time per complete request, end to end', labelNames: ['provider', 'model', 'status'],
+      buckets: REQUEST_DURATION_BUCKETS, registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -123,11 +123,17 @@ export async function callWithRetries<T>(opts: {
 }): Promise<T> {
   const { provider, policy, apiKey, signal } = opts;
   for (let retry = 0; ; retry++) {
+    const started = Date.now();
     try {
       return await opts.attempt();
     } catch (err) {
       if (err instanceof AppError) throw err;
-      const e = opts.classify(err);
+      let e = opts.classify(err);
+      // The openai SDK only recognises its own timeout when fetch's AbortError survives intact;
+      // across realms (jest's vm) it degrades to "Connection error.". The clock does not lie.
+      if (e.kind === 'connection' && !signal?.aborted && Date.now() - started >= policy.timeoutMs * 0.95) {
+        e = { ...e, kind: 'timeout' };
+      }
       if (e.kind === 'abort' || signal?.aborted) throw toAppError(provider, { ...e, kind: 'abort' }, apiKey, retry + 1);
       if (retry >= policy.maxRetries || !isRetryable(e)) throw toAppError(provider, e, apiKey, retry + 1);
       const asked = retryAfterMs(e.headers);

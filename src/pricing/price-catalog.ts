@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { AppError, badInput } from '../common/errors';
 import { formatUnits, parseUnits } from '../common/money';
-import { isKnownProvider } from '../providers/provider-registry';
+import { isKnownProvider } from '../providers/provider.types';
 import { findCatalogPrice } from './catalog-prices';
 import { ModelPrice } from './model-price.entity';
 import type { Price } from './price.types';

@@ -8,6 +8,7 @@ import { assertConfigured } from './openai-compatible/openai-compatible.adapter'
 import {
   DEFAULT_RETRY_POLICY,
   PROVIDER_IDS,
+  isKnownProvider,
   type AdapterOptions,
   type CallPolicy,
   type ProviderAdapter,
@@ -15,10 +16,7 @@ import {
   type RetryPolicy,
 } from './provider.types';
 
-/** True for the ids in {@link PROVIDER_IDS}. */
-export function isKnownProvider(id: string): id is ProviderId {
-  return (PROVIDER_IDS as readonly string[]).includes(id);
-}
+export { isKnownProvider } from './provider.types';
 
 export interface ProviderRegistry {
   /**

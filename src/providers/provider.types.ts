@@ -4,6 +4,11 @@ import type { ProviderEndpoint } from '../config/config';
 export const PROVIDER_IDS = ['openai', 'anthropic', 'deepseek', 'ollama'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
+/** True for the ids in {@link PROVIDER_IDS} (a type guard; no prototype keys). */
+export function isKnownProvider(id: string): id is ProviderId {
+  return (PROVIDER_IDS as readonly string[]).includes(id);
+}
+
 export type ChatRole = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {

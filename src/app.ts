@@ -23,7 +23,7 @@ import { formatError } from './graphql/errors';
 import { createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { createMetrics } from './metrics/metrics';
-import { PROVIDER_IDS } from './providers/provider.ids';
+import { PROVIDER_IDS } from './providers/provider.types';
 
 /** Largest accepted request body (messages included). @default '1mb' */
 export const BODY_LIMIT = '1mb';

@@ -1,4 +1,4 @@
-import { BudgetType, LimitType } from '../common/enums';
+import { type BudgetType, LimitType } from '../common/enums';
 import type { ErrorCode } from '../common/errors';
 import { reaches } from './budget-state';
 

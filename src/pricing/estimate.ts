@@ -1,0 +1,90 @@
+import { DEFAULT_MAX_OUTPUT_TOKENS, type ChatMessage } from '../providers/provider.types';
+import { computeCost } from './cost';
+import type { CostBreakdown, Price } from './price.types';
+
+type Encoder = { countTokens: (text: string, opts?: { disallowedSpecial?: Set<string> }) => number };
+type EncodingName = 'o200k_base' | 'cl100k_base';
+
+const encoders = new Map<EncodingName, Encoder>();
+
+// Each encoding costs ~0.3 s and ~130 MB to load: only the one needed, on first use.
+function encoder(name: EncodingName): Encoder {
+  let enc = encoders.get(name);
+  if (!enc) {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    enc = (name === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')) as Encoder;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    encoders.set(name, enc);
+  }
+  return enc;
+}
+
+/** User text is counted as text: `<|endoftext|>` in a prompt is not a special token. */
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+/** The tokenizer of an OpenAI model: cl100k for gpt-4 / gpt-4-turbo / gpt-3.5, o200k otherwise (gpt-4o, gpt-4.1, o-series, gpt-5). */
+export function openAIEncodingFor(model: string): EncodingName {
+  return /^gpt-3\.5/.test(model) || /^gpt-4(?![o.])/.test(model) ? 'cl100k_base' : 'o200k_base';
+}
+
+/** Chat framing per OpenAI's cookbook: 3 tokens per message (+ its role), 3 to prime the reply. */
+const TOKENS_PER_MESSAGE = 3;
+const REPLY_PRIMING = 3;
+
+/**
+ * A deliberately high token count for tokenizers we do not ship (Anthropic, DeepSeek, Ollama
+ * models): 1 token per 3 ASCII characters (English runs ~4 per token) and 1 per 2 UTF-8 bytes
+ * of anything else (a CJK character is 3 bytes → 1.5 tokens; real tokenizers give ~0.6–1.5).
+ * Pathological input (single letters between spaces, long punctuation runs) can still exceed it.
+ */
+export function approximateTokens(text: string): number {
+  let ascii = 0;
+  let otherBytes = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp < 0x80) ascii++;
+    else otherBytes += cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  }
+  return Math.ceil(ascii / 3 + otherBytes / 2);
+}
+
+/**
+ * Prompt tokens a request will be billed for, before sending it.
+ * - `openai`: exact — gpt-tokenizer with the model's encoding plus the chat framing
+ *   (3 per message + role tokens, + 3 reply priming), what the API reports as `prompt_tokens`.
+ * - other providers: {@link approximateTokens} per message + 4 (role and framing), + 3;
+ *   calibrated to err high so a reservation covers the real count.
+ */
+export function estimateInputTokens(provider: string, model: string, messages: readonly ChatMessage[]): number {
+  if (provider === 'openai') {
+    const enc = encoder(openAIEncodingFor(model));
+    let total = REPLY_PRIMING;
+    for (const m of messages) total += TOKENS_PER_MESSAGE + enc.countTokens(m.role, PLAIN_TEXT) + enc.countTokens(m.content, PLAIN_TEXT);
+    return total;
+  }
+  let total = REPLY_PRIMING;
+  for (const m of messages) total += approximateTokens(m.content) + TOKENS_PER_MESSAGE + 1;
+  return total;
+}
+
+/**
+ * Output tokens to reserve for: `maxTokens` when given (the provider cannot exceed it), else
+ * {@link DEFAULT_MAX_OUTPUT_TOKENS} (1024) for every model — what the Anthropic adapter sends
+ * as its cap. OpenAI-compatible providers are sent no cap then, so a long reply can exceed it.
+ */
+export function estimateOutputTokens(_model: string, maxTokens?: number): number {
+  if (maxTokens !== undefined) {
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw new RangeError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    return maxTokens;
+  }
+  return DEFAULT_MAX_OUTPUT_TOKENS;
+}
+
+/**
+ * An upper bound on a request's cost: every input token at the full input price (cache
+ * reads only make it cheaper; the gateway never asks for cache writes) and every estimated
+ * output token at the output price. Units of 1e-12 USD.
+ */
+export function estimateCost(price: Price, inputTokens: number, outputTokens: number): CostBreakdown {
+  return computeCost(price, { inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens });
+}

@@ -1,0 +1,230 @@
+import type { AppConfig } from '../../config/config';
+import { AppError } from '../../common/errors';
+import {
+  simulatedAnthropicPromptTokens,
+  simulatedOpenAIPromptTokens,
+  startProviderSimulator,
+  type ProviderSimulator,
+} from '../../../test/fixtures/provider-simulator';
+import { createProviderRegistry, isKnownProvider, type ProviderRegistryOptions } from '../provider-registry';
+import type { ChatMessage, ProviderId } from '../provider.types';
+
+const GOOD_KEY = 'sk-sim-valid-key-000000';
+const BAD_KEY = 'sk-live-wrong-key-987654321';
+const FAST: ProviderRegistryOptions = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
+const MESSAGES: ChatMessage[] = [
+  { role: 'system', content: 'You are terse.' },
+  { role: 'user', content: 'Name three prime numbers, please.' },
+];
+
+let keyed: ProviderSimulator; // checks the key, as OpenAI, Anthropic and DeepSeek do
+let open: ProviderSimulator; // accepts any key, as Ollama does
+
+beforeAll(async () => {
+  [keyed, open] = await Promise.all([startProviderSimulator({ apiKey: GOOD_KEY }), startProviderSimulator({ apiKey: null })]);
+});
+afterAll(async () => {
+  await Promise.all([keyed.close(), open.close()]);
+});
+beforeEach(() => {
+  keyed.control.reset();
+  open.control.reset();
+});
+
+/** `key: null` leaves every keyed provider unconfigured. */
+function providersConfig(over: Partial<AppConfig['providers']> = {}, apiKey: string | null = GOOD_KEY): AppConfig['providers'] {
+  const key = apiKey ?? undefined;
+  return {
+    openai: { apiKey: key, baseUrl: `${keyed.url}/v1` },
+    anthropic: { apiKey: key, baseUrl: keyed.url },
+    deepseek: { apiKey: key, baseUrl: keyed.url },
+    ollama: { apiKey: undefined, baseUrl: open.url },
+    timeoutMs: 2_000,
+    maxRetries: 2,
+    ...over,
+  };
+}
+
+interface Case {
+  id: ProviderId;
+  model: string;
+  sim: () => ProviderSimulator;
+  promptTokens: (messages: ChatMessage[]) => number;
+  needsKey: boolean;
+}
+
+const anthropicPrompt = (messages: ChatMessage[]) => {
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
+  return simulatedAnthropicPromptTokens(system.length ? system.join('\n\n') : null, messages.filter((m) => m.role !== 'system'));
+};
+
+const CASES: Case[] = [
+  { id: 'openai', model: 'gpt-4o', sim: () => keyed, promptTokens: (m) => simulatedOpenAIPromptTokens('gpt-4o', m), needsKey: true },
+  { id: 'anthropic', model: 'claude-3-5-sonnet-20241022', sim: () => keyed, promptTokens: anthropicPrompt, needsKey: true },
+  { id: 'deepseek', model: 'deepseek-chat', sim: () => keyed, promptTokens: (m) => simulatedOpenAIPromptTokens('deepseek-chat', m), needsKey: true },
+  { id: 'ollama', model: 'llama3.1', sim: () => open, promptTokens: (m) => simulatedOpenAIPromptTokens('llama3.1', m), needsKey: false },
+];
+
+async function providerError(p: Promise<unknown>): Promise<AppError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  const appErr = err as AppError;
+  // Never leak a key, whole or in the masked form providers echo back.
+  for (const k of [GOOD_KEY, BAD_KEY]) {
+    expect(appErr.message).not.toContain(k);
+    expect(appErr.message).not.toContain(k.slice(-4));
+    expect(JSON.stringify(appErr.extensions)).not.toContain(k);
+  }
+  return appErr;
+}
+
+describe.each(CASES)('$id adapter through its real SDK', (c) => {
+  it('returns the reply and the prompt/output tokens the provider reports', async () => {
+    const adapter = createProviderRegistry(providersConfig(), FAST).get(c.id);
+    const res = await adapter.chat({ model: c.model, messages: MESSAGES, maxTokens: 5 });
+    expect(res.message.role).toBe('assistant');
+    expect(res.message.content).toBe('ok ok ok ok ok');
+    expect(res.model).toBe(c.model);
+    expect(res.finishReason).toBe(c.id === 'anthropic' ? 'max_tokens' : 'length');
+    expect(res.usage).toEqual({ inputTokens: c.promptTokens(MESSAGES), cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 5 });
+    expect(c.sim().control.requests[0].maxTokens).toBe(5);
+  });
+
+  it('splits cached prompt tokens out of inputTokens', async () => {
+    const adapter = createProviderRegistry(providersConfig(), FAST).get(c.id);
+    c.sim().control.setCachedTokens(7);
+    c.sim().control.setCacheWriteTokens(4);
+    const res = await adapter.chat({ model: c.model, messages: MESSAGES });
+    const prompt = c.promptTokens(MESSAGES);
+    if (c.id === 'ollama') {
+      // Ollama reports no cache fields at all.
+      expect(res.usage).toEqual({ inputTokens: prompt, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 20 });
+    } else if (c.id === 'anthropic') {
+      expect(res.usage).toEqual({ inputTokens: prompt - 11, cachedTokens: 7, cacheWriteTokens: 4, outputTokens: 20 });
+    } else {
+      expect(res.usage).toEqual({ inputTokens: prompt - 7, cachedTokens: 7, cacheWriteTokens: 0, outputTokens: 20 });
+    }
+    expect(res.finishReason).toBe(c.id === 'anthropic' ? 'end_turn' : 'stop');
+  });
+
+  it('retries a 429 after the retry-after the provider asks for, then succeeds', async () => {
+    const adapter = createProviderRegistry(providersConfig(), FAST).get(c.id);
+    c.sim().control.failNext(1, 429, { retryAfterSeconds: 0.3 });
+    const started = Date.now();
+    const res = await adapter.chat({ model: c.model, messages: MESSAGES });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(res.usage.outputTokens).toBe(20);
+    expect(c.sim().control.requests.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('gives up after maxRetries on 500 with PROVIDER_ERROR carrying the status', async () => {
+    const adapter = createProviderRegistry(providersConfig(), FAST).get(c.id);
+    c.sim().control.failNext(10, 500);
+    const err = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+    expect(err.code).toBe('PROVIDER_ERROR');
+    expect(err.extensions).toMatchObject({ provider: c.id, status: 500, attempts: 3 });
+    expect(err.message).toMatch(new RegExp(`^${c.id}: 500 `));
+    expect(c.sim().control.requestCount).toBe(3);
+  });
+
+  it('times out a hung provider with PROVIDER_ERROR', async () => {
+    const adapter = createProviderRegistry(providersConfig({ timeoutMs: 150, maxRetries: 1 }), FAST).get(c.id);
+    c.sim().control.setHang(true);
+    const started = Date.now();
+    const err = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+    expect(err.code).toBe('PROVIDER_ERROR');
+    expect(err.extensions).toMatchObject({ provider: c.id, status: null, timeout: true, attempts: 2 });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(c.sim().control.requestCount).toBe(2);
+  });
+
+  if (c.needsKey) {
+    it('maps a rejected key to PROVIDER_ERROR 401 without retrying or echoing the key', async () => {
+      const adapter = createProviderRegistry(providersConfig({}, BAD_KEY), FAST).get(c.id);
+      const err = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+      expect(err.code).toBe('PROVIDER_ERROR');
+      expect(err.extensions).toMatchObject({ provider: c.id, status: 401, attempts: 1 });
+      expect(c.sim().control.requestCount).toBe(1);
+    });
+
+    it('refuses with PROVIDER_NOT_CONFIGURED naming the env var when the key is missing', () => {
+      const registry = createProviderRegistry(providersConfig({}, null), FAST);
+      const env = `${c.id.toUpperCase()}_API_KEY`;
+      expect(() => registry.get(c.id)).toThrow(`Provider ${c.id} is not configured: set ${env}`);
+      try {
+        registry.get(c.id);
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED', extensions: { provider: c.id } });
+      }
+      expect(registry.isConfigured(c.id)).toBe(false);
+    });
+  }
+});
+
+describe('provider registry', () => {
+  it('rejects an unknown provider with BAD_USER_INPUT listing the known ones', () => {
+    const registry = createProviderRegistry(providersConfig());
+    expect(() => registry.get('mistral')).toThrow(/openai, anthropic, deepseek, ollama/);
+    expect(() => registry.get('mistral')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
+
+  it('builds without keys and only fails when a keyless provider is asked for', () => {
+    const registry = createProviderRegistry(providersConfig({}, null));
+    expect(registry.get('ollama').id).toBe('ollama');
+    expect(registry.isConfigured('ollama')).toBe(true);
+  });
+
+  it('knows exactly the four provider ids', () => {
+    expect(['openai', 'anthropic', 'deepseek', 'ollama'].every(isKnownProvider)).toBe(true);
+    expect(isKnownProvider('constructor')).toBe(false);
+    expect(isKnownProvider('OpenAI')).toBe(false);
+  });
+
+  it('honours a whole-second retry-after as the real APIs send it', async () => {
+    const adapter = createProviderRegistry(providersConfig(), FAST).get('openai');
+    keyed.control.failNext(1, 429, { retryAfterSeconds: 1 });
+    const started = Date.now();
+    await adapter.chat({ model: 'gpt-4o-mini', messages: MESSAGES });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('fails at once when retry-after exceeds the longest wait allowed', async () => {
+    const adapter = createProviderRegistry(providersConfig(), { retry: { ...FAST.retry, maxRetryAfterMs: 500 } }).get('anthropic');
+    keyed.control.failNext(1, 429, { retryAfterSeconds: 30 });
+    const started = Date.now();
+    const err = await providerError(adapter.chat({ model: 'claude-3-haiku-20240307', messages: MESSAGES }));
+    expect(err.extensions).toMatchObject({ status: 429, attempts: 1 });
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const adapter = createProviderRegistry(providersConfig(), FAST).get('deepseek');
+    keyed.control.setHang(true);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const err = await providerError(adapter.chat({ model: 'deepseek-chat', messages: MESSAGES, signal: ac.signal }));
+    expect(err.extensions).toMatchObject({ provider: 'deepseek', aborted: true });
+    expect(keyed.control.requestCount).toBe(1);
+  });
+
+  it('sends max_completion_tokens to OpenAI and max_tokens to compatible providers', async () => {
+    const registry = createProviderRegistry(providersConfig(), FAST);
+    await registry.get('openai').chat({ model: 'gpt-4o', messages: MESSAGES, maxTokens: 3 });
+    await registry.get('deepseek').chat({ model: 'deepseek-chat', messages: MESSAGES, maxTokens: 3 });
+    const [o, d] = keyed.control.requests.map((r) => r.body as Record<string, unknown>);
+    expect(o).toMatchObject({ max_completion_tokens: 3 });
+    expect(o).not.toHaveProperty('max_tokens');
+    expect(d).toMatchObject({ max_tokens: 3 });
+  });
+
+  it('sends Anthropic system messages as the top-level system field and a default max_tokens', async () => {
+    await createProviderRegistry(providersConfig(), FAST).get('anthropic').chat({ model: 'claude-3-haiku-20240307', messages: MESSAGES });
+    const body = keyed.control.requests[0].body as Record<string, unknown>;
+    expect(body).toMatchObject({ system: 'You are terse.', max_tokens: 1024, messages: [{ role: 'user', content: MESSAGES[1].content }] });
+  });
+});

@@ -1,0 +1,148 @@
+import { AppError } from '../common/errors';
+import type { CallPolicy, ProviderId, RetryPolicy } from './provider.types';
+
+/** What an adapter learns from its SDK's error, independent of which SDK threw it. */
+export interface ClassifiedError {
+  kind: 'http' | 'timeout' | 'connection' | 'abort' | 'other';
+  /** HTTP status, for `kind: 'http'`. */
+  status: number | null;
+  headers: Headers | null;
+  message: string;
+}
+
+/** The error classes both official SDKs export under the same names. */
+export interface SdkErrorClasses {
+  APIError: abstract new (...args: never[]) => Error & { status?: number | undefined; headers?: Headers | undefined };
+  APIConnectionError: abstract new (...args: never[]) => Error;
+  APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
+  APIUserAbortError: abstract new (...args: never[]) => Error;
+}
+
+/** Maps an SDK error to a {@link ClassifiedError}; anything unknown is `other`. */
+export function classifySdkError(err: unknown, sdk: SdkErrorClasses): ClassifiedError {
+  const message = err instanceof Error ? err.message : String(err);
+  // Order matters: the abort and timeout classes extend APIError / APIConnectionError.
+  if (err instanceof sdk.APIUserAbortError) return { kind: 'abort', status: null, headers: null, message };
+  if (err instanceof sdk.APIConnectionTimeoutError) return { kind: 'timeout', status: null, headers: null, message };
+  if (err instanceof sdk.APIConnectionError) return { kind: 'connection', status: null, headers: null, message };
+  if (err instanceof sdk.APIError && typeof err.status === 'number') {
+    return { kind: 'http', status: err.status, headers: err.headers ?? null, message };
+  }
+  return { kind: 'other', status: null, headers: null, message };
+}
+
+/** Whether another attempt may succeed: the same statuses the official SDKs retry. */
+export function isRetryable(e: ClassifiedError): boolean {
+  if (e.kind === 'timeout' || e.kind === 'connection') return true;
+  if (e.kind !== 'http' || e.status === null) return false;
+  const explicit = e.headers?.get('x-should-retry');
+  if (explicit === 'true') return true;
+  if (explicit === 'false') return false;
+  return e.status === 408 || e.status === 409 || e.status === 429 || e.status >= 500;
+}
+
+/**
+ * The wait a response asks for, in ms: `retry-after-ms` (OpenAI), else `retry-after` as seconds
+ * (fractions accepted) or an HTTP date. Null when absent or unparsable.
+ */
+export function retryAfterMs(headers: Headers | null, now = Date.now()): number | null {
+  if (!headers) return null;
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '') {
+    const v = Number(ms);
+    if (Number.isFinite(v) && v >= 0) return v;
+  }
+  const ra = headers.get('retry-after');
+  if (ra === null || ra.trim() === '') return null;
+  const secs = Number(ra);
+  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** Exponential backoff for retry number `retry` (0 = first retry), with up to 25 % jitter subtracted. */
+export function backoffMs(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const d = Math.min(policy.baseDelayMs * 2 ** retry, policy.maxDelayMs);
+  return d * (1 - random() * 0.25);
+}
+
+/** Removes the API key, and anything shaped like a provider key, from text that may reach a client. */
+export function redactSecrets(text: string, apiKey: string | undefined): string {
+  let out = text;
+  if (apiKey && apiKey.length >= 4) out = out.split(apiKey).join('[redacted]');
+  // Providers echo (partially masked) keys in 401 bodies: "Incorrect API key provided: sk-proj-****abcd".
+  return out.replace(/\bsk-[\w*.-]{4,}/g, '[redacted]');
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function toAppError(provider: ProviderId, e: ClassifiedError, apiKey: string | undefined, attempts: number): AppError {
+  const detail = redactSecrets(e.message, apiKey);
+  const ext: Record<string, unknown> = { provider, status: e.status, attempts };
+  switch (e.kind) {
+    case 'http':
+      // SDK messages already start with the status: "429 Rate limit reached…".
+      return new AppError('PROVIDER_ERROR', `${provider}: ${detail.startsWith(String(e.status)) ? detail : `${e.status} ${detail}`}`, ext);
+    case 'timeout':
+      return new AppError('PROVIDER_ERROR', `${provider}: request timed out`, { ...ext, timeout: true });
+    case 'connection':
+      return new AppError('PROVIDER_ERROR', `${provider}: connection error: ${detail}`, ext);
+    case 'abort':
+      return new AppError('PROVIDER_ERROR', `${provider}: request aborted`, { ...ext, aborted: true });
+    default:
+      return new AppError('PROVIDER_ERROR', `${provider}: ${detail}`, ext);
+  }
+}
+
+/**
+ * Runs `attempt` under the policy: each attempt has the SDK's own timeout (callers pass
+ * `policy.timeoutMs` and `maxRetries: 0` to the SDK), retryable failures are retried up to
+ * `policy.maxRetries` times with backoff or the provider's `retry-after`. Every failure ends
+ * as `AppError('PROVIDER_ERROR', …, { provider, status, attempts })` with secrets redacted.
+ */
+export async function callWithRetries<T>(opts: {
+  provider: ProviderId;
+  policy: CallPolicy;
+  apiKey: string | undefined;
+  signal: AbortSignal | undefined;
+  classify: (err: unknown) => ClassifiedError;
+  attempt: () => Promise<T>;
+}): Promise<T> {
+  const { provider, policy, apiKey, signal } = opts;
+  for (let retry = 0; ; retry++) {
+    const started = Date.now();
+    try {
+      return await opts.attempt();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      let e = opts.classify(err);
+      // The openai SDK only recognises its own timeout when fetch's AbortError survives intact;
+      // across realms (jest's vm) it degrades to "Connection error.". The clock does not lie.
+      if (e.kind === 'connection' && !signal?.aborted && Date.now() - started >= policy.timeoutMs * 0.95) {
+        e = { ...e, kind: 'timeout' };
+      }
+      if (e.kind === 'abort' || signal?.aborted) throw toAppError(provider, { ...e, kind: 'abort' }, apiKey, retry + 1);
+      if (retry >= policy.maxRetries || !isRetryable(e)) throw toAppError(provider, e, apiKey, retry + 1);
+      const asked = retryAfterMs(e.headers);
+      if (asked !== null && asked > policy.retry.maxRetryAfterMs) throw toAppError(provider, e, apiKey, retry + 1);
+      try {
+        await sleep(asked ?? backoffMs(retry, policy.retry), signal);
+      } catch {
+        throw toAppError(provider, { ...e, kind: 'abort' }, apiKey, retry + 1);
+      }
+    }
+  }
+}

@@ -1,5 +1,8 @@
 import type { ApiKeyService } from './auth/api-key.service';
 import type { BudgetService } from './budgets/budget.service';
+import type { CompletionService } from './completions/completion.service';
+import type { PriceCatalog } from './pricing/price-catalog';
+import type { ProviderRegistry } from './providers/provider-registry';
 import type { AppConfig } from './config/config';
 import type { Database } from './db/orm';
 import type { Logger } from './common/logger';
@@ -13,4 +16,7 @@ export interface AppServices {
   metrics: Metrics;
   apiKeys: ApiKeyService;
   budgets: BudgetService;
+  prices: PriceCatalog;
+  providers: ProviderRegistry;
+  completions: CompletionService;
 }

@@ -15,6 +15,10 @@ import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import type { AuthInfo } from './auth/auth.types';
 import { configuredChannels } from './alerts/channels';
 import { BudgetService } from './budgets/budget.service';
+import { releaseExpired } from './budgets/ledger';
+import { CompletionService } from './completions/completion.service';
+import { purgeExpired } from './completions/idempotency';
+import type { SettleHooks } from './completions/settle-hooks';
 import { createLogger, type Logger } from './common/logger';
 import type { AppConfig } from './config/config';
 import { migrate, openDatabase } from './db/orm';
@@ -23,7 +27,12 @@ import { formatError } from './graphql/errors';
 import { createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { createMetrics } from './metrics/metrics';
+import { PriceCatalog } from './pricing/price-catalog';
+import { createProviderRegistry } from './providers/provider-registry';
 import { PROVIDER_IDS } from './providers/provider.types';
+
+/** How often overdue reservations and idempotency records are swept. @default 10_000 */
+const SWEEP_INTERVAL_MS = 10_000;
 
 /** Largest accepted request body (messages included). @default '1mb' */
 export const BODY_LIMIT = '1mb';
@@ -52,6 +61,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
 
     const metrics = createMetrics(config.metrics.prefix);
     const apiKeys = new ApiKeyService(db.orm, config.adminApiKey);
+    const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels });
+    const providers = createProviderRegistry(config.providers);
+    const hooks: SettleHooks = {
+      raiseThresholdAlerts: async () => [],
+      addToHourlyRollup: async () => undefined,
+      publishRaised: async () => undefined,
+      checkSpikes: async () => undefined,
+    };
     const services: AppServices = {
       config,
       db,
@@ -59,7 +76,18 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       metrics,
       apiKeys,
       budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }),
+      prices,
+      providers,
+      completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log),
     };
+    const sweeper = setInterval(() => {
+      const em = db.orm.em.fork();
+      void releaseExpired(em)
+        .then((n) => n && log.warn({ released: n }, 'released overdue reservations'))
+        .then(() => purgeExpired(em))
+        .catch((e: unknown) => log.error({ err: e }, 'sweep failed'));
+    }, SWEEP_INTERVAL_MS);
+    sweeper.unref();
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
 
@@ -103,7 +131,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     app.get('/healthz', async (_req, res) => {
       try {
         await Promise.race([
-          db.orm.em.fork().getConnection().execute('select 1'),
+          db.orm.em.fork().execute('select 1'),
           new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
         ]);
         res.json({ status: 'ok', database: db.embedded ? 'embedded' : 'postgresql' });
@@ -146,6 +174,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       bootstrapAdminKey,
       stop: () =>
         (stopped ??= (async () => {
+          clearInterval(sweeper);
           await apollo.stop();
           await apiKeys.stop();
           await db.close();

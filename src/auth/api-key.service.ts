@@ -141,7 +141,7 @@ export class ApiKeyService {
     const entries = [...this.lastUsed].filter(([id]) => id !== 'env-admin');
     this.lastUsed.clear();
     if (entries.length === 0) return;
-    await this.orm.em.fork().getConnection().execute(
+    await this.orm.em.fork().execute(
       `update api_key k set last_used_at = greatest(k.last_used_at, v.at)
          from json_to_recordset(?::json) as v(id uuid, at timestamptz) where k.id = v.id`,
       [JSON.stringify(entries.map(([id, at]) => ({ id, at: at.toISOString() })))],

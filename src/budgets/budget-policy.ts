@@ -165,7 +165,8 @@ export function decide(
     }
     // Keep walking even past a refusing budget: it may accept the fallback model.
     const next = must ?? prefer;
-    if (!next || visited.has(targetKey(next.to)) || steps.length >= maxSteps) {
+    // A target without an estimate (no price, provider not configured) cannot be walked to.
+    if (!next || visited.has(targetKey(next.to)) || !estimates.has(targetKey(next.to)) || steps.length >= maxSteps) {
       if (lastRunnable) return { kind: 'allow', target: lastRunnable.target, fallbacks: lastRunnable.steps };
       return firstRefusal!;
     }

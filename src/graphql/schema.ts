@@ -5,9 +5,11 @@ import type { GraphQLSchema } from 'graphql';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
 import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
+import { CompletionResolver } from '../completions/completion.resolver';
+import { PricingResolver } from '../pricing/pricing.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver] as const;
+export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver] as const;
 
 /** Builds the executable schema; resolvers take their services from the context. */
 export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {

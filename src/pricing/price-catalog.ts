@@ -165,7 +165,7 @@ export class PriceCatalog {
   private async load(): Promise<Map<string, OverrideRow[]>> {
     const gen = this.generation;
     try {
-      const raw = await this.orm.em.fork().getConnection().execute<Record<string, unknown>[]>(
+      const raw = await this.orm.em.fork().execute<Record<string, unknown>[]>(
         `select provider, model,
                 input_per_million::text as input, output_per_million::text as output,
                 cached_input_per_million::text as cached, cache_write_per_million::text as cache_write,

@@ -17,7 +17,7 @@ describe.each(targets)('migrations on %s', (_name, create) => {
       const up = await migrator.up();
       expect(up.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
       const tables = async () =>
-        (await db.orm.em.fork().getConnection().execute<{ table_name: string }[]>(
+        (await db.orm.em.fork().execute<{ table_name: string }[]>(
           `select table_name from information_schema.tables where table_schema = 'public' and table_name <> 'mikro_orm_migrations' order by 1`,
         )).map((r) => r.table_name);
       expect(await tables()).toEqual(expect.arrayContaining(['budget', 'budget_ledger', 'token_usage', 'cost_alert', 'alert_notification', 'api_key', 'model_price']));

@@ -11,7 +11,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => db?.close());
 beforeEach(async () => {
-  await db.orm.em.fork().getConnection().execute('delete from model_price');
+  await db.orm.em.fork().execute('delete from model_price');
 });
 
 const at = (iso: string) => new Date(iso);
@@ -53,7 +53,7 @@ describe('PriceCatalog', () => {
     });
     expect(await catalog.resolve('openai', 'gpt-4o-2024-08-06', at('2030-03-01T00:00:00Z'))).toMatchObject({ source: 'override', inputPerMillion: parseUnits('1.234567') });
 
-    const rows = await db.orm.em.fork().getConnection().execute<{ input: string }[]>(`select input_per_million::text as input from model_price where model = 'gpt-4o' order by effective_from`);
+    const rows = await db.orm.em.fork().execute<{ input: string }[]>(`select input_per_million::text as input from model_price where model = 'gpt-4o' order by effective_from`);
     expect(rows.map((r: { input: string }) => parseUnits(r.input))).toEqual([parseUnits('2'), parseUnits('1.234567')]);
   });
 

@@ -1,0 +1,66 @@
+import { badInput } from '../common/errors';
+import type { ChatMessage, ChatRole } from '../providers/provider.types';
+import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
+import type { CompletionInput } from './completion.type';
+
+/** Limits on a `complete` input, documented in the README. */
+export const COMPLETION_LIMITS = {
+  maxMessages: 1_000,
+  /** Characters per message; the body limit (1 MB) bounds the total. */
+  maxMessageChars: 500_000,
+  maxIdLength: 200,
+  maxTokens: 1_000_000,
+} as const;
+
+const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
+
+export interface CompletionRequest {
+  messages: ChatMessage[];
+  provider: string;
+  model: string;
+  userId: string | null;
+  projectId: string | null;
+  service: string | null;
+  endpoint: string | null;
+  maxTokens: number | null;
+  temperature: number | null;
+  idempotencyKey: string | null;
+}
+
+function id(field: string, v: string | null | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  if (v.trim() === '') throw badInput(field, 'must not be empty');
+  if (v.length > COMPLETION_LIMITS.maxIdLength) throw badInput(field, `must be at most ${COMPLETION_LIMITS.maxIdLength} characters`);
+  return v;
+}
+
+/** Field-level checks of a `complete` input; returns the normalised request. */
+export function validateCompletion(input: CompletionInput): CompletionRequest {
+  if (input.messages.length === 0) throw badInput('messages', 'must not be empty');
+  if (input.messages.length > COMPLETION_LIMITS.maxMessages) throw badInput('messages', `must have at most ${COMPLETION_LIMITS.maxMessages} entries`);
+  const messages = input.messages.map((m, i): ChatMessage => {
+    if (!ROLES.includes(m.role as ChatRole)) throw badInput(`messages[${i}].role`, `must be one of ${ROLES.join(', ')}`);
+    if (m.content.length > COMPLETION_LIMITS.maxMessageChars) throw badInput(`messages[${i}].content`, `must be at most ${COMPLETION_LIMITS.maxMessageChars} characters`);
+    return { role: m.role as ChatRole, content: m.content };
+  });
+  if (!isKnownProvider(input.provider)) throw badInput('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_IDS.join(', ')}`);
+  const model = id('model', input.model)!;
+  const maxTokens = input.maxTokens ?? null;
+  if (maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > COMPLETION_LIMITS.maxTokens)) {
+    throw badInput('maxTokens', `must be a whole number from 1 to ${COMPLETION_LIMITS.maxTokens}`);
+  }
+  const temperature = input.temperature ?? null;
+  if (temperature !== null && (!Number.isFinite(temperature) || temperature < 0 || temperature > 2)) throw badInput('temperature', 'must be from 0 to 2');
+  return {
+    messages,
+    provider: input.provider,
+    model,
+    userId: id('userId', input.userId),
+    projectId: id('projectId', input.projectId),
+    service: id('service', input.service),
+    endpoint: id('endpoint', input.endpoint),
+    maxTokens,
+    temperature,
+    idempotencyKey: id('idempotencyKey', input.idempotencyKey),
+  };
+}

@@ -1,0 +1,169 @@
+import { CompleteDocument, BudgetStatusDocument, CreateBudgetDocument, CreateApiKeyDocument, type CreateBudgetMutationVariables } from '../../generated/graphql';
+import type { ProviderSimulator } from '../../fixtures/provider-simulator';
+import { simulatedOpenAIPromptTokens } from '../../fixtures/provider-simulator';
+import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { parseUnits, unitsToNumber } from '../../../src/common/money';
+
+let sim: ProviderSimulator;
+let s: TestServer;
+
+const messages = [{ role: 'user', content: 'Summarise the quarterly report in one line.' }];
+const promptTokens = simulatedOpenAIPromptTokens('gpt-4o', messages);
+/** gpt-4o at $2.50 / $10.00 per 1M, 20 output tokens (maxTokens = the simulator's reply length). */
+const gpt4oCost = BigInt(promptTokens) * 2_500_000n + 20n * 10_000_000n;
+
+let seq = 0;
+const uniq = (p: string) => `${p}-${++seq}-${Date.now()}`;
+type BudgetInput = CreateBudgetMutationVariables['input'];
+async function budget(input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) {
+  return ok(await s.gql(CreateBudgetDocument, {
+    input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
+  })).createBudget;
+}
+const complete = (input: Record<string, unknown>, key?: string) =>
+  s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never }, key);
+const status = async (id: string) => ok(await s.gql(BudgetStatusDocument, { id })).budget!.status;
+
+beforeAll(async () => {
+  sim = await startSimulator();
+  s = await startTestServer(simulatorEnv(sim));
+});
+afterAll(async () => {
+  await s?.close();
+  await sim?.close();
+});
+beforeEach(() => sim.control.reset());
+
+describe('complete', () => {
+  it('serves the request, records exact usage and cost, and charges every applicable budget', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user });
+    const r = ok(await complete({ userId: user, projectId: 'p1', service: 'svc', endpoint: '/summarise' }));
+    const c = r.complete;
+    expect(c).toMatchObject({ provider: 'openai', model: 'gpt-4o', fallbackUsed: false, fallbackReason: null, message: { role: 'assistant' } });
+    expect(c.usage).toMatchObject({
+      userId: user, projectId: 'p1', service: 'svc', endpoint: '/summarise', requestedProvider: 'openai', requestedModel: 'gpt-4o',
+      inputTokens: promptTokens, outputTokens: 20, cachedTokens: 0, totalTokens: promptTokens + 20, success: true, errorCode: null,
+      totalCost: unitsToNumber(gpt4oCost),
+    });
+    expect(c.budgets.map((x) => x.id)).toContain(b.id);
+    expect(await status(b.id)).toMatchObject({ used: unitsToNumber(gpt4oCost), reserved: 0 });
+  });
+
+  it('bills cached tokens at the cached rate (OpenAI: prompt_tokens includes them)', async () => {
+    sim.control.setCachedTokens(10);
+    const c = ok(await complete({ userId: uniq('u') })).complete;
+    expect(c.usage).toMatchObject({ inputTokens: promptTokens - 10, cachedTokens: 10 });
+    const expected = BigInt(promptTokens - 10) * 2_500_000n + 10n * 1_250_000n + 20n * 10_000_000n;
+    expect(c.usage.totalCost).toBe(unitsToNumber(expected));
+  });
+
+  it('refuses over a hard limit with BUDGET_EXCEEDED, the budget id and a readable message, charging nothing', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('User Daily Limit'), limitValue: unitsToNumber(gpt4oCost), hardLimitEnabled: true });
+    ok(await complete({ userId: user }));
+    const r = await complete({ userId: user });
+    expect(r.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(r.errors?.[0].message).toMatch(/^Budget 'User Daily Limit-\d+-\d+' is at 100% of \$0\.\d+ for \d{4}-\d{2}-\d{2}$/);
+    expect(await status(b.id)).toMatchObject({ used: unitsToNumber(gpt4oCost), reserved: 0, state: 'EXCEEDED' });
+  });
+
+  it('lets a soft limit run over', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost) });
+    ok(await complete({ userId: user }));
+    ok(await complete({ userId: user }));
+    expect((await status(b.id)).usagePercentage).toBe(200);
+  });
+
+  it('falls back at the fallback threshold and cascades gpt-4o → deepseek-chat → ollama', async () => {
+    const user = uniq('u');
+    const project = uniq('p');
+    await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost), fallbackThreshold: 0.5, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    await budget({ budgetType: 'PROJECT', projectId: project, blockedModels: ['deepseek-chat'], enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    const c = ok(await complete({ userId: user, projectId: project })).complete;
+    expect(c).toMatchObject({ provider: 'ollama', model: 'llama3.1', fallbackUsed: true });
+    expect(c.usage).toMatchObject({ requestedProvider: 'openai', requestedModel: 'gpt-4o', provider: 'ollama', model: 'llama3.1', totalCost: 0 });
+    expect(c.fallbackReason).toMatch(/fallback threshold 50%.*blocked/);
+  });
+
+  it('refuses a blocked model, a provider not allowed and a request over maxCostPerRequest when there is no fallback', async () => {
+    const u1 = uniq('u');
+    const b1 = await budget({ budgetType: 'USER', userId: u1, blockedModels: ['gpt-4o'] });
+    expect((await complete({ userId: u1 })).errors?.[0].extensions).toMatchObject({ code: 'MODEL_BLOCKED', budgetId: b1.id });
+    const u2 = uniq('u');
+    const b2 = await budget({ budgetType: 'USER', userId: u2, allowedProviders: ['anthropic'] });
+    expect((await complete({ userId: u2 })).errors?.[0].extensions).toMatchObject({ code: 'PROVIDER_NOT_ALLOWED', budgetId: b2.id });
+    const u3 = uniq('u');
+    const b3 = await budget({ budgetType: 'USER', userId: u3, maxCostPerRequest: unitsToNumber(gpt4oCost) / 2 });
+    expect((await complete({ userId: u3 })).errors?.[0].extensions).toMatchObject({ code: 'REQUEST_COST_LIMIT', budgetId: b3.id });
+    expect(sim.control.requestCount).toBe(0);
+  });
+
+  it('falls back instead of blocking when blockOnExceeded is off', async () => {
+    const user = uniq('u');
+    await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost) / 2, hardLimitEnabled: true, blockOnExceeded: false });
+    const c = ok(await complete({ userId: user })).complete;
+    expect(c).toMatchObject({ provider: 'deepseek', model: 'deepseek-chat', fallbackUsed: true });
+  });
+
+  it('counts input + output tokens against TOKENS budgets', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, limitType: 'TOKENS', limitValue: 1_000_000 });
+    ok(await complete({ userId: user }));
+    expect((await status(b.id)).used).toBe(promptTokens + 20);
+  });
+
+  it('records a provider failure with success=false and cost 0, releases the reservation and reports PROVIDER_ERROR', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true });
+    sim.control.failNext(1, 500);
+    const r = await complete({ userId: user });
+    expect(r.errors?.[0].extensions).toMatchObject({ code: 'PROVIDER_ERROR', status: 500 });
+    expect(await status(b.id)).toMatchObject({ used: 0, reserved: 0 });
+    const rows = await s.app.services.db.orm.em.fork().execute<{ success: boolean; total_cost: string; error_code: string }[]>(
+      'select success, total_cost, error_code from token_usage where user_id = ?', [user]);
+    expect(rows).toEqual([{ success: false, total_cost: expect.stringMatching(/^0\.?0*$/), error_code: 'PROVIDER_ERROR' }]);
+  });
+
+  it('replays an idempotent retry and charges once, also for concurrent duplicates', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user });
+    sim.control.setLatency(100);
+    const key = uniq('idem');
+    const [a, c] = await Promise.all([complete({ userId: user, idempotencyKey: key }), complete({ userId: user, idempotencyKey: key })]);
+    const again = await complete({ userId: user, idempotencyKey: key });
+    const ids = [a, c, again].map((r) => ok(r).complete.requestId);
+    expect(new Set(ids).size).toBe(1);
+    expect(sim.control.requestCount).toBe(1);
+    expect((await status(b.id)).used).toBe(unitsToNumber(gpt4oCost));
+  });
+
+  it('attributes a SERVICE key to its bound service whatever the input says', async () => {
+    const { createApiKey } = ok(await s.gql(CreateApiKeyDocument, { name: 'osteon', role: 'SERVICE', service: 'osteon' }));
+    const c = ok(await complete({ userId: uniq('u'), service: 'someone-else' }, createApiKey.secret)).complete;
+    expect(c.usage.service).toBe('osteon');
+  });
+
+  it('refuses unknown providers and empty message lists with BAD_USER_INPUT, and unknown models with MODEL_PRICE_UNKNOWN', async () => {
+    expect((await complete({ provider: 'mystery' })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'provider' });
+    expect((await complete({ messages: [] })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'messages' });
+    expect((await complete({ model: 'gpt-9-imaginary' })).errors?.[0].extensions?.code).toBe('MODEL_PRICE_UNKNOWN');
+  });
+
+  it('never overshoots a hard budget under 200 concurrent requests, and leaves nothing reserved', async () => {
+    const user = uniq('u');
+    const fits = 37n;
+    const b = await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost * fits), hardLimitEnabled: true });
+    const results = await Promise.all(Array.from({ length: 200 }, () => complete({ userId: user })));
+    const succeeded = results.filter((r) => !r.errors).length;
+    const codes = new Set(results.flatMap((r) => r.errors?.map((e) => e.extensions?.code) ?? []));
+    expect([...codes]).toEqual(['BUDGET_EXCEEDED']);
+    expect(succeeded).toBeGreaterThanOrEqual(Number(fits) - 1);
+    const st = await status(b.id);
+    expect(st.reserved).toBe(0);
+    expect(parseUnits(String(st.used))).toBeLessThanOrEqual(gpt4oCost * fits);
+    expect(parseUnits(String(st.used))).toBe(gpt4oCost * BigInt(succeeded));
+  });
+});

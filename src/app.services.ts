@@ -1,3 +1,4 @@
+import type { AlertService } from './alerts/alert.service';
 import type { ApiKeyService } from './auth/api-key.service';
 import type { BudgetService } from './budgets/budget.service';
 import type { AppConfig } from './config/config';
@@ -13,4 +14,5 @@ export interface AppServices {
   metrics: Metrics;
   apiKeys: ApiKeyService;
   budgets: BudgetService;
+  alerts: AlertService;
 }

@@ -13,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import type { AuthInfo } from './auth/auth.types';
+import { AlertService } from './alerts/alert.service';
 import { configuredChannels } from './alerts/channels';
 import { BudgetService } from './budgets/budget.service';
 import { createLogger, type Logger } from './common/logger';
@@ -46,11 +47,13 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   let httpServer: Server | null = null;
+  let alerts: AlertService | null = null;
   try {
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
     const metrics = createMetrics(config.metrics.prefix);
+    const pubSub = createAppPubSub();
     const apiKeys = new ApiKeyService(db.orm, config.adminApiKey);
     const services: AppServices = {
       config,
@@ -59,11 +62,13 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       metrics,
       apiKeys,
       budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }),
+      alerts: new AlertService({ config, orm: db.orm, log, metrics, pubSub }),
     };
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
+    alerts = services.alerts;
+    await alerts.start();
 
-    const pubSub = createAppPubSub();
     const schema = await createSchema(pubSub);
     const production = config.nodeEnv === 'production';
 
@@ -147,12 +152,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       stop: () =>
         (stopped ??= (async () => {
           await apollo.stop();
+          await services.alerts.stop();
           await apiKeys.stop();
           await db.close();
         })()),
     };
   } catch (e) {
     httpServer?.close();
+    await alerts?.stop();
     await db.close();
     throw e;
   }

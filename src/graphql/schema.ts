@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import './enums';
 import { buildSchema, type PubSub } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
+import { AlertResolver } from '../alerts/alert.resolver';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
 import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver] as const;
+export const RESOLVERS = [BudgetResolver, ApiKeyResolver, AlertResolver] as const;
 
 /** Builds the executable schema; resolvers take their services from the context. */
 export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {

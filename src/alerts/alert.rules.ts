@@ -77,10 +77,10 @@ export function describeScope(b: Pick<Budget, 'budgetType' | 'userId' | 'project
   }
 }
 
-/** Percent for messages: whole numbers stay whole ("95%"), others keep two decimals ("95.37%"). */
+/** Percent for messages: at most two decimals ("95%", "95.2%", "95.37%"). */
 export function formatPercent(amount: bigint, limit: bigint): string {
   const p = percentage(amount, limit);
-  return `${Number.isInteger(p) ? p : p.toFixed(2)}%`;
+  return `${Number(p.toFixed(2))}%`;
 }
 
 /** "Budget 'Project Monthly Budget' reached 95% ($475.00 of $500.00, monthly, project project-456)". */

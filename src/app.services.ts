@@ -1,3 +1,4 @@
+import type { AlertService } from './alerts/alert.service';
 import type { ApiKeyService } from './auth/api-key.service';
 import type { BudgetService } from './budgets/budget.service';
 import type { CompletionService } from './completions/completion.service';
@@ -19,4 +20,5 @@ export interface AppServices {
   prices: PriceCatalog;
   providers: ProviderRegistry;
   completions: CompletionService;
+  alerts: AlertService;
 }

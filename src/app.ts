@@ -13,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import type { AuthInfo } from './auth/auth.types';
+import { AlertService } from './alerts/alert.service';
 import { configuredChannels } from './alerts/channels';
 import { BudgetService } from './budgets/budget.service';
 import { releaseExpired } from './budgets/ledger';
@@ -55,19 +56,23 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   let httpServer: Server | null = null;
+  let alerts: AlertService | null = null;
   try {
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
     const metrics = createMetrics(config.metrics.prefix);
+    const pubSub = createAppPubSub();
     const apiKeys = new ApiKeyService(db.orm, config.adminApiKey);
     const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels });
     const providers = createProviderRegistry(config.providers);
+    const alertService = new AlertService({ config, orm: db.orm, log, metrics, pubSub });
+    alerts = alertService;
     const hooks: SettleHooks = {
-      raiseThresholdAlerts: async () => [],
+      raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
       addToHourlyRollup: async () => undefined,
-      publishRaised: async () => undefined,
-      checkSpikes: async () => undefined,
+      publishRaised: (raised) => alertService.publishRaised(raised),
+      checkSpikes: (scope) => alertService.checkSpikes(scope),
     };
     const services: AppServices = {
       config,
@@ -76,6 +81,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       metrics,
       apiKeys,
       budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }),
+      alerts: alertService,
       prices,
       providers,
       completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log),
@@ -90,8 +96,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     sweeper.unref();
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
+    await alertService.start();
 
-    const pubSub = createAppPubSub();
     const schema = await createSchema(pubSub);
     const production = config.nodeEnv === 'production';
 
@@ -176,12 +182,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
         (stopped ??= (async () => {
           clearInterval(sweeper);
           await apollo.stop();
+          await services.alerts.stop();
           await apiKeys.stop();
           await db.close();
         })()),
     };
   } catch (e) {
     httpServer?.close();
+    await alerts?.stop();
     await db.close();
     throw e;
   }

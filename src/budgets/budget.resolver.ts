@@ -39,7 +39,10 @@ export class BudgetResolver {
     @Arg('input', () => UpdateBudgetInput) input: UpdateBudgetInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetView> {
-    return toBudgetView(await ctx.services.budgets.update(ctx.em, id, input));
+    const b = await ctx.services.budgets.update(ctx.em, id, input);
+    // After the update is committed: alerts whose threshold the new limit no longer reaches resolve themselves.
+    await ctx.services.alerts.onBudgetUpdated(ctx.em, b);
+    return toBudgetView(b);
   }
 
   @Mutation(() => Boolean)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { CostAlert } from '../alerts/cost-alert.entity';
 import type { AuthInfo } from '../auth/auth.types';
 import { Budget } from '../budgets/budget.entity';
 import {
@@ -319,7 +320,7 @@ export class CompletionService {
   /** Metrics, publication and spike checks: after commit, never failing the request. */
   private afterSettle(
     req: CompletionRequest, row: TokenUsage, cost: bigint, d: Extract<Decision, { kind: 'allow' }>, requested: Target,
-    providerMs: number, durationMs: number, raised: unknown[], p: Prepared, after: Map<string, LedgerFigures>,
+    providerMs: number, durationMs: number, raised: CostAlert[], p: Prepared, after: Map<string, LedgerFigures>,
   ): void {
     const labels = this.labels(req, row.provider, row.model);
     const status = row.success ? 'success' : 'error';

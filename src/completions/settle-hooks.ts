@@ -1,20 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { BudgetMovement } from '../alerts/alert.service';
+import type { CostAlert } from '../alerts/cost-alert.entity';
 import type { Budget } from '../budgets/budget.entity';
 
-/** One budget's figures as a request settles or is refused, for threshold alerts. Amounts in the budget's unit (1e-12). */
-export interface BudgetMovement {
-  budget: Budget;
-  periodStart: Date;
-  /** used + reserved after this request (for a refusal: used + reserved + the refused estimate). */
-  amount: bigint;
-  limit: bigint;
-  userId: string | null;
-  projectId: string | null;
-  provider: string | null;
-  model: string | null;
-  /** 'none' | 'blocked' | `fallback:${provider}/${model}` */
-  actionTaken: string;
-}
+export type { BudgetMovement };
 
 /** One settled request, added to the hourly rollup in the settle transaction. */
 export interface RollupDelta {
@@ -40,8 +29,8 @@ export interface RollupDelta {
  * or roll back with the usage row); the others run after commit.
  */
 export interface SettleHooks {
-  raiseThresholdAlerts(em: EntityManager, movements: BudgetMovement[]): Promise<unknown[]>;
+  raiseThresholdAlerts(em: EntityManager, movements: BudgetMovement[]): Promise<CostAlert[]>;
   addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]): Promise<void>;
-  publishRaised(alerts: unknown[]): Promise<void>;
+  publishRaised(alerts: CostAlert[]): Promise<void>;
   checkSpikes(scope: { userId: string | null; projectId: string | null; budgets: Budget[] }): Promise<void>;
 }

@@ -48,6 +48,12 @@ export interface AppConfig {
     spikeDetection: boolean;
     spikeMultiplier: number;
     spikeWindowHours: number;
+    /** Hours before the spike window whose same-length windows are averaged into the baseline. @default 24 */
+    spikeBaselineHours: number;
+    /** Noise floor: no spike unless the baseline averages at least this much per window (USD, or tokens for TOKENS budgets). @default 0.01 */
+    spikeMinBaseline: number;
+    /** Noise floor: no spike unless the baseline period saw at least this many requests. @default 10 */
+    spikeMinBaselineRequests: number;
     /** Models with no known price run at cost 0 instead of being refused. @default false */
     allowUnpricedModels: boolean;
     /** How long a reservation may live before the sweeper releases it. @default 300_000 */
@@ -62,6 +68,20 @@ export interface AppConfig {
     alertmanagerUrl: string | undefined;
     webhookUrl: string | undefined;
     webhookSecret: string | undefined;
+    /** Attempts per notification before it is marked FAILED. @default 8 */
+    maxAttempts: number;
+    /** First retry delay; doubles per attempt. @default 5_000 // 5 seconds */
+    retryBaseMs: number;
+    /** Longest retry delay. @default 900_000 // 15 minutes */
+    retryMaxMs: number;
+    /** How often the dispatcher looks for due notifications when nothing wakes it. @default 5_000 */
+    pollMs: number;
+    /** How long a dispatcher holds a claimed notification; a dead instance's claim lapses after it. @default 60_000 */
+    leaseMs: number;
+    /** Timeout of one delivery attempt (HTTP request or SMTP session). @default 10_000 */
+    sendTimeoutMs: number;
+    /** How often alerts of ended periods and spike windows are resolved. @default 60_000 */
+    sweepMs: number;
   };
   metrics: {
     prefix: string;
@@ -195,6 +215,9 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       spikeDetection: r.bool('BUDGET_SPIKE_DETECTION', true),
       spikeMultiplier: r.num('BUDGET_SPIKE_MULTIPLIER', 3.0, 1),
       spikeWindowHours: r.int('BUDGET_SPIKE_WINDOW_HOURS', 1, 1, 24),
+      spikeBaselineHours: r.int('BUDGET_SPIKE_BASELINE_HOURS', 24, 1, 168),
+      spikeMinBaseline: r.num('BUDGET_SPIKE_MIN_BASELINE', 0.01, 0),
+      spikeMinBaselineRequests: r.int('BUDGET_SPIKE_MIN_BASELINE_REQUESTS', 10, 0, 1_000_000),
       allowUnpricedModels: r.bool('BUDGET_ALLOW_UNPRICED_MODELS', false),
       reservationTtlMs: r.int('BUDGET_RESERVATION_TTL_MS', 300_000, 1_000, 86_400_000),
     },
@@ -207,6 +230,13 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       alertmanagerUrl: r.url('ALERTMANAGER_URL', HTTP),
       webhookUrl: r.url('ALERT_WEBHOOK_URL', HTTP),
       webhookSecret: r.str('ALERT_WEBHOOK_SECRET'),
+      maxAttempts: r.int('ALERT_MAX_ATTEMPTS', 8, 1, 100),
+      retryBaseMs: r.int('ALERT_RETRY_BASE_MS', 5_000, 1, 3_600_000),
+      retryMaxMs: r.int('ALERT_RETRY_MAX_MS', 900_000, 1, 86_400_000),
+      pollMs: r.int('ALERT_POLL_MS', 5_000, 10, 3_600_000),
+      leaseMs: r.int('ALERT_LEASE_MS', 60_000, 100, 3_600_000),
+      sendTimeoutMs: r.int('ALERT_SEND_TIMEOUT_MS', 10_000, 10, 600_000),
+      sweepMs: r.int('ALERT_SWEEP_MS', 60_000, 10, 3_600_000),
     },
     metrics: {
       prefix: metricsPrefix,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import './enums';
 import { buildSchema, type PubSub } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
+import { AlertResolver } from '../alerts/alert.resolver';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
 import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
@@ -9,7 +10,7 @@ import { CompletionResolver } from '../completions/completion.resolver';
 import { PricingResolver } from '../pricing/pricing.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver] as const;
+export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver] as const;
 
 /** Builds the executable schema; resolvers take their services from the context. */
 export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {

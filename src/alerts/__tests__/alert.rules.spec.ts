@@ -1,0 +1,100 @@
+import { Budget } from '../../budgets/budget.entity';
+import { AlertChannel, AlertSeverity, AlertType, BudgetType, LimitPeriod, LimitType } from '../../common/enums';
+import { parseUnits } from '../../common/money';
+import { severityAtLeast, severityOf, spikeRatio, thresholdMessage, thresholdsReached } from '../alert.rules';
+import { outboxTargets, DEFAULT_RECIPIENT } from '../notifiers/notifier';
+import { backoffMs } from '../notifiers/dispatcher';
+import { signWebhook } from '../notifiers/webhook';
+import { createHmac } from 'node:crypto';
+import { spikeWindows } from '../spikes';
+
+function budget(patch: Partial<Budget> = {}): Budget {
+  return Object.assign(new Budget(), {
+    name: 'Project Monthly Budget', budgetType: BudgetType.PROJECT, projectId: 'project-456', limitType: LimitType.COST,
+    limitPeriod: LimitPeriod.MONTHLY, limitValue: '500', warningThreshold: 0.8, criticalThreshold: 0.95, ...patch,
+  });
+}
+
+describe('threshold rules', () => {
+  const b = budget();
+  const limit = parseUnits('500');
+
+  it('compares exactly: one pico-dollar under a threshold does not reach it', () => {
+    expect(thresholdsReached(b, parseUnits('399.999999999999'), limit)).toEqual([]);
+    expect(thresholdsReached(b, parseUnits('400'), limit)).toEqual([AlertType.WARNING]);
+    expect(thresholdsReached(b, parseUnits('474.999999999999'), limit)).toEqual([AlertType.WARNING]);
+    expect(thresholdsReached(b, parseUnits('475'), limit)).toEqual([AlertType.WARNING, AlertType.CRITICAL]);
+  });
+
+  it('lists every threshold a jump crosses, in raising order', () => {
+    expect(thresholdsReached(b, parseUnits('10000'), limit)).toEqual([AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED]);
+  });
+
+  it('writes messages a person understands', () => {
+    const start = new Date(Date.UTC(2025, 0, 1));
+    expect(thresholdMessage(b, AlertType.CRITICAL, parseUnits('475'), limit, start, 'none')).toBe(
+      "Budget 'Project Monthly Budget' reached 95% ($475.00 of $500.00, monthly 2025-01, project project-456)",
+    );
+    const tokens = budget({ limitType: LimitType.TOKENS, budgetType: BudgetType.USER, userId: 'alice', projectId: null, name: 'Tokens' });
+    expect(thresholdMessage(tokens, AlertType.EXCEEDED, parseUnits('1200'), parseUnits('1000'), start, 'blocked')).toBe(
+      "Budget 'Tokens' exceeded its limit at 120% (1,200 tokens of 1,000 tokens, monthly 2025-01, user alice); action: blocked",
+    );
+  });
+
+  it('maps severities, spikes becoming CRITICAL at twice their multiplier', () => {
+    expect(severityOf(AlertType.WARNING)).toBe(AlertSeverity.WARNING);
+    expect(severityOf(AlertType.CRITICAL)).toBe(AlertSeverity.CRITICAL);
+    expect(severityOf(AlertType.EXCEEDED)).toBe(AlertSeverity.CRITICAL);
+    expect(severityOf(AlertType.SPIKE, { ratio: 5.99, multiplier: 3 })).toBe(AlertSeverity.WARNING);
+    expect(severityOf(AlertType.SPIKE, { ratio: 6, multiplier: 3 })).toBe(AlertSeverity.CRITICAL);
+    expect(severityAtLeast(AlertSeverity.CRITICAL, AlertSeverity.WARNING)).toBe(true);
+    expect(severityAtLeast(AlertSeverity.WARNING, AlertSeverity.CRITICAL)).toBe(false);
+  });
+});
+
+describe('spike rules', () => {
+  it('is above only strictly over multiplier × the baseline average', () => {
+    // baseline: $24 over 24 windows = $1 per window
+    expect(spikeRatio(parseUnits('3'), parseUnits('24'), 24, 3)).toEqual({ above: false, ratio: 3 });
+    expect(spikeRatio(parseUnits('3.000000000001'), parseUnits('24'), 24, 3).above).toBe(true);
+    expect(spikeRatio(parseUnits('5'), 0n, 24, 3).above).toBe(false);
+  });
+
+  it('measures the last window hours and averages the same-length windows before it', () => {
+    const w = spikeWindows(new Date('2025-01-16T09:30:00Z'), 2, 24);
+    expect(w.windowStart.toISOString()).toBe('2025-01-16T08:00:00.000Z');
+    expect(w.windowEnd.toISOString()).toBe('2025-01-16T10:00:00.000Z');
+    expect(w.baselineStart.toISOString()).toBe('2025-01-15T08:00:00.000Z');
+    expect(w.windows).toBe(12);
+    expect(w.bucketStart.toISOString()).toBe('2025-01-16T08:00:00.000Z');
+  });
+});
+
+describe('outbox targets', () => {
+  it('sends Slack to #channels, e-mail to addresses and PagerDuty only for CRITICAL', () => {
+    const b = budget({
+      alertChannels: [AlertChannel.SLACK, AlertChannel.EMAIL, AlertChannel.PAGERDUTY, AlertChannel.WEBHOOK],
+      alertRecipients: ['#cost-alerts', 'ops@example.com'],
+    });
+    expect(outboxTargets(b, AlertSeverity.WARNING)).toEqual([
+      { channel: AlertChannel.SLACK, recipient: '#cost-alerts' },
+      { channel: AlertChannel.EMAIL, recipient: 'ops@example.com' },
+      { channel: AlertChannel.WEBHOOK, recipient: DEFAULT_RECIPIENT },
+    ]);
+    expect(outboxTargets(b, AlertSeverity.CRITICAL).map((t) => t.channel)).toContain(AlertChannel.PAGERDUTY);
+    expect(outboxTargets(budget({ alertChannels: [AlertChannel.SLACK], alertRecipients: [] }), AlertSeverity.WARNING)).toEqual([
+      { channel: AlertChannel.SLACK, recipient: DEFAULT_RECIPIENT },
+    ]);
+  });
+});
+
+describe('delivery helpers', () => {
+  it('backs off exponentially up to the cap', () => {
+    expect([1, 2, 3, 4, 10].map((a) => backoffMs(a, 100, 1000))).toEqual([100, 200, 400, 800, 1000]);
+  });
+
+  it('signs webhook bodies over timestamp and body', () => {
+    const expected = createHmac('sha256', 's3cret').update('1700000000.{"a":1}').digest('hex');
+    expect(signWebhook('s3cret', '1700000000', '{"a":1}')).toBe(`sha256=${expected}`);
+  });
+});

@@ -1,0 +1,167 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { Budget } from '../../budgets/budget.entity';
+import type { AlertChannel, NotificationEvent } from '../../common/enums';
+import type { Logger } from '../../common/logger';
+import { CostAlert } from '../cost-alert.entity';
+import { queryRows } from '../sql';
+import type { Notifiers } from './notifier';
+
+/** The dispatcher's knobs; `AppConfig['alerts']` satisfies it. */
+export interface DispatcherOptions {
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  pollMs: number;
+  leaseMs: number;
+  sendTimeoutMs: number;
+  /** Rows claimed per round. @default 20 */
+  batchSize?: number;
+}
+
+interface ClaimedRow {
+  id: string;
+  alert_id: string;
+  channel: AlertChannel;
+  recipient: string;
+  event: NotificationEvent;
+  attempts: number;
+}
+
+/** Delay before attempt `attempts + 1`: base × 2^(attempts − 1), capped. */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+}
+
+/**
+ * Sends the alert outbox. Rows are claimed with `FOR UPDATE SKIP LOCKED` and
+ * a lease (`locked_until`), so several instances never take the same row and
+ * a dead instance's claim lapses; each claim counts as an attempt, so a row
+ * whose sender died mid-send is retried at most up to `maxAttempts`. A failed
+ * send is retried with exponential backoff, then marked FAILED.
+ *
+ * Delivery is at-least-once towards a receiver only in one case: a process
+ * that dies after the receiver accepted but before the row is marked SENT.
+ * PagerDuty and Alertmanager deduplicate that case by key; webhook receivers
+ * can by the alert id.
+ */
+export class NotificationDispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly notifiers: Notifiers,
+    private readonly opts: DispatcherOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts polling every `pollMs`. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops polling; in-flight sends finish before it resolves. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Runs a round now (after the one in progress, if any). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.loop().finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.schedule(0);
+        } else this.schedule(this.opts.pollMs);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      const batch = this.opts.batchSize ?? 20;
+      // Keep going while full batches come back: a backlog drains without waiting for the poll.
+      while (!this.stopped && (await this.runOnce()) === batch);
+    } catch (e) {
+      this.log.error({ err: e }, 'alert dispatcher round failed');
+    }
+  }
+
+  /** Claims due rows, sends them and records the outcome; returns how many were claimed. */
+  async runOnce(): Promise<number> {
+    const em = this.orm.em.fork() as EntityManager;
+    const rows = await queryRows<ClaimedRow>(em, 
+      `with due as (
+         select n.id from alert_notification n
+          where n.status = 'PENDING' and n.next_attempt_at <= now()
+            and (n.locked_until is null or n.locked_until < now())
+            and not (n.event = 'RESOLVE' and exists (
+                  select 1 from alert_notification t
+                   where t.alert_id = n.alert_id and t.channel = n.channel and t.recipient = n.recipient
+                     and t.event = 'TRIGGER' and t.status = 'PENDING'))
+          order by n.next_attempt_at, n.created_at
+          limit ?
+          for update skip locked)
+       update alert_notification n
+          set locked_until = now() + (? * interval '1 millisecond'), attempts = n.attempts + 1
+         from due where n.id = due.id
+       returning n.id, n.alert_id, n.channel, n.recipient, n.event, n.attempts`,
+      [this.opts.batchSize ?? 20, this.opts.leaseMs],
+    );
+    if (rows.length === 0) return 0;
+    const alerts = await em.find(CostAlert, { id: { $in: [...new Set(rows.map((r) => r.alert_id))] } });
+    const alertById = new Map(alerts.map((a) => [a.id, a]));
+    const budgetIds = [...new Set(alerts.map((a) => a.budgetId).filter((x): x is string => Boolean(x)))];
+    const budgets = budgetIds.length ? await em.find(Budget, { id: { $in: budgetIds } }) : [];
+    const budgetById = new Map(budgets.map((b) => [b.id, b]));
+
+    await Promise.all(
+      rows.map(async (r) => {
+        const attempts = Number(r.attempts);
+        try {
+          const alert = alertById.get(r.alert_id);
+          if (!alert) throw new Error(`alert ${r.alert_id} is gone`);
+          const notifier = this.notifiers[r.channel];
+          if (!notifier) throw new Error(`channel ${r.channel} is not configured on this server`);
+          await notifier.send(
+            { alert, budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null, event: r.event, recipient: r.recipient },
+            AbortSignal.timeout(this.opts.sendTimeoutMs),
+          );
+          await em.execute(
+            `update alert_notification set status = 'SENT', sent_at = now(), locked_until = null, last_error = null where id = ? and attempts = ?`,
+            [r.id, attempts],
+          );
+        } catch (e) {
+          const error = ((e as Error)?.message ?? String(e)).slice(0, 500);
+          const failed = attempts >= this.opts.maxAttempts;
+          (failed ? this.log.error : this.log.warn).call(this.log, { notificationId: r.id, channel: r.channel, attempts, error }, failed ? 'alert notification failed for good' : 'alert notification failed; will retry');
+          await em.execute(
+            `update alert_notification
+                set status = ?, next_attempt_at = now() + (? * interval '1 millisecond'), locked_until = null, last_error = ?
+              where id = ? and attempts = ?`,
+            [failed ? 'FAILED' : 'PENDING', backoffMs(attempts, this.opts.retryBaseMs, this.opts.retryMaxMs), error, r.id, attempts],
+          );
+        }
+      }),
+    );
+    return rows.length;
+  }
+}

@@ -1,0 +1,103 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { CostAlert } from '../../../src/alerts/cost-alert.entity';
+import { Budget } from '../../../src/budgets/budget.entity';
+import { CreateBudgetDocument } from '../../generated/graphql';
+import { ok, startTestServer, type TestServer } from '../../utils/server';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer({ BUDGET_SPIKE_MULTIPLIER: '3', BUDGET_SPIKE_WINDOW_HOURS: '1', BUDGET_SPIKE_MIN_BASELINE: '0.01', BUDGET_SPIKE_MIN_BASELINE_REQUESTS: '10' });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+const HOUR = 3_600_000;
+const AT = new Date('2026-03-10T12:30:00Z');
+const hour = (offset: number) => new Date(Math.floor(AT.getTime() / HOUR) * HOUR + offset * HOUR);
+const em = () => s.app.services.db.orm.em.fork() as EntityManager;
+
+/** One usage_hourly row, as the settle transaction would keep it. */
+async function usage(h: Date, dims: { userId?: string; projectId?: string; service?: string }, cost: string, requests = 1, tokens = 100) {
+  await em().execute(
+    `insert into usage_hourly (hour, user_id, project_id, service, provider, model, request_count, success_count, total_tokens, total_cost)
+     values (?, ?, ?, ?, 'openai', 'gpt-4o', ?, ?, ?, ?)`,
+    [h, dims.userId ?? '', dims.projectId ?? '', dims.service ?? '', requests, requests, tokens * requests, cost],
+  );
+}
+
+/** A steady baseline: `perHour` USD and 2 requests in each of the 24 hours before a window of `windowHours`. */
+async function steady(dims: { userId?: string; projectId?: string; service?: string }, perHour: string, windowHours = 1) {
+  for (let i = windowHours; i < windowHours + 24; i++) await usage(hour(-i), dims, perHour, 2);
+}
+
+const spikes = (where: Record<string, unknown>) => em().find(CostAlert, { alertType: 'SPIKE', ...where } as never);
+const metric = async (name: string) => (await s.app.services.metrics.registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+
+describe('cost spikes', () => {
+  it('raises one SPIKE per user per window when the last hour costs more than 3× the 24-hour average', async () => {
+    await steady({ userId: 'spiky' }, '1');
+    await usage(hour(0), { userId: 'spiky' }, '3');
+    await s.app.services.alerts.checkSpikes({ userId: 'spiky', projectId: null, budgets: [] }, AT);
+    expect(await spikes({ userId: 'spiky' })).toHaveLength(0);
+
+    await em().execute(`update usage_hourly set total_cost = 4.5 where user_id = 'spiky' and hour = ?`, [hour(0)]);
+    await s.app.services.alerts.checkSpikes({ userId: 'spiky', projectId: null, budgets: [] }, AT);
+    await s.app.services.alerts.checkSpikes({ userId: 'spiky', projectId: null, budgets: [] }, new Date(AT.getTime() + 60_000));
+    const [a, ...more] = await spikes({ userId: 'spiky' });
+    expect(more).toHaveLength(0);
+    expect(a).toMatchObject({ severity: 'WARNING', spikeMultiplier: 4.5, status: 'ACTIVE', budgetId: null });
+    expect(a.message).toBe('Cost spike for user spiky: $4.50 in the last 1h, 4.5× the baseline of $1.00 per 1h');
+    expect((await metric('biowerk_cost_spike_detected_total')).join('\n')).toMatch(/user_id="spiky",project_id=""} 1/);
+    expect((await metric('biowerk_cost_spike_multiplier')).join('\n')).toMatch(/user_id="spiky",project_id=""} 4.5/);
+    expect((await metric('biowerk_cost_alerts_total')).join('\n')).toMatch(/alert_type="SPIKE",severity="WARNING",budget_type=""} 1/);
+  });
+
+  it('raises a CRITICAL spike per project at twice the multiplier', async () => {
+    await steady({ projectId: 'proj-spike' }, '0.5');
+    await usage(hour(0), { projectId: 'proj-spike' }, '3.5');
+    await s.app.services.alerts.checkSpikes({ userId: null, projectId: 'proj-spike', budgets: [] }, AT);
+    const [a] = await spikes({ projectId: 'proj-spike' });
+    expect(a).toMatchObject({ severity: 'CRITICAL', spikeMultiplier: 7 });
+  });
+
+  it('keeps a noise floor: no spike after silence nor over a baseline of a few requests', async () => {
+    await usage(hour(0), { userId: 'silent' }, '50');
+    await s.app.services.alerts.checkSpikes({ userId: 'silent', projectId: null, budgets: [] }, AT);
+    await usage(hour(-3), { userId: 'sparse' }, '0.1', 3);
+    await usage(hour(0), { userId: 'sparse' }, '50');
+    await s.app.services.alerts.checkSpikes({ userId: 'sparse', projectId: null, budgets: [] }, AT);
+    expect(await spikes({ userId: { $in: ['silent', 'sparse'] } })).toHaveLength(0);
+  });
+
+  it('watches a budget that enables it, with its own multiplier and window, in its scope', async () => {
+    const b = ok(await s.gql(CreateBudgetDocument, {
+      input: { budgetName: 'Osteon spikes', budgetType: 'SERVICE', scopeId: 'osteon', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1000, enableSpikeDetection: true, spikeThresholdMultiplier: 2, spikeWindowHours: 2 },
+    })).createBudget;
+    await steady({ service: 'osteon', userId: 'u-x' }, '1', 2);
+    // The last two hours: $5 against $2 per 2-hour window: 2.5× (above this budget's 2, below the default 3).
+    await usage(hour(-1), { service: 'osteon', userId: 'u-y' }, '2');
+    await usage(hour(0), { service: 'osteon', userId: 'u-z' }, '3');
+    const budget = await em().findOneOrFail(Budget, { id: b.id });
+    await s.app.services.alerts.checkSpikes({ userId: null, projectId: null, budgets: [budget] }, AT);
+    const [a, ...more] = await spikes({ budgetId: b.id });
+    expect(more).toHaveLength(0);
+    expect(a).toMatchObject({ severity: 'WARNING', spikeMultiplier: 2.5 });
+    expect(a.message).toContain("budget 'Osteon spikes' (service osteon)");
+
+    const quiet = ok(await s.gql(CreateBudgetDocument, {
+      input: { budgetName: 'Osteon no spikes', budgetType: 'SERVICE', scopeId: 'osteon', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1000, spikeThresholdMultiplier: 2, spikeWindowHours: 2 },
+    })).createBudget;
+    await s.app.services.alerts.checkSpikes({ userId: null, projectId: null, budgets: [await em().findOneOrFail(Budget, { id: quiet.id })] }, AT);
+    expect(await spikes({ budgetId: quiet.id })).toHaveLength(0);
+  });
+
+  it('resolves a spike once its window has passed', async () => {
+    await steady({ userId: 'passing' }, '1');
+    await usage(hour(0), { userId: 'passing' }, '10');
+    await s.app.services.alerts.checkSpikes({ userId: 'passing', projectId: null, budgets: [] }, AT);
+    const [a] = await spikes({ userId: 'passing' });
+    await s.app.services.alerts.sweep(new Date(hour(1).getTime() + 1));
+    expect((await em().findOneOrFail(CostAlert, { id: a.id })).status).toBe('RESOLVED');
+  });
+});

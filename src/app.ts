@@ -12,21 +12,22 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
-import type { AuthInfo } from './auth/auth.types';
+import { ConnectionRegistry } from './auth/connection-registry';
+import { RateLimiter, rateLimited } from './auth/rate-limiter';
 import { configuredChannels } from './alerts/channels';
 import { BudgetService } from './budgets/budget.service';
 import { createLogger, type Logger } from './common/logger';
 import type { AppConfig } from './config/config';
 import { migrate, openDatabase } from './db/orm';
 import { buildContext, type GraphQLContext } from './graphql/context';
-import { formatError } from './graphql/errors';
+import { formatError, httpAppError } from './graphql/errors';
+import { bodyErrorHandler } from './graphql/http-errors';
+import { limitRules } from './graphql/limits';
 import { createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
+import { wsServerOptions } from './graphql/websocket';
 import { createMetrics } from './metrics/metrics';
 import { PROVIDER_IDS } from './providers/provider.ids';
-
-/** Largest accepted request body (messages included). @default '1mb' */
-export const BODY_LIMIT = '1mb';
 
 export interface RunningApp {
   url: string;
@@ -51,7 +52,11 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
     const metrics = createMetrics(config.metrics.prefix);
-    const apiKeys = new ApiKeyService(db.orm, config.adminApiKey);
+    const apiKeys = new ApiKeyService(db.orm, config.adminApiKey, {
+      cacheTtlMs: config.auth.keyCacheTtlMs,
+      lastUsedFlushMs: config.auth.lastUsedFlushMs,
+      onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
+    });
     const services: AppServices = {
       config,
       db,
@@ -63,39 +68,42 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
 
+    const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
+    // A revoked key's subscriptions end: at once for revocations made here, and within
+    // one cache TTL for those made on another instance (the sweep asks the database).
+    const connections = new ConnectionRegistry();
+    apiKeys.onRevoke((keyId) => connections.closeKey(keyId));
+    const sweep = setInterval(() => {
+      connections.sweep((ids) => apiKeys.invalidAmong(ids)).catch((e: unknown) => log.warn({ err: e }, 'could not re-check WebSocket keys'));
+    }, config.auth.keyCacheTtlMs);
+    sweep.unref();
+
     const pubSub = createAppPubSub();
     const schema = await createSchema(pubSub);
-    const production = config.nodeEnv === 'production';
 
     const app = express();
     app.disable('x-powered-by');
     httpServer = createServer(app);
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const wsCleanup = useServer<Record<string, unknown>, { auth?: AuthInfo }>(
-      {
-        schema,
-        onConnect: async (ctx) => {
-          const auth = await apiKeys.verify(parseBearer(ctx.connectionParams?.authorization as string | undefined));
-          if (!auth) {
-            ctx.extra.socket.close(4401, 'Unauthorized');
-            return false;
-          }
-          ctx.extra.auth = auth;
-          return true;
-        },
-        context: (ctx) => buildContext(services, ctx.extra.auth!, randomUUID()),
-      },
+    // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
+    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
+    const wsCleanup = useServer(
+      wsServerOptions({ schema, services, connections, rateLimiter, limits: config.limits, introspection: config.introspection }),
       wsServer,
     );
 
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
-      introspection: !production,
+      introspection: config.introspection,
+      // Apollo adds its own introspection rule when introspection is off.
+      validationRules: limitRules(config.limits, true),
+      parseOptions: { maxTokens: config.limits.maxTokens },
+      allowBatchedHttpRequests: false,
+      csrfPrevention: true,
       formatError: formatError(log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
-        { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
-        ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+        { async serverWillStart() { return { async drainServer() { clearInterval(sweep); await wsCleanup.dispose(); } }; } },
+        ...(config.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
       ],
     });
     await apollo.start();
@@ -117,7 +125,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     });
     app.use(
       '/graphql',
-      express.json({ limit: BODY_LIMIT }),
+      express.json({ limit: config.limits.maxBodyBytes }),
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
@@ -125,10 +133,16 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           if (!key) throw unauthenticated('Authorization: Bearer <api key> is required');
           const auth = await apiKeys.verify(key);
           if (!auth) throw unauthenticated('The API key is unknown or revoked');
+          // Batched HTTP requests are off, so one request is one operation.
+          const rate = rateLimiter.take(auth.keyId);
+          if (!rate.ok) {
+            throw httpAppError(rateLimited(rate.retryAfterSeconds, rateLimiter.perMinute), 429, { 'retry-after': String(rate.retryAfterSeconds) });
+          }
           return buildContext(services, auth, requestId);
         },
       }),
     );
+    app.use(bodyErrorHandler(log, config.limits.maxBodyBytes));
 
     await new Promise<void>((resolve, reject) => {
       httpServer!.once('error', reject);
@@ -146,6 +160,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       bootstrapAdminKey,
       stop: () =>
         (stopped ??= (async () => {
+          clearInterval(sweep);
           await apollo.stop();
           await apiKeys.stop();
           await db.close();

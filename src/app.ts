@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError } from 'graphql';
@@ -103,7 +104,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         { async serverWillStart() { return { async drainServer() { clearInterval(sweep); await wsCleanup.dispose(); } }; } },
-        ...(config.introspection ? [] : [ApolloServerPluginLandingPageDisabled()]),
+        // Decided by our config, not by Apollo's own reading of NODE_ENV.
+        config.introspection ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
       ],
     });
     await apollo.start();

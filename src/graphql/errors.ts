@@ -3,6 +3,8 @@ import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { MiddlewareFn } from 'type-graphql';
+import type { GraphQLContext } from './context';
 
 /** SQLSTATE classes and driver errors that mean "the database is not there right now". */
 function isDatabaseUnavailable(e: unknown): boolean {
@@ -74,3 +76,17 @@ export function formatError(log: Logger) {
     return { message: masked.message, locations: formatted.locations, path: formatted.path, extensions: masked.extensions };
   };
 }
+
+/**
+ * Global type-graphql middleware: an unexpected error thrown by a resolver is logged
+ * here, where the request id is known, and replaced by the masked error carrying
+ * that id (Apollo's formatError has no context). Domain and GraphQL errors pass.
+ */
+export const maskUnexpectedErrors: MiddlewareFn<GraphQLContext> = async ({ context }, next) => {
+  try {
+    return await next();
+  } catch (e) {
+    if (e instanceof AppError || e instanceof GraphQLError) throw e;
+    throw toClientError(e, context.log, context.requestId);
+  }
+};

@@ -5,6 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
 import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
+import { maskUnexpectedErrors } from './errors';
 import { DateTime } from './scalars';
 
 export const RESOLVERS = [BudgetResolver, ApiKeyResolver] as const;
@@ -14,7 +15,8 @@ export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...RESOLVERS],
     scalarsMap: [{ type: Date, scalar: DateTime }],
-    globalMiddlewares: [enforcePolicy],
+    // Masking outermost, so it also sees what the policy middleware lets through.
+    globalMiddlewares: [maskUnexpectedErrors, enforcePolicy],
     pubSub,
     validate: false,
     emitSchemaFile: false,

@@ -48,6 +48,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   let httpServer: Server | null = null;
+  let sweep: NodeJS.Timeout | undefined;
   try {
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
@@ -74,7 +75,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     // one cache TTL for those made on another instance (the sweep asks the database).
     const connections = new ConnectionRegistry();
     apiKeys.onRevoke((keyId) => connections.closeKey(keyId));
-    const sweep = setInterval(() => {
+    sweep = setInterval(() => {
       connections.sweep((ids) => apiKeys.invalidAmong(ids)).catch((e: unknown) => log.warn({ err: e }, 'could not re-check WebSocket keys'));
     }, config.auth.keyCacheTtlMs);
     sweep.unref();
@@ -169,6 +170,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
         })()),
     };
   } catch (e) {
+    clearInterval(sweep);
     httpServer?.close();
     await db.close();
     throw e;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError } from 'graphql';
@@ -12,8 +13,9 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
-import type { AuthInfo } from './auth/auth.types';
 import { AlertService } from './alerts/alert.service';
+import { ConnectionRegistry } from './auth/connection-registry';
+import { RateLimiter, rateLimited } from './auth/rate-limiter';
 import { configuredChannels } from './alerts/channels';
 import { BudgetService } from './budgets/budget.service';
 import { releaseExpired } from './budgets/ledger';
@@ -24,9 +26,12 @@ import { createLogger, type Logger } from './common/logger';
 import type { AppConfig } from './config/config';
 import { migrate, openDatabase } from './db/orm';
 import { buildContext, type GraphQLContext } from './graphql/context';
-import { formatError } from './graphql/errors';
+import { formatError, httpAppError } from './graphql/errors';
+import { bodyErrorHandler } from './graphql/http-errors';
+import { limitRules } from './graphql/limits';
 import { createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
+import { wsServerOptions } from './graphql/websocket';
 import { createMetrics } from './metrics/metrics';
 import { PriceCatalog } from './pricing/price-catalog';
 import { createProviderRegistry } from './providers/provider-registry';
@@ -34,9 +39,6 @@ import { PROVIDER_IDS } from './providers/provider.types';
 
 /** How often overdue reservations and idempotency records are swept. @default 10_000 */
 const SWEEP_INTERVAL_MS = 10_000;
-
-/** Largest accepted request body (messages included). @default '1mb' */
-export const BODY_LIMIT = '1mb';
 
 export interface RunningApp {
   url: string;
@@ -57,13 +59,19 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
   const db = await openDatabase(config.database);
   let httpServer: Server | null = null;
   let alerts: AlertService | null = null;
+  let sweep: NodeJS.Timeout | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   try {
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
     const metrics = createMetrics(config.metrics.prefix);
     const pubSub = createAppPubSub();
-    const apiKeys = new ApiKeyService(db.orm, config.adminApiKey);
+    const apiKeys = new ApiKeyService(db.orm, config.adminApiKey, {
+      cacheTtlMs: config.auth.keyCacheTtlMs,
+      lastUsedFlushMs: config.auth.lastUsedFlushMs,
+      onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
+    });
     const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels });
     const providers = createProviderRegistry(config.providers);
     const alertService = new AlertService({ config, orm: db.orm, log, metrics, pubSub });
@@ -86,7 +94,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       providers,
       completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log),
     };
-    const sweeper = setInterval(() => {
+    sweeper = setInterval(() => {
       const em = db.orm.em.fork();
       void releaseExpired(em)
         .then((n) => n && log.warn({ released: n }, 'released overdue reservations'))
@@ -98,38 +106,41 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     apiKeys.start();
     await alertService.start();
 
+    const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
+    // A revoked key's subscriptions end: at once for revocations made here, and within
+    // one cache TTL for those made on another instance (the sweep asks the database).
+    const connections = new ConnectionRegistry();
+    apiKeys.onRevoke((keyId) => connections.closeKey(keyId));
+    sweep = setInterval(() => {
+      connections.sweep((ids) => apiKeys.invalidAmong(ids)).catch((e: unknown) => log.warn({ err: e }, 'could not re-check WebSocket keys'));
+    }, config.auth.keyCacheTtlMs);
+    sweep.unref();
     const schema = await createSchema(pubSub);
-    const production = config.nodeEnv === 'production';
 
     const app = express();
     app.disable('x-powered-by');
     httpServer = createServer(app);
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const wsCleanup = useServer<Record<string, unknown>, { auth?: AuthInfo }>(
-      {
-        schema,
-        onConnect: async (ctx) => {
-          const auth = await apiKeys.verify(parseBearer(ctx.connectionParams?.authorization as string | undefined));
-          if (!auth) {
-            ctx.extra.socket.close(4401, 'Unauthorized');
-            return false;
-          }
-          ctx.extra.auth = auth;
-          return true;
-        },
-        context: (ctx) => buildContext(services, ctx.extra.auth!, randomUUID()),
-      },
+    // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
+    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
+    const wsCleanup = useServer(
+      wsServerOptions({ schema, services, connections, rateLimiter, limits: config.limits, introspection: config.introspection }),
       wsServer,
     );
 
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
-      introspection: !production,
+      introspection: config.introspection,
+      // Apollo adds its own introspection rule when introspection is off.
+      validationRules: limitRules(config.limits, true),
+      parseOptions: { maxTokens: config.limits.maxTokens },
+      allowBatchedHttpRequests: false,
+      csrfPrevention: true,
       formatError: formatError(log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
-        { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
-        ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+        { async serverWillStart() { return { async drainServer() { clearInterval(sweep); await wsCleanup.dispose(); } }; } },
+        // Decided by our config, not by Apollo's own reading of NODE_ENV.
+        config.introspection ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
       ],
     });
     await apollo.start();
@@ -151,7 +162,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     });
     app.use(
       '/graphql',
-      express.json({ limit: BODY_LIMIT }),
+      express.json({ limit: config.limits.maxBodyBytes }),
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
@@ -159,10 +170,16 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           if (!key) throw unauthenticated('Authorization: Bearer <api key> is required');
           const auth = await apiKeys.verify(key);
           if (!auth) throw unauthenticated('The API key is unknown or revoked');
+          // Batched HTTP requests are off, so one request is one operation.
+          const rate = rateLimiter.take(auth.keyId);
+          if (!rate.ok) {
+            throw httpAppError(rateLimited(rate.retryAfterSeconds, rateLimiter.perMinute), 429, { 'retry-after': String(rate.retryAfterSeconds) });
+          }
           return buildContext(services, auth, requestId);
         },
       }),
     );
+    app.use(bodyErrorHandler(log, config.limits.maxBodyBytes));
 
     await new Promise<void>((resolve, reject) => {
       httpServer!.once('error', reject);
@@ -181,6 +198,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       stop: () =>
         (stopped ??= (async () => {
           clearInterval(sweeper);
+          clearInterval(sweep);
           await apollo.stop();
           await services.alerts.stop();
           await apiKeys.stop();
@@ -188,6 +206,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
         })()),
     };
   } catch (e) {
+    clearInterval(sweep);
     httpServer?.close();
     await alerts?.stop();
     await db.close();

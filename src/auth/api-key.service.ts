@@ -6,19 +6,31 @@ import { ApiKey } from './api-key.entity';
 import type { AuthInfo } from './auth.types';
 
 const KEY_RE = /^bgw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-/** How long a verified key is trusted from memory; a revocation elsewhere takes effect within this. @default 5_000 */
-const CACHE_TTL_MS = 5_000;
-/** lastUsedAt is written in batches at most this often, not on every request. @default 10_000 */
-const LAST_USED_FLUSH_MS = 10_000;
+/** Unknown prefixes remembered (so a flood of made-up keys does not become a flood of queries); oldest dropped first. */
+const NEGATIVE_CACHE_MAX = 10_000;
+/** The longest key name or binding accepted. */
+export const MAX_KEY_FIELD = 200;
+
+/** Timing of ApiKeyService; `config.auth` supplies both in the server. */
+export interface ApiKeyServiceOptions {
+  /** How long a verified key is trusted from memory; a revocation on another instance takes effect within this. @default 5_000 */
+  cacheTtlMs?: number;
+  /** lastUsedAt is written in batches at most this often, not on every request. @default 10_000 */
+  lastUsedFlushMs?: number;
+  /** Where a failed lastUsedAt flush is reported. @default ignored */
+  onFlushError?: (e: unknown) => void;
+}
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
+/** A fresh key: `bgw_<16 hex lookup prefix>_<32 random bytes, base64url>`, and the SHA-256 to store. */
 export function generateSecret(): { secret: string; prefix: string; hash: string } {
   const prefix = randomBytes(8).toString('hex');
   const secret = `bgw_${prefix}_${randomBytes(32).toString('base64url')}`;
   return { secret, prefix, hash: sha256(secret).toString('hex') };
 }
 
+/** The key in an `Authorization: Bearer <key>` header, or null. */
 export function parseBearer(header: string | undefined | null): string | null {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -33,27 +45,50 @@ export interface CreateKeyInput {
   service?: string | null;
 }
 
-/** Issues, verifies and revokes API keys. Secrets are shown once and kept only as SHA-256. */
+/** The key id reported for ADMIN_API_KEY (it has no row). */
+export const ENV_ADMIN_KEY_ID = 'env-admin';
+
+/**
+ * Issues, verifies and revokes API keys. Secrets are shown once and kept only
+ * as SHA-256 (the secrets are 32 random bytes, so a slow hash adds nothing),
+ * compared in constant time. Verified keys are cached for `cacheTtlMs`; a
+ * revocation on this instance drops the cache entry at once and notifies
+ * `onRevoke` listeners (which close the key's WebSocket connections).
+ */
 export class ApiKeyService {
   private readonly cache = new Map<string, { info: AuthInfo; hash: Buffer; until: number }>();
+  private readonly unknown = new Map<string, number>();
   private readonly lastUsed = new Map<string, Date>();
+  private readonly revokeListeners: ((keyId: string) => void)[] = [];
+  /** Bumped by every revocation: a lookup that started before one must not cache what it read. */
+  private generation = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly envAdminHash: Buffer | null;
+  readonly cacheTtlMs: number;
+  private readonly lastUsedFlushMs: number;
 
-  constructor(private readonly orm: MikroORM, envAdminKey: string | undefined) {
+  constructor(private readonly orm: MikroORM, envAdminKey: string | undefined, private readonly opts: ApiKeyServiceOptions = {}) {
     this.envAdminHash = envAdminKey ? sha256(envAdminKey) : null;
+    this.cacheTtlMs = opts.cacheTtlMs ?? 5_000;
+    this.lastUsedFlushMs = opts.lastUsedFlushMs ?? 10_000;
   }
 
   /** Starts the batched lastUsedAt writer. */
   start(): void {
-    this.flushTimer ??= setInterval(() => void this.flushLastUsed().catch(() => undefined), LAST_USED_FLUSH_MS);
+    this.flushTimer ??= setInterval(() => void this.flushLastUsed().catch((e: unknown) => this.opts.onFlushError?.(e)), this.lastUsedFlushMs);
     this.flushTimer.unref();
   }
 
+  /** Stops the writer and flushes what is pending. */
   async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    await this.flushLastUsed().catch(() => undefined);
+    await this.flushLastUsed().catch((e: unknown) => this.opts.onFlushError?.(e));
+  }
+
+  /** Calls `listener(keyId)` after every revocation made through this instance. */
+  onRevoke(listener: (keyId: string) => void): void {
+    this.revokeListeners.push(listener);
   }
 
   /** The caller behind a bearer key, or null when the key is missing, malformed, unknown or revoked. */
@@ -61,7 +96,7 @@ export class ApiKeyService {
     if (!key) return null;
     const hash = sha256(key);
     if (this.envAdminHash && timingSafeEqual(hash, this.envAdminHash)) {
-      return { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
+      return { keyId: ENV_ADMIN_KEY_ID, name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
     }
     const m = KEY_RE.exec(key);
     if (!m) return null;
@@ -69,13 +104,16 @@ export class ApiKeyService {
     const now = Date.now();
     let hit = this.cache.get(prefix);
     if (!hit || hit.until < now) {
+      if ((this.unknown.get(prefix) ?? 0) > now) return null;
+      const generation = this.generation;
       const row = await this.orm.em.fork().findOne(ApiKey, { prefix, revokedAt: null });
       if (!row) {
         this.cache.delete(prefix);
+        this.rememberUnknown(prefix, now);
         return null;
       }
-      hit = { info: toAuthInfo(row), hash: Buffer.from(row.secretHash, 'hex'), until: now + CACHE_TTL_MS };
-      this.cache.set(prefix, hit);
+      hit = { info: toAuthInfo(row), hash: Buffer.from(row.secretHash, 'hex'), until: now + this.cacheTtlMs };
+      if (generation === this.generation) this.cache.set(prefix, hit);
     }
     if (!timingSafeEqual(hash, hit.hash)) return null;
     this.lastUsed.set(hit.info.keyId, new Date(now));
@@ -84,13 +122,18 @@ export class ApiKeyService {
 
   async create(em: EntityManager, input: CreateKeyInput): Promise<{ apiKey: ApiKey; secret: string }> {
     const name = input.name.trim();
-    if (name === '' || name.length > 200) throw badInput('name', 'must be 1 to 200 characters');
+    if (name === '' || name.length > MAX_KEY_FIELD) throw badInput('name', `must be 1 to ${MAX_KEY_FIELD} characters`);
     for (const f of ['userId', 'projectId', 'service'] as const) {
       const v = input[f];
-      if (v != null && (v.trim() === '' || v.length > 200)) throw badInput(f, 'must be 1 to 200 characters');
+      if (v != null && (v.trim() === '' || v.length > MAX_KEY_FIELD)) throw badInput(f, `must be 1 to ${MAX_KEY_FIELD} characters`);
     }
-    if (input.role === ApiKeyRole.VIEWER && !input.userId && !input.projectId) {
-      throw badInput('role', 'a VIEWER key must be bound to a userId and/or a projectId');
+    // A binding the role's row scope ignores would look like a restriction and be none (see rowScope).
+    if (input.role === ApiKeyRole.VIEWER) {
+      if (!input.userId && !input.projectId) throw badInput('role', 'a VIEWER key must be bound to a userId and/or a projectId');
+      if (input.service) throw badInput('service', 'a VIEWER key is bound by userId and/or projectId, not by service');
+    }
+    if (input.role === ApiKeyRole.SERVICE && (input.userId || input.projectId)) {
+      throw badInput(input.userId ? 'userId' : 'projectId', 'a SERVICE key may be bound to a service only');
     }
     if (input.role === ApiKeyRole.ADMIN && (input.userId || input.projectId || input.service)) {
       throw badInput('role', 'an ADMIN key is not bound to a user, project or service');
@@ -107,6 +150,7 @@ export class ApiKeyService {
       createdAt: new Date(),
     });
     await em.flush();
+    this.unknown.delete(prefix);
     return { apiKey, secret };
   }
 
@@ -115,10 +159,25 @@ export class ApiKeyService {
     if (!row) throw new AppError('NOT_FOUND', `API key ${id} not found`);
     row.revokedAt ??= new Date();
     await em.flush();
+    this.generation += 1;
     this.cache.delete(row.prefix);
+    for (const l of this.revokeListeners) l(row.id);
     return row;
   }
 
+  /** Of `keyIds`, those no longer valid (revoked or deleted): used to close other instances' revocations' sockets. */
+  async invalidAmong(keyIds: readonly string[]): Promise<string[]> {
+    const ids = keyIds.filter((id) => id !== ENV_ADMIN_KEY_ID);
+    if (ids.length === 0) return [];
+    const live = await this.orm.em.fork().getConnection().execute<{ id: string }[]>(
+      `select k.id from api_key k where k.id in (select v::uuid from jsonb_array_elements_text(?::jsonb) v) and k.revoked_at is null`,
+      [JSON.stringify(ids)],
+    );
+    const alive = new Set(live.map((r) => r.id));
+    return ids.filter((id) => !alive.has(id));
+  }
+
+  /** Every key, oldest first (secrets are never stored, so none is returned). */
   async list(em: EntityManager): Promise<ApiKey[]> {
     return em.find(ApiKey, {}, { orderBy: { createdAt: 'asc' } });
   }
@@ -136,9 +195,14 @@ export class ApiKeyService {
     return secret;
   }
 
+  private rememberUnknown(prefix: string, now: number): void {
+    if (this.unknown.size >= NEGATIVE_CACHE_MAX) this.unknown.delete(this.unknown.keys().next().value!);
+    this.unknown.set(prefix, now + this.cacheTtlMs);
+  }
+
   private async flushLastUsed(): Promise<void> {
     if (this.lastUsed.size === 0) return;
-    const entries = [...this.lastUsed].filter(([id]) => id !== 'env-admin');
+    const entries = [...this.lastUsed].filter(([id]) => id !== ENV_ADMIN_KEY_ID);
     this.lastUsed.clear();
     if (entries.length === 0) return;
     await this.orm.em.fork().execute(
@@ -149,6 +213,7 @@ export class ApiKeyService {
   }
 }
 
+/** The caller as resolvers see it. */
 export function toAuthInfo(k: ApiKey): AuthInfo {
   return { keyId: k.id, name: k.name, role: k.role, userId: k.userId ?? null, projectId: k.projectId ?? null, service: k.service ?? null };
 }

@@ -1,3 +1,4 @@
+import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
 import { ApiKeyRole } from '../common/enums';
 import { AppError } from '../common/errors';
@@ -54,8 +55,46 @@ export function rowScope(auth: AuthInfo): RowScope {
   }
 }
 
-export function mayRun(auth: AuthInfo, operation: string): boolean {
-  return OPERATION_ROLES[operation]?.includes(auth.role) ?? false;
+/** Whether `auth` may run `operation` ("Query.budgets", "Subscription.alertRaised", …) per OPERATION_ROLES. */
+export function mayRun(auth: AuthInfo, operation: string, table: Record<string, readonly ApiKeyRole[]> = OPERATION_ROLES): boolean {
+  return table[operation]?.includes(auth.role) ?? false;
+}
+
+/** Whether a role may subscribe to anything at all: a WebSocket connection of a role that may not is closed with 4403. */
+export function maySubscribe(role: ApiKeyRole, table: Record<string, readonly ApiKeyRole[]> = OPERATION_ROLES): boolean {
+  return Object.entries(table).some(([op, roles]) => op.startsWith('Subscription.') && roles.includes(role));
+}
+
+/**
+ * The root operations ("Subscription.alertRaised", …) an operation of `document`
+ * selects, fragments included. Checked before a subscription starts, since a
+ * field middleware only runs once per event, after the stream is already open.
+ */
+export function rootOperations(document: DocumentNode, op: OperationDefinitionNode): string[] {
+  const parent = op.operation === 'query' ? 'Query' : op.operation === 'mutation' ? 'Mutation' : 'Subscription';
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        if (!sel.name.value.startsWith('__')) out.add(`${parent}.${sel.name.value}`);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet);
+      else if (!seen.has(sel.name.value)) {
+        seen.add(sel.name.value);
+        const f = fragments.get(sel.name.value);
+        if (f) walk(f.selectionSet);
+      }
+    }
+  };
+  walk(op.selectionSet);
+  return [...out];
+}
+
+/** The FORBIDDEN error for a root operation the caller's role may not run. */
+export function forbidden(auth: AuthInfo, op: string): AppError {
+  return new AppError('FORBIDDEN', `A ${auth.role} key may not run ${op}`);
 }
 
 /** Global type-graphql middleware: applies OPERATION_ROLES to every root field. */
@@ -63,9 +102,7 @@ export const enforcePolicy: MiddlewareFn<GraphQLContext> = async ({ info, contex
   const parent = info.parentType.name;
   if (parent === 'Query' || parent === 'Mutation' || parent === 'Subscription') {
     const op = `${parent}.${info.fieldName}`;
-    if (!mayRun(context.auth, op)) {
-      throw new AppError('FORBIDDEN', `A ${context.auth.role} key may not run ${op}`);
-    }
+    if (!mayRun(context.auth, op)) throw forbidden(context.auth, op);
   }
   return next();
 };

@@ -90,6 +90,39 @@ export interface AppConfig {
   };
   /** Per-key requests per minute; 0 = off. @default 0 */
   rateLimitPerMinute: number;
+  /** API key verification and bookkeeping. */
+  auth: {
+    /**
+     * How long a verified key is trusted from memory, and how often open WebSocket
+     * connections re-check their key: a key revoked on another instance stops
+     * working here within this. @default 5_000
+     */
+    keyCacheTtlMs: number;
+    /** `lastUsedAt` is written in one batch at most this often, never once per request. @default 10_000 */
+    lastUsedFlushMs: number;
+  };
+  /** Bounds on what one request may ask of the server (see docs/security.md). */
+  limits: GraphQLLimits;
+  /** Introspection and the landing page. @default true, false when NODE_ENV=production */
+  introspection: boolean;
+}
+
+/** Bounds applied to every GraphQL operation, over HTTP and WebSocket alike. */
+export interface GraphQLLimits {
+  /** Largest request body, HTTP and WebSocket message alike (chat messages included). @default 1_048_576 // 1 MiB */
+  maxBodyBytes: number;
+  /** Most lexical tokens in one document; stops the parser early on huge queries. @default 5_000 */
+  maxTokens: number;
+  /** Deepest field nesting (the root field is depth 1; introspection excluded). @default 10 */
+  maxDepth: number;
+  /** Most aliased fields in one operation. @default 20 */
+  maxAliases: number;
+  /** Most directives in one operation. @default 20 */
+  maxDirectives: number;
+  /** Highest estimated cost of one operation (see `operationCost`). @default 50_000 */
+  maxCost: number;
+  /** Assumed length of a list field without a `first` argument, in the cost estimate. @default 10 */
+  listCostFactor: number;
 }
 
 /** Reads `.env` from the working directory; variables already in the environment win. */
@@ -190,10 +223,11 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
     throw new ConfigError('ADMIN_API_KEY is invalid: expected at least 16 characters');
   }
 
+  const nodeEnv = r.str('NODE_ENV', 'development');
   return {
     port: r.int('PORT', 4000, 0, 65535),
     host: r.str('HOST', '127.0.0.1'),
-    nodeEnv: r.str('NODE_ENV', 'development'),
+    nodeEnv,
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     database,
     adminApiKey,
@@ -243,5 +277,19 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       userLabels: r.bool('METRICS_USER_LABELS', true),
     },
     rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
+    auth: {
+      keyCacheTtlMs: r.int('API_KEY_CACHE_TTL_MS', 5_000, 10, 300_000),
+      lastUsedFlushMs: r.int('API_KEY_LAST_USED_FLUSH_MS', 10_000, 10, 3_600_000),
+    },
+    limits: {
+      maxBodyBytes: r.int('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
+      maxTokens: r.int('GRAPHQL_MAX_TOKENS', 5_000, 100, 1_000_000),
+      maxDepth: r.int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
+      maxAliases: r.int('GRAPHQL_MAX_ALIASES', 20, 0, 10_000),
+      maxDirectives: r.int('GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
+      maxCost: r.int('GRAPHQL_MAX_COST', 50_000, 1, 1_000_000_000),
+      listCostFactor: r.int('GRAPHQL_LIST_COST_FACTOR', 10, 1, 10_000),
+    },
+    introspection: r.bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
   };
 }

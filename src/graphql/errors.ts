@@ -1,7 +1,10 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { MiddlewareFn } from 'type-graphql';
+import type { GraphQLContext } from './context';
 
 /** SQLSTATE classes and driver errors that mean "the database is not there right now". */
 function isDatabaseUnavailable(e: unknown): boolean {
@@ -35,10 +38,28 @@ export function toClientError(e: unknown, log: Logger, requestId?: string): Grap
   });
 }
 
+/**
+ * A domain error raised before execution (in Apollo's context function) with the
+ * HTTP status and headers it should answer with, e.g. 429 and `Retry-After`.
+ */
+export function httpAppError(e: AppError, status: number, headers: Record<string, string> = {}): GraphQLError {
+  return new GraphQLError(e.message, {
+    originalError: e,
+    extensions: { ...e.extensions, code: e.code, http: { status, headers: new HeaderMap(Object.entries(headers)) } },
+  });
+}
+
+/** The AppError behind a thrown value: itself, or the original of an error Apollo wrapped (context creation). */
+function appErrorOf(e: unknown): AppError | null {
+  if (e instanceof AppError) return e;
+  if (e instanceof GraphQLError && e.originalError instanceof AppError) return e.originalError;
+  return null;
+}
+
 /** Apollo's formatError: the one table from errors to `extensions.code`. */
 export function formatError(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = appErrorOf(unwrapResolverError(error)) ?? unwrapResolverError(error);
     if (original instanceof AppError) {
       return { ...formatted, message: original.message, extensions: { ...original.extensions, code: original.code } };
     }
@@ -55,3 +76,17 @@ export function formatError(log: Logger) {
     return { message: masked.message, locations: formatted.locations, path: formatted.path, extensions: masked.extensions };
   };
 }
+
+/**
+ * Global type-graphql middleware: an unexpected error thrown by a resolver is logged
+ * here, where the request id is known, and replaced by the masked error carrying
+ * that id (Apollo's formatError has no context). Domain and GraphQL errors pass.
+ */
+export const maskUnexpectedErrors: MiddlewareFn<GraphQLContext> = async ({ context }, next) => {
+  try {
+    return await next();
+  } catch (e) {
+    if (e instanceof AppError || e instanceof GraphQLError) throw e;
+    throw toClientError(e, context.log, context.requestId);
+  }
+};

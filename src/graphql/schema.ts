@@ -8,6 +8,7 @@ import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
 import { CompletionResolver } from '../completions/completion.resolver';
 import { PricingResolver } from '../pricing/pricing.resolver';
+import { maskUnexpectedErrors } from './errors';
 import { DateTime } from './scalars';
 
 export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver] as const;
@@ -17,7 +18,8 @@ export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...RESOLVERS],
     scalarsMap: [{ type: Date, scalar: DateTime }],
-    globalMiddlewares: [enforcePolicy],
+    // Masking outermost, so it also sees what the policy middleware lets through.
+    globalMiddlewares: [maskUnexpectedErrors, enforcePolicy],
     pubSub,
     validate: false,
     emitSchemaFile: false,

@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { startApp, type RunningApp } from '../../src/app';
-import { createLogger } from '../../src/common/logger';
+import { createLogger, type Logger } from '../../src/common/logger';
 import { loadConfig, type AppConfig } from '../../src/config/config';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -26,11 +26,14 @@ export interface GqlResponse<T> {
   errors?: { message: string; extensions?: Record<string, unknown> & { code?: string } }[];
 }
 
-/** Starts the real server on port 0 against a fresh test database. `env` adds or overrides variables. */
-export async function startTestServer(env: Record<string, string> = {}, opts: { db?: TestDatabase } = {}): Promise<TestServer> {
+/**
+ * Starts the real server on port 0 against a fresh test database. `env` adds or overrides
+ * variables; `opts.db` shares a database (not dropped on close), `opts.log` captures the logs.
+ */
+export async function startTestServer(env: Record<string, string> = {}, opts: { db?: TestDatabase; log?: Logger } = {}): Promise<TestServer> {
   const db = opts.db ?? (await createTestDatabase());
   const config = loadConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DATABASE_URL: db.url, ...env });
-  const app = await startApp(config, { log: createLogger(config.logLevel) });
+  const app = await startApp(config, { log: opts.log ?? createLogger(config.logLevel) });
   const gql = async <T, V>(query: TypedDocumentNode<T, V> | string, variables?: V, key: string | null = ADMIN_KEY): Promise<GqlResponse<T>> => {
     const res = await fetch(`${app.url}/graphql`, {
       method: 'POST',

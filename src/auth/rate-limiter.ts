@@ -1,0 +1,57 @@
+import { AppError } from '../common/errors';
+
+/** The outcome of asking for one request's worth of tokens. */
+export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Token bucket per API key, in memory (per instance): a key may burst up to
+ * `perMinute` operations, then proceeds at `perMinute / 60` per second.
+ * `perMinute` 0 turns it off. Buckets of idle keys are dropped once full again,
+ * so memory stays proportional to the keys active in the last minute.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly perMs: number;
+  private takes = 0;
+
+  constructor(
+    readonly perMinute: number,
+    /** The clock; tests pass their own. @default Date.now */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.perMs = perMinute / 60_000;
+  }
+
+  get enabled(): boolean {
+    return this.perMinute > 0;
+  }
+
+  /** Takes one token for `keyId`; when none is left, says how long until one is. */
+  take(keyId: string): RateDecision {
+    if (!this.enabled) return { ok: true };
+    const now = this.now();
+    if (++this.takes % 1_000 === 0) this.prune(now);
+    const b = this.buckets.get(keyId) ?? { tokens: this.perMinute, at: now };
+    b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * this.perMs);
+    b.at = now;
+    this.buckets.set(keyId, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1_000)) };
+  }
+
+  private prune(now: number): void {
+    for (const [id, b] of this.buckets) {
+      if (b.tokens + (now - b.at) * this.perMs >= this.perMinute) this.buckets.delete(id);
+    }
+  }
+}
+
+/** The error for a refused request; `retryAfterSeconds` is also sent as `Retry-After` on HTTP. */
+export function rateLimited(retryAfterSeconds: number, perMinute: number): AppError {
+  return new AppError('RATE_LIMITED', `Rate limit of ${perMinute} requests per minute exceeded for this API key; retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
+}

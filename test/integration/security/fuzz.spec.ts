@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { ERROR_CODES } from '../../../src/common/errors';
+import { parseUnits } from '../../../src/common/money';
 import { CreateBudgetDocument } from '../../generated/graphql';
+import type { ProviderSimulator } from '../../fixtures/provider-simulator';
+import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
 
 /** Runs per target: 1,500 requests in all, enough to find edge cases, small enough for CI. */
@@ -79,7 +82,29 @@ const inlined = (input: Record<string, unknown>, field: string, literal: string)
 };
 const numericFields = ['limitValue', 'warningThreshold', 'criticalThreshold', 'fallbackThreshold', 'maxCostPerRequest', 'spikeThresholdMultiplier', 'spikeWindowHours'];
 
+const messageArb = fc.record({ role: enumOr(['system', 'user', 'assistant']), content: anyString }, { requiredKeys: [] });
+const completionFields = {
+  messages: fc.oneof(fc.array(messageArb, { maxLength: 5 }), fc.constant([{ role: 'user', content: 'hi' }])),
+  provider: enumOr(['openai', 'anthropic', 'deepseek', 'ollama']),
+  model: fc.oneof(fc.constantFrom('gpt-4o', 'gpt-4o-mini', 'claude-3-haiku', 'deepseek-chat', 'llama3.1'), anyString),
+  userId: maybe(fc.oneof(fc.constantFrom('alice', 'bob'), anyString)),
+  projectId: maybe(anyString),
+  service: maybe(anyString),
+  endpoint: maybe(anyString),
+  maxTokens: maybe(fc.oneof(fc.integer({ min: -5, max: 50 }), anyNumber)),
+  temperature: maybe(anyNumber),
+  idempotencyKey: maybe(anyString),
+};
+
 const TARGETS: FuzzTarget[] = [
+  {
+    name: 'complete',
+    requests: () =>
+      fc.record(completionFields, { requiredKeys: [] }).map((input) => ({
+        query: 'mutation($input: CompletionInput!) { complete(input: $input) { requestId provider model usage { totalCost success } budgets { id } } }',
+        variables: { input },
+      })),
+  },
   {
     name: 'createBudget',
     requests: () =>
@@ -115,21 +140,24 @@ const TARGETS: FuzzTarget[] = [
 // ---- the test ----------------------------------------------------------------------------------
 
 let s: TestServer;
+let sim: ProviderSimulator;
 const budgetIds: string[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
-  s = await startTestServer();
+  sim = await startSimulator();
+  s = await startTestServer(simulatorEnv(sim));
   for (const budgetType of ['GLOBAL', 'USER'] as const) {
-    const input = { budgetName: `fuzz ${budgetType}`, budgetType, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...(budgetType === 'USER' ? { userId: 'alice' } : {}) } as const;
+    const input = { budgetName: `fuzz ${budgetType}`, budgetType, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 0.05, hardLimitEnabled: true, ...(budgetType === 'USER' ? { userId: 'alice' } : {}) } as const;
     budgetIds.push(ok(await s.gql(CreateBudgetDocument, { input })).createBudget.id);
   }
 });
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
   await s?.close();
+  await sim?.close();
 });
 
 async function send(req: FuzzRequest): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
@@ -162,5 +190,18 @@ describe('fuzzing inputs', () => {
     const r = await s.gql('{ budgets { id limitValue status { used reserved state } } }');
     expect(r.errors).toBeUndefined();
     expect(unhandled).toEqual([]);
+  });
+
+  it('leaves every ledger equal to the usage charged to it, with nothing reserved', async () => {
+    const rows = await s.app.services.db.orm.em.fork().execute<{ budget_id: string; used: string; reserved: string; charged: string }[]>(
+      `select l.budget_id, l.used::text, l.reserved::text, coalesce(sum(c.amount), 0)::text as charged
+         from budget_ledger l left join token_usage_budget c on c.budget_id = l.budget_id and c.period_start = l.period_start
+        group by l.budget_id, l.period_start, l.used, l.reserved`,
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(parseUnits(r.reserved)).toBe(0n);
+      expect(parseUnits(r.used)).toBe(parseUnits(r.charged));
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { AppConfig } from './config/config';
 import type { Database } from './db/orm';
 import type { Logger } from './common/logger';
 import type { Metrics } from './metrics/metrics';
+import type { UsageService } from './usage/usage.service';
 
 /** Everything the composition root (`app.ts`) builds once and hands to resolvers through the context. */
 export interface AppServices {
@@ -13,4 +14,5 @@ export interface AppServices {
   metrics: Metrics;
   apiKeys: ApiKeyService;
   budgets: BudgetService;
+  usage: UsageService;
 }

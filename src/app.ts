@@ -24,6 +24,7 @@ import { createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { createMetrics } from './metrics/metrics';
 import { PROVIDER_IDS } from './providers/provider.ids';
+import { UsageService } from './usage/usage.service';
 
 /** Largest accepted request body (messages included). @default '1mb' */
 export const BODY_LIMIT = '1mb';
@@ -59,6 +60,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       metrics,
       apiKeys,
       budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }),
+      usage: new UsageService(),
     };
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();

@@ -5,9 +5,10 @@ import type { GraphQLSchema } from 'graphql';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
 import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
+import { UsageResolver } from '../usage/usage.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver] as const;
+export const RESOLVERS = [BudgetResolver, ApiKeyResolver, UsageResolver] as const;
 
 /** Builds the executable schema; resolvers take their services from the context. */
 export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {

@@ -23,6 +23,7 @@ import { formatError } from './graphql/errors';
 import { createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
 import { createMetrics } from './metrics/metrics';
+import { installScrapeCollectors } from './metrics/scrape';
 import { PROVIDER_IDS } from './providers/provider.ids';
 import { UsageService } from './usage/usage.service';
 
@@ -51,7 +52,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
-    const metrics = createMetrics(config.metrics.prefix);
+    const metrics = createMetrics(config.metrics.prefix, { userLabels: config.metrics.userLabels });
+    installScrapeCollectors(metrics, db.orm, log);
     const apiKeys = new ApiKeyService(db.orm, config.adminApiKey);
     const services: AppServices = {
       config,

@@ -11,6 +11,7 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
+import { createRestRouter } from './api/rest';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import type { AuthInfo } from './auth/auth.types';
 import { configuredChannels } from './alerts/channels';
@@ -119,6 +120,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       res.set('Content-Type', metrics.registry.contentType);
       res.send(await metrics.registry.metrics());
     });
+    app.use('/api', createRestRouter(services));
     app.use(
       '/graphql',
       express.json({ limit: BODY_LIMIT }),

@@ -26,6 +26,7 @@ import { createSchema } from './graphql/schema';
 import { createMetrics } from './metrics/metrics';
 import { installScrapeCollectors } from './metrics/scrape';
 import { PROVIDER_IDS } from './providers/provider.ids';
+import { UsageRetentionJob } from './usage/retention';
 import { UsageService } from './usage/usage.service';
 
 /** Largest accepted request body (messages included). @default '1mb' */
@@ -49,6 +50,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   let httpServer: Server | null = null;
+  let retention: UsageRetentionJob | null = null;
   try {
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
@@ -67,6 +69,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     };
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
+    retention = new UsageRetentionJob(db.orm, config.usage.retentionDays, log);
+    retention.start();
 
     const pubSub = createAppPubSub();
     const schema = await createSchema(pubSub);
@@ -154,10 +158,12 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
         (stopped ??= (async () => {
           await apollo.stop();
           await apiKeys.stop();
+          await retention?.stop();
           await db.close();
         })()),
     };
   } catch (e) {
+    await retention?.stop();
     httpServer?.close();
     await db.close();
     throw e;

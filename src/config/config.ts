@@ -70,6 +70,10 @@ export interface AppConfig {
   };
   /** Per-key requests per minute; 0 = off. @default 0 */
   rateLimitPerMinute: number;
+  usage: {
+    /** USAGE_RETENTION_DAYS: raw token_usage rows older than this are deleted hourly (rollups stay); 0 keeps them forever. @default 0 */
+    retentionDays: number;
+  };
 }
 
 /** Reads `.env` from the working directory; variables already in the environment win. */
@@ -213,5 +217,8 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       userLabels: r.bool('METRICS_USER_LABELS', true),
     },
     rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
+    usage: {
+      retentionDays: r.int('USAGE_RETENTION_DAYS', 0, 0, 36_500),
+    },
   };
 }

@@ -230,4 +230,24 @@ describe('SQL statements per operation', () => {
     // budgets, their ledgers, their alerts: one statement each, whatever the number of budgets.
     expect(statements).toHaveLength(3);
   });
+
+  it('reads usage records with their budgets in three statements', async () => {
+    const ids = (await Promise.all([0, 1, 2].map((i) =>
+      s.gql(CreateBudgetDocument, { input: { budgetName: `rec-n1-${i}`, budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 10 } }),
+    ))).map((r) => ok(r).createBudget.id);
+    await seedUsage(s.app, Array.from({ length: 20 }, (_, i) => ({ at: new Date(Date.UTC(2024, 8, 1, 0, i)), userId: 'rec-n1', budgetIds: [ids[i % 3]] })));
+    const knex = s.app.services.db.orm.em.getConnection().getKnex();
+    const statements: string[] = [];
+    const onQuery = (q: { sql: string }) => statements.push(q.sql);
+    knex.on('query', onQuery);
+    try {
+      const recs = ok(await s.gql(UsageRecordsDocument, { filter: { userId: 'rec-n1', from: '2024-09-01T00:00:00Z', to: '2024-09-02T00:00:00Z' } })).usageRecords;
+      expect(recs).toHaveLength(20);
+      expect(recs.every((r) => r.budgets.length === 1)).toBe(true);
+    } finally {
+      knex.removeListener('query', onQuery);
+    }
+    // records, their budget links, the budgets
+    expect(statements).toHaveLength(3);
+  });
 });

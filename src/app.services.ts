@@ -8,6 +8,7 @@ import type { AppConfig } from './config/config';
 import type { Database } from './db/orm';
 import type { Logger } from './common/logger';
 import type { Metrics } from './metrics/metrics';
+import type { UsageService } from './usage/usage.service';
 
 /** Everything the composition root (`app.ts`) builds once and hands to resolvers through the context. */
 export interface AppServices {
@@ -21,4 +22,5 @@ export interface AppServices {
   providers: ProviderRegistry;
   completions: CompletionService;
   alerts: AlertService;
+  usage: UsageService;
 }

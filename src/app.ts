@@ -12,6 +12,7 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
+import { createRestRouter } from './api/rest';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import { AlertService } from './alerts/alert.service';
 import { ConnectionRegistry } from './auth/connection-registry';
@@ -36,6 +37,10 @@ import { createMetrics } from './metrics/metrics';
 import { PriceCatalog } from './pricing/price-catalog';
 import { createProviderRegistry } from './providers/provider-registry';
 import { PROVIDER_IDS } from './providers/provider.types';
+import { installScrapeCollectors } from './metrics/scrape';
+import { UsageRetentionJob } from './usage/retention';
+import { addToHourlyRollup } from './usage/rollup';
+import { UsageService } from './usage/usage.service';
 
 /** How often overdue reservations and idempotency records are swept. @default 10_000 */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -61,11 +66,13 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
   let alerts: AlertService | null = null;
   let sweep: NodeJS.Timeout | undefined;
   let sweeper: NodeJS.Timeout | undefined;
+  let retention: UsageRetentionJob | null = null;
   try {
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
-    const metrics = createMetrics(config.metrics.prefix);
+    const metrics = createMetrics(config.metrics.prefix, { userLabels: config.metrics.userLabels });
+    installScrapeCollectors(metrics, db.orm, log);
     const pubSub = createAppPubSub();
     const apiKeys = new ApiKeyService(db.orm, config.adminApiKey, {
       cacheTtlMs: config.auth.keyCacheTtlMs,
@@ -78,7 +85,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     alerts = alertService;
     const hooks: SettleHooks = {
       raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
-      addToHourlyRollup: async () => undefined,
+      addToHourlyRollup: addToHourlyRollup,
       publishRaised: (raised) => alertService.publishRaised(raised),
       checkSpikes: (scope) => alertService.checkSpikes(scope),
     };
@@ -93,6 +100,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       prices,
       providers,
       completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log),
+      usage: new UsageService(),
     };
     sweeper = setInterval(() => {
       const em = db.orm.em.fork();
@@ -105,6 +113,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
     await alertService.start();
+    retention = new UsageRetentionJob(db.orm, config.usage.retentionDays, log);
+    retention.start();
 
     const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
     // A revoked key's subscriptions end: at once for revocations made here, and within
@@ -160,6 +170,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       res.set('Content-Type', metrics.registry.contentType);
       res.send(await metrics.registry.metrics());
     });
+    app.use('/api', createRestRouter(services));
     app.use(
       '/graphql',
       express.json({ limit: config.limits.maxBodyBytes }),
@@ -202,11 +213,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           await apollo.stop();
           await services.alerts.stop();
           await apiKeys.stop();
+          await retention?.stop();
           await db.close();
         })()),
     };
   } catch (e) {
     clearInterval(sweep);
+    clearInterval(sweeper);
+    await retention?.stop();
     httpServer?.close();
     await alerts?.stop();
     await db.close();

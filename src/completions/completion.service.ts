@@ -17,9 +17,10 @@ import { describePeriod, periodOf } from '../budgets/period';
 import { ApiKeyRole, BudgetType, LimitType } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { formatUnits, formatUsd, parseUnits, unitsToNumber } from '../common/money';
+import { formatUnits, formatUsd, parseUnits } from '../common/money';
 import type { AppConfig } from '../config/config';
 import type { Metrics } from '../metrics/metrics';
+import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
 import { estimateCost, estimateInputTokens, estimateOutputTokens } from '../pricing/estimate';
 import type { PriceCatalog } from '../pricing/price-catalog';
@@ -278,7 +279,7 @@ export class CompletionService {
       actual: a.budget.limitType === LimitType.TOKENS ? BigInt(totalTokens) * UNIT : cost.totalCost,
     }));
 
-    const { raised, after } = await retryOnConflict(() =>
+    const raised = await retryOnConflict(() =>
       em.transactional(async (tem) => {
         const t = tem as EntityManager;
         const after = await settleCharges(t, requestId, charges);
@@ -296,13 +297,12 @@ export class CompletionService {
             userId: req.userId, projectId: req.projectId, provider: target.provider, model: target.model, actionTaken: action,
           };
         });
-        const raised = response ? await this.hooks.raiseThresholdAlerts(t, movements) : [];
-        return { raised, after };
+        return response ? this.hooks.raiseThresholdAlerts(t, movements) : [];
       }),
     );
     if (!this.config.budget.costTracking) row.id = `untracked:${requestId}`;
 
-    this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, durationMs, raised, p, after);
+    this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, durationMs, raised, p);
     if (error) throw error;
     return {
       requestId,
@@ -320,28 +320,17 @@ export class CompletionService {
   /** Metrics, publication and spike checks: after commit, never failing the request. */
   private afterSettle(
     req: CompletionRequest, row: TokenUsage, cost: bigint, d: Extract<Decision, { kind: 'allow' }>, requested: Target,
-    providerMs: number, durationMs: number, raised: CostAlert[], p: Prepared, after: Map<string, LedgerFigures>,
+    providerMs: number, durationMs: number, raised: CostAlert[], p: Prepared,
   ): void {
-    const labels = this.labels(req, row.provider, row.model);
     const status = row.success ? 'success' : 'error';
-    this.metrics.llmRequests.inc({ ...labels, status });
+    recordRequest(this.metrics, {
+      userId: req.userId, projectId: req.projectId, service: req.service, provider: row.provider, model: row.model, success: row.success,
+      inputTokens: row.inputTokens + row.cacheWriteTokens, outputTokens: row.outputTokens, cachedTokens: row.cachedTokens, totalCost: cost,
+    });
     this.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
     this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - providerMs) / 1000);
-    if (row.success) {
-      this.metrics.llmTokens.inc({ ...labels, token_type: 'input' }, row.inputTokens + row.cacheWriteTokens);
-      this.metrics.llmTokens.inc({ ...labels, token_type: 'output' }, row.outputTokens);
-      this.metrics.llmTokens.inc({ ...labels, token_type: 'cached' }, row.cachedTokens);
-      this.metrics.llmCost.inc(labels, unitsToNumber(cost));
-    }
     for (const s of d.fallbacks) {
       this.metrics.budgetFallback.inc({ original_provider: requested.provider, original_model: requested.model, fallback_provider: s.to.provider, fallback_model: s.to.model });
-    }
-    for (const a of p.applicable) {
-      const f = after.get(ledgerKey(a.key));
-      if (!f) continue;
-      const labelsB = { budget_id: a.budget.id, budget_name: a.budget.name, budget_type: a.budget.budgetType, limit_period: a.budget.limitPeriod };
-      this.metrics.budgetUsagePercentage.set(labelsB, percentage(f.used + f.reserved, a.limit));
-      this.metrics.budgetUsageValue.set({ ...labelsB, limit_type: a.budget.limitType }, unitsToNumber(f.used));
     }
     void this.hooks.publishRaised(raised).catch((e: unknown) => this.log.error({ err: e }, 'publishing alerts failed'));
     void this.hooks
@@ -350,8 +339,7 @@ export class CompletionService {
   }
 
   private labels(req: CompletionRequest, provider: string, model: string) {
-    const users = this.config.metrics.userLabels;
-    return { user_id: users ? (req.userId ?? '') : '', project_id: users ? (req.projectId ?? '') : '', provider, model, service: req.service ?? '' };
+    return { ...whoLabels(this.metrics, req.userId, req.projectId), provider, model, service: req.service ?? '' };
   }
 
   /** BUDGET_ENABLED=false: straight to the provider; nothing checked, reserved or recorded. */

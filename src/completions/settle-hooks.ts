@@ -2,26 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BudgetMovement } from '../alerts/alert.service';
 import type { CostAlert } from '../alerts/cost-alert.entity';
 import type { Budget } from '../budgets/budget.entity';
+import type { RollupDelta } from '../usage/rollup';
 
-export type { BudgetMovement };
-
-/** One settled request, added to the hourly rollup in the settle transaction. */
-export interface RollupDelta {
-  at: Date;
-  userId: string | null;
-  projectId: string | null;
-  service: string | null;
-  provider: string;
-  model: string;
-  success: boolean;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  totalTokens: number;
-  /** 1e-12 USD. */
-  totalCost: bigint;
-  durationMs: number;
-}
+export type { BudgetMovement, RollupDelta };
 
 /**
  * What the `complete` flow tells the rest of the system. The in-transaction

@@ -90,6 +90,10 @@ export interface AppConfig {
   };
   /** Per-key requests per minute; 0 = off. @default 0 */
   rateLimitPerMinute: number;
+  usage: {
+    /** USAGE_RETENTION_DAYS: raw token_usage rows older than this are deleted hourly (rollups stay); 0 keeps them forever. @default 0 */
+    retentionDays: number;
+  };
   /** API key verification and bookkeeping. */
   auth: {
     /**
@@ -291,5 +295,8 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       listCostFactor: r.int('GRAPHQL_LIST_COST_FACTOR', 10, 1, 10_000),
     },
     introspection: r.bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    usage: {
+      retentionDays: r.int('USAGE_RETENTION_DAYS', 0, 0, 36_500),
+    },
   };
 }

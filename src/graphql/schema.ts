@@ -9,9 +9,10 @@ import { BudgetResolver } from '../budgets/budget.resolver';
 import { CompletionResolver } from '../completions/completion.resolver';
 import { PricingResolver } from '../pricing/pricing.resolver';
 import { maskUnexpectedErrors } from './errors';
+import { UsageResolver } from '../usage/usage.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver] as const;
+export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver, UsageResolver] as const;
 
 /** Builds the executable schema; resolvers take their services from the context. */
 export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {

@@ -9,23 +9,31 @@ export const REQUEST_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
  * The server's metrics, in an owned Registry (not prom-client's global one),
  * every name under METRICS_PREFIX.
  */
-export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean } = {}) {
+export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean; userLabels?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: `${prefix}_` });
   const r = [registry];
   const who = ['user_id', 'project_id', 'provider', 'model', 'service'] as const;
+  // Set by installScrapeCollectors (src/metrics/scrape.ts) once the database is open; gauges with none stay as set in-process.
+  const scrapeHooks: { budgets: (() => Promise<void>) | null; providers: (() => Promise<void>) | null } = { budgets: null, providers: null };
+  const budgetsHook = async () => scrapeHooks.budgets?.();
+  const providersHook = async () => scrapeHooks.providers?.();
   return {
     registry,
+    /** METRICS_USER_LABELS: false leaves user_id/project_id label values empty (see recordRequest). @default true */
+    userLabels: opts.userLabels !== false,
+    /** Async reads run at scrape time for the budget and provider gauges. */
+    scrapeHooks,
     llmTokens: new Counter({ name: `${prefix}_llm_tokens_total`, help: 'LLM tokens by type (input, output, cached)', labelNames: [...who, 'token_type'], registers: r }),
     llmCost: new Counter({ name: `${prefix}_llm_cost_usd_total`, help: 'LLM cost in USD', labelNames: who, registers: r }),
     llmRequests: new Counter({ name: `${prefix}_llm_requests_total`, help: 'LLM requests by status', labelNames: [...who, 'status'], registers: r }),
     budgetUsagePercentage: new Gauge({
-      name: `${prefix}_budget_usage_percentage`, help: 'Budget usage in its current period, percent of the limit (used + reserved)',
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_period'], registers: r,
+      name: `${prefix}_budget_usage_percentage`, help: 'Budget usage in its current period, percent of the limit (used + reserved), read from the ledger at scrape time',
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_period'], registers: r, collect: budgetsHook,
     }),
     budgetUsageValue: new Gauge({
-      name: `${prefix}_budget_usage_value`, help: "Budget usage in its current period, in the limit's unit (USD or tokens)",
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_type', 'limit_period'], registers: r,
+      name: `${prefix}_budget_usage_value`, help: "Budget usage (used + reserved) in its current period, in the limit's unit (USD or tokens), read from the ledger at scrape time",
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_type', 'limit_period'], registers: r, collect: budgetsHook,
     }),
     budgetExceeded: new Counter({
       name: `${prefix}_budget_exceeded_total`, help: 'Requests that met a budget threshold that changed their fate (blocked or fell back)',
@@ -38,9 +46,9 @@ export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean }
     costAlerts: new Counter({ name: `${prefix}_cost_alerts_total`, help: 'Alerts raised', labelNames: ['alert_type', 'severity', 'budget_type'], registers: r }),
     spikeDetected: new Counter({ name: `${prefix}_cost_spike_detected_total`, help: 'Cost spikes detected', labelNames: ['user_id', 'project_id'], registers: r }),
     spikeMultiplier: new Gauge({ name: `${prefix}_cost_spike_multiplier`, help: 'Last spike: window cost / baseline', labelNames: ['user_id', 'project_id'], registers: r }),
-    providerSuccessRate: new Gauge({ name: `${prefix}_llm_provider_success_rate`, help: 'Share of successful requests since start', labelNames: ['provider', 'model'], registers: r }),
-    providerAvgCost: new Gauge({ name: `${prefix}_llm_provider_avg_cost_usd`, help: 'Average cost per successful request since start', labelNames: ['provider', 'model'], registers: r }),
-    providerAvgTokens: new Gauge({ name: `${prefix}_llm_provider_avg_tokens`, help: 'Average tokens per successful request since start', labelNames: ['provider', 'model'], registers: r }),
+    providerSuccessRate: new Gauge({ name: `${prefix}_llm_provider_success_rate`, help: 'Share of successful requests over the last 24 hours (from the hourly rollup, at scrape time)', labelNames: ['provider', 'model'], registers: r, collect: providersHook }),
+    providerAvgCost: new Gauge({ name: `${prefix}_llm_provider_avg_cost_usd`, help: 'Average cost in USD per successful request over the last 24 hours (from the hourly rollup, at scrape time)', labelNames: ['provider', 'model'], registers: r, collect: providersHook }),
+    providerAvgTokens: new Gauge({ name: `${prefix}_llm_provider_avg_tokens`, help: 'Average total tokens per successful request over the last 24 hours (from the hourly rollup, at scrape time)', labelNames: ['provider', 'model'], registers: r, collect: providersHook }),
     gatewayOverhead: new Histogram({
       name: `${prefix}_gateway_overhead_seconds`, help: "The gateway's own time per complete: total minus the provider call",
       buckets: OVERHEAD_BUCKETS, registers: r,

@@ -1,0 +1,134 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppServices } from '../app.services';
+import { parseBearer } from '../auth/api-key.service';
+import type { AuthInfo } from '../auth/auth.types';
+import { mayRun, rowScope } from '../auth/policy';
+import { toAlertView } from '../alerts/alert.type';
+import { toBudgetView } from '../budgets/budget.type';
+import { visibleBudget } from '../budgets/budget.visibility';
+import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
+import { AppError, badInput, type ErrorCode } from '../common/errors';
+import { toClientError } from '../graphql/errors';
+import { MAX_RECORDS_PAGE, scopeUsageFilter } from '../usage/usage.service';
+import { listAlertsForRest } from './alerts.query';
+
+const DAY_MS = 86_400_000;
+
+/** HTTP status per error code; anything unlisted is 500. */
+const HTTP_STATUS: Partial<Record<ErrorCode | 'INTERNAL_SERVER_ERROR', number>> = {
+  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503,
+};
+
+/** `period` of GET /api/usage/user/:id → bucket and default range when start_date is absent. */
+const PERIODS: Record<string, { groupBy: UsageGroupBy; defaultDays: number }> = {
+  daily: { groupBy: UsageGroupBy.DAY, defaultDays: 30 },
+  weekly: { groupBy: UsageGroupBy.WEEK, defaultDays: 84 },
+  monthly: { groupBy: UsageGroupBy.MONTH, defaultDays: 365 },
+};
+
+type Handler = (req: Request, auth: AuthInfo, em: EntityManager) => Promise<unknown>;
+
+/** A single query-string value (first one wins), or undefined. */
+function q(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return typeof s === 'string' && s.trim() !== '' ? s.trim() : undefined;
+}
+
+/**
+ * `YYYY-MM-DD` (UTC midnight) or an ISO date-time with a zone. A date-only
+ * end is inclusive of that day (the range ends at the next midnight).
+ */
+export function parseDateParam(name: string, v: string | undefined, end = false): Date | undefined {
+  if (v === undefined) return undefined;
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
+  if (!dateOnly && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
+    throw badInput(name, 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone');
+  }
+  const d = new Date(dateOnly ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(d.getTime())) throw badInput(name, 'not a real date');
+  return dateOnly && end ? new Date(d.getTime() + DAY_MS) : d;
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, values: Record<string, T>): T | null {
+  if (v === undefined) return null;
+  const upper = v.toUpperCase();
+  if (!(Object.values(values) as string[]).includes(upper)) throw badInput(name, `expected one of ${Object.values(values).join(', ')}`);
+  return upper as T;
+}
+
+/**
+ * The seed's REST endpoints, thin wrappers over the GraphQL services with the
+ * same bearer keys, the same OPERATION_ROLES (each route borrows the rights of
+ * its GraphQL twin) and the same row scope. Errors are `{ error: { code, message } }`
+ * with 400/401/403/404 (500/503 masked as in GraphQL). Mount before /graphql.
+ */
+export function createRestRouter(services: AppServices): Router {
+  const router = Router();
+
+  const route = (operation: string, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const key = parseBearer(req.headers.authorization);
+      if (!key) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <api key> is required');
+      const auth = await services.apiKeys.verify(key);
+      if (!auth) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked');
+      if (!mayRun(auth, operation)) throw new AppError('FORBIDDEN', `A ${auth.role} key may not run ${operation}`);
+      res.json(await handler(req, auth, services.db.orm.em.fork() as EntityManager));
+    } catch (e) {
+      next(e);
+    }
+  };
+
+  router.get('/budgets/:budget_id', route('Query.budget', async (req, auth, em) => {
+    const b = await services.budgets.find(em, String(req.params.budget_id));
+    if (!b || !visibleBudget(b, rowScope(auth))) throw new AppError('NOT_FOUND', `Budget ${String(req.params.budget_id)} not found`);
+    const { entity: _entity, ...view } = toBudgetView(b);
+    const [status] = await services.budgets.statuses(em, [b]);
+    return { ...view, status };
+  }));
+
+  router.get('/usage/user/:user_id', route('Query.usage', async (req, auth, em) => {
+    const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
+    const p = PERIODS[periodName];
+    if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
+    const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? new Date();
+    const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
+    const userId = String(req.params.user_id);
+    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+    return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
+  }));
+
+  router.get('/usage/breakdown', route('Query.providerBreakdown', async (req, auth, em) => {
+    const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? undefined;
+    const from = parseDateParam('start_date', q(req, 'start_date'));
+    const f = scopeUsageFilter({ userId: q(req, 'user_id') ?? null, from, to }, rowScope(auth));
+    return { userId: q(req, 'user_id') ?? null, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
+  }));
+
+  router.get('/alerts', route('Query.alerts', async (req, auth, em) => {
+    const firstRaw = q(req, 'first');
+    const first = firstRaw === undefined ? 50 : Number(firstRaw);
+    if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE) throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
+    const rows = await listAlertsForRest(em, rowScope(auth), {
+      status: oneOf('status', q(req, 'status'), AlertStatus),
+      severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
+      first,
+    });
+    return { alerts: rows.map(toAlertView) };
+  }));
+
+  router.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint' } });
+  });
+
+  // Express recognises an error handler by its four parameters.
+  router.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = e instanceof AppError ? e : toClientError(e, services.log, String(req.headers['x-request-id'] ?? '') || undefined);
+    const code = (err instanceof AppError ? err.code : String(err.extensions.code)) as ErrorCode;
+    const extra = err instanceof AppError ? err.extensions : {};
+    res.status(HTTP_STATUS[code] ?? 500).json({ error: { ...extra, code, message: err.message } });
+  });
+
+  return router;
+}

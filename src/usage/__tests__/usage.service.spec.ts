@@ -1,0 +1,39 @@
+import { UsageGroupBy } from '../../common/enums';
+import { DEFAULT_RANGE_MS, MAX_TIME_BUCKETS, scopeUsageFilter, timeBuckets } from '../usage.service';
+
+const open = { userId: null, projectId: null, service: null };
+
+describe('scopeUsageFilter', () => {
+  const now = new Date('2025-05-10T12:00:00Z');
+  it('defaults to the 30 days before now', () => {
+    const f = scopeUsageFilter(null, open, now)!;
+    expect(f.to).toEqual(now);
+    expect(now.getTime() - f.from.getTime()).toBe(DEFAULT_RANGE_MS);
+  });
+  it('forces the bound user, project and service; a different explicit value means no rows', () => {
+    expect(scopeUsageFilter({ model: 'm' }, { userId: 'a', projectId: null, service: null }, now)).toMatchObject({ userId: 'a', model: 'm' });
+    expect(scopeUsageFilter({ userId: 'a' }, { userId: 'a', projectId: null, service: null }, now)?.userId).toBe('a');
+    expect(scopeUsageFilter({ userId: 'b' }, { userId: 'a', projectId: null, service: null }, now)).toBeNull();
+    expect(scopeUsageFilter({ projectId: 'q' }, { userId: null, projectId: 'p', service: null }, now)).toBeNull();
+    expect(scopeUsageFilter({}, { userId: null, projectId: null, service: 's' }, now)?.service).toBe('s');
+    expect(scopeUsageFilter({ service: 't' }, { userId: null, projectId: null, service: 's' }, now)).toBeNull();
+  });
+  it('refuses from after to', () => {
+    expect(() => scopeUsageFilter({ from: new Date('2025-02-01Z'), to: new Date('2025-01-01Z') }, open, now)).toThrow(/filter.from/);
+  });
+});
+
+describe('timeBuckets', () => {
+  it('starts at the bucket holding from and covers to exclusively, in UTC', () => {
+    expect(timeBuckets(UsageGroupBy.DAY, new Date('2025-01-01T23:30:00Z'), new Date('2025-01-03T00:00:00Z')).map((d) => d.toISOString()))
+      .toEqual(['2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z']);
+    expect(timeBuckets(UsageGroupBy.WEEK, new Date('2025-01-05T00:00:00Z'), new Date('2025-01-06T00:00:01Z')).map((d) => d.toISOString()))
+      .toEqual(['2024-12-30T00:00:00.000Z', '2025-01-06T00:00:00.000Z']);
+    expect(timeBuckets(UsageGroupBy.MONTH, new Date('2024-12-31T00:00:00Z'), new Date('2025-03-01T00:00:00Z')).map((d) => d.toISOString()))
+      .toEqual(['2024-12-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z']);
+    expect(timeBuckets(UsageGroupBy.HOUR, new Date('2025-01-01T00:00:00Z'), new Date('2025-01-01T00:00:00Z'))).toEqual([]);
+  });
+  it(`refuses more than ${MAX_TIME_BUCKETS} buckets`, () => {
+    expect(() => timeBuckets(UsageGroupBy.HOUR, new Date('2020-01-01Z'), new Date('2022-01-01Z'))).toThrow(/buckets/);
+  });
+});

@@ -1,0 +1,228 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RowScope } from '../auth/policy';
+import { LimitPeriod, UsageGroupBy } from '../common/enums';
+import { badInput } from '../common/errors';
+import { parseUnits, unitsToNumber } from '../common/money';
+import { periodOf } from '../budgets/period';
+import { TokenUsage } from './token-usage.entity';
+import { UsageAggregateView, type UsageFilter } from './usage.type';
+
+/** Default width of a usage query when `from` is not given: 30 days before `to`. */
+export const DEFAULT_RANGE_MS = 30 * 24 * 3_600_000;
+/** `usageRecords(first)` default. */
+export const DEFAULT_RECORDS_PAGE = 50;
+/** Largest `usageRecords(first)`; more is refused with BAD_USER_INPUT rather than silently cut. @default 500 */
+export const MAX_RECORDS_PAGE = 500;
+/** Most time buckets one `usage` query may return (e.g. ~13 months of HOUR buckets); more is BAD_USER_INPUT. @default 10_000 */
+export const MAX_TIME_BUCKETS = 10_000;
+
+/** A usage filter after defaults and the caller's row scope: every query reads exactly this. */
+export interface ResolvedUsageFilter {
+  userId: string | null;
+  projectId: string | null;
+  service: string | null;
+  provider: string | null;
+  model: string | null;
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+}
+
+/**
+ * Applies defaults (`to` = now, `from` = 30 days before `to`) and forces the
+ * caller's row scope onto the filter: a viewer bound to a user or project, or
+ * a service key, sees only its own rows. An explicit filter naming someone
+ * else is not an error: it returns null, which every query treats as "no rows".
+ * Throws BAD_USER_INPUT when `from` is after `to`.
+ */
+export function scopeUsageFilter(filter: UsageFilter | null | undefined, scope: RowScope, now = new Date()): ResolvedUsageFilter | null {
+  const to = filter?.to ?? now;
+  const from = filter?.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
+  if (from.getTime() > to.getTime()) throw badInput('filter.from', 'must not be after filter.to');
+  const forced = (given: string | null | undefined, bound: string | null): string | null | false => {
+    if (bound === null) return given ?? null;
+    return given !== null && given !== undefined && given !== bound ? false : bound;
+  };
+  const userId = forced(filter?.userId, scope.userId);
+  const projectId = forced(filter?.projectId, scope.projectId);
+  const service = forced(filter?.service, scope.service);
+  if (userId === false || projectId === false || service === false) return null;
+  return { userId, projectId, service, provider: filter?.provider ?? null, model: filter?.model ?? null, from, to };
+}
+
+const TIME_UNITS: Partial<Record<UsageGroupBy, { unit: string; period: LimitPeriod }>> = {
+  [UsageGroupBy.HOUR]: { unit: 'hour', period: LimitPeriod.HOURLY },
+  [UsageGroupBy.DAY]: { unit: 'day', period: LimitPeriod.DAILY },
+  [UsageGroupBy.WEEK]: { unit: 'week', period: LimitPeriod.WEEKLY },
+  [UsageGroupBy.MONTH]: { unit: 'month', period: LimitPeriod.MONTHLY },
+};
+
+/** SQL key columns per non-time grouping; the first is the group's `period`. */
+const KEY_COLUMNS: Partial<Record<UsageGroupBy, string[]>> = {
+  [UsageGroupBy.PROVIDER]: ['provider'],
+  [UsageGroupBy.MODEL]: ['model', 'provider'],
+  [UsageGroupBy.SERVICE]: ['service'],
+  [UsageGroupBy.USER]: ['user_id'],
+  [UsageGroupBy.PROJECT]: ['project_id'],
+};
+
+/**
+ * The start of every UTC bucket that overlaps [from, to): the first is the
+ * bucket containing `from`. Throws BAD_USER_INPUT beyond MAX_TIME_BUCKETS.
+ */
+export function timeBuckets(groupBy: UsageGroupBy, from: Date, to: Date): Date[] {
+  const t = TIME_UNITS[groupBy];
+  if (!t) throw new Error(`${groupBy} is not a time grouping`);
+  const out: Date[] = [];
+  let p = periodOf(t.period, from);
+  while (p.start.getTime() < to.getTime()) {
+    if (out.length === MAX_TIME_BUCKETS) {
+      throw badInput('filter', `more than ${MAX_TIME_BUCKETS} ${groupBy} buckets: narrow from/to or group by a longer unit`);
+    }
+    out.push(p.start);
+    p = periodOf(t.period, p.end!);
+  }
+  return out;
+}
+
+interface SumRow {
+  k1: string | Date | null;
+  k2?: string | null;
+  request_count: number;
+  success_count: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  total_tokens: number;
+  total_cost: string | null;
+  duration_ms_sum: number;
+}
+
+// float8 keeps token sums exact up to 2^53 and arrives as a JS number on both drivers; money stays numeric → text.
+const SUMS = `sum(request_count)::float8 as request_count, sum(success_count)::float8 as success_count,
+  sum(input_tokens)::float8 as input_tokens, sum(output_tokens)::float8 as output_tokens,
+  sum(cached_tokens)::float8 as cached_tokens, sum(total_tokens)::float8 as total_tokens,
+  sum(total_cost)::text as total_cost, sum(duration_ms_sum)::float8 as duration_ms_sum`;
+
+/**
+ * Rollup rows for the filter. The rollup is hourly, so a grouped query covers
+ * every whole UTC hour that overlaps [from, to): `from` is effectively
+ * truncated down to its hour and `to` rounded up to the next hour.
+ */
+function rollupWhere(f: ResolvedUsageFilter): { sql: string; params: unknown[] } {
+  const conds = [`hour >= date_trunc('hour', ?::timestamptz, 'UTC')`, 'hour < ?::timestamptz'];
+  const params: unknown[] = [f.from.toISOString(), f.to.toISOString()];
+  for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
+    if (v !== null) {
+      conds.push(`${col} = ?`);
+      params.push(v);
+    }
+  }
+  return { sql: conds.join(' and '), params };
+}
+
+function toAggregate(period: string, provider: string | null, model: string | null, r: SumRow | undefined): UsageAggregateView {
+  const requestCount = r ? Number(r.request_count) : 0;
+  const durationSum = r ? Number(r.duration_ms_sum) : 0;
+  return Object.assign(new UsageAggregateView(), {
+    period,
+    provider,
+    model,
+    requestCount,
+    successCount: r ? Number(r.success_count) : 0,
+    inputTokens: r ? Number(r.input_tokens) : 0,
+    outputTokens: r ? Number(r.output_tokens) : 0,
+    cachedTokens: r ? Number(r.cached_tokens) : 0,
+    totalTokens: r ? Number(r.total_tokens) : 0,
+    totalCost: r?.total_cost ? unitsToNumber(parseUnits(r.total_cost)) : 0,
+    avgDurationMs: requestCount > 0 ? durationSum / requestCount : 0,
+  });
+}
+
+/** Usage analytics: grouped queries read the hourly rollup, `records` reads raw rows. */
+export class UsageService {
+  /**
+   * Usage summed per group. Time groupings (HOUR, DAY, WEEK = ISO week from
+   * Monday, MONTH; UTC) return every bucket overlapping the range, oldest
+   * first, zeros included, `period` = the bucket start as ISO date-time.
+   * Other groupings return only groups with usage, most expensive first,
+   * `period` = the key ('' for requests without a service/user/project).
+   * `f` null (scoped out) returns [].
+   */
+  async aggregate(em: EntityManager, f: ResolvedUsageFilter | null, groupBy: UsageGroupBy): Promise<UsageAggregateView[]> {
+    if (!f) return [];
+    const w = rollupWhere(f);
+    const time = TIME_UNITS[groupBy];
+    if (time) {
+      const buckets = timeBuckets(groupBy, f.from, f.to);
+      const bucketSql = groupBy === UsageGroupBy.HOUR ? 'hour' : `date_trunc('${time.unit}', hour, 'UTC')`;
+      const rows = await em.execute<SumRow[]>(
+        `select ${bucketSql} as k1, ${SUMS} from usage_hourly where ${w.sql} group by 1`,
+        w.params,
+      );
+      const byStart = new Map(rows.map((r) => [new Date(r.k1 as Date).getTime(), r]));
+      return buckets.map((b) => toAggregate(b.toISOString(), f.provider, f.model, byStart.get(b.getTime())));
+    }
+    const cols = KEY_COLUMNS[groupBy]!;
+    const rows = await em.execute<SumRow[]>(
+      `select ${cols.map((c, i) => `${c} as k${i + 1}`).join(', ')}, ${SUMS}
+         from usage_hourly where ${w.sql}
+        group by ${cols.join(', ')} order by sum(total_cost) desc, ${cols.join(', ')}`,
+      w.params,
+    );
+    return rows.map((r) => {
+      const key = String(r.k1 ?? '');
+      switch (groupBy) {
+        case UsageGroupBy.PROVIDER:
+          return toAggregate(key, key, f.model, r);
+        case UsageGroupBy.MODEL:
+          return toAggregate(key, r.k2 ?? null, key, r);
+        default:
+          return toAggregate(key, f.provider, f.model, r);
+      }
+    });
+  }
+
+  /** Per provider and model, most expensive first (then most requests); `period` is "provider/model". */
+  async providerBreakdown(em: EntityManager, f: ResolvedUsageFilter | null): Promise<UsageAggregateView[]> {
+    if (!f) return [];
+    const w = rollupWhere(f);
+    const rows = await em.execute<(SumRow & { k2: string })[]>(
+      `select provider as k1, model as k2, ${SUMS} from usage_hourly where ${w.sql}
+        group by provider, model order by sum(total_cost) desc, sum(request_count) desc, provider, model`,
+      w.params,
+    );
+    return rows.map((r) => toAggregate(`${r.k1}/${r.k2}`, String(r.k1), r.k2, r));
+  }
+
+  /**
+   * Raw usage rows in [from, to) (exact, not hour-truncated), newest first.
+   * Keyset pagination on (created_at, id): `after` is the id of the last row
+   * of the previous page; an unknown `after` (e.g. deleted by retention) yields
+   * an empty page. `first` from 1 to MAX_RECORDS_PAGE, else BAD_USER_INPUT.
+   */
+  async records(em: EntityManager, f: ResolvedUsageFilter | null, first = DEFAULT_RECORDS_PAGE, after?: string | null): Promise<TokenUsage[]> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE) throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
+    if (after !== null && after !== undefined && !/^\d{1,19}$/.test(after)) throw badInput('after', 'must be the id of a usage record');
+    if (!f) return [];
+    const conds = ['t.created_at >= ?', 't.created_at < ?'];
+    const params: unknown[] = [f.from.toISOString(), f.to.toISOString()];
+    for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
+      if (v !== null) {
+        conds.push(`t.${col} = ?`);
+        params.push(v);
+      }
+    }
+    if (after) {
+      conds.push('(t.created_at, t.id) < (select c.created_at, c.id from token_usage c where c.id = ?)');
+      params.push(after);
+    }
+    params.push(first);
+    const rows = await em.execute<Record<string, unknown>[]>(
+      `select t.* from token_usage t where ${conds.join(' and ')} order by t.created_at desc, t.id desc limit ?`,
+      params,
+    );
+    return rows.map((r) => em.map(TokenUsage, r));
+  }
+}

@@ -1,5 +1,6 @@
 import { type AlertChannel, BudgetType, type LimitPeriod, LimitType } from '../common/enums';
 import { badInput } from '../common/errors';
+import { textProblem } from '../common/text';
 
 /** The longest id, name or recipient string accepted anywhere in a budget. */
 export const MAX_STRING = 200;
@@ -52,6 +53,8 @@ function checkString(field: string, v: string | null, required: boolean): void {
   }
   if (v.trim() === '') throw badInput(field, 'must not be empty');
   if (v.length > MAX_STRING) throw badInput(field, `must be at most ${MAX_STRING} characters`);
+  const problem = textProblem(v);
+  if (problem) throw badInput(field, problem);
 }
 
 function checkRatio(field: string, v: number): void {

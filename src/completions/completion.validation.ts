@@ -1,4 +1,5 @@
 import { badInput } from '../common/errors';
+import { textProblem } from '../common/text';
 import type { ChatMessage, ChatRole } from '../providers/provider.types';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
 import type { CompletionInput } from './completion.type';
@@ -31,6 +32,8 @@ function id(field: string, v: string | null | undefined): string | null {
   if (v === null || v === undefined) return null;
   if (v.trim() === '') throw badInput(field, 'must not be empty');
   if (v.length > COMPLETION_LIMITS.maxIdLength) throw badInput(field, `must be at most ${COMPLETION_LIMITS.maxIdLength} characters`);
+  const problem = textProblem(v);
+  if (problem) throw badInput(field, problem);
   return v;
 }
 
@@ -41,6 +44,7 @@ export function validateCompletion(input: CompletionInput): CompletionRequest {
   const messages = input.messages.map((m, i): ChatMessage => {
     if (!ROLES.includes(m.role as ChatRole)) throw badInput(`messages[${i}].role`, `must be one of ${ROLES.join(', ')}`);
     if (m.content.length > COMPLETION_LIMITS.maxMessageChars) throw badInput(`messages[${i}].content`, `must be at most ${COMPLETION_LIMITS.maxMessageChars} characters`);
+    if (!m.content.isWellFormed()) throw badInput(`messages[${i}].content`, 'must be valid Unicode (no lone surrogates)');
     return { role: m.role as ChatRole, content: m.content };
   });
   if (!isKnownProvider(input.provider)) throw badInput('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_IDS.join(', ')}`);

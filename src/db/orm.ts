@@ -31,6 +31,10 @@ function baseOptions(): Options {
     },
     allowGlobalContext: false,
     debug: process.env.ORM_DEBUG === 'true',
+    // The migrator talks through this logger; the app logs what it applied itself (pino).
+    logger: (message: string) => {
+      if (process.env.ORM_DEBUG === 'true') console.log(message);
+    },
   };
 }
 

@@ -28,6 +28,10 @@ export function toClientError(e: unknown, log: Logger, requestId?: string): Grap
   if (e instanceof AppError) {
     return new GraphQLError(e.message, { extensions: { ...e.extensions, code: e.code } });
   }
+  if (['22021', '22P05'].includes((e as { code?: string })?.code ?? '')) {
+    // Text PostgreSQL cannot store (e.g. a lone surrogate) that slipped past input validation.
+    return new GraphQLError('The input contains characters that cannot be stored', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
   if (isDatabaseUnavailable(e)) {
     log.error({ err: e, requestId }, 'database unavailable');
     return new GraphQLError('The database is unavailable; try again shortly', { extensions: { code: 'SERVICE_UNAVAILABLE' } });

@@ -1,4 +1,5 @@
 /** Control characters (C0 and DEL): never valid in ids, names or recipients. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -1,19 +1,18 @@
-import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
-import { toBudgetView } from '../budgets/budget.type';
+import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { BudgetView, toBudgetView } from '../budgets/budget.type';
 import type { GraphQLContext } from '../graphql/context';
 import { toUsageView } from '../usage/usage.type';
 import type { TokenUsage } from '../usage/token-usage.entity';
 import { CompletionInput, CompletionResultView } from './completion.type';
 import { validateCompletion } from './completion.validation';
 
-@Resolver()
+@Resolver(() => CompletionResultView)
 export class CompletionResolver {
   @Mutation(() => CompletionResultView, {
     description: 'Runs one chat completion under every budget that applies. Refused requests fail with a GraphQL error whose extensions.code is one of BUDGET_EXCEEDED, MODEL_BLOCKED, PROVIDER_NOT_ALLOWED, REQUEST_COST_LIMIT, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR, and whose extensions carry budgetId where a budget decided it.',
   })
   async complete(@Arg('input', () => CompletionInput) input: CompletionInput, @Ctx() ctx: GraphQLContext): Promise<CompletionResultView> {
     const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input));
-    const budgets = await Promise.all(out.budgetIds.map((id) => ctx.loaders.budgetById.load(id)));
     return Object.assign(new CompletionResultView(), {
       requestId: out.requestId,
       message: out.message,
@@ -23,7 +22,13 @@ export class CompletionResolver {
       fallbackUsed: out.fallbackUsed,
       fallbackReason: out.fallbackReason,
       usage: toUsageView(out.usage as TokenUsage),
-      budgets: budgets.filter((b) => b !== null).map(toBudgetView),
+      budgetIds: out.budgetIds,
     });
+  }
+
+  @FieldResolver(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it.' })
+  async budgets(@Root() r: CompletionResultView, @Ctx() ctx: GraphQLContext): Promise<BudgetView[]> {
+    const budgets = await Promise.all(r.budgetIds.map((id) => ctx.loaders.budgetById.load(id)));
+    return budgets.filter((b) => b !== null).map(toBudgetView);
   }
 }

@@ -1,5 +1,4 @@
 import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
-import { BudgetView } from '../budgets/budget.type';
 import { UsageView } from '../usage/usage.type';
 
 @ObjectType('ChatMessage')
@@ -39,5 +38,6 @@ export class CompletionResultView {
   @Field() fallbackUsed!: boolean;
   @Field(() => String, { nullable: true }) fallbackReason!: string | null;
   @Field(() => UsageView) usage!: UsageView;
-  @Field(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it.' }) budgets!: BudgetView[];
+  /** Resolved into `budgets` only when selected (CompletionResolver.budgets): a query a caller may not want. */
+  budgetIds!: string[];
 }

@@ -47,17 +47,6 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Pr
   }
 }
 
-/** Creates missing ledger rows (each in its own statement outside any transaction, so no insert ever waits on a long one). */
-export async function ensureLedgerRows(em: EntityManager, keys: readonly LedgerKey[]): Promise<void> {
-  if (keys.length === 0) return;
-  await em.execute(
-    `insert into budget_ledger (budget_id, period_start)
-     select k.budget_id, k.period_start from json_to_recordset(?::json) as k(budget_id uuid, period_start timestamptz)
-     on conflict do nothing`,
-    [JSON.stringify(keys.map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() })))],
-  );
-}
-
 export interface ReservationItem extends LedgerKey {
   /** In the budget's unit (1e-12). */
   amount: bigint;
@@ -181,4 +170,53 @@ export async function releaseExpired(em: EntityManager, now = new Date()): Promi
     [now.toISOString()],
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+export interface BudgetScope {
+  userId: string | null;
+  projectId: string | null;
+  service: string | null;
+}
+
+export interface ApplicableRow {
+  /** The budget row as the database returns it (snake_case columns), for `em.map(Budget, …)`. */
+  budget: Record<string, unknown>;
+  periodStart: Date;
+  figures: LedgerFigures;
+}
+
+/**
+ * In ONE statement: every active budget whose scope matches (GLOBAL, USER =
+ * userId, PROJECT = projectId, SERVICE = service), its current ledger figures,
+ * and the ledger rows that do not exist yet created (as zero). `periodStarts`
+ * gives the start of the current period for each LimitPeriod (from `periodOf`),
+ * so SQL and TypeScript agree on period boundaries.
+ */
+export async function applicableBudgets(em: EntityManager, scope: BudgetScope, periodStarts: Record<string, Date>): Promise<ApplicableRow[]> {
+  const rows = await em.execute<(Record<string, unknown> & { _period_start: Date; _used: string; _reserved: string })[]>(
+    `with p as (
+       select * from json_to_recordset(?::json) as x(period text, start timestamptz)
+     ), b as (
+       select b.*, p.start as _period_start from budget b join p on p.period = b.limit_period
+        where b.deleted_at is null and b.is_active
+          and (b.budget_type = 'GLOBAL'
+            or (b.budget_type = 'USER' and b.user_id = ?)
+            or (b.budget_type = 'PROJECT' and b.project_id = ?)
+            or (b.budget_type = 'SERVICE' and b.scope_id = ?))
+     ), ins as (
+       insert into budget_ledger (budget_id, period_start) select id, _period_start from b on conflict do nothing
+     )
+     select b.*, coalesce(l.used, 0) as _used, coalesce(l.reserved, 0) as _reserved
+       from b left join budget_ledger l on l.budget_id = b.id and l.period_start = b._period_start
+      order by b.id`,
+    [
+      JSON.stringify(Object.entries(periodStarts).map(([period, start]) => ({ period, start: start.toISOString() }))),
+      scope.userId, scope.projectId, scope.service,
+    ],
+  );
+  return rows.map(({ _period_start, _used, _reserved, ...budget }) => ({
+    budget,
+    periodStart: new Date(_period_start),
+    figures: { used: parseUnits(String(_used)), reserved: parseUnits(String(_reserved)) },
+  }));
 }

@@ -10,11 +10,11 @@ import {
 } from '../budgets/budget-policy';
 import { percentage } from '../budgets/budget-state';
 import {
-  ensureLedgerRows, ledgerKey, readLedgers, reserve, retryOnConflict, settleCharges,
+  applicableBudgets, ledgerKey, readLedgers, reserve, retryOnConflict, settleCharges,
   type LedgerFigures, type LedgerKey,
 } from '../budgets/ledger';
 import { describePeriod, periodOf } from '../budgets/period';
-import { ApiKeyRole, BudgetType, LimitType } from '../common/enums';
+import { ApiKeyRole, LimitPeriod, LimitType } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { formatUnits, formatUsd, parseUnits } from '../common/money';
@@ -60,6 +60,8 @@ interface Applicable {
 
 interface Prepared {
   applicable: Applicable[];
+  /** Figures read with the budgets, before reserving. */
+  ledgers: Map<string, LedgerFigures>;
   prices: Map<string, Price>;
   estimates: Map<string, CandidateEstimate>;
   inputTokens: Map<string, number>;
@@ -122,7 +124,7 @@ export class CompletionService {
 
     const now = new Date();
     const p = await this.prepare(em, req, requested, now);
-    let decision = decide(requested, this.figures(p, await readLedgers(em, p.applicable.map((a) => a.key))), p.estimates, this.settings, this.describe);
+    let decision = decide(requested, this.figures(p, p.ledgers), p.estimates, this.settings, this.describe);
     let reserved = false;
     for (let attempt = 1; decision.kind === 'allow'; attempt++) {
       const target = decision.target;
@@ -157,9 +159,14 @@ export class CompletionService {
 
   /** Finds the budgets, resolves prices and estimates every model the cascade could reach. */
   private async prepare(em: EntityManager, req: CompletionRequest, requested: Target, now: Date): Promise<Prepared> {
-    const budgets = await this.applicableBudgets(em, req);
-    const applicable = budgets.map((b) => ({ budget: b, key: { budgetId: b.id, periodStart: periodOf(b.limitPeriod, now).start }, limit: parseUnits(b.limitValue) }));
-    await ensureLedgerRows(em, applicable.map((a) => a.key));
+    const periodStarts = Object.fromEntries(Object.values(LimitPeriod).map((lp) => [lp, periodOf(lp, now).start]));
+    const rows = await applicableBudgets(em, { userId: req.userId, projectId: req.projectId, service: req.service }, periodStarts);
+    const applicable = rows.map((r) => {
+      const budget = em.map(Budget, r.budget);
+      return { budget, key: { budgetId: budget.id, periodStart: r.periodStart }, limit: parseUnits(budget.limitValue) };
+    });
+    const ledgers = new Map(rows.map((r, i) => [ledgerKey(applicable[i].key), r.figures]));
+    const budgets = applicable.map((a) => a.budget);
 
     const outputTokens = estimateOutputTokens(req.model, req.maxTokens ?? undefined);
     const prices = new Map<string, Price>();
@@ -182,16 +189,7 @@ export class CompletionService {
       inputTokens.set(targetKey(t), input);
       estimates.set(targetKey(t), { cost: estimateCost(price, input, outputTokens).totalCost, tokens: input + outputTokens });
     }
-    return { applicable, prices, estimates, inputTokens, outputTokens };
-  }
-
-  /** Every active budget whose scope matches: GLOBAL, and USER/PROJECT/SERVICE by the request's attribution. */
-  private applicableBudgets(em: EntityManager, req: CompletionRequest): Promise<Budget[]> {
-    const or: Record<string, unknown>[] = [{ budgetType: BudgetType.GLOBAL }];
-    if (req.userId) or.push({ budgetType: BudgetType.USER, userId: req.userId });
-    if (req.projectId) or.push({ budgetType: BudgetType.PROJECT, projectId: req.projectId });
-    if (req.service) or.push({ budgetType: BudgetType.SERVICE, scopeId: req.service });
-    return em.find(Budget, { deletedAt: null, isActive: true, $or: or }, { orderBy: { id: 'asc' } });
+    return { applicable, ledgers, prices, estimates, inputTokens, outputTokens };
   }
 
   private figures(p: Prepared, ledgers: Map<string, LedgerFigures>): BudgetFigures[] {

@@ -83,6 +83,8 @@ export class CompletionService {
     private readonly hooks: SettleHooks,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The clock that places a request in its budget periods (injectable for tests). */
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   private get settings(): PolicySettings {
@@ -122,7 +124,7 @@ export class CompletionService {
     const requested: Target = { provider: req.provider, model: req.model };
     if (!this.config.budget.enabled) return this.passThrough(req, requested, requestId, started);
 
-    const now = new Date();
+    const now = this.now();
     const p = await this.prepare(em, req, requested, now);
     let decision = decide(requested, this.figures(p, p.ledgers), p.estimates, this.settings, this.describe);
     let reserved = false;

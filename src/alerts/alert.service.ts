@@ -100,6 +100,12 @@ export class AlertService {
   private readonly notifiers: Notifiers;
   private readonly budgetTypeOf = new WeakMap<CostAlert, string>();
   private readonly spikeSeen = new Set<string>();
+  /**
+   * Threshold dedup keys known to exist in the database (committed): a budget past
+   * its warning line then costs no insert per request. Only a cache — the unique
+   * dedup key stays the guarantee.
+   */
+  private readonly thresholdSeen = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
 
@@ -167,13 +173,24 @@ export class AlertService {
         });
       }
     }
-    return this.insert(em, drafts);
+    const fresh = drafts.filter((d) => !this.thresholdSeen.has(d.dedupKey));
+    const inserted = await this.insert(em, fresh);
+    // A conflict means the row is already committed (ON CONFLICT waits for a concurrent insert to finish).
+    const insertedKeys = new Set(inserted.map((a) => a.dedupKey));
+    for (const d of fresh) if (!insertedKeys.has(d.dedupKey)) this.rememberThreshold(d.dedupKey);
+    return inserted;
+  }
+
+  private rememberThreshold(key: string): void {
+    if (this.thresholdSeen.size >= SPIKE_MEMORY_MAX) this.thresholdSeen.clear();
+    this.thresholdSeen.add(key);
   }
 
   /** Called AFTER commit: metrics, live subscribers (here and on other instances), and a wake-up for the dispatcher. Never throws. */
   async publishRaised(alerts: CostAlert[]): Promise<void> {
     if (alerts.length === 0) return;
     for (const a of alerts) {
+      if (a.alertType !== AlertType.SPIKE) this.rememberThreshold(a.dedupKey);
       this.deps.metrics.costAlerts.inc({ alert_type: a.alertType, severity: a.severity, budget_type: this.budgetTypeOf.get(a) ?? '' });
     }
     this.dispatcher.wake();

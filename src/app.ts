@@ -24,6 +24,7 @@ import { CompletionService } from './completions/completion.service';
 import { purgeExpired } from './completions/idempotency';
 import type { SettleHooks } from './completions/settle-hooks';
 import { createLogger, type Logger } from './common/logger';
+import { throttleByKey } from './common/throttle';
 import type { AppConfig } from './config/config';
 import { migrate, openDatabase } from './db/orm';
 import { buildContext, type GraphQLContext } from './graphql/context';
@@ -41,6 +42,9 @@ import { installScrapeCollectors } from './metrics/scrape';
 import { UsageRetentionJob } from './usage/retention';
 import { addToHourlyRollup } from './usage/rollup';
 import { UsageService } from './usage/usage.service';
+
+/** At most one spike check per scope this often on the complete path. @default 5_000 */
+const SPIKE_CHECK_INTERVAL_MS = 5_000;
 
 /** How often overdue reservations and idempotency records are swept. @default 10_000 */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -87,7 +91,12 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
       addToHourlyRollup: addToHourlyRollup,
       publishRaised: (raised) => alertService.publishRaised(raised),
-      checkSpikes: (scope) => alertService.checkSpikes(scope),
+      // Spikes are judged over hour-long windows: one check per scope every few seconds is plenty, and spares the database.
+      checkSpikes: throttleByKey(
+        (scope) => alertService.checkSpikes(scope),
+        (scope) => `${scope.userId}|${scope.projectId}|${scope.budgets.map((b) => b.id).join(',')}`,
+        SPIKE_CHECK_INTERVAL_MS,
+      ),
     };
     const services: AppServices = {
       config,

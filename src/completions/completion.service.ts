@@ -302,7 +302,7 @@ export class CompletionService {
     );
     if (!this.config.budget.costTracking) row.id = `untracked:${requestId}`;
 
-    this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, durationMs, raised, p);
+    this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, started, raised, p);
     if (error) throw error;
     return {
       requestId,
@@ -320,9 +320,11 @@ export class CompletionService {
   /** Metrics, publication and spike checks: after commit, never failing the request. */
   private afterSettle(
     req: CompletionRequest, row: TokenUsage, cost: bigint, d: Extract<Decision, { kind: 'allow' }>, requested: Target,
-    providerMs: number, durationMs: number, raised: CostAlert[], p: Prepared,
+    providerMs: number, started: number, raised: CostAlert[], p: Prepared,
   ): void {
     const status = row.success ? 'success' : 'error';
+    // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
+    const durationMs = performance.now() - started;
     recordRequest(this.metrics, {
       userId: req.userId, projectId: req.projectId, service: req.service, provider: row.provider, model: row.model, success: row.success,
       inputTokens: row.inputTokens + row.cacheWriteTokens, outputTokens: row.outputTokens, cachedTokens: row.cachedTokens, totalCost: cost,

@@ -46,6 +46,8 @@ export class RedisAlertTransport implements AlertTransport {
       lazyConnect: true,
       // Never gives up: Redis being down must neither crash the process nor need a restart.
       retryStrategy: (attempt) => Math.min(attempt * 200, REDIS_RETRY_MAX_MS),
+      // disconnect() arms this timer even on an already-closed socket (Redis down): keep shutdown short. ioredis default: 2_000.
+      disconnectTimeout: 300,
     };
     const sub = new Redis(this.url, { ...common, connectionName: `${this.clientName}-sub`, maxRetriesPerRequest: null });
     const pub = new Redis(this.url, {
@@ -81,6 +83,8 @@ export class RedisAlertTransport implements AlertTransport {
 
   async send(message: string): Promise<void> {
     if (!this.pub) throw new Error('the Redis alert transport is not started');
+    // Checked here rather than left to ioredis: its refusal (no offline queue) would still leave a commandTimeout timer running.
+    if (this.pub.status !== 'ready') throw new Error(`Redis (${this.endpoint}) is not connected (${this.pub.status})`);
     await this.pub.publish(this.channel, message);
   }
 

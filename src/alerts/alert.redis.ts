@@ -72,10 +72,10 @@ export class RedisAlertTransport implements AlertTransport {
         if (!this.stopped) this.log.warn({ err: e, redis: this.endpoint }, 'could not subscribe to the Redis alert channel');
       },
     );
-    const published = pub.connect().catch(() => undefined); // failures are logged by watch()
+    const publisherUp = pub.connect().catch(() => undefined); // failures are logged by watch()
     // Resolve once both are ready, or as soon as the first attempt fails (retries go on).
     await new Promise<void>((resolve) => {
-      void Promise.all([subscribed, published]).then(() => resolve());
+      void Promise.all([subscribed, publisherUp]).then(() => resolve());
       sub.once('error', () => resolve());
       pub.once('error', () => resolve());
     });

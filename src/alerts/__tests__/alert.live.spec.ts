@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../../common/logger';
@@ -180,5 +180,39 @@ const redisUrl = process.env.TEST_REDIS_URL;
     await waitFor(() => gotA.length === 2 && gotB.length === 2, 'second alert on both');
     expect(gotA.map((p) => p.id)).toEqual(['first', 'second']);
     expect(gotB.map((p) => p.id)).toEqual(['first', 'second']);
+  });
+
+  it('subscribes once Redis comes up when it was down at start', async () => {
+    const { log, lines } = capturingLogger();
+    const port = await closedPort();
+    const [pa, pb] = [createAppPubSub(), createAppPubSub()];
+    const gotA = collect(pa);
+    const numsub = async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1];
+    const before = await numsub();
+    const late = new AlertLiveBus(pa, new RedisAlertTransport(`redis://127.0.0.1:${port}`, channel, log, `${name}-late`), log);
+    buses.push(late);
+    await late.start();
+    expect(lines.map((l) => l.msg)).toContain('alert transport cannot reach Redis; retrying');
+    // "Redis comes up": a loopback proxy to the real Redis starts listening on that port.
+    const target = new URL(redisUrl!);
+    const proxy: Server = createServer((inbound) => {
+      const outbound = connect(Number(target.port || 6379), target.hostname);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+    try {
+      await waitFor(() => lines.filter((l) => l.msg === 'alert transport reconnected to Redis').length === 2, 'both connections up', 10_000);
+      const sender = new AlertLiveBus(pb, new RedisAlertTransport(redisUrl!, channel, log, `${name}-sender`), log);
+      buses.push(sender);
+      await sender.start();
+      await waitFor(async () => (await numsub()) === before + 2, 'the late and the sending instance subscribed');
+      await sender.publish(alert('late'));
+      await waitFor(() => gotA.some((p) => p.id === 'late'), 'alert on the late instance');
+      await late.stop();
+    } finally {
+      proxy.close();
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { AppConfig } from '../config/config';
 import type { AppPubSub } from '../graphql/pubsub';
 import type { Metrics } from '../metrics/metrics';
 import { AlertLiveBus } from './alert.live';
+import { createAlertTransport } from './alert.transport';
 import {
   severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsReached,
   type SpikeScope, type ThresholdType,
@@ -111,11 +112,11 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.notifiers = deps.notifiers ?? createNotifiers(deps.config.alerts);
-    this.live = new AlertLiveBus(deps.pubSub, deps.config.database, deps.orm, deps.log);
+    this.live = new AlertLiveBus(deps.pubSub, createAlertTransport(deps.config, deps.orm, deps.log), deps.log);
     this.dispatcher = new NotificationDispatcher(deps.orm, this.notifiers, deps.config.alerts, deps.log);
   }
 
-  /** Starts the LISTEN connection, the dispatcher and the sweep of ended periods. */
+  /** Starts the cross-instance transport (LISTEN/NOTIFY or Redis), the dispatcher and the sweep of ended periods. */
   async start(): Promise<void> {
     await this.live.start();
     this.dispatcher.start();
@@ -131,7 +132,7 @@ export class AlertService {
     this.sweepTimer.unref();
   }
 
-  /** Stops the sweep, lets in-flight sends finish, closes the LISTEN connection. */
+  /** Stops the sweep, lets in-flight sends finish, closes the cross-instance transport. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;

@@ -109,6 +109,13 @@ export interface AppConfig {
   limits: GraphQLLimits;
   /** Introspection and the landing page. @default true, false when NODE_ENV=production */
   introspection: boolean;
+  /** Optional Redis, used as the cross-instance transport of live alerts instead of PostgreSQL LISTEN/NOTIFY. */
+  redis: {
+    /** REDIS_URL (`redis://` or `rediss://`). @default undefined // LISTEN/NOTIFY carries live alerts */
+    url: string | undefined;
+    /** REDIS_ALERT_CHANNEL: the pub/sub channel; deployments sharing one Redis need different ones. @default 'budget_gateway_alert_raised' */
+    alertChannel: string;
+  };
 }
 
 /** Bounds applied to every GraphQL operation, over HTTP and WebSocket alike. */
@@ -227,6 +234,11 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
     throw new ConfigError('ADMIN_API_KEY is invalid: expected at least 16 characters');
   }
 
+  const redisAlertChannel = r.str('REDIS_ALERT_CHANNEL', 'budget_gateway_alert_raised');
+  if (/\s/.test(redisAlertChannel)) {
+    throw new ConfigError(`REDIS_ALERT_CHANNEL=${redisAlertChannel} is invalid: expected a channel name without whitespace`);
+  }
+
   const nodeEnv = r.str('NODE_ENV', 'development');
   return {
     port: r.int('PORT', 4000, 0, 65535),
@@ -297,6 +309,10 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
     introspection: r.bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     usage: {
       retentionDays: r.int('USAGE_RETENTION_DAYS', 0, 0, 36_500),
+    },
+    redis: {
+      url: r.url('REDIS_URL', ['redis', 'rediss']),
+      alertChannel: redisAlertChannel,
     },
   };
 }

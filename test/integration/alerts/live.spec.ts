@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { createLogger } from '../../../src/common/logger';
 import { AlertRaisedDocument, CreateBudgetDocument, type AlertRaisedSubscription, type AlertRaisedSubscriptionVariables } from '../../generated/graphql';
 import { onPostgres } from '../../utils/database';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
@@ -72,12 +75,32 @@ describe('alertRaised', () => {
   });
 });
 
-(onPostgres() ? describe : describe.skip)('alertRaised across instances (PostgreSQL LISTEN/NOTIFY)', () => {
+/**
+ * The cross-instance transports. Both need PostgreSQL: a subscriber loads the alert by id, so
+ * the instances must share one database (two PGlite instances are two databases). The Redis
+ * case runs when TEST_REDIS_URL is set (CI sets it) and then fails if Redis is unreachable; its
+ * channel is unique to this run so parallel runs on one Redis don't cross.
+ */
+const transports: { name: string; env: () => Record<string, string>; enabled: boolean; connectedLog: string | null }[] = [
+  { name: 'PostgreSQL LISTEN/NOTIFY', env: () => ({}), enabled: onPostgres(), connectedLog: null },
+  {
+    name: 'Redis pub/sub',
+    env: () => ({ REDIS_URL: process.env.TEST_REDIS_URL!, REDIS_ALERT_CHANNEL: `bg_test_${randomBytes(6).toString('hex')}` }),
+    enabled: onPostgres() && Boolean(process.env.TEST_REDIS_URL),
+    connectedLog: 'alert transport connected to Redis',
+  },
+];
+
+describe.each(transports)('alertRaised across instances ($name)', ({ env, enabled, connectedLog }) => {
   let a: TestServer;
   let b: TestServer;
+  const logs: string[] = [];
+  const log = createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => (logs.push(chunk.toString()), done()) }));
   beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({}, { db: a.db });
+    if (!enabled) return;
+    const e = env();
+    a = await startTestServer(e, { log });
+    b = await startTestServer(e, { db: a.db, log });
   });
   afterAll(async () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
@@ -85,7 +108,9 @@ describe('alertRaised', () => {
     await a?.close();
   });
 
-  it('delivers an alert raised on instance B to a subscriber on instance A, and to B’s own subscriber once', async () => {
+  (enabled ? it : it.skip)('delivers an alert raised on instance B to a subscriber on instance A, and to B’s own subscriber once', async () => {
+    // Both instances use the transport under test (4 = 2 instances × subscriber and publisher connections).
+    if (connectedLog) expect(logs.filter((l) => l.includes(connectedLog))).toHaveLength(4);
     const bud = await budget(b);
     const onA = await subscribe(a, { budgetId: bud.id });
     const onB = await subscribe(b, { budgetId: bud.id });

@@ -1,0 +1,116 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import type { Logger } from '../common/logger';
+import type { AppConfig } from '../config/config';
+import { RedisAlertTransport } from './alert.redis';
+
+/** The PostgreSQL NOTIFY channel that carries raised alerts between instances. */
+export const ALERT_NOTIFY_CHANNEL = 'budget_gateway_alert_raised';
+
+/** Reconnect delay of the LISTEN connection after it drops. @default 1_000 */
+export const LISTEN_RETRY_MS = 1_000;
+
+/**
+ * Carries opaque JSON messages between instances. `AlertLiveBus` owns the
+ * envelope and the "skip my own" rule; a transport only moves strings.
+ */
+export interface AlertTransport {
+  /** For logs: `postgres` or `redis`. */
+  readonly kind: string;
+  /**
+   * Starts receiving; `onMessage` gets every message on the channel, this
+   * instance's own included. Resolves once listening, or after the first
+   * failed attempt (the transport then keeps retrying on its own). Never throws.
+   */
+  start(onMessage: (message: string) => void): Promise<void>;
+  /** Sends to every instance. Rejects promptly when the transport is down (nothing is queued). */
+  send(message: string): Promise<void>;
+  /** Stops receiving and closes its connections; no reconnection afterwards. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Picks the transport: Redis pub/sub when REDIS_URL is set, PostgreSQL
+ * LISTEN/NOTIFY otherwise; none on the embedded database, where this process
+ * is the only one with the data (a subscriber loads the alert by id, so
+ * instances must share a database; REDIS_URL is then ignored with a warning).
+ */
+export function createAlertTransport(config: AppConfig, orm: MikroORM, log: Logger): AlertTransport | null {
+  const db = config.database;
+  if (db.kind !== 'postgres') {
+    if (config.redis.url) log.warn('REDIS_URL is ignored on the embedded database: live alerts stay in this process');
+    return null;
+  }
+  if (config.redis.url) return new RedisAlertTransport(config.redis.url, config.redis.alertChannel, log);
+  return new PgNotifyTransport(db.url, orm, log);
+}
+
+/**
+ * PostgreSQL LISTEN/NOTIFY: sends with `pg_notify` through the ORM's pool and
+ * LISTENs on a dedicated `pg` connection that reconnects after
+ * `LISTEN_RETRY_MS` when it drops.
+ */
+export class PgNotifyTransport implements AlertTransport {
+  readonly kind = 'postgres';
+  private client: Client | null = null;
+  private stopped = true;
+  private retry: NodeJS.Timeout | null = null;
+  private onMessage: (message: string) => void = () => undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly orm: MikroORM,
+    private readonly log: Logger,
+    private readonly channel = ALERT_NOTIFY_CHANNEL,
+  ) {}
+
+  async start(onMessage: (message: string) => void): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.onMessage = onMessage;
+    await this.connect();
+  }
+
+  async send(message: string): Promise<void> {
+    await (this.orm.em.fork() as EntityManager).execute('select pg_notify(?, ?)', [this.channel, message]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const c = new Client({ connectionString: this.url, application_name: 'budget-gateway-alerts-listen' });
+    c.on('notification', (msg) => {
+      if (msg.channel === this.channel && msg.payload) this.onMessage(msg.payload);
+    });
+    c.on('error', (e) => {
+      this.log.warn({ err: e }, 'alert LISTEN connection lost; reconnecting');
+      this.reconnectLater(c);
+    });
+    c.on('end', () => this.reconnectLater(c));
+    this.client = c;
+    try {
+      await c.connect();
+      await c.query(`listen ${this.channel}`);
+    } catch (e) {
+      this.log.warn({ err: e }, 'alert LISTEN connection failed; retrying');
+      this.reconnectLater(c);
+    }
+  }
+
+  private reconnectLater(c: Client): void {
+    if (this.stopped || this.client !== c) return;
+    this.client = null;
+    c.end().catch(() => undefined);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (!this.stopped) void this.connect();
+    }, LISTEN_RETRY_MS);
+    this.retry.unref();
+  }
+}

@@ -42,9 +42,6 @@ import { UsageRetentionJob } from './usage/retention';
 import { addToHourlyRollup } from './usage/rollup';
 import { UsageService } from './usage/usage.service';
 
-/** How often overdue reservations and idempotency records are swept. @default 10_000 */
-const SWEEP_INTERVAL_MS = 10_000;
-
 export interface RunningApp {
   url: string;
   port: number;
@@ -108,7 +105,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
         .then((n) => n && log.warn({ released: n }, 'released overdue reservations'))
         .then(() => purgeExpired(em))
         .catch((e: unknown) => log.error({ err: e }, 'sweep failed'));
-    }, SWEEP_INTERVAL_MS);
+    }, config.budget.sweepIntervalMs);
     sweeper.unref();
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();

@@ -142,6 +142,10 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       parseOptions: { maxTokens: config.limits.maxTokens },
       allowBatchedHttpRequests: false,
       csrfPrevention: true,
+      // main.ts owns SIGTERM/SIGINT. Apollo's own handler (installed whenever NODE_ENV is not "test")
+      // would race ours: the second concurrent stop() waits on a barrier Apollo never resolves, so
+      // the process hung until the 30 s force-exit with code 1 (found by test/reliability/shutdown.spec.ts).
+      stopOnTerminationSignals: false,
       formatError: formatError(log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -212,6 +212,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           clearInterval(sweeper);
           clearInterval(sweep);
           await apollo.stop();
+          await services.completions.drain();
           await services.alerts.stop();
           await apiKeys.stop();
           await retention?.stop();

@@ -85,6 +85,7 @@ export class CompletionService {
   ) {}
 
   private inFlight = 0;
+  private readonly running = new Set<Promise<unknown>>();
 
   /** `complete` requests running on this instance now (bounded by MAX_IN_FLIGHT). */
   get inFlightCount(): number {
@@ -117,11 +118,30 @@ export class CompletionService {
       throw new AppError('OVERLOADED', `The gateway is running its limit of ${max} completions; retry shortly`, { retryAfterSeconds: 1 });
     }
     this.inFlight++;
+    const run = this.completeAdmitted(auth, input);
+    this.running.add(run);
     try {
-      return await this.completeAdmitted(auth, input);
+      return await run;
     } finally {
       this.inFlight--;
+      this.running.delete(run);
     }
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the completions running now to settle. The
+   * HTTP drain only waits for open sockets: a request whose socket was closed
+   * under it is still reserving, calling or settling, and closing the database
+   * then would strand its reservation until the TTL. @default timeoutMs 10_000
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   private async completeAdmitted(auth: AuthInfo, input: CompletionRequest): Promise<CompletionOutcome> {

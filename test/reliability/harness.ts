@@ -286,8 +286,8 @@ export function gatewayEnv(databaseUrl: string, providerUrl: string, extra: Reco
 
 let budgetSeq = 0;
 /** Creates a budget through the API; returns its id. */
-export async function createBudget(url: string, input: Record<string, unknown>): Promise<string> {
-  const r = await gql(url, ADMIN, 'mutation($input: CreateBudgetInput!) { createBudget(input: $input) { id } }', {
+export async function createBudget(url: string, input: Record<string, unknown>, key = ADMIN): Promise<string> {
+  const r = await gql(url, key, 'mutation($input: CreateBudgetInput!) { createBudget(input: $input) { id } }', {
     input: { budgetName: `reliability-${process.pid}-${++budgetSeq}`, limitType: 'COST', limitPeriod: 'MONTHLY', ...input },
   });
   if (!r.data) throw new Error(`createBudget failed: ${JSON.stringify(r.errors)}`);

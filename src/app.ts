@@ -46,9 +46,6 @@ import { UsageService } from './usage/usage.service';
 /** At most one spike check per scope this often on the complete path. @default 5_000 */
 const SPIKE_CHECK_INTERVAL_MS = 5_000;
 
-/** How often overdue reservations and idempotency records are swept. @default 10_000 */
-const SWEEP_INTERVAL_MS = 10_000;
-
 export interface RunningApp {
   url: string;
   port: number;
@@ -117,7 +114,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
         .then((n) => n && log.warn({ released: n }, 'released overdue reservations'))
         .then(() => purgeExpired(em))
         .catch((e: unknown) => log.error({ err: e }, 'sweep failed'));
-    }, SWEEP_INTERVAL_MS);
+    }, config.budget.sweepIntervalMs);
     sweeper.unref();
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     apiKeys.start();
@@ -154,6 +151,10 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       parseOptions: { maxTokens: config.limits.maxTokens },
       allowBatchedHttpRequests: false,
       csrfPrevention: true,
+      // main.ts owns SIGTERM/SIGINT. Apollo's own handler (installed whenever NODE_ENV is not "test")
+      // would race ours: the second concurrent stop() waits on a barrier Apollo never resolves, so
+      // the process hung until the 30 s force-exit with code 1 (found by test/reliability/shutdown.spec.ts).
+      stopOnTerminationSignals: false,
       formatError: formatError(log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -220,6 +221,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           clearInterval(sweeper);
           clearInterval(sweep);
           await apollo.stop();
+          await services.completions.drain();
           await services.alerts.stop();
           await apiKeys.stop();
           await retention?.stop();

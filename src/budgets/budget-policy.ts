@@ -188,3 +188,26 @@ export function possibleTargets(requested: Target, budgets: readonly PolicyBudge
   if (budgets.some((b) => !(b.fallbackProvider && b.fallbackModel))) out.set(targetKey(s.defaultFallback), s.defaultFallback);
   return [...out.values()];
 }
+
+/**
+ * Where a request goes when its provider failed (5xx, timeout, connection): the
+ * fallback of the most specific applicable budget that allows fallback
+ * (`enableFallback`, fallback on globally, limits enforced), on another
+ * provider, and with an estimate (priced, provider configured). Null when none:
+ * the failure then stands. Pure; the caller re-decides and re-reserves for it.
+ */
+export function failoverTarget(
+  failed: Target,
+  budgets: readonly PolicyBudget[],
+  estimates: ReadonlyMap<string, CandidateEstimate>,
+  s: PolicySettings,
+): { to: Target; budget: PolicyBudget } | null {
+  if (!s.enforceLimits || !s.autoFallback) return null;
+  const ordered = [...budgets].sort((a, b) => SPECIFICITY[a.budgetType] - SPECIFICITY[b.budgetType] || a.name.localeCompare(b.name));
+  for (const b of ordered) {
+    if (!b.isEnforced || !b.enableFallback) continue;
+    const to = fallbackOf(b, s);
+    if (to.provider !== failed.provider && estimates.has(targetKey(to))) return { to, budget: b };
+  }
+  return null;
+}

@@ -152,24 +152,40 @@ export async function settleCharges(em: EntityManager, requestId: string, charge
   return out;
 }
 
-/** Releases reservations past their expiry (requests that died); returns how many were released. */
+/**
+ * Releases reservations past their expiry (requests that died); returns how
+ * many were released. Locks the affected ledger rows first, in key order, as
+ * `reserve` and `settleCharges` do: locking a reservation row before its
+ * ledger row deadlocked against a settle holding the ledger row and deleting
+ * that reservation (seen under load with a TTL shorter than some requests).
+ */
 export async function releaseExpired(em: EntityManager, now = new Date()): Promise<number> {
-  const rows = await em.execute<{ n: string }[]>(
-    `with d as (
-       delete from budget_reservation where id in (
-         select id from budget_reservation where expires_at < ?::timestamptz order by budget_id, period_start for update skip locked limit 1000)
-       returning budget_id, period_start, amount
-     ), agg as (
-       select budget_id, period_start, sum(amount) as amount, count(*) as n from d group by budget_id, period_start
-     ), upd as (
-       update budget_ledger l set reserved = greatest(l.reserved - a.amount, 0), updated_at = now()
-         from agg a where l.budget_id = a.budget_id and l.period_start = a.period_start
-       returning a.n
-     )
-     select coalesce(sum(n), 0) as n from upd`,
-    [now.toISOString()],
-  );
-  return Number(rows[0]?.n ?? 0);
+  return em.transactional(async (tem) => {
+    const t = tem as EntityManager;
+    const locked = await t.execute<{ budget_id: string }[]>(
+      `select l.budget_id from budget_ledger l
+        where (l.budget_id, l.period_start) in (select budget_id, period_start from budget_reservation where expires_at < ?::timestamptz)
+        order by l.budget_id, l.period_start
+          for update of l`,
+      [now.toISOString()],
+    );
+    if (locked.length === 0) return 0;
+    const rows = await t.execute<{ n: string }[]>(
+      `with d as (
+         delete from budget_reservation where expires_at < ?::timestamptz
+         returning budget_id, period_start, amount
+       ), agg as (
+         select budget_id, period_start, sum(amount) as amount, count(*) as n from d group by budget_id, period_start
+       ), upd as (
+         update budget_ledger l set reserved = greatest(l.reserved - a.amount, 0), updated_at = now()
+           from agg a where l.budget_id = a.budget_id and l.period_start = a.period_start
+         returning a.n
+       )
+       select coalesce(sum(n), 0) as n from upd`,
+      [now.toISOString()],
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
 }
 
 export interface BudgetScope {

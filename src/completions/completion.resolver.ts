@@ -1,5 +1,7 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { BudgetView, toBudgetView } from '../budgets/budget.type';
+import { AppError } from '../common/errors';
+import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { toUsageView } from '../usage/usage.type';
 import type { TokenUsage } from '../usage/token-usage.entity';
@@ -9,10 +11,14 @@ import { validateCompletion } from './completion.validation';
 @Resolver(() => CompletionResultView)
 export class CompletionResolver {
   @Mutation(() => CompletionResultView, {
-    description: 'Runs one chat completion under every budget that applies. Refused requests fail with a GraphQL error whose extensions.code is one of BUDGET_EXCEEDED, MODEL_BLOCKED, PROVIDER_NOT_ALLOWED, REQUEST_COST_LIMIT, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR, and whose extensions carry budgetId where a budget decided it.',
+    description: 'Runs one chat completion under every budget that applies. Refused requests fail with a GraphQL error whose extensions.code is one of BUDGET_EXCEEDED, MODEL_BLOCKED, PROVIDER_NOT_ALLOWED, REQUEST_COST_LIMIT, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR, OVERLOADED (HTTP 429: too many completions in flight on this instance), and whose extensions carry budgetId where a budget decided it.',
   })
   async complete(@Arg('input', () => CompletionInput) input: CompletionInput, @Ctx() ctx: GraphQLContext): Promise<CompletionResultView> {
-    const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input));
+    const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input)).catch((e: unknown) => {
+      // Shed load answers 429 with retry-after, like the rate limiter, so HTTP clients back off.
+      if (e instanceof AppError && e.code === 'OVERLOADED') throw httpAppError(e, 429, { 'retry-after': String(e.extensions.retryAfterSeconds ?? 1) });
+      throw e;
+    });
     return Object.assign(new CompletionResultView(), {
       requestId: out.requestId,
       message: out.message,

@@ -5,7 +5,7 @@ import type { CostAlert } from '../alerts/cost-alert.entity';
 import type { AuthInfo } from '../auth/auth.types';
 import { Budget } from '../budgets/budget.entity';
 import {
-  amountFor, decide, possibleTargets, targetKey,
+  amountFor, decide, failoverTarget, possibleTargets, targetKey,
   type BudgetFigures, type CandidateEstimate, type Decision, type Describe, type PolicySettings, type Target,
 } from '../budgets/budget-policy';
 import { percentage } from '../budgets/budget-state';
@@ -19,6 +19,7 @@ import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { formatUnits, formatUsd, parseUnits } from '../common/money';
 import type { AppConfig } from '../config/config';
+import { retryWhileDatabaseUnavailable } from '../db/errors';
 import type { Metrics } from '../metrics/metrics';
 import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
@@ -87,6 +88,14 @@ export class CompletionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  private inFlight = 0;
+  private readonly running = new Set<Promise<unknown>>();
+
+  /** `complete` requests running on this instance now (bounded by MAX_IN_FLIGHT). */
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
   private get settings(): PolicySettings {
     const b = this.config.budget;
     return {
@@ -102,7 +111,44 @@ export class CompletionService {
     return req;
   }
 
+  /**
+   * Runs one completion. Refuses at once with OVERLOADED when MAX_IN_FLIGHT are
+   * already running here: queueing them would only grow memory and latency.
+   */
   async complete(auth: AuthInfo, input: CompletionRequest): Promise<CompletionOutcome> {
+    const max = this.config.maxInFlight;
+    if (max > 0 && this.inFlight >= max) {
+      this.metrics.llmRequests.inc({ ...this.labels(input, input.provider, input.model), status: 'overloaded' });
+      throw new AppError('OVERLOADED', `The gateway is running its limit of ${max} completions; retry shortly`, { retryAfterSeconds: 1 });
+    }
+    this.inFlight++;
+    const run = this.completeAdmitted(auth, input);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.inFlight--;
+      this.running.delete(run);
+    }
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the completions running now to settle. The
+   * HTTP drain only waits for open sockets: a request whose socket was closed
+   * under it is still reserving, calling or settling, and closing the database
+   * then would strand its reservation until the TTL. @default timeoutMs 10_000
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private async completeAdmitted(auth: AuthInfo, input: CompletionRequest): Promise<CompletionOutcome> {
     const req = this.attribute(input, auth);
     const requestId = randomUUID();
     const em = this.orm.em.fork() as EntityManager;
@@ -126,8 +172,18 @@ export class CompletionService {
 
     const now = this.now();
     const p = await this.prepare(em, req, requested, now);
+    const decision = await this.decideAndReserve(em, requestId, p, requested);
+    if (decision.kind === 'refuse') await this.refuse(em, req, p, decision, requested);
+    return this.callAndSettle(em, req, requestId, auth, p, decision as Extract<Decision, { kind: 'allow' }>, requested, started);
+  }
+
+  /**
+   * Decides from the current ledgers and reserves the chosen target's estimate on
+   * every applicable budget; a reservation refused under the lock is decided again
+   * from the fresh figures. Returns an `allow` whose reservation is made, or a refusal.
+   */
+  private async decideAndReserve(em: EntityManager, requestId: string, p: Prepared, requested: Target): Promise<Decision> {
     let decision = decide(requested, this.figures(p, p.ledgers), p.estimates, this.settings, this.describe);
-    let reserved = false;
     for (let attempt = 1; decision.kind === 'allow'; attempt++) {
       const target = decision.target;
       const est = p.estimates.get(targetKey(target))!;
@@ -142,21 +198,63 @@ export class CompletionService {
         })),
         new Date(Date.now() + this.config.budget.reservationTtlMs),
       );
-      if (res.fits) {
-        reserved = true;
-        break;
-      }
+      if (res.fits) return decision;
       // A concurrent request got there first: decide again from the figures seen under the lock.
       decision = decide(requested, this.figures(p, res.figures), p.estimates, this.settings, this.describe);
       if (attempt >= MAX_RESERVE_ATTEMPTS && decision.kind === 'allow') {
         decision = { kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: null, message: 'Budgets are contended; try again', target: decision.target };
       }
     }
-    if (decision.kind === 'refuse' || !reserved) {
-      await this.refuse(em, req, p, decision as Extract<Decision, { kind: 'refuse' }>, requested);
+    return decision;
+  }
+
+  /** One provider call, always capped at the reservation's output estimate; failures are returned, not thrown. */
+  private async callProvider(target: Target, req: CompletionRequest, p: Prepared): Promise<{ response: ChatResponse | null; error: unknown; ms: number }> {
+    const start = performance.now();
+    try {
+      const response = await this.providers.get(target.provider).chat({
+        model: target.model,
+        messages: req.messages,
+        // Always capped: the reservation's output estimate is then an upper bound.
+        maxTokens: p.outputTokens,
+        temperature: req.temperature ?? undefined,
+      });
+      return { response, error: null, ms: performance.now() - start };
+    } catch (error) {
+      return { response: null, error, ms: performance.now() - start };
     }
-    const allow = decision as Extract<Decision, { kind: 'allow' }>;
-    return this.callAndSettle(em, req, requestId, auth, p, allow, requested, started);
+  }
+
+  /**
+   * After the provider failed in a way another provider would not (5xx, timeout,
+   * connection): releases this request's reservation, decides again from the
+   * failover target (see `failoverTarget`) and reserves its estimate. Returns the
+   * new decision, with the provider failure as its last fallback step, or null
+   * (nothing reserved any more) when there is no failover or it does not fit.
+   * Release-then-reserve, not "reserve the larger of both up front": a request
+   * never holds budget for a model it may not run, and the failover is judged
+   * by every budget from the figures of the moment, like any other request.
+   */
+  private async failover(em: EntityManager, requestId: string, p: Prepared, d: Extract<Decision, { kind: 'allow' }>, error: unknown): Promise<Extract<Decision, { kind: 'allow' }> | null> {
+    if (!isProviderOutage(error)) return null;
+    const failed = d.target;
+    const next = failoverTarget(failed, p.applicable.map((a) => a.budget), p.estimates, this.settings);
+    if (!next) return null;
+    const release = p.applicable.map((a) => ({ ...a.key, actual: 0n }));
+    await retryOnConflict(() => em.transactional((tem) => settleCharges(tem as EntityManager, requestId, release)));
+    const fresh = await this.decideAndReserve(em, requestId, p, next.to);
+    if (fresh.kind !== 'allow') return null;
+    if (fresh.target.provider === failed.provider) {
+      await retryOnConflict(() => em.transactional((tem) => settleCharges(tem as EntityManager, requestId, release)));
+      return null;
+    }
+    const reason = `provider ${failed.provider} failed: ${(error as Error).message}`;
+    this.log.warn({ requestId, from: failed, to: fresh.target, err: error }, 'provider failed; retrying on the fallback');
+    return {
+      kind: 'allow',
+      target: fresh.target,
+      fallbacks: [...d.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
+    };
   }
 
   /** Finds the budgets, resolves prices and estimates every model the cascade could reach. */
@@ -235,24 +333,21 @@ export class CompletionService {
     em: EntityManager, req: CompletionRequest, requestId: string, auth: AuthInfo, p: Prepared,
     d: Extract<Decision, { kind: 'allow' }>, requested: Target, started: number,
   ): Promise<CompletionOutcome> {
+    const first = await this.callProvider(d.target, req, p);
+    let { response, error } = first;
+    let providerMs = first.ms;
+    if (error) {
+      const next = await this.failover(em, requestId, p, d, error);
+      if (next) {
+        d = next;
+        const second = await this.callProvider(d.target, req, p);
+        ({ response, error } = second);
+        providerMs += second.ms;
+      }
+    }
     const target = d.target;
     const price = p.prices.get(targetKey(target))!;
     const fallbackReason = d.fallbacks.length ? d.fallbacks.map((s) => s.reason).join('; ') : null;
-    let response: ChatResponse | null = null;
-    let error: unknown = null;
-    const providerStart = performance.now();
-    try {
-      response = await this.providers.get(target.provider).chat({
-        model: target.model,
-        messages: req.messages,
-        // Always capped: the reservation's output estimate is then an upper bound.
-        maxTokens: p.outputTokens,
-        temperature: req.temperature ?? undefined,
-      });
-    } catch (e) {
-      error = e;
-    }
-    const providerMs = performance.now() - providerStart;
     const usage: NormalizedUsage = response?.usage ?? { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
     const cost = response ? computeCost(price, usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
     const totalTokens = usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens + usage.outputTokens;
@@ -279,7 +374,8 @@ export class CompletionService {
       actual: a.budget.limitType === LimitType.TOKENS ? BigInt(totalTokens) * UNIT : cost.totalCost,
     }));
 
-    const raised = await retryOnConflict(() =>
+    // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
+    const raised = await retryWhileDatabaseUnavailable(() => retryOnConflict(() =>
       em.transactional(async (tem) => {
         const t = tem as EntityManager;
         const after = await settleCharges(t, requestId, charges);
@@ -299,7 +395,7 @@ export class CompletionService {
         });
         return response ? this.hooks.raiseThresholdAlerts(t, movements) : [];
       }),
-    );
+    ));
     if (!this.config.budget.costTracking) row.id = `untracked:${requestId}`;
 
     this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, started, raised, p);
@@ -408,4 +504,11 @@ async function insertUsage(em: EntityManager, u: TokenUsage, charges: { budgetId
     ],
   );
   return String(rows[0].id);
+}
+
+/** A provider failure another provider would not share: 5xx, timeout, connection error (not a 4xx, not an abort). */
+function isProviderOutage(e: unknown): boolean {
+  if (!(e instanceof AppError) || e.code !== 'PROVIDER_ERROR' || e.extensions.aborted) return false;
+  const status = e.extensions.status;
+  return e.extensions.timeout === true || typeof status !== 'number' || status >= 500;
 }

@@ -58,6 +58,8 @@ export interface AppConfig {
     allowUnpricedModels: boolean;
     /** How long a reservation may live before the sweeper releases it. @default 300_000 */
     reservationTtlMs: number;
+    /** How often reservations past their expiry (and expired idempotency records) are swept. @default 10_000 */
+    sweepIntervalMs: number;
   };
   alerts: {
     slackWebhookUrl: string | undefined;
@@ -90,6 +92,12 @@ export interface AppConfig {
   };
   /** Per-key requests per minute; 0 = off. @default 0 */
   rateLimitPerMinute: number;
+  /**
+   * MAX_IN_FLIGHT: most `complete` requests one instance runs at once; the next is
+   * refused at once with OVERLOADED (HTTP 429, `retry-after: 1`) instead of queueing
+   * without bound. 0 = no limit. @default 256
+   */
+  maxInFlight: number;
   usage: {
     /** USAGE_RETENTION_DAYS: raw token_usage rows older than this are deleted hourly (rollups stay); 0 keeps them forever. @default 0 */
     retentionDays: number;
@@ -270,6 +278,7 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       spikeMinBaselineRequests: r.int('BUDGET_SPIKE_MIN_BASELINE_REQUESTS', 10, 0, 1_000_000),
       allowUnpricedModels: r.bool('BUDGET_ALLOW_UNPRICED_MODELS', false),
       reservationTtlMs: r.int('BUDGET_RESERVATION_TTL_MS', 300_000, 1_000, 86_400_000),
+      sweepIntervalMs: r.int('BUDGET_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),
     },
     alerts: {
       slackWebhookUrl: r.url('SLACK_WEBHOOK_URL', HTTP),
@@ -293,6 +302,7 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       userLabels: r.bool('METRICS_USER_LABELS', true),
     },
     rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
+    maxInFlight: r.int('MAX_IN_FLIGHT', 256, 0, 1_000_000),
     auth: {
       keyCacheTtlMs: r.int('API_KEY_CACHE_TTL_MS', 5_000, 10, 300_000),
       lastUsedFlushMs: r.int('API_KEY_LAST_USED_FLUSH_MS', 10_000, 10, 3_600_000),

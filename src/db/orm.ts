@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { PGliteDriver } from 'mikro-orm-pglite';
 import type { DatabaseConfig } from '../config/config';
@@ -69,8 +69,23 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
   };
 }
 
-/** Applies pending migrations; returns their names. */
+/** Any fixed 64-bit number: the advisory lock every instance takes around its migrations. */
+const MIGRATION_LOCK = 7_152_024_001;
+
+/**
+ * Applies pending migrations; returns their names. On PostgreSQL, under a
+ * transaction-scoped advisory lock: instances started together on a fresh
+ * database otherwise run the same CREATE TABLEs at once and all but one fail
+ * to start. The others wait, then find nothing pending.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const done = await orm.getMigrator().up();
-  return done.map((m) => m.name);
+  if (orm.config.get('driver') !== PostgreSqlDriver) {
+    const done = await orm.getMigrator().up();
+    return done.map((m) => m.name);
+  }
+  return orm.em.getConnection().getKnex().transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    const done = await orm.getMigrator().up();
+    return done.map((m) => m.name);
+  });
 }

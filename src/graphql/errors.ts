@@ -2,20 +2,10 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { AppError } from '../common/errors';
+import { isDatabaseUnavailable } from '../db/errors';
 import type { Logger } from '../common/logger';
 import type { MiddlewareFn } from 'type-graphql';
 import type { GraphQLContext } from './context';
-
-/** SQLSTATE classes and driver errors that mean "the database is not there right now". */
-function isDatabaseUnavailable(e: unknown): boolean {
-  const err = e as { code?: string; message?: string; name?: string };
-  if (typeof err?.code === 'string') {
-    if (/^(08|57P)/.test(err.code)) return true; // connection exception, operator intervention (e.g. admin shutdown)
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
-  }
-  const msg = err?.message ?? '';
-  return /Knex: Timeout acquiring a connection|Connection terminated|connection is closed|Client has encountered a connection error/i.test(msg);
-}
 
 /** Codes produced by graphql-js, Apollo and type-graphql that may reach clients as they are. */
 const PASS_THROUGH = new Set([

@@ -1,5 +1,5 @@
 import { BudgetType, LimitType } from '../../common/enums';
-import { decide, possibleTargets, type BudgetFigures, type CandidateEstimate, type Describe, type PolicyBudget, type PolicySettings } from '../budget-policy';
+import { decide, failoverTarget, possibleTargets, type BudgetFigures, type CandidateEstimate, type Describe, type PolicyBudget, type PolicySettings } from '../budget-policy';
 
 const U = 10n ** 12n;
 const usd = (n: number) => BigInt(Math.round(n * 1e6)) * 10n ** 6n;
@@ -140,5 +140,24 @@ describe('possibleTargets', () => {
   it('lists the requested model, every budget fallback and the default', () => {
     const t = possibleTargets(GPT, [budget({ enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' }), budget({ enableFallback: true })], settings);
     expect(t).toEqual(expect.arrayContaining([GPT, OLLAMA, DS]));
+  });
+});
+
+describe('failoverTarget', () => {
+  it('takes the fallback of the most specific budget that allows fallback, on another provider', () => {
+    const global = budget({ budgetType: BudgetType.GLOBAL, enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    const user = budget({ enableFallback: true });
+    expect(failoverTarget(GPT, [global, user], estimates, settings)).toEqual({ to: DS, budget: user });
+    expect(failoverTarget(GPT, [global], estimates, settings)).toEqual({ to: OLLAMA, budget: global });
+  });
+
+  it('has none without a fallback budget, with fallback or enforcement off, on the same provider, or without an estimate', () => {
+    const b = budget({ enableFallback: true });
+    expect(failoverTarget(GPT, [budget()], estimates, settings)).toBeNull();
+    expect(failoverTarget(GPT, [b], estimates, { ...settings, autoFallback: false })).toBeNull();
+    expect(failoverTarget(GPT, [b], estimates, { ...settings, enforceLimits: false })).toBeNull();
+    expect(failoverTarget(GPT, [budget({ enableFallback: true, isEnforced: false })], estimates, settings)).toBeNull();
+    expect(failoverTarget(DS, [b], estimates, settings)).toBeNull();
+    expect(failoverTarget(GPT, [b], new Map([['openai/gpt-4o', { cost: 1n, tokens: 1 }]]), settings)).toBeNull();
   });
 });

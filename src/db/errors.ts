@@ -1,0 +1,34 @@
+/**
+ * True when an error means "the database is not there right now": a connection
+ * exception or operator intervention (SQLSTATE 08xxx, 57Pxx — e.g. the backend
+ * was terminated), a database not accepting connections (55000 with that
+ * message), a refused or reset socket, or the pool giving up. Such an error is
+ * worth retrying after a pause; it never means the statement was wrong.
+ */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; name?: string };
+  const msg = err?.message ?? '';
+  if (typeof err?.code === 'string') {
+    if (/^(08|57P)/.test(err.code)) return true;
+    if (err.code === '55000' && /not currently accepting connections/i.test(msg)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
+  }
+  return /Knex: Timeout acquiring a connection|Connection terminated|connection is closed|Client has encountered a connection error|not currently accepting connections/i.test(msg);
+}
+
+/**
+ * Runs `fn` again while it fails because the database is unavailable, after
+ * each of `delaysMs` in turn; any other error, or the last one, is thrown.
+ * Used where giving up would lose a record of work already done (settling a
+ * completion the provider has served). @default delaysMs [250, 500, 1000, 2000] // ~4 s in all
+ */
+export async function retryWhileDatabaseUnavailable<T>(fn: () => Promise<T>, delaysMs: readonly number[] = [250, 500, 1_000, 2_000]): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= delaysMs.length || !isDatabaseUnavailable(e)) throw e;
+      await new Promise((r) => setTimeout(r, delaysMs[i]));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Promise: a gateway killed with SIGKILL under load and restarted loses
+ * nothing. Every `complete` that returned success has exactly one usage row,
+ * every ledger equals the usage charged to it, the dead process's reservations
+ * are released once they expire, and every raised alert reaches the webhook
+ * exactly once. Real processes (dist/src/main.js) on one PostgreSQL database.
+ */
+import type { Client } from 'pg';
+import { simulatedOpenAIPromptTokens, type ProviderSimulator } from '../fixtures/provider-simulator';
+import { httpReceiver, type HttpReceiver } from '../integration/alerts/receivers';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/database';
+import { startSimulator } from '../utils/providers';
+import {
+  ADMIN, MESSAGES, createBudget, ensureBuilt, expectAlertsDeliveredOnce, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
+  nothingReserved, reservations, spawnServer, sqlClient, startLoad, stopServer, until, type ServerProcess,
+} from './harness';
+
+const pgOnly = onPostgres() ? describe : describe.skip;
+const USERS = 4;
+/** gpt-4o, 20 output tokens, in USD. */
+const COST = (simulatedOpenAIPromptTokens('gpt-4o', MESSAGES) * 2.5 + 20 * 10) / 1e6;
+
+pgOnly('crash: SIGKILL under load, then restart', () => {
+  let db: TestDatabase;
+  let sim: ProviderSimulator;
+  let hook: HttpReceiver;
+  let sql: Client;
+  let server: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    [db, sim, hook] = await Promise.all([createTestDatabase(), startSimulator(), httpReceiver()]);
+    sim.control.setLatency(50);
+  });
+  afterAll(async () => {
+    await stopServer(server);
+    await sql?.end();
+    await Promise.all([sim?.close(), hook?.close()]);
+    await db?.drop();
+  });
+
+  it('keeps one usage row per success, exact ledgers, no stale reservation and alerts delivered once', async () => {
+    const env = gatewayEnv(db.url, sim.url, { ALERT_WEBHOOK_URL: hook.url });
+    server = await spawnServer(env);
+    sql = await sqlClient(db.url);
+    // Soft per-user budgets that cross warning, critical and exceeded during the run: alerts are raised before and after the kill.
+    for (let u = 0; u < USERS; u++) {
+      await createBudget(server.url, { budgetType: 'USER', userId: `crash-u${u}`, limitValue: COST * 15, alertChannels: ['WEBHOOK'] });
+    }
+    const target = { url: server.url };
+    const load = startLoad(target, ADMIN, 32, (i) => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: `crash-u${i % USERS}` }));
+
+    // A random moment once the load is under way.
+    await until(() => load.successes() >= 30, 30_000, 'load under way');
+    await new Promise((r) => setTimeout(r, Math.random() * 800));
+    await stopServer(server, 'SIGKILL');
+    const orphaned = await reservations(sql);
+    const beforeRestart = load.successes();
+
+    server = await spawnServer(env);
+    target.url = server.url;
+    await until(() => load.successes() >= beforeRestart + 60, 40_000, 'load resumed on the restarted server');
+    const outcomes = await load.stop();
+
+    // The kill did land mid-request: requests lost their connection and reservations were left behind.
+    expect(outcomes.filter((o) => o.status === 0).length).toBeGreaterThan(0);
+    expect(orphaned.rows).toBeGreaterThan(0);
+    // Nothing but successes and the dead server's connection errors.
+    expect(outcomes.filter((o) => o.status !== 0 && !o.requestId).map((o) => o.code)).toEqual([]);
+
+    expect(await expectOneRowPerSuccess(sql, outcomes)).toBeGreaterThanOrEqual(90);
+    await nothingReserved(sql, 10_000); // TTL 2 s + sweep every 200 ms
+    expect(await ledgerMismatches(sql)).toEqual([]);
+    expect(await expectAlertsDeliveredOnce(sql, hook.received)).toBeGreaterThanOrEqual(USERS * 3);
+
+    await stopServer(server, 'SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  }, 120_000);
+});

@@ -105,6 +105,19 @@ const SUMS = `sum(request_count)::float8 as request_count, sum(success_count)::f
   sum(cached_tokens)::float8 as cached_tokens, sum(total_tokens)::float8 as total_tokens,
   sum(total_cost)::text as total_cost, sum(duration_ms_sum)::float8 as duration_ms_sum`;
 
+/** The hourly rollup tables: per user, and the same sums without the user (src/usage/token-usage.entity.ts). */
+export type RollupTable = 'usage_hourly' | 'usage_hourly_scope';
+
+/**
+ * Which rollup answers a grouped query. `usage_hourly_scope` holds the same
+ * sums as `usage_hourly` without the user dimension, so it is a fraction of the
+ * size; only a user filter or a USER grouping needs `usage_hourly`.
+ * `scopeRollup` false forces `usage_hourly` (the two give identical answers).
+ */
+export function rollupTableFor(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup = true): RollupTable {
+  return !scopeRollup || f.userId !== null || groupBy === UsageGroupBy.USER ? 'usage_hourly' : 'usage_hourly_scope';
+}
+
 /**
  * Rollup rows for the filter. The rollup is hourly, so a grouped query covers
  * every whole UTC hour that overlaps [from, to): `from` is effectively
@@ -113,6 +126,7 @@ const SUMS = `sum(request_count)::float8 as request_count, sum(success_count)::f
 function rollupWhere(f: ResolvedUsageFilter): { sql: string; params: unknown[] } {
   const conds = [`hour >= date_trunc('hour', ?::timestamptz, 'UTC')`, 'hour < ?::timestamptz'];
   const params: unknown[] = [f.from.toISOString(), f.to.toISOString()];
+  // userId is null whenever the table is usage_hourly_scope (rollupTableFor), which has no user_id.
   for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
     if (v !== null) {
       conds.push(`${col} = ?`);
@@ -140,8 +154,24 @@ function toAggregate(period: string, provider: string | null, model: string | nu
   });
 }
 
-/** Usage analytics: grouped queries read the hourly rollup, `records` reads raw rows. */
+/** Options of UsageService. */
+export interface UsageServiceOptions {
+  /**
+   * Answer queries without a user filter from `usage_hourly_scope` (see
+   * rollupTableFor). false reads `usage_hourly` for everything: same answers,
+   * slower; for comparisons. @default true
+   */
+  scopeRollup?: boolean;
+}
+
+/** Usage analytics: grouped queries read an hourly rollup, `records` reads raw rows. */
 export class UsageService {
+  private readonly scopeRollup: boolean;
+
+  constructor(opts: UsageServiceOptions = {}) {
+    this.scopeRollup = opts.scopeRollup ?? true;
+  }
+
   /**
    * Usage summed per group. Time groupings (HOUR, DAY, WEEK = ISO week from
    * Monday, MONTH; UTC) return every bucket overlapping the range, oldest
@@ -153,12 +183,13 @@ export class UsageService {
   async aggregate(em: EntityManager, f: ResolvedUsageFilter | null, groupBy: UsageGroupBy): Promise<UsageAggregateView[]> {
     if (!f) return [];
     const w = rollupWhere(f);
+    const table = rollupTableFor(f, groupBy, this.scopeRollup);
     const time = TIME_UNITS[groupBy];
     if (time) {
       const buckets = timeBuckets(groupBy, f.from, f.to);
       const bucketSql = groupBy === UsageGroupBy.HOUR ? 'hour' : `date_trunc('${time.unit}', hour, 'UTC')`;
       const rows = await em.execute<SumRow[]>(
-        `select ${bucketSql} as k1, ${SUMS} from usage_hourly where ${w.sql} group by 1`,
+        `select ${bucketSql} as k1, ${SUMS} from ${table} where ${w.sql} group by 1`,
         w.params,
       );
       const byStart = new Map(rows.map((r) => [new Date(r.k1 as Date).getTime(), r]));
@@ -167,7 +198,7 @@ export class UsageService {
     const cols = KEY_COLUMNS[groupBy]!;
     const rows = await em.execute<SumRow[]>(
       `select ${cols.map((c, i) => `${c} as k${i + 1}`).join(', ')}, ${SUMS}
-         from usage_hourly where ${w.sql}
+         from ${table} where ${w.sql}
         group by ${cols.join(', ')} order by sum(total_cost) desc, ${cols.join(', ')}`,
       w.params,
     );
@@ -189,7 +220,7 @@ export class UsageService {
     if (!f) return [];
     const w = rollupWhere(f);
     const rows = await em.execute<(SumRow & { k2: string })[]>(
-      `select provider as k1, model as k2, ${SUMS} from usage_hourly where ${w.sql}
+      `select provider as k1, model as k2, ${SUMS} from ${rollupTableFor(f, null, this.scopeRollup)} where ${w.sql}
         group by provider, model order by sum(total_cost) desc, sum(request_count) desc, provider, model`,
       w.params,
     );

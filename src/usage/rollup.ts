@@ -22,7 +22,7 @@ export interface RollupDelta {
   durationMs: number;
 }
 
-/** The sums both rollups keep. */
+/** The sums every rollup keeps. */
 const SUM_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_tokens', 'cached_tokens', 'total_tokens', 'total_cost', 'duration_ms_sum'];
 /** ON CONFLICT DO UPDATE: add the new sums to the row's. */
 const ADD_SUMS = SUM_COLUMNS.map((c) => `${c} = u.${c} + excluded.${c}`).join(', ');
@@ -32,16 +32,17 @@ const DELTA_SUMS = `count(*), count(*) filter (where d.success), sum(d.input_tok
         sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)`;
 
 /**
- * Adds requests to both hourly rollups, `usage_hourly` (per user) and
- * `usage_hourly_scope` (the same without the user), in ONE statement: a CTE
- * whose two `INSERT … ON CONFLICT DO UPDATE` read the same deltas, so the
+ * Adds requests to the three rollups — `usage_hourly` (per user),
+ * `usage_hourly_scope` (the same without the user) and `usage_daily_scope`
+ * (that per UTC day) — in ONE statement: a CTE whose `INSERT … ON CONFLICT DO
+ * UPDATE`s read the same deltas, so the
  * hot path pays one round trip. Call it with the settle transaction's
  * EntityManager so the rollups commit (or roll back) with the usage rows.
  * Deltas that fall into the same hour and key are summed in SQL first (a
  * statement may not update a row twice), and rows are written in key order;
  * every settle runs this same statement, so concurrent settles lock the rows of
- * both tables in the same order and cannot deadlock each other here. Concurrent
- * requests of one project and model do queue on its `usage_hourly_scope` row
+ * every table in the same order and cannot deadlock each other here. Concurrent
+ * requests of one project and model do queue on its scope rows
  * until commit, as they already do on a shared budget's ledger row.
  * Absent dimensions are stored as ''.
  */
@@ -75,6 +76,11 @@ export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]
        select d.hour, d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
          from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (hour, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
+     ), by_day as (
+       insert into usage_daily_scope as u (day, project_id, service, provider, model, ${sums})
+       select date_trunc('day', d.hour, 'UTC'), d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
+         from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+       on conflict (day, project_id, service, provider, model) do update set ${ADD_SUMS}
      )
      insert into usage_hourly_scope as u (hour, project_id, service, provider, model, ${sums})
      select d.hour, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}

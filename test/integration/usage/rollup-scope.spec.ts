@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UsageGroupBy } from '../../../src/common/enums';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
-import { rollupTableFor, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
+import { dailySpan, rollupTableFor, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
 import { startTestServer, type TestServer } from '../../utils/server';
 import { seedUsage, type SeedUsage } from '../../utils/usage-seed';
 
-// usage_hourly_scope must answer every query without a user exactly as usage_hourly does,
+// usage_hourly_scope + usage_daily_scope must answer every query without a user exactly as usage_hourly does,
 // and both must match the raw rows (over whole hours, as grouped queries count them).
 
 let s: TestServer;
@@ -67,6 +67,10 @@ const filters: ResolvedUsageFilter[] = [
   { userId: null, projectId: 'p2', service: 'svc0', provider: 'anthropic', model: null, ...range },
   { userId: null, projectId: null, service: null, provider: 'anthropic', model: 'claude-3-5-haiku', ...range },
   { userId: 'u3', projectId: null, service: null, provider: null, model: null, ...range },
+  // Day-aligned, inside one day, and edges one hour/second away from midnight.
+  { userId: null, projectId: null, service: null, provider: null, model: null, from: new Date('2023-03-28T00:00:00Z'), to: new Date('2023-03-31T00:00:00Z') },
+  { userId: null, projectId: null, service: null, provider: null, model: null, from: new Date('2023-03-29T03:00:00Z'), to: new Date('2023-03-29T20:45:00Z') },
+  { userId: null, projectId: 'p1', service: null, provider: null, model: null, from: new Date('2023-03-28T23:59:00Z'), to: new Date('2023-04-02T00:00:01Z') },
 ];
 
 const TIME_UNIT: Partial<Record<UsageGroupBy, string>> = {
@@ -108,8 +112,8 @@ async function fromRawRows(f: ResolvedUsageFilter, groupBy: UsageGroupBy | 'PROV
 }
 
 describe('usage_hourly_scope', () => {
-  it('is written by addToHourlyRollup alongside usage_hourly, with fewer rows and the same totals', async () => {
-    const [scope, user] = await Promise.all(['usage_hourly_scope', 'usage_hourly'].map(async (t) =>
+  it('are written by addToHourlyRollup alongside usage_hourly, with fewer rows and the same totals', async () => {
+    const [scope, user, daily] = await Promise.all(['usage_hourly_scope', 'usage_hourly', 'usage_daily_scope'].map(async (t) =>
       (await em().execute<{ n: number; requests: number; cost: string }[]>(
         `select count(*)::int as n, sum(request_count)::int as requests, sum(total_cost)::text as cost from ${t}`,
       ))[0]));
@@ -117,6 +121,9 @@ describe('usage_hourly_scope', () => {
     expect(scope.requests).toBe(user.requests);
     expect(scope.cost).toBe(user.cost);
     expect(scope.n).toBeLessThan(user.n);
+    expect(daily.requests).toBe(user.requests);
+    expect(daily.cost).toBe(user.cost);
+    expect(daily.n).toBeLessThan(scope.n);
   });
 
   it('is chosen only when the user does not matter', () => {
@@ -126,6 +133,18 @@ describe('usage_hourly_scope', () => {
     expect(rollupTableFor(org, UsageGroupBy.USER)).toBe('usage_hourly');
     expect(rollupTableFor(oneUser, UsageGroupBy.DAY)).toBe('usage_hourly');
     expect(rollupTableFor(org, UsageGroupBy.DAY, false)).toBe('usage_hourly');
+  });
+
+  it('reads whole days from usage_daily_scope, never for HOUR buckets, a user, or a range without a whole day', () => {
+    const [org, , , , , , oneUser, aligned, inOneDay, edges] = filters;
+    expect(dailySpan(org, UsageGroupBy.MONTH)).toEqual({ start: new Date('2023-03-28T00:00:00Z'), end: new Date('2023-04-04T00:00:00Z') });
+    expect(dailySpan(aligned, null)).toEqual({ start: aligned.from, end: aligned.to });
+    expect(dailySpan(edges, UsageGroupBy.PROVIDER)).toEqual({ start: new Date('2023-03-29T00:00:00Z'), end: new Date('2023-04-02T00:00:00Z') });
+    expect(dailySpan(inOneDay, UsageGroupBy.DAY)).toBeNull();
+    expect(dailySpan(org, UsageGroupBy.HOUR)).toBeNull();
+    expect(dailySpan(oneUser, UsageGroupBy.DAY)).toBeNull();
+    expect(dailySpan(org, UsageGroupBy.USER)).toBeNull();
+    expect(dailySpan(org, UsageGroupBy.DAY, false)).toBeNull();
   });
 
   describe.each(Object.values(UsageGroupBy))('usage grouped by %s', (groupBy) => {

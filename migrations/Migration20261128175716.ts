@@ -13,6 +13,8 @@ export class Migration20261128175716 extends Migration {
 
     // Backfill from the per-user rollup so queries that switch to these tables keep their history.
     // Instances still on the previous version do not write them: upgrade them all before serving traffic.
+    // The backfill reads all of usage_hourly (minutes at tens of millions of rows): lift the app's statement timeout for this transaction.
+    this.addSql(`set local statement_timeout = 0;`);
     this.addSql(`insert into "usage_hourly_scope" ("hour", "project_id", "service", "provider", "model", "request_count", "success_count", "input_tokens", "output_tokens", "cached_tokens", "total_tokens", "total_cost", "duration_ms_sum") select "hour", "project_id", "service", "provider", "model", sum("request_count"), sum("success_count"), sum("input_tokens"), sum("output_tokens"), sum("cached_tokens"), sum("total_tokens"), sum("total_cost"), sum("duration_ms_sum") from "usage_hourly" group by "hour", "project_id", "service", "provider", "model";`);
     this.addSql(`insert into "usage_daily_scope" ("day", "project_id", "service", "provider", "model", "request_count", "success_count", "input_tokens", "output_tokens", "cached_tokens", "total_tokens", "total_cost", "duration_ms_sum") select date_trunc('day', "hour", 'UTC'), "project_id", "service", "provider", "model", sum("request_count"), sum("success_count"), sum("input_tokens"), sum("output_tokens"), sum("cached_tokens"), sum("total_tokens"), sum("total_cost"), sum("duration_ms_sum") from "usage_hourly_scope" group by 1, "project_id", "service", "provider", "model";`);
   }

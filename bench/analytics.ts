@@ -1,22 +1,26 @@
 /**
  * Analytics benchmark: seeds N usage rows (token_usage and the matching
- * usage_hourly rollup, generated in SQL) into a fresh PostgreSQL database,
- * starts the real server on port 0 and times three analytics queries through
- * GraphQL. Usage (after `npm run build`):
+ * usage_hourly, usage_hourly_scope and usage_daily_scope rollups, generated in SQL) into a fresh
+ * PostgreSQL database, starts the real server on port 0 and times analytics
+ * queries through GraphQL. Two ways to run it (after `npm run build`):
  *
- *   node dist/bench/analytics.js [--rows=1000000,10000000] [--runs=30] [--keep]
+ *   npm run bench -- analytics    # 1M rows, writes the "analytics" section of bench/README.md;
+ *                                 # BENCH_ANALYTICS_ROWS=1000000,10000000 for other sizes, BENCH_ANALYTICS_KEEP=1 to keep the databases
+ *   node dist/bench/analytics.js [--rows=1000000,10000000] [--runs=30] [--keep]   # prints the same Markdown
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) is
  * the server used to create `bg_bench_<rows>`; the database is dropped at the
- * end unless --keep (then a later run with the same size reuses it).
+ * end unless kept (then a later run with the same size reuses it).
  */
 import 'reflect-metadata';
-import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { startApp } from '../src/app';
 import { createLogger } from '../src/common/logger';
 import { loadConfig } from '../src/config/config';
+import { UsageGroupBy } from '../src/common/enums';
+import { dailySpan, rollupTableFor } from '../src/usage/usage.service';
+import { machine, table } from './report';
 
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 /** Rows per INSERT while seeding: keeps each statement's memory and WAL bounded. @default 1_000_000 */
@@ -90,9 +94,27 @@ async function seed(url: string, rows: number): Promise<void> {
               sum(total_cost), sum(duration_ms)
          from token_usage group by 1, 2, 3, 4, 5, 6`,
     );
+    // And what it writes to usage_hourly_scope: the same sums without the user.
+    await c.query(
+      `insert into usage_hourly_scope (hour, project_id, service, provider, model, request_count, success_count,
+          input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
+       select hour, project_id, service, provider, model, sum(request_count), sum(success_count), sum(input_tokens),
+              sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
+         from usage_hourly group by 1, 2, 3, 4, 5`,
+    );
+    // And to usage_daily_scope: that per UTC day.
+    await c.query(
+      `insert into usage_daily_scope (day, project_id, service, provider, model, request_count, success_count,
+          input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
+       select date_trunc('day', hour, 'UTC'), project_id, service, provider, model, sum(request_count), sum(success_count), sum(input_tokens),
+              sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
+         from usage_hourly_scope group by 1, 2, 3, 4, 5`,
+    );
     await c.query('vacuum analyze token_usage');
     await c.query('vacuum analyze usage_hourly');
-    console.log(`  rollup built and analyzed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await c.query('vacuum analyze usage_hourly_scope');
+    await c.query('vacuum analyze usage_daily_scope');
+    console.log(`  rollups built and analyzed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 }
 
@@ -100,9 +122,17 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-interface Result { name: string; p50: number; p99: number; max: number; groups: number }
+interface Result { name: string; reads: string; p50: number; p99: number; max: number; groups: number }
+interface SizeResult { rows: number; rollupRows: number; scopeRows: number; dailyRows: number; results: Result[] }
 
-async function runSize(adminUrl: string, rows: number, runs: number, keep: boolean): Promise<{ rows: number; rollupRows: number; results: Result[] }> {
+/** Which tables a case reads: the service's own choice for grouped queries (rollupTableFor, dailySpan). */
+function reads(groupBy: UsageGroupBy | null | 'records', f: Record<string, string>): string {
+  if (groupBy === 'records') return '`token_usage`';
+  const rf = { userId: f.userId ?? null, projectId: null, service: null, provider: null, model: null, from: new Date(f.from), to: new Date(f.to) };
+  return dailySpan(rf, groupBy) ? '`usage_daily_scope` + edges from `usage_hourly_scope`' : `\`${rollupTableFor(rf, groupBy)}\``;
+}
+
+async function runSize(adminUrl: string, rows: number, runs: number, keep: boolean): Promise<SizeResult> {
   const name = `bg_bench_${rows}`;
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
@@ -118,14 +148,21 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
       await c.query(`create database "${name}"`);
     });
   }
+  // startApp migrates: a kept database from before usage_hourly_scope gets it backfilled here.
   const config = loadConfig({ DATABASE_URL: url, PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn' });
   const app = await startApp(config, { log: createLogger('warn') });
   try {
     if (!haveData) {
       console.log(`seeding ${rows} rows into ${name}`);
       await seed(url, rows);
-    } else console.log(`reusing ${name}`);
-    const rollupRows = await withClient(url, async (c) => (await c.query('select count(*)::int as n from usage_hourly')).rows[0].n as number);
+    } else {
+      console.log(`reusing ${name}`);
+      await withClient(url, (c) => c.query('analyze usage_hourly_scope; analyze usage_daily_scope'));
+    }
+    const count = (table: string) => withClient(url, async (c) => (await c.query(`select count(*)::int as n from ${table}`)).rows[0].n as number);
+    const rollupRows = await count('usage_hourly');
+    const scopeRows = await count('usage_hourly_scope');
+    const dailyRows = await count('usage_daily_scope');
 
     const gql = async (query: string, variables: Record<string, unknown>) => {
       const res = await fetch(`${app.url}/graphql`, {
@@ -138,16 +175,22 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
       return Object.values(body.data)[0].length;
     };
     const now = Date.now();
-    const last30 = { from: new Date(now - 30 * 86_400_000).toISOString(), to: new Date(now).toISOString() };
-    const last90 = { from: new Date(now - 90 * 86_400_000).toISOString(), to: new Date(now).toISOString() };
+    const last = (days: number) => ({ from: new Date(now - days * 86_400_000).toISOString(), to: new Date(now).toISOString() });
     const F = 'period requestCount successCount inputTokens outputTokens cachedTokens totalTokens totalCost avgDurationMs';
-    const cases: { name: string; query: string; vars: (i: number) => Record<string, unknown> }[] = [
-      { name: '30-day DAY series, one user', query: `query($f: UsageFilter) { usage(filter: $f, groupBy: DAY) { ${F} } }`, vars: (i) => ({ f: { ...last30, userId: `user-${(i * 37) % USERS}` } }) },
-      { name: '30-day PROVIDER breakdown, whole org', query: `query($f: UsageFilter) { usage(filter: $f, groupBy: PROVIDER) { ${F} provider } }`, vars: () => ({ f: last30 }) },
-      { name: '90-day MONTH series, one project', query: `query($f: UsageFilter) { usage(filter: $f, groupBy: MONTH) { ${F} } }`, vars: (i) => ({ f: { ...last90, projectId: `project-${i % PROJECTS}` } }) },
-      { name: '90-day MONTH series, whole org', query: `query($f: UsageFilter) { usage(filter: $f, groupBy: MONTH) { ${F} } }`, vars: () => ({ f: last90 }) },
-      { name: '30-day providerBreakdown, whole org', query: `query($f: UsageFilter) { providerBreakdown(filter: $f) { ${F} provider model } }`, vars: () => ({ f: last30 }) },
-      { name: 'usageRecords first 50, one user', query: `query($f: UsageFilter) { usageRecords(filter: $f, first: 50) { id totalCost createdAt } }`, vars: (i) => ({ f: { userId: `user-${(i * 37) % USERS}` } }) },
+    const usage = (groupBy: UsageGroupBy) => `query($f: UsageFilter) { usage(filter: $f, groupBy: ${groupBy}) { ${F} provider model } }`;
+    const user = (i: number) => `user-${(i * 37) % USERS}`;
+    const cases: { name: string; groupBy: UsageGroupBy | null | 'records'; query: string; vars: (i: number) => { f: Record<string, string> } }[] = [
+      { name: '30-day DAY series, one user', groupBy: UsageGroupBy.DAY, query: usage(UsageGroupBy.DAY), vars: (i) => ({ f: { ...last(30), userId: user(i) } }) },
+      { name: '30-day PROVIDER breakdown, whole org', groupBy: UsageGroupBy.PROVIDER, query: usage(UsageGroupBy.PROVIDER), vars: () => ({ f: last(30) }) },
+      { name: '90-day MONTH series, one project', groupBy: UsageGroupBy.MONTH, query: usage(UsageGroupBy.MONTH), vars: (i) => ({ f: { ...last(90), projectId: `project-${i % PROJECTS}` } }) },
+      { name: '90-day MONTH series, whole org', groupBy: UsageGroupBy.MONTH, query: usage(UsageGroupBy.MONTH), vars: () => ({ f: last(90) }) },
+      { name: '30-day DAY series, one service', groupBy: UsageGroupBy.DAY, query: usage(UsageGroupBy.DAY), vars: (i) => ({ f: { ...last(30), service: `service-${i % 7}` } }) },
+      { name: '7-day HOUR series, whole org', groupBy: UsageGroupBy.HOUR, query: usage(UsageGroupBy.HOUR), vars: () => ({ f: last(7) }) },
+      { name: '30-day PROJECT breakdown, whole org', groupBy: UsageGroupBy.PROJECT, query: usage(UsageGroupBy.PROJECT), vars: () => ({ f: last(30) }) },
+      { name: '30-day providerBreakdown, whole org', groupBy: null, query: `query($f: UsageFilter) { providerBreakdown(filter: $f) { ${F} provider model } }`, vars: () => ({ f: last(30) }) },
+      { name: '30-day USER breakdown, one project', groupBy: UsageGroupBy.USER, query: usage(UsageGroupBy.USER), vars: (i) => ({ f: { ...last(30), projectId: `project-${i % PROJECTS}` } }) },
+      { name: '30-day USER breakdown, whole org', groupBy: UsageGroupBy.USER, query: usage(UsageGroupBy.USER), vars: () => ({ f: last(30) }) },
+      { name: 'usageRecords first 50, one user', groupBy: 'records', query: `query($f: UsageFilter) { usageRecords(filter: $f, first: 50) { id totalCost createdAt } }`, vars: (i) => ({ f: { userId: user(i) } }) },
     ];
     const results: Result[] = [];
     for (const c of cases) {
@@ -160,32 +203,62 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
         times.push(performance.now() - t0);
       }
       times.sort((a, b) => a - b);
-      const r = { name: c.name, p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1], groups };
-      console.log(`  ${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${groups} groups)`);
+      const r = { name: c.name, reads: reads(c.groupBy, c.vars(0).f), p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1], groups };
+      console.log(`  ${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${groups} groups, ${r.reads})`);
       results.push(r);
     }
-    return { rows, rollupRows, results };
+    return { rows, rollupRows, scopeRows, dailyRows, results };
   } finally {
     await app.stop();
     if (!keep) await withClient(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
   }
 }
 
-async function main(): Promise<void> {
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const sizes = arg('rows', '1000000').split(',').map(Number);
-  const runs = Number(arg('runs', '30'));
-  const keep = process.argv.includes('--keep');
-  console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${new Date().toISOString()}`);
-  for (const rows of sizes) {
-    const r = await runSize(adminUrl, rows, runs, keep);
-    console.log(`\n| query (${r.rows.toLocaleString('en')} rows, ${r.rollupRows.toLocaleString('en')} rollup rows) | p50 ms | p99 ms | groups |`);
-    console.log('| --- | --- | --- | --- |');
-    for (const x of r.results) console.log(`| ${x.name} | ${x.p50.toFixed(1)} | ${x.p99.toFixed(1)} | ${x.groups} |`);
+/** Target of issue #7: every grouped query under 50 ms p50 at 10M rows. */
+const TARGET_MS = 50;
+
+function render(sizes: SizeResult[], runs: number): string {
+  const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const out = [
+    '### Figures',
+    '',
+    `Run ${date} UTC on: ${machine()}. PostgreSQL at BENCH_DATABASE_URL with default settings, server and client on the same host; ` +
+      `${runs} runs per query after 3 warm-ups, wall time at the client (HTTP + JSON included). ✅ = p50 under ${TARGET_MS} ms.`,
+  ];
+  const en = (n: number) => n.toLocaleString('en');
+  for (const r of sizes) {
+    out.push('', `**${en(r.rows)} rows** (usage_hourly ${en(r.rollupRows)} rows, usage_hourly_scope ${en(r.scopeRows)}, usage_daily_scope ${en(r.dailyRows)}):`, '');
+    out.push(table(['query', 'reads', 'p50 ms', 'p99 ms', 'groups'], r.results.map((x) =>
+      [x.name, x.reads, `${x.p50.toFixed(1)} ${x.p50 < TARGET_MS ? '✅' : '❌'}`, x.p99.toFixed(1), x.groups])));
   }
+  return out.join('\n');
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+/** Options of benchAnalytics. */
+export interface AnalyticsBenchOptions {
+  /** Usage rows to seed, one database per size. @default [1_000_000] */
+  rows?: number[];
+  /** Timed runs per query. @default 30 */
+  runs?: number;
+  /** Keep the `bg_bench_<rows>` databases for a later run. @default false */
+  keep?: boolean;
+}
+
+/** Runs the analytics suite for each size; returns the Markdown figures (the README's analytics section). */
+export async function benchAnalytics(opts: AnalyticsBenchOptions = {}): Promise<string> {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const runs = opts.runs ?? 30;
+  const sizes: SizeResult[] = [];
+  for (const rows of opts.rows ?? [1_000_000]) sizes.push(await runSize(adminUrl, rows, runs, opts.keep ?? false));
+  return render(sizes, runs);
+}
+
+if (require.main === module) {
+  benchAnalytics({ rows: arg('rows', '1000000').split(',').map(Number), runs: Number(arg('runs', '30')), keep: process.argv.includes('--keep') }).then(
+    (md) => console.log(`\n${md}`),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

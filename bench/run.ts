@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- suite…]`: runs the named suites (default: all) and writes each one's
- * section of bench/README.md. Suites: complete.
+ * section of bench/README.md. Suites: complete, analytics (BENCH_ANALYTICS_ROWS, default
+ * 1000000, comma-separated for several sizes; BENCH_ANALYTICS_KEEP=1 keeps the seeded databases).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { benchAnalytics } from './analytics';
 import { benchComplete } from './complete';
 import { writeSection } from './report';
 
@@ -20,6 +22,10 @@ const SUITES: Record<string, Suite> = {
     mkdirSync(dir, { recursive: true });
     return benchComplete({ profileDir: process.env.BENCH_PROFILE === '0' ? null : dir });
   },
+  analytics: () => benchAnalytics({
+    rows: (process.env.BENCH_ANALYTICS_ROWS ?? '1000000').split(',').map(Number),
+    keep: process.env.BENCH_ANALYTICS_KEEP === '1',
+  }),
 };
 
 async function main(): Promise<void> {

@@ -41,7 +41,11 @@ export interface SpikeFigures {
   baselineRequests: number;
 }
 
-/** The usage_hourly filter for a scope: a dimension equal to a value, or none (GLOBAL budgets). */
+/**
+ * The rollup filter for a scope: a dimension equal to a value, or none (GLOBAL
+ * budgets). Only user scopes need usage_hourly; the others read
+ * usage_hourly_scope, which holds the same sums without the user dimension.
+ */
 function scopeFilter(s: SpikeScope): { column: string; value: string } | null {
   if (s.kind === 'user') return { column: 'user_id', value: s.userId };
   if (s.kind === 'project') return { column: 'project_id', value: s.projectId };
@@ -57,8 +61,12 @@ function scopeFilter(s: SpikeScope): { column: string; value: string } | null {
   }
 }
 
+function rollupOf(f: { column: string } | null): 'usage_hourly' | 'usage_hourly_scope' {
+  return f?.column === 'user_id' ? 'usage_hourly' : 'usage_hourly_scope';
+}
+
 /**
- * Reads one scope's window and baseline from the hourly rollup in one
+ * Reads one scope's window and baseline from an hourly rollup in one
  * statement over at most (baseline + window) hours of rows, on the
  * (user_id, hour) / (project_id, hour) indexes; never the raw usage table.
  * TOKENS budgets measure tokens, everything else cost.
@@ -70,7 +78,7 @@ export async function readSpikeFigures(em: EntityManager, s: SpikeScope, w: Spik
     `select coalesce(sum(${col}) filter (where hour >= ?), 0)::text as window_amount,
             coalesce(sum(${col}) filter (where hour < ?), 0)::text as baseline_amount,
             coalesce(sum(request_count) filter (where hour < ?), 0)::text as baseline_requests
-       from usage_hourly
+       from ${rollupOf(f)}
       where hour >= ? and hour < ?${f ? ` and ${f.column} = ?` : ''}`,
     [w.windowStart, w.windowStart, w.windowStart, w.baselineStart, w.windowEnd, ...(f ? [f.value] : [])],
   );

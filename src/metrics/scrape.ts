@@ -56,12 +56,12 @@ interface ProviderRow {
   tokens: number;
 }
 
-/** Per provider and model over the last `hours` whole-or-partial UTC hours of the rollup. */
+/** Per provider and model over the last `hours` whole-or-partial UTC hours of the rollup (the one without users: org-wide figures). */
 export async function readProviderFigures(em: EntityManager, hours = PROVIDER_WINDOW_HOURS, now = new Date()): Promise<ProviderRow[]> {
   return em.execute<ProviderRow[]>(
     `select provider, model, sum(request_count)::float8 as requests, sum(success_count)::float8 as successes,
             sum(total_cost)::text as cost, sum(total_tokens)::float8 as tokens
-       from usage_hourly where hour >= date_trunc('hour', ?::timestamptz, 'UTC')
+       from usage_hourly_scope where hour >= date_trunc('hour', ?::timestamptz, 'UTC')
       group by provider, model`,
     [new Date(now.getTime() - hours * 3_600_000).toISOString()],
   );

@@ -22,12 +22,28 @@ export interface RollupDelta {
   durationMs: number;
 }
 
+/** The sums every rollup keeps. */
+const SUM_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_tokens', 'cached_tokens', 'total_tokens', 'total_cost', 'duration_ms_sum'];
+/** ON CONFLICT DO UPDATE: add the new sums to the row's. */
+const ADD_SUMS = SUM_COLUMNS.map((c) => `${c} = u.${c} + excluded.${c}`).join(', ');
+
+/** Aggregates of the deltas in `d`, in the column order of ADD_SUMS. */
+const DELTA_SUMS = `count(*), count(*) filter (where d.success), sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_tokens),
+        sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)`;
+
 /**
- * Adds requests to `usage_hourly` in ONE `INSERT … ON CONFLICT DO UPDATE`.
- * Call it with the settle transaction's EntityManager so the rollup commits
- * (or rolls back) with the usage rows. Deltas that fall into the same hour and
- * dimensions are summed in SQL first (a statement may not update a row twice),
- * and rows are written in key order so concurrent settles lock in the same order.
+ * Adds requests to the three rollups — `usage_hourly` (per user),
+ * `usage_hourly_scope` (the same without the user) and `usage_daily_scope`
+ * (that per UTC day) — in ONE statement: a CTE whose `INSERT … ON CONFLICT DO
+ * UPDATE`s read the same deltas, so the
+ * hot path pays one round trip. Call it with the settle transaction's
+ * EntityManager so the rollups commit (or roll back) with the usage rows.
+ * Deltas that fall into the same hour and key are summed in SQL first (a
+ * statement may not update a row twice), and rows are written in key order;
+ * every settle runs this same statement, so concurrent settles lock the rows of
+ * every table in the same order and cannot deadlock each other here. Concurrent
+ * requests of one project and model do queue on its scope rows
+ * until commit, as they already do on a shared budget's ledger row.
  * Absent dimensions are stored as ''.
  */
 export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]): Promise<void> {
@@ -48,26 +64,28 @@ export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]
     total_cost: formatUnits(d.totalCost),
     duration_ms: d.durationMs,
   }));
+  const sums = SUM_COLUMNS.join(', ');
   await em.execute(
-    `insert into usage_hourly as u (hour, user_id, project_id, service, provider, model,
-        request_count, success_count, input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
-     select date_trunc('hour', d.at, 'UTC'), d.user_id, d.project_id, d.service, d.provider, d.model,
-        count(*), count(*) filter (where d.success), sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_tokens),
-        sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)
-       from json_to_recordset(?::json) as d(at timestamptz, user_id text, project_id text, service text, provider text, model text,
-            success boolean, input_tokens bigint, output_tokens bigint, cached_tokens bigint, total_tokens bigint,
-            total_cost numeric, duration_ms bigint)
-      group by 1, 2, 3, 4, 5, 6
-      order by 1, 2, 3, 4, 5, 6
-     on conflict (hour, user_id, project_id, service, provider, model) do update set
-        request_count = u.request_count + excluded.request_count,
-        success_count = u.success_count + excluded.success_count,
-        input_tokens = u.input_tokens + excluded.input_tokens,
-        output_tokens = u.output_tokens + excluded.output_tokens,
-        cached_tokens = u.cached_tokens + excluded.cached_tokens,
-        total_tokens = u.total_tokens + excluded.total_tokens,
-        total_cost = u.total_cost + excluded.total_cost,
-        duration_ms_sum = u.duration_ms_sum + excluded.duration_ms_sum`,
+    `with d as materialized (
+       select date_trunc('hour', r.at, 'UTC') as hour, r.*
+         from json_to_recordset(?::json) as r(at timestamptz, user_id text, project_id text, service text, provider text, model text,
+              success boolean, input_tokens bigint, output_tokens bigint, cached_tokens bigint, total_tokens bigint,
+              total_cost numeric, duration_ms bigint)
+     ), by_user as (
+       insert into usage_hourly as u (hour, user_id, project_id, service, provider, model, ${sums})
+       select d.hour, d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
+         from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+       on conflict (hour, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
+     ), by_day as (
+       insert into usage_daily_scope as u (day, project_id, service, provider, model, ${sums})
+       select date_trunc('day', d.hour, 'UTC'), d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
+         from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+       on conflict (day, project_id, service, provider, model) do update set ${ADD_SUMS}
+     )
+     insert into usage_hourly_scope as u (hour, project_id, service, provider, model, ${sums})
+     select d.hour, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
+       from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+     on conflict (hour, project_id, service, provider, model) do update set ${ADD_SUMS}`,
     [JSON.stringify(rows)],
   );
 }

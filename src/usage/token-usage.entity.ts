@@ -82,6 +82,57 @@ export class UsageHourly {
   @Property(tokens()) durationMsSum: number = 0;
 }
 
+/**
+ * The same sums as UsageHourly without the user dimension: one row per UTC
+ * hour and (project, service, provider, model), written by the same statement
+ * as UsageHourly. Its size depends on how many projects, services and models
+ * are active per hour, not on how many users or requests, so queries without
+ * a user filter read this (see docs/analytics.md). Absent dimensions are ''.
+ */
+@Entity({ tableName: 'usage_hourly_scope' })
+@Index({ properties: ['projectId', 'hour'] })
+@Index({ properties: ['service', 'hour'] })
+export class UsageHourlyScope {
+  @PrimaryKey({ type: 'timestamptz' }) hour!: Date;
+  @PrimaryKey({ type: 'text' }) projectId: string = '';
+  @PrimaryKey({ type: 'text' }) service: string = '';
+  @PrimaryKey({ type: 'text' }) provider!: string;
+  @PrimaryKey({ type: 'text' }) model!: string;
+  @Property(tokens()) requestCount: number = 0;
+  @Property(tokens()) successCount: number = 0;
+  @Property(tokens()) inputTokens: number = 0;
+  @Property(tokens()) outputTokens: number = 0;
+  @Property(tokens()) cachedTokens: number = 0;
+  @Property(tokens()) totalTokens: number = 0;
+  @Property({ ...money(), default: 0 }) totalCost: string = '0';
+  @Property(tokens()) durationMsSum: number = 0;
+}
+
+/**
+ * UsageHourlyScope summed per UTC day, written by the same statement. Grouped
+ * queries without a user read whole days of a range from here and only the
+ * partial days at its edges from UsageHourlyScope, so long ranges stay cheap.
+ */
+@Entity({ tableName: 'usage_daily_scope' })
+@Index({ properties: ['projectId', 'day'] })
+@Index({ properties: ['service', 'day'] })
+export class UsageDailyScope {
+  /** 00:00 UTC of the day. */
+  @PrimaryKey({ type: 'timestamptz' }) day!: Date;
+  @PrimaryKey({ type: 'text' }) projectId: string = '';
+  @PrimaryKey({ type: 'text' }) service: string = '';
+  @PrimaryKey({ type: 'text' }) provider!: string;
+  @PrimaryKey({ type: 'text' }) model!: string;
+  @Property(tokens()) requestCount: number = 0;
+  @Property(tokens()) successCount: number = 0;
+  @Property(tokens()) inputTokens: number = 0;
+  @Property(tokens()) outputTokens: number = 0;
+  @Property(tokens()) cachedTokens: number = 0;
+  @Property(tokens()) totalTokens: number = 0;
+  @Property({ ...money(), default: 0 }) totalCost: string = '0';
+  @Property(tokens()) durationMsSum: number = 0;
+}
+
 /** `idempotencyKey` per caller: the first result, replayed to retries. `result` is null while the first is in flight. */
 @Entity({ tableName: 'idempotency_record' })
 export class IdempotencyRecord {

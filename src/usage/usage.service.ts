@@ -105,21 +105,76 @@ const SUMS = `sum(request_count)::float8 as request_count, sum(success_count)::f
   sum(cached_tokens)::float8 as cached_tokens, sum(total_tokens)::float8 as total_tokens,
   sum(total_cost)::text as total_cost, sum(duration_ms_sum)::float8 as duration_ms_sum`;
 
+/** The hourly rollup tables: per user, and the same sums without the user (src/usage/token-usage.entity.ts). */
+export type RollupTable = 'usage_hourly' | 'usage_hourly_scope';
+
 /**
- * Rollup rows for the filter. The rollup is hourly, so a grouped query covers
- * every whole UTC hour that overlaps [from, to): `from` is effectively
- * truncated down to its hour and `to` rounded up to the next hour.
+ * Which rollup answers a grouped query. `usage_hourly_scope` holds the same
+ * sums as `usage_hourly` without the user dimension, so it is a fraction of the
+ * size; only a user filter or a USER grouping needs `usage_hourly`.
+ * `scopeRollup` false forces `usage_hourly` (the two give identical answers).
  */
-function rollupWhere(f: ResolvedUsageFilter): { sql: string; params: unknown[] } {
-  const conds = [`hour >= date_trunc('hour', ?::timestamptz, 'UTC')`, 'hour < ?::timestamptz'];
-  const params: unknown[] = [f.from.toISOString(), f.to.toISOString()];
+export function rollupTableFor(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup = true): RollupTable {
+  return !scopeRollup || f.userId !== null || groupBy === UsageGroupBy.USER ? 'usage_hourly' : 'usage_hourly_scope';
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The whole UTC days [start, end) of a query without a user that
+ * `usage_daily_scope` answers, or null when `usage_hourly_scope` answers it all
+ * (HOUR grouping, or no whole day in the range). The hours before `start` and
+ * from `end` on still come from `usage_hourly_scope`.
+ */
+export function dailySpan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup = true): { start: Date; end: Date } | null {
+  if (rollupTableFor(f, groupBy, scopeRollup) !== 'usage_hourly_scope' || groupBy === UsageGroupBy.HOUR) return null;
+  const firstHour = Math.floor(f.from.getTime() / HOUR_MS) * HOUR_MS;
+  const start = Math.ceil(firstHour / DAY_MS) * DAY_MS;
+  // Every hour of a day before trunc(to) starts before `to`; the day holding `to` is left to the hourly table.
+  const end = Math.floor(f.to.getTime() / DAY_MS) * DAY_MS;
+  return start < end ? { start: new Date(start), end: new Date(end) } : null;
+}
+
+/** Columns every rollup source yields, besides the user (usage_hourly only). */
+const SOURCE_COLUMNS = `project_id, service, provider, model, request_count, success_count, input_tokens, output_tokens,
+  cached_tokens, total_tokens, total_cost, duration_ms_sum`;
+
+/**
+ * The rollup rows of a grouped query, as a FROM item `r` with an `hour` column.
+ * Rollups are hourly (or whole days of hours), so a grouped query covers
+ * every whole UTC hour that overlaps [from, to): `from` is effectively
+ * truncated down to its hour and `to` rounded up to the next hour. Without a
+ * user, whole days come from usage_daily_scope and the partial days at the
+ * edges from usage_hourly_scope: hours in [from, start), days in [start, end),
+ * hours in [end, to) — the same rows as usage_hourly_scope alone, summed.
+ */
+function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup: boolean): { sql: string; params: unknown[] } {
+  const dims: string[] = [];
+  const dimParams: unknown[] = [];
+  // userId is null whenever the table is not usage_hourly (rollupTableFor): the scope tables have no user_id.
   for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
     if (v !== null) {
-      conds.push(`${col} = ?`);
-      params.push(v);
+      dims.push(` and ${col} = ?`);
+      dimParams.push(v);
     }
   }
-  return { sql: conds.join(' and '), params };
+  const d = dims.join('');
+  const table = rollupTableFor(f, groupBy, scopeRollup);
+  const fromHour = `date_trunc('hour', ?::timestamptz, 'UTC')`;
+  const span = dailySpan(f, groupBy, scopeRollup);
+  if (!span) {
+    return { sql: `(select * from ${table} where hour >= ${fromHour} and hour < ?::timestamptz${d}) r`, params: [f.from.toISOString(), f.to.toISOString(), ...dimParams] };
+  }
+  const [from, to, start, end] = [f.from, f.to, span.start, span.end].map((x) => x.toISOString());
+  return {
+    sql: `(select hour, ${SOURCE_COLUMNS} from usage_hourly_scope where hour >= ${fromHour} and hour < ?::timestamptz${d}
+           union all
+           select day as hour, ${SOURCE_COLUMNS} from usage_daily_scope where day >= ?::timestamptz and day < ?::timestamptz${d}
+           union all
+           select hour, ${SOURCE_COLUMNS} from usage_hourly_scope where hour >= ?::timestamptz and hour < ?::timestamptz${d}) r`,
+    params: [from, start, ...dimParams, start, end, ...dimParams, end, to, ...dimParams],
+  };
 }
 
 function toAggregate(period: string, provider: string | null, model: string | null, r: SumRow | undefined): UsageAggregateView {
@@ -140,8 +195,24 @@ function toAggregate(period: string, provider: string | null, model: string | nu
   });
 }
 
-/** Usage analytics: grouped queries read the hourly rollup, `records` reads raw rows. */
+/** Options of UsageService. */
+export interface UsageServiceOptions {
+  /**
+   * Answer queries without a user filter from `usage_hourly_scope` (see
+   * rollupTableFor). false reads `usage_hourly` for everything: same answers,
+   * slower; for comparisons. @default true
+   */
+  scopeRollup?: boolean;
+}
+
+/** Usage analytics: grouped queries read an hourly rollup, `records` reads raw rows. */
 export class UsageService {
+  private readonly scopeRollup: boolean;
+
+  constructor(opts: UsageServiceOptions = {}) {
+    this.scopeRollup = opts.scopeRollup ?? true;
+  }
+
   /**
    * Usage summed per group. Time groupings (HOUR, DAY, WEEK = ISO week from
    * Monday, MONTH; UTC) return every bucket overlapping the range, oldest
@@ -152,14 +223,14 @@ export class UsageService {
    */
   async aggregate(em: EntityManager, f: ResolvedUsageFilter | null, groupBy: UsageGroupBy): Promise<UsageAggregateView[]> {
     if (!f) return [];
-    const w = rollupWhere(f);
+    const src = rollupSource(f, groupBy, this.scopeRollup);
     const time = TIME_UNITS[groupBy];
     if (time) {
       const buckets = timeBuckets(groupBy, f.from, f.to);
       const bucketSql = groupBy === UsageGroupBy.HOUR ? 'hour' : `date_trunc('${time.unit}', hour, 'UTC')`;
       const rows = await em.execute<SumRow[]>(
-        `select ${bucketSql} as k1, ${SUMS} from usage_hourly where ${w.sql} group by 1`,
-        w.params,
+        `select ${bucketSql} as k1, ${SUMS} from ${src.sql} group by 1`,
+        src.params,
       );
       const byStart = new Map(rows.map((r) => [new Date(r.k1 as Date).getTime(), r]));
       return buckets.map((b) => toAggregate(b.toISOString(), f.provider, f.model, byStart.get(b.getTime())));
@@ -167,9 +238,9 @@ export class UsageService {
     const cols = KEY_COLUMNS[groupBy]!;
     const rows = await em.execute<SumRow[]>(
       `select ${cols.map((c, i) => `${c} as k${i + 1}`).join(', ')}, ${SUMS}
-         from usage_hourly where ${w.sql}
+         from ${src.sql}
         group by ${cols.join(', ')} order by sum(total_cost) desc, ${cols.join(', ')}`,
-      w.params,
+      src.params,
     );
     return rows.map((r) => {
       const key = String(r.k1 ?? '');
@@ -187,11 +258,11 @@ export class UsageService {
   /** Per provider and model, most expensive first (then most requests); `period` is "provider/model". */
   async providerBreakdown(em: EntityManager, f: ResolvedUsageFilter | null): Promise<UsageAggregateView[]> {
     if (!f) return [];
-    const w = rollupWhere(f);
+    const src = rollupSource(f, null, this.scopeRollup);
     const rows = await em.execute<(SumRow & { k2: string })[]>(
-      `select provider as k1, model as k2, ${SUMS} from usage_hourly where ${w.sql}
+      `select provider as k1, model as k2, ${SUMS} from ${src.sql}
         group by provider, model order by sum(total_cost) desc, sum(request_count) desc, provider, model`,
-      w.params,
+      src.params,
     );
     return rows.map((r) => toAggregate(`${r.k1}/${r.k2}`, String(r.k1), r.k2, r));
   }

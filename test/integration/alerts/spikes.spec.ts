@@ -17,11 +17,17 @@ const AT = new Date('2026-03-10T12:30:00Z');
 const hour = (offset: number) => new Date(Math.floor(AT.getTime() / HOUR) * HOUR + offset * HOUR);
 const em = () => s.app.services.db.orm.em.fork() as EntityManager;
 
-/** One usage_hourly row, as the settle transaction would keep it. */
+/** One usage_hourly row and its share of usage_hourly_scope, as the settle transaction would keep them. */
 async function usage(h: Date, dims: { userId?: string; projectId?: string; service?: string }, cost: string, requests = 1, tokens = 100) {
   await em().execute(
-    `insert into usage_hourly (hour, user_id, project_id, service, provider, model, request_count, success_count, total_tokens, total_cost)
-     values (?, ?, ?, ?, 'openai', 'gpt-4o', ?, ?, ?, ?)`,
+    `with r as (
+       insert into usage_hourly (hour, user_id, project_id, service, provider, model, request_count, success_count, total_tokens, total_cost)
+       values (?, ?, ?, ?, 'openai', 'gpt-4o', ?, ?, ?, ?) returning *)
+     insert into usage_hourly_scope as u (hour, project_id, service, provider, model, request_count, success_count, total_tokens, total_cost)
+     select hour, project_id, service, provider, model, request_count, success_count, total_tokens, total_cost from r
+     on conflict (hour, project_id, service, provider, model) do update set request_count = u.request_count + excluded.request_count,
+       success_count = u.success_count + excluded.success_count, total_tokens = u.total_tokens + excluded.total_tokens,
+       total_cost = u.total_cost + excluded.total_cost`,
     [h, dims.userId ?? '', dims.projectId ?? '', dims.service ?? '', requests, requests, tokens * requests, cost],
   );
 }

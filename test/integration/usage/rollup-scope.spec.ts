@@ -1,0 +1,175 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UsageGroupBy } from '../../../src/common/enums';
+import { parseUnits, unitsToNumber } from '../../../src/common/money';
+import { dailySpan, rollupTableFor, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
+import { startTestServer, type TestServer } from '../../utils/server';
+import { seedUsage, type SeedUsage } from '../../utils/usage-seed';
+
+// usage_hourly_scope + usage_daily_scope must answer every query without a user exactly as usage_hourly does,
+// and both must match the raw rows (over whole hours, as grouped queries count them).
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+  // A deterministic pseudo-random week of traffic: several users per project and hour
+  // (so the scope table really merges rows), absent dimensions, failures, odd costs.
+  let seed = 7;
+  const rnd = (n: number) => { // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+  const models = [['openai', 'gpt-4o'], ['openai', 'gpt-4o-mini'], ['anthropic', 'claude-3-5-haiku'], ['deepseek', 'deepseek-chat']];
+  const start = Date.parse('2023-03-27T00:00:00Z'); // a Monday, a month end ahead
+  const batches: SeedUsage[][] = [];
+  for (let b = 0; b < 12; b++) {
+    const batch: SeedUsage[] = [];
+    for (let i = 0; i < 25; i++) {
+      // Four users per project, two models per project, the service follows the project.
+      const u = rnd(12);
+      const [provider, model] = models[(u % 3) + rnd(2)];
+      batch.push({
+        // 54 distinct hours over 9 days: several users share each hour.
+        at: new Date(start + (rnd(9) * 24 + rnd(6) * 4) * 3_600_000 + rnd(3_600_000)),
+        userId: u === 11 ? null : `u${u}`,
+        projectId: u === 10 ? null : `p${u % 3}`,
+        service: u % 3 === 0 ? null : `svc${u % 3 % 2}`,
+        provider,
+        model,
+        success: rnd(10) > 0,
+        inputTokens: 10 + rnd(2_000),
+        outputTokens: rnd(800),
+        cachedTokens: rnd(3) === 0 ? rnd(300) : 0,
+        cost: `0.${String(1 + rnd(999_999_999)).padStart(12, '0')}`,
+        durationMs: 5 + rnd(3_000),
+      });
+    }
+    batches.push(batch);
+  }
+  // Several settles, so both tables go through their ON CONFLICT DO UPDATE path.
+  for (const batch of batches) await seedUsage(s.app, batch);
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+const em = () => s.app.services.db.orm.em.fork() as EntityManager;
+const withScope = new UsageService();
+const userOnly = new UsageService({ scopeRollup: false });
+
+const range = { from: new Date('2023-03-27T05:30:00Z'), to: new Date('2023-04-04T17:10:00Z') };
+const filters: ResolvedUsageFilter[] = [
+  { userId: null, projectId: null, service: null, provider: null, model: null, ...range },
+  { userId: null, projectId: 'p1', service: null, provider: null, model: null, ...range },
+  { userId: null, projectId: '', service: null, provider: null, model: null, ...range },
+  { userId: null, projectId: null, service: 'svc0', provider: null, model: null, ...range },
+  { userId: null, projectId: 'p2', service: 'svc0', provider: 'anthropic', model: null, ...range },
+  { userId: null, projectId: null, service: null, provider: 'anthropic', model: 'claude-3-5-haiku', ...range },
+  { userId: 'u3', projectId: null, service: null, provider: null, model: null, ...range },
+  // Day-aligned, inside one day, and edges one hour/second away from midnight.
+  { userId: null, projectId: null, service: null, provider: null, model: null, from: new Date('2023-03-28T00:00:00Z'), to: new Date('2023-03-31T00:00:00Z') },
+  { userId: null, projectId: null, service: null, provider: null, model: null, from: new Date('2023-03-29T03:00:00Z'), to: new Date('2023-03-29T20:45:00Z') },
+  { userId: null, projectId: 'p1', service: null, provider: null, model: null, from: new Date('2023-03-28T23:59:00Z'), to: new Date('2023-04-02T00:00:01Z') },
+];
+
+const TIME_UNIT: Partial<Record<UsageGroupBy, string>> = {
+  [UsageGroupBy.HOUR]: 'hour', [UsageGroupBy.DAY]: 'day', [UsageGroupBy.WEEK]: 'week', [UsageGroupBy.MONTH]: 'month',
+};
+const KEY: Partial<Record<UsageGroupBy, string>> = {
+  [UsageGroupBy.PROVIDER]: 'provider', [UsageGroupBy.MODEL]: 'model', [UsageGroupBy.SERVICE]: 'service',
+  [UsageGroupBy.USER]: 'user_id', [UsageGroupBy.PROJECT]: 'project_id',
+};
+
+interface Figures { requestCount: number; successCount: number; inputTokens: number; cachedTokens: number; totalTokens: number; totalCost: number; durationSum: number }
+
+/** The reference: the same groups computed from raw token_usage rows over the whole hours overlapping [from, to). */
+async function fromRawRows(f: ResolvedUsageFilter, groupBy: UsageGroupBy | 'PROVIDER/MODEL'): Promise<Map<string, Figures>> {
+  const unit = groupBy === 'PROVIDER/MODEL' ? undefined : TIME_UNIT[groupBy];
+  const col = groupBy === 'PROVIDER/MODEL' ? `provider || '/' || model` : KEY[groupBy];
+  const key = unit ? `date_trunc('${unit}', created_at, 'UTC')` : `coalesce(${col}, '')`;
+  const conds = [`created_at >= date_trunc('hour', ?::timestamptz, 'UTC')`, `date_trunc('hour', created_at, 'UTC') < ?::timestamptz`];
+  const params: unknown[] = [f.from.toISOString(), f.to.toISOString()];
+  for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
+    if (v !== null) {
+      conds.push(`coalesce(${col}, '') = ?`);
+      params.push(v);
+    }
+  }
+  const rows = await em().execute<{ k: string | Date; n: number; ok: number; inp: number; cached: number; tokens: number; cost: string; dur: number }[]>(
+    `select ${key} as k, count(*)::int as n, (count(*) filter (where success))::int as ok, sum(input_tokens)::float8 as inp,
+            sum(cached_tokens)::float8 as cached, sum(total_tokens)::float8 as tokens, sum(total_cost)::text as cost, sum(duration_ms)::float8 as dur
+       from token_usage where ${conds.join(' and ')} group by 1`,
+    params,
+  );
+  return new Map(rows.map((r) => [
+    unit ? new Date(r.k).toISOString() : String(r.k),
+    {
+      requestCount: r.n, successCount: r.ok, inputTokens: Number(r.inp), cachedTokens: Number(r.cached), totalTokens: Number(r.tokens),
+      totalCost: unitsToNumber(parseUnits(r.cost)), durationSum: Number(r.dur),
+    },
+  ]));
+}
+
+describe('usage_hourly_scope', () => {
+  it('are written by addToHourlyRollup alongside usage_hourly, with fewer rows and the same totals', async () => {
+    const [scope, user, daily] = await Promise.all(['usage_hourly_scope', 'usage_hourly', 'usage_daily_scope'].map(async (t) =>
+      (await em().execute<{ n: number; requests: number; cost: string }[]>(
+        `select count(*)::int as n, sum(request_count)::int as requests, sum(total_cost)::text as cost from ${t}`,
+      ))[0]));
+    expect(user.requests).toBe(300);
+    expect(scope.requests).toBe(user.requests);
+    expect(scope.cost).toBe(user.cost);
+    expect(scope.n).toBeLessThan(user.n);
+    expect(daily.requests).toBe(user.requests);
+    expect(daily.cost).toBe(user.cost);
+    expect(daily.n).toBeLessThan(scope.n);
+  });
+
+  it('is chosen only when the user does not matter', () => {
+    const [org, , , , , , oneUser] = filters;
+    expect(rollupTableFor(org, UsageGroupBy.PROVIDER)).toBe('usage_hourly_scope');
+    expect(rollupTableFor(org, null)).toBe('usage_hourly_scope');
+    expect(rollupTableFor(org, UsageGroupBy.USER)).toBe('usage_hourly');
+    expect(rollupTableFor(oneUser, UsageGroupBy.DAY)).toBe('usage_hourly');
+    expect(rollupTableFor(org, UsageGroupBy.DAY, false)).toBe('usage_hourly');
+  });
+
+  it('reads whole days from usage_daily_scope, never for HOUR buckets, a user, or a range without a whole day', () => {
+    const [org, , , , , , oneUser, aligned, inOneDay, edges] = filters;
+    expect(dailySpan(org, UsageGroupBy.MONTH)).toEqual({ start: new Date('2023-03-28T00:00:00Z'), end: new Date('2023-04-04T00:00:00Z') });
+    expect(dailySpan(aligned, null)).toEqual({ start: aligned.from, end: aligned.to });
+    expect(dailySpan(edges, UsageGroupBy.PROVIDER)).toEqual({ start: new Date('2023-03-29T00:00:00Z'), end: new Date('2023-04-02T00:00:00Z') });
+    expect(dailySpan(inOneDay, UsageGroupBy.DAY)).toBeNull();
+    expect(dailySpan(org, UsageGroupBy.HOUR)).toBeNull();
+    expect(dailySpan(oneUser, UsageGroupBy.DAY)).toBeNull();
+    expect(dailySpan(org, UsageGroupBy.USER)).toBeNull();
+    expect(dailySpan(org, UsageGroupBy.DAY, false)).toBeNull();
+  });
+
+  describe.each(Object.values(UsageGroupBy))('usage grouped by %s', (groupBy) => {
+    it.each(filters.map((f, i) => [i, f] as const))('gives the same answer from either table and from raw rows (filter %i)', async (_i, f) => {
+      const a = await withScope.aggregate(em(), f, groupBy);
+      const b = await userOnly.aggregate(em(), f, groupBy);
+      expect(a).toEqual(b);
+      const ref = await fromRawRows(f, groupBy);
+      expect(ref.size).toBeGreaterThan(0);
+      const got = new Map(a.filter((x) => x.requestCount > 0).map((x) => [x.period, x]));
+      expect([...got.keys()].sort()).toEqual([...ref.keys()].sort());
+      for (const [k, r] of ref) {
+        const g = got.get(k)!;
+        expect({ k, requestCount: g.requestCount, successCount: g.successCount, inputTokens: g.inputTokens, cachedTokens: g.cachedTokens, totalTokens: g.totalTokens })
+          .toEqual({ k, requestCount: r.requestCount, successCount: r.successCount, inputTokens: r.inputTokens, cachedTokens: r.cachedTokens, totalTokens: r.totalTokens });
+        expect(g.totalCost).toBe(r.totalCost);
+        expect(g.avgDurationMs).toBeCloseTo(r.durationSum / r.requestCount, 9);
+      }
+    });
+  });
+
+  it.each(filters.map((f, i) => [i, f] as const))('providerBreakdown gives the same answer from either table and from raw rows (filter %i)', async (_i, f) => {
+    const a = await withScope.providerBreakdown(em(), f);
+    expect(a).toEqual(await userOnly.providerBreakdown(em(), f));
+    const ref = await fromRawRows(f, 'PROVIDER/MODEL');
+    expect(a.map((x) => [x.period, x.requestCount, x.totalCost]).sort()).toEqual([...ref].map(([k, r]) => [k, r.requestCount, r.totalCost]).sort());
+  });
+});

@@ -6,6 +6,7 @@ import { PGliteDriver } from 'mikro-orm-pglite';
 import type { DatabaseConfig } from '../config/config';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
+import { countStatements } from './sql-statements';
 
 export interface Database {
   orm: MikroORM;
@@ -59,6 +60,7 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
     dbName: 'postgres',
     driverOptions: { connection: { pglite: () => pglite } },
   });
+  routeSingleStatementsToQuery(orm);
   return {
     orm,
     embedded: true,
@@ -71,6 +73,29 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
 
 /** Any fixed 64-bit number: the advisory lock every instance takes around its migrations. */
 const MIGRATION_LOCK = 7_152_024_001;
+
+interface PGliteKnexClient {
+  _query(connection: { query(sql: string, params: unknown[]): Promise<unknown> }, obj: { sql: string; bindings?: unknown[]; method?: string; response?: unknown }): Promise<unknown>;
+}
+
+/**
+ * The PGlite knex dialect runs any raw SQL whose text contains ';' as a
+ * multi-statement batch, and then answers with one row list per statement —
+ * also when the ';' is inside a bound string value (MikroORM inlines the
+ * bindings). A single statement goes through `query` here instead, so results
+ * have one shape whatever the data contains.
+ */
+function routeSingleStatementsToQuery(orm: MikroORM): void {
+  const client = orm.em.getConnection().getKnex().client as unknown as PGliteKnexClient;
+  const original = client._query.bind(client);
+  client._query = async (connection, obj) => {
+    if (obj.method === 'raw' && obj.sql.includes(';') && countStatements(obj.sql) <= 1) {
+      obj.response = await connection.query(obj.sql, obj.bindings ?? []);
+      return obj;
+    }
+    return original(connection, obj);
+  };
+}
 
 /**
  * Applies pending migrations; returns their names. On PostgreSQL, under a

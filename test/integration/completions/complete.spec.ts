@@ -152,6 +152,11 @@ describe('complete', () => {
     expect((await complete({ model: 'gpt-9-imaginary' })).errors?.[0].extensions?.code).toBe('MODEL_PRICE_UNKNOWN');
   });
 
+  it('takes attribution strings with SQL in them as plain data', async () => {
+    const c = ok(await complete({ userId: uniq('u'), service: "'; drop table budget; --", endpoint: 'a;b' })).complete;
+    expect(c.usage).toMatchObject({ service: "'; drop table budget; --", endpoint: 'a;b', success: true });
+  });
+
   it('never overshoots a hard budget under 200 concurrent requests, and leaves nothing reserved', async () => {
     const user = uniq('u');
     const fits = 37n;

@@ -248,6 +248,13 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
   }
 
   const nodeEnv = r.str('NODE_ENV', 'development');
+  // A live dispatcher must finish a send (and mark it) before its claim lapses, or another instance sends the row again.
+  const alertLeaseMs = r.int('ALERT_LEASE_MS', 60_000, 100, 3_600_000);
+  const alertSendTimeoutMs = r.int('ALERT_SEND_TIMEOUT_MS', 10_000, 10, 600_000);
+  if (alertSendTimeoutMs * 2 > alertLeaseMs) {
+    throw new ConfigError(`ALERT_LEASE_MS=${alertLeaseMs} is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (${alertSendTimeoutMs})`);
+  }
+
   return {
     port: r.int('PORT', 4000, 0, 65535),
     host: r.str('HOST', '127.0.0.1'),
@@ -293,8 +300,8 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       retryBaseMs: r.int('ALERT_RETRY_BASE_MS', 5_000, 1, 3_600_000),
       retryMaxMs: r.int('ALERT_RETRY_MAX_MS', 900_000, 1, 86_400_000),
       pollMs: r.int('ALERT_POLL_MS', 5_000, 10, 3_600_000),
-      leaseMs: r.int('ALERT_LEASE_MS', 60_000, 100, 3_600_000),
-      sendTimeoutMs: r.int('ALERT_SEND_TIMEOUT_MS', 10_000, 10, 600_000),
+      leaseMs: alertLeaseMs,
+      sendTimeoutMs: alertSendTimeoutMs,
       sweepMs: r.int('ALERT_SWEEP_MS', 60_000, 10, 3_600_000),
     },
     metrics: {

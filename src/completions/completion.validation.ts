@@ -12,8 +12,9 @@ export const COMPLETION_LIMITS = {
   maxTokens: 1_000_000,
 } as const;
 
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** What PostgreSQL text cannot hold: NUL, a high surrogate not followed by a low one, a low one not preceded by a high one. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
 
@@ -34,8 +35,8 @@ function id(field: string, v: string | null | undefined): string | null {
   if (v === null || v === undefined) return null;
   if (v.trim() === '') throw badInput(field, 'must not be empty');
   if (v.length > COMPLETION_LIMITS.maxIdLength) throw badInput(field, `must be at most ${COMPLETION_LIMITS.maxIdLength} characters`);
-  // A lone UTF-16 surrogate has no UTF-8 form: PostgreSQL refuses it inside the settle's JSON, after the provider ran.
-  if (LONE_SURROGATE.test(v)) throw badInput(field, 'must be well-formed Unicode (no lone surrogates)');
+  // PostgreSQL refuses these (a lone surrogate has no UTF-8 form; text cannot hold NUL), some only in the settle, after the provider ran.
+  if (NOT_STORABLE.test(v)) throw badInput(field, 'must be well-formed Unicode without NUL characters');
   return v;
 }
 

@@ -375,7 +375,7 @@ export class CompletionService {
     }));
 
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
-    const raised = await retryWhileDatabaseUnavailable(() => retryOnConflict(() =>
+    const raised = await this.settleOrRelease(requestId, p, () => retryWhileDatabaseUnavailable(() => retryOnConflict(() =>
       em.transactional(async (tem) => {
         const t = tem as EntityManager;
         const after = await settleCharges(t, requestId, charges);
@@ -395,7 +395,7 @@ export class CompletionService {
         });
         return response ? this.hooks.raiseThresholdAlerts(t, movements) : [];
       }),
-    ));
+    )));
     if (!this.config.budget.costTracking) row.id = `untracked:${requestId}`;
 
     this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, started, raised, p);
@@ -411,6 +411,24 @@ export class CompletionService {
       usage: { ...row },
       budgetIds: p.applicable.map((a) => a.budget.id),
     };
+  }
+
+  /**
+   * Runs the settle; if it fails for good (not a passing outage, which it has
+   * retried), releases the request's reservation before rethrowing, so one bad
+   * record does not hold budget until the TTL. Nothing is charged then: no
+   * usage row was written either, and the ledger still equals its usage.
+   */
+  private async settleOrRelease<T>(requestId: string, p: Prepared, settle: () => Promise<T>): Promise<T> {
+    try {
+      return await settle();
+    } catch (e) {
+      const release = p.applicable.map((a) => ({ ...a.key, actual: 0n }));
+      const em = this.orm.em.fork() as EntityManager;
+      await retryOnConflict(() => em.transactional((tem) => settleCharges(tem as EntityManager, requestId, release)))
+        .catch((err: unknown) => this.log.error({ err, requestId }, 'could not release the reservation after a failed settle'));
+      throw e;
+    }
   }
 
   /** Metrics, publication and spike checks: after commit, never failing the request. */

@@ -13,6 +13,7 @@ export const COMPLETION_LIMITS = {
   maxTokens: 1_000_000,
 } as const;
 
+
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
 
 export interface CompletionRequest {

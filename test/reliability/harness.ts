@@ -306,10 +306,14 @@ export function raisedCounts(received: { json: unknown }[]): Map<string, number>
 }
 
 /**
- * Every alert that has a WEBHOOK notification was delivered, each exactly once:
+ * Every alert that has a WEBHOOK notification was delivered, and nothing else:
  * waits until the outbox has nothing pending, then compares with the receiver.
+ * Delivery is at least once — a send that outlives its timeout (a stalled
+ * receiver) or a process killed between the receiver's 200 and the commit is
+ * sent again — so a repeat is allowed; it carries the same alert id and event,
+ * which is what receivers deduplicate on (docs/alerts.md).
  */
-export async function expectAlertsDeliveredOnce(c: Client, received: { json: unknown }[], timeoutMs = 15_000): Promise<number> {
+export async function expectAlertsDelivered(c: Client, received: { json: unknown }[], timeoutMs = 15_000): Promise<number> {
   await until(async () => {
     const r = await c.query<{ n: string }>(`select count(*)::text as n from alert_notification where channel = 'WEBHOOK' and status <> 'SENT'`);
     return r.rows[0].n === '0';
@@ -317,6 +321,5 @@ export async function expectAlertsDeliveredOnce(c: Client, received: { json: unk
   const ids = (await c.query<{ alert_id: string }>(`select distinct alert_id from alert_notification where channel = 'WEBHOOK' and event = 'TRIGGER'`)).rows.map((r) => r.alert_id);
   const counts = raisedCounts(received);
   expect([...counts.keys()].sort()).toEqual([...ids].sort());
-  expect([...counts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
   return ids.length;
 }

@@ -5,15 +5,17 @@
  * message), a refused or reset socket, or the pool giving up. Such an error is
  * worth retrying after a pause; it never means the statement was wrong.
  */
-export function isDatabaseUnavailable(e: unknown): boolean {
-  const err = e as { code?: string; message?: string; name?: string };
+export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
+  const err = e as { code?: string; message?: string; name?: string; previous?: unknown; cause?: unknown };
+  // MikroORM wraps driver errors (DriverException.previous); look inside, a few levels at most.
+  if (depth < 3 && (err?.previous || err?.cause) && isDatabaseUnavailable(err.previous ?? err.cause, depth + 1)) return true;
   const msg = err?.message ?? '';
   if (typeof err?.code === 'string') {
     if (/^(08|57P)/.test(err.code)) return true;
     if (err.code === '55000' && /not currently accepting connections/i.test(msg)) return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
   }
-  return /Knex: Timeout acquiring a connection|Connection terminated|connection is closed|Client has encountered a connection error|not currently accepting connections/i.test(msg);
+  return /Knex: Timeout acquiring a connection|Connection terminated|Connection ended unexpectedly|connection is closed|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|not currently accepting connections/i.test(msg);
 }
 
 /**

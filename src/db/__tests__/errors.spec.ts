@@ -8,6 +8,12 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(pgError('55000', 'database "x" is not currently accepting connections'))).toBe(true);
     expect(isDatabaseUnavailable(pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Connection ended unexpectedly'))).toBe(true);
+  });
+
+  it('looks inside wrapped driver errors', () => {
+    const wrapped = Object.assign(new Error('select 1 - something failed'), { previous: pgError('57P01', 'terminating connection') });
+    expect(isDatabaseUnavailable(wrapped)).toBe(true);
   });
 
   it('does not take a wrong statement or another 55000 for an outage', () => {

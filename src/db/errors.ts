@@ -15,7 +15,7 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
     if (err.code === '55000' && /not currently accepting connections/i.test(msg)) return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
   }
-  return /Knex: Timeout acquiring a connection|Connection terminated|Connection ended unexpectedly|connection is closed|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|not currently accepting connections/i.test(msg);
+  return /Knex: Timeout acquiring a connection|Connection terminated|Connection ended unexpectedly|connection is closed|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|Transaction query already complete|not currently accepting connections/i.test(msg);
 }
 
 /**

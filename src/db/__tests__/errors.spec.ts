@@ -9,6 +9,8 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('Knex: Timeout acquiring a connection. The pool is probably full.'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection ended unexpectedly'))).toBe(true);
+    // knex, when a query follows in a transaction whose backend was terminated
+    expect(isDatabaseUnavailable(new Error('Transaction query already complete, run with DEBUG=knex:tx for more info'))).toBe(true);
   });
 
   it('looks inside wrapped driver errors', () => {

@@ -183,23 +183,19 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
 
 /** The reading of the profile and SQL counts (written by hand from the runs; re-check it when the figures move). */
 const LIMITS = [
-  '- **The database round trips, not the CPU of GraphQL.** A `complete` makes about 11 SQL round trips (listed below): find the budgets, ensure the',
-  '  ledger rows, read the ledgers, reserve (one statement), then `BEGIN` / settle / insert usage / `COMMIT`; after the commit, spike detection',
-  '  (on by default) reads the hourly figures for the user and for the project. GraphQL and Apollo together are ~4% of the server thread;',
-  '  the tokenizer (`estimateInputTokens`) and the price catalog (cached; re-read when its cache lapses) are under 1%.',
+  '- **Round trips and commits, not the CPU of GraphQL.** A `complete` makes 7 SQL round trips (listed below): budgets + missing ledger',
+  '  rows + their figures in one statement, the reservation in one statement, then `BEGIN` / settle / usage row / rollups / `COMMIT`.',
+  '  Two of them are commits (the reservation autocommits; the settle transaction), each waiting for the WAL flush; on a quiet machine',
+  '  that and the round trips account for most of the ~16 ms at 1 in flight (a hypothesis from the figures, not yet measured by',
+  '  `pg_stat_statements`/`synchronous_commit` experiments). GraphQL and Apollo are ~5% of the server thread; the tokenizer and the price',
+  '  catalog under 1%. Spike checks are throttled to one per scope every 5 s and no alert is inserted once a threshold is known.',
   '- **Every request updates the same three ledger rows** (GLOBAL, USER, PROJECT). Reserve locks them for one statement; settle holds',
-  '  their locks from the settle statement to `COMMIT` (three round trips). On PostgreSQL the 16 requests in flight therefore queue on those',
-  '  rows: throughput ≈ 1 / (lock hold time), whatever the number of cores. On the embedded database there is one connection, so every',
-  '  statement of every request is serialised, and each commit writes to disk.',
-  '- **CPU on the server thread** goes to MikroORM and knex (~30% of self time: `em.find` for the budgets, compiling raw SQL, entity',
-  '  hydration), promise/async-hook bookkeeping (`node:internal`, ~19%) and V8 builtins; our own `src/` code is ~5%.',
-  '- **The machine**: 2 cores shared with other jobs (load average 6–10 during the runs), the server, the load generator, the simulator and',
-  '  PostgreSQL all compete for them; the direct-to-simulator rows moved by 10× between halves of one run. Treat absolute figures as noise',
-  '  and only the ratios within a database as the result. Neither target is met here.',
-  '- The server\'s own overhead histogram (`biowerk_gateway_overhead_seconds`) is taken before the settle transaction and in whole ms, so it',
-  '  understates the overhead the client sees (compare the two overhead columns).',
-  '- Done on this branch: the `budgets` field of `complete` is now resolved only when selected (it was loaded for every request: one',
-  '  query saved when the caller does not ask for it, as in this benchmark).',
+  '  their locks from the settle statement to `COMMIT`. At 16 in flight the requests queue on those rows: throughput ≈ 1 / (lock hold',
+  '  time), whatever the number of cores. On the embedded database there is one connection, so every statement is serialised.',
+  '- **Next steps**: fold the reservation into fewer commits (e.g. reserve and settle per-budget shards of the ledger row, or batch',
+  '  settles of concurrent requests into one transaction), and measure the commit cost with `synchronous_commit` on and off.',
+  '- **The machine**: 2 cores shared by the server, the load generator, the simulator and PostgreSQL; absolute figures move between',
+  '  runs, the ratios within a database are the result. Neither target is met.',
 ].join('\n');
 
 const ms = (v: number) => v.toFixed(2);

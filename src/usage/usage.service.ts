@@ -105,7 +105,7 @@ const SUMS = `sum(request_count)::float8 as request_count, sum(success_count)::f
   sum(cached_tokens)::float8 as cached_tokens, sum(total_tokens)::float8 as total_tokens,
   sum(total_cost)::text as total_cost, sum(duration_ms_sum)::float8 as duration_ms_sum`;
 
-/** The hourly rollup tables: per user, and the same sums without the user (src/usage/token-usage.entity.ts). */
+/** The hourly rollups: per user, and the same sums without the user (src/usage/token-usage.entity.ts); the latter also by day (dailySpan). */
 export type RollupTable = 'usage_hourly' | 'usage_hourly_scope';
 
 /**
@@ -198,14 +198,15 @@ function toAggregate(period: string, provider: string | null, model: string | nu
 /** Options of UsageService. */
 export interface UsageServiceOptions {
   /**
-   * Answer queries without a user filter from `usage_hourly_scope` (see
-   * rollupTableFor). false reads `usage_hourly` for everything: same answers,
+   * Answer queries without a user filter from the scope rollups
+   * (`usage_daily_scope` + `usage_hourly_scope`; see rollupTableFor,
+   * dailySpan). false reads `usage_hourly` for everything: same answers,
    * slower; for comparisons. @default true
    */
   scopeRollup?: boolean;
 }
 
-/** Usage analytics: grouped queries read an hourly rollup, `records` reads raw rows. */
+/** Usage analytics: grouped queries read the rollups (docs/analytics.md), `records` reads raw rows. */
 export class UsageService {
   private readonly scopeRollup: boolean;
 

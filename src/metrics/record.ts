@@ -1,22 +1,9 @@
 import { unitsToNumber } from '../common/money';
+import type { RollupDelta } from '../usage/rollup';
 import type { Metrics } from './metrics';
 
-/** One finished `complete` request, as the per-request counters count it. */
-export interface RequestMetrics {
-  userId: string | null;
-  projectId: string | null;
-  service: string | null;
-  provider: string;
-  model: string;
-  success: boolean;
-  /** Tokens billed at the full input rate. */
-  inputTokens: number;
-  outputTokens: number;
-  /** Cache reads. */
-  cachedTokens: number;
-  /** Units of 1e-12 USD. */
-  totalCost: bigint;
-}
+/** One finished `complete` request, as the per-request counters count it: the rollup's view of it, less time and totals. */
+export type RequestMetrics = Pick<RollupDelta, 'userId' | 'projectId' | 'service' | 'provider' | 'model' | 'success' | 'inputTokens' | 'outputTokens' | 'cachedTokens' | 'totalCost'>;
 
 /**
  * user_id / project_id label values, or '' for both when METRICS_USER_LABELS

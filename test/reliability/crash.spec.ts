@@ -3,7 +3,7 @@
  * nothing. Every `complete` that returned success has exactly one usage row,
  * every ledger equals the usage charged to it, the dead process's reservations
  * are released once they expire, and every raised alert reaches the webhook
- * exactly once. Real processes (dist/src/main.js) on one PostgreSQL database.
+ * exactly once (its receiver deduplicating by delivery id). Real processes (dist/src/main.js) on one PostgreSQL database.
  */
 import type { Client } from 'pg';
 import { simulatedOpenAIPromptTokens, type ProviderSimulator } from '../fixtures/provider-simulator';

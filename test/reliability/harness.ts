@@ -295,31 +295,32 @@ export async function createBudget(url: string, input: Record<string, unknown>, 
   return (r.data.createBudget as { id: string }).id;
 }
 
-/** Webhook deliveries of raised alerts, counted by alert id. */
-export function raisedCounts(received: { json: unknown }[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of received) {
-    const j = r.json as { event?: string; alert?: { id?: string } } | null;
-    if (j?.event === 'alert.raised' && j.alert?.id) counts.set(j.alert.id, (counts.get(j.alert.id) ?? 0) + 1);
-  }
-  return counts;
-}
-
 /**
- * Every alert that has a WEBHOOK notification was delivered, and nothing else:
- * waits until the outbox has nothing pending, then compares with the receiver.
- * Delivery is at least once — a send that outlives its timeout (a stalled
- * receiver) or a process killed between the receiver's 200 and the commit is
- * sent again — so a repeat is allowed; it carries the same alert id and event,
- * which is what receivers deduplicate on (docs/alerts.md).
+ * Every webhook notification in the outbox was applied by the receiver exactly
+ * once, and nothing else was: waits until the outbox has nothing pending, then
+ * compares the outbox rows with the receiver's posts deduplicated by
+ * `X-Delivery-Id` (what a receiver keeps to drop repeats). A repeat on the wire
+ * (a send that outlived its timeout, a process killed between the receiver's
+ * 200 and the commit) must be a later attempt of the same row: one attempt
+ * arriving twice would mean two senders held the same row. Returns how many
+ * raised alerts were delivered.
  */
-export async function expectAlertsDelivered(c: Client, received: { json: unknown }[], timeoutMs = 15_000): Promise<number> {
+export async function expectAlertsDelivered(c: Client, received: { headers: Record<string, unknown> }[], timeoutMs = 15_000): Promise<number> {
   await until(async () => {
     const r = await c.query<{ n: string }>(`select count(*)::text as n from alert_notification where channel = 'WEBHOOK' and status <> 'SENT'`);
     return r.rows[0].n === '0';
   }, timeoutMs, 'every webhook notification SENT');
-  const ids = (await c.query<{ alert_id: string }>(`select distinct alert_id from alert_notification where channel = 'WEBHOOK' and event = 'TRIGGER'`)).rows.map((r) => r.alert_id);
-  const counts = raisedCounts(received);
-  expect([...counts.keys()].sort()).toEqual([...ids].sort());
-  return ids.length;
+  const rows = (await c.query<{ id: string; attempts: number; event: string }>(`select id, attempts, event from alert_notification where channel = 'WEBHOOK'`)).rows;
+  const attemptsById = new Map<string, number[]>();
+  for (const r of received) {
+    const id = String(r.headers['x-delivery-id']);
+    attemptsById.set(id, [...(attemptsById.get(id) ?? []), Number(r.headers['x-delivery-attempt'])]);
+  }
+  expect([...attemptsById.keys()].sort()).toEqual(rows.map((r) => r.id).sort());
+  const maxAttempt = new Map(rows.map((r) => [r.id, r.attempts]));
+  for (const [id, attempts] of attemptsById) {
+    expect(new Set(attempts).size).toBe(attempts.length);
+    expect(Math.max(...attempts)).toBeLessThanOrEqual(maxAttempt.get(id)!);
+  }
+  return rows.filter((r) => r.event === 'TRIGGER').length;
 }

@@ -2,7 +2,8 @@
  * Promise: two gateways on one database, one SIGKILLed under load. The
  * survivor keeps every budget exact — a hard budget is never overshot, every
  * ledger equals its usage, the dead instance's reservations expire and are
- * released — and every alert is delivered exactly once, including those the
+ * released — and every alert is applied exactly once by its receiver (deduplicated
+ * by delivery id), including those the
  * dead instance had claimed (its lease lapses).
  */
 import type { Client } from 'pg';

@@ -39,10 +39,12 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number): numb
  * whose sender died mid-send is retried at most up to `maxAttempts`. A failed
  * send is retried with exponential backoff, then marked FAILED.
  *
- * Delivery is at-least-once towards a receiver only in one case: a process
- * that dies after the receiver accepted but before the row is marked SENT.
- * PagerDuty and Alertmanager deduplicate that case by key; webhook receivers
- * can by the alert id.
+ * On the wire delivery is at-least-once: a send whose answer does not come
+ * within `sendTimeoutMs`, or a process that dies after the receiver accepted
+ * but before the row is marked SENT, leads to another attempt. Every attempt
+ * carries the row id as its delivery id (and a higher attempt number), so
+ * receivers apply each notification exactly once: PagerDuty and Alertmanager
+ * by their keys, webhooks by `X-Delivery-Id`, mail by `Message-ID`.
  */
 export class NotificationDispatcher {
   private timer: NodeJS.Timeout | null = null;
@@ -142,7 +144,7 @@ export class NotificationDispatcher {
           const notifier = this.notifiers[r.channel];
           if (!notifier) throw new Error(`channel ${r.channel} is not configured on this server`);
           await notifier.send(
-            { alert, budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null, event: r.event, recipient: r.recipient },
+            { alert, budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null, event: r.event, recipient: r.recipient, deliveryId: r.id, attempt: attempts },
             AbortSignal.timeout(this.opts.sendTimeoutMs),
           );
           await em.execute(

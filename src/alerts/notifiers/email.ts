@@ -5,7 +5,11 @@ import type { Notifier, OutboundAlert } from './notifier';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** E-mail over SMTP (nodemailer), plain text and HTML. */
+/**
+ * E-mail over SMTP (nodemailer), plain text and HTML. The `Message-ID` is
+ * derived from the delivery id, so a repeated attempt is the same message to
+ * mail servers and clients that drop duplicates by it.
+ */
 export class EmailNotifier implements Notifier {
   private readonly transport: Transporter;
 
@@ -18,13 +22,15 @@ export class EmailNotifier implements Notifier {
   }
 
   async send(n: OutboundAlert): Promise<void> {
-    await this.transport.sendMail({ from: this.from, to: n.recipient, ...emailContent(n) });
+    await this.transport.sendMail({ from: this.from, to: n.recipient, messageId: emailMessageId(n.deliveryId), ...emailContent(n) });
   }
 
   close(): void {
     this.transport.close();
   }
 }
+
+export const emailMessageId = (deliveryId: string) => `<${deliveryId}@budget-gateway>`;
 
 export function emailContent(n: OutboundAlert): { subject: string; text: string; html: string } {
   const f = alertFacts(n.alert, n.budget);

@@ -9,6 +9,14 @@ export interface OutboundAlert {
   event: NotificationEvent;
   /** A Slack channel ('#cost-alerts'), an e-mail address, or DEFAULT_RECIPIENT (the channel's configured target). */
   recipient: string;
+  /**
+   * The outbox row's id: the same on every attempt of this notification, so a
+   * receiver that keeps the ids it has seen drops a repeat (webhook
+   * `X-Delivery-Id`, e-mail `Message-ID`).
+   */
+  deliveryId: string;
+  /** 1 for the first attempt; a repeat of a delivery always carries a higher one. */
+  attempt: number;
 }
 
 /** Sends one notification; throws on any failure so the dispatcher retries. */

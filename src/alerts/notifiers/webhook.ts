@@ -4,7 +4,10 @@ import { alertJson } from './format';
 import { postJson, type Notifier, type OutboundAlert } from './notifier';
 
 /**
- * Generic JSON webhook. With a secret, `X-Signature: sha256=<hex>` is the
+ * Generic JSON webhook. `X-Delivery-Id` (also `deliveryId` in the body) is the
+ * same on every attempt of one notification and `X-Delivery-Attempt` counts
+ * them: a receiver that drops ids it has already seen processes each
+ * notification exactly once. With a secret, `X-Signature: sha256=<hex>` is the
  * HMAC-SHA256 of `${timestamp}.${body}` and `X-Signature-Timestamp` the Unix
  * seconds it was signed at: receivers reject stale timestamps against replay.
  */
@@ -14,9 +17,10 @@ export class WebhookNotifier implements Notifier {
   async send(n: OutboundAlert, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify({
       event: n.event === NotificationEvent.RESOLVE ? 'alert.resolved' : 'alert.raised',
+      deliveryId: n.deliveryId,
       alert: alertJson(n.alert, n.budget),
     });
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { 'X-Delivery-Id': n.deliveryId, 'X-Delivery-Attempt': String(n.attempt) };
     if (this.secret) {
       const ts = String(Math.floor(this.now().getTime() / 1000));
       headers['X-Signature-Timestamp'] = ts;

@@ -92,10 +92,13 @@ describe('alert delivery', () => {
     const ts = h.headers['x-signature-timestamp'] as string;
     expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
     expect(h.headers['x-signature']).toBe(`sha256=${createHmac('sha256', SECRET).update(`${ts}.${h.body}`).digest('hex')}`);
-    expect(h.json).toMatchObject({ event: 'alert.raised', alert: { id: critical.id, alertType: 'CRITICAL', budget: { id: b.id } } });
+    const hookRow = rows.find((r) => r.channel === 'WEBHOOK')!;
+    expect(h.json).toMatchObject({ event: 'alert.raised', deliveryId: hookRow.id, alert: { id: critical.id, alertType: 'CRITICAL', budget: { id: b.id } } });
+    expect(h.headers).toMatchObject({ 'x-delivery-id': hookRow.id, 'x-delivery-attempt': '1' });
 
     const mail = smtp.mails.find((x) => x.raw.includes(critical.id));
     expect(mail).toMatchObject({ from: 'gateway@example.com', to: ['ops@example.com'] });
+    expect(mail!.raw).toContain(`Message-ID: <${rows.find((r) => r.channel === 'EMAIL')!.id}@budget-gateway>`);
     expect(mail!.raw).toMatch(/text\/plain/);
     expect(mail!.raw).toMatch(/text\/html/);
 
@@ -193,6 +196,23 @@ describe('alert delivery', () => {
       } finally {
         await late.close();
       }
+    });
+
+    it('repeats a send whose answer came too late under the same delivery id, with the next attempt number', async () => {
+      const d = dispatcher({ sendTimeoutMs: 300, retryBaseMs: 10 });
+      const b = await budgetWith(['WEBHOOK']);
+      const [w] = await raise(s, [await movement(s, b.id, '400')]);
+      hook.stallNext(1, 1_000);
+      await d.runOnce();
+      const [timedOut] = await notifications(w.id);
+      expect(timedOut).toMatchObject({ status: 'PENDING', attempts: 1 });
+      const [row] = await waitFor(async () => {
+        await d.runOnce();
+        return allSent(w.id)();
+      }, 15_000, 'second attempt');
+      const posts = forAlert(hook, w.id);
+      expect(posts.map((p) => [p.headers['x-delivery-id'], p.headers['x-delivery-attempt']])).toEqual([[row.id, '1'], [row.id, '2']]);
+      expect(posts[0].json).toEqual(posts[1].json);
     });
 
     it('marks a notification FAILED after the maximum attempts', async () => {

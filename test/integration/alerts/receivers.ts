@@ -9,11 +9,16 @@ export interface Received {
   json: unknown;
 }
 
-/** A loopback HTTP receiver that records every POST; `failNext(n)` answers the next n with 500. */
+/**
+ * A loopback HTTP receiver that records every POST; `failNext(n)` answers the
+ * next n with 500; `stallNext(n, ms)` records the next n but answers them only
+ * after `ms` (a receiver that accepted and then was too slow to say so).
+ */
 export interface HttpReceiver {
   url: string;
   received: Received[];
   failNext(n: number): void;
+  stallNext(n: number, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,8 @@ export interface HttpReceiver {
 export async function httpReceiver(port = 0): Promise<HttpReceiver> {
   const received: Received[] = [];
   let failures = 0;
+  let stalls = 0;
+  let stallMs = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -38,7 +45,11 @@ export async function httpReceiver(port = 0): Promise<HttpReceiver> {
         /* not JSON */
       }
       received.push({ path: req.url ?? '', headers: req.headers, body, json });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      if (stalls > 0) {
+        stalls--;
+        setTimeout(answer, stallMs);
+      } else answer();
     });
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -47,6 +58,10 @@ export async function httpReceiver(port = 0): Promise<HttpReceiver> {
     received,
     failNext: (n) => {
       failures = n;
+    },
+    stallNext: (n, ms) => {
+      stalls = n;
+      stallMs = ms;
     },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };

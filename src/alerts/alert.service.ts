@@ -5,7 +5,6 @@ import { Budget } from '../budgets/budget.entity';
 import { percentage, reaches } from '../budgets/budget-state';
 import { ledgerKey, readLedgers } from '../budgets/ledger';
 import { periodOf } from '../budgets/period';
-import { visibleBudget } from '../budgets/budget.visibility';
 import { type AlertSeverity, AlertStatus, AlertType, LimitType, type AlertChannel } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -341,22 +340,46 @@ export class AlertService {
     return a;
   }
 
-  /** Alerts newest first, filtered, limited to what `scope` may see (see alert.visibility.ts). */
+  /**
+   * Alerts newest first, filtered, limited to what `scope` may see, in one
+   * statement: an alert on a budget follows the budget's visibility
+   * (src/budgets/budget.visibility.ts: GLOBAL for all, USER/PROJECT/SERVICE
+   * for the bound user/project/service); one without a budget (a spike)
+   * follows its own user/project (alert.visibility.ts says the same per row).
+   */
   async list(em: EntityManager, f: AlertFilter, scope: RowScope): Promise<CostAlert[]> {
-    const where: Record<string, unknown> = {};
-    if (f.status) where.status = f.status;
-    if (f.severity) where.severity = f.severity;
-    if (f.alertType) where.alertType = f.alertType;
-    if (f.budgetId) where.budgetId = f.budgetId;
-    if (!isUnrestricted(scope)) {
-      const budgets = await em.find(Budget, {});
-      const visibleIds = budgets.filter((b) => visibleBudget(b, scope)).map((b) => b.id);
-      const or: Record<string, unknown>[] = [{ budgetId: { $in: visibleIds } }];
-      if (scope.userId !== null) or.push({ budgetId: null, userId: scope.userId });
-      if (scope.projectId !== null) or.push({ budgetId: null, projectId: scope.projectId });
-      where.$or = or;
+    const conds: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, v] of [['a.status', f.status], ['a.severity', f.severity], ['a.alert_type', f.alertType], ['a.budget_id', f.budgetId]] as const) {
+      if (v) {
+        conds.push(`${col} = ?`);
+        params.push(v);
+      }
     }
-    return em.find(CostAlert, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: f.first });
+    if (!isUnrestricted(scope)) {
+      const visible = ["b.budget_type = 'GLOBAL'"];
+      if (scope.userId !== null) {
+        visible.push("(b.budget_type = 'USER' and b.user_id = ?)", '(a.budget_id is null and a.user_id = ?)');
+        params.push(scope.userId, scope.userId);
+      }
+      if (scope.projectId !== null) {
+        visible.push("(b.budget_type = 'PROJECT' and b.project_id = ?)", '(a.budget_id is null and a.project_id = ?)');
+        params.push(scope.projectId, scope.projectId);
+      }
+      if (scope.service !== null) {
+        visible.push("(b.budget_type = 'SERVICE' and b.scope_id = ?)");
+        params.push(scope.service);
+      }
+      conds.push(`(${visible.join(' or ')})`);
+    }
+    params.push(f.first);
+    const rows = await em.execute<Record<string, unknown>[]>(
+      `select a.* from cost_alert a left join budget b on b.id = a.budget_id
+        ${conds.length ? `where ${conds.join(' and ')}` : ''}
+        order by a.created_at desc, a.id desc limit ?`,
+      params,
+    );
+    return rows.map((r) => em.map(CostAlert, r));
   }
 
   /** Resolves the given alerts (those not yet resolved) and enqueues RESOLVE rows where a TRIGGER was sent to a resolving channel. */

@@ -11,7 +11,6 @@ import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
 import { AppError, badInput, type ErrorCode } from '../common/errors';
 import { toClientError } from '../graphql/errors';
 import { MAX_RECORDS_PAGE, scopeUsageFilter } from '../usage/usage.service';
-import { listAlertsForRest } from './alerts.query';
 
 const DAY_MS = 86_400_000;
 
@@ -110,11 +109,11 @@ export function createRestRouter(services: AppServices): Router {
     const firstRaw = q(req, 'first');
     const first = firstRaw === undefined ? 50 : Number(firstRaw);
     if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE) throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
-    const rows = await listAlertsForRest(em, rowScope(auth), {
+    const rows = await services.alerts.list(em, {
       status: oneOf('status', q(req, 'status'), AlertStatus),
       severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
       first,
-    });
+    }, rowScope(auth));
     return { alerts: rows.map(toAlertView) };
   }));
 

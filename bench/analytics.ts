@@ -1,6 +1,6 @@
 /**
  * Analytics benchmark: seeds N usage rows (token_usage and the matching
- * usage_hourly, usage_hourly_scope and usage_daily_scope rollups, generated in SQL) into a fresh
+ * usage_hourly, usage_hourly_scope, usage_daily_scope and usage_daily_user rollups, generated in SQL) into a fresh
  * PostgreSQL database, starts the real server on port 0 and times analytics
  * queries through GraphQL. Two ways to run it (after `npm run build`):
  *
@@ -19,7 +19,7 @@ import { startApp } from '../src/app';
 import { createLogger } from '../src/common/logger';
 import { loadConfig } from '../src/config/config';
 import { UsageGroupBy } from '../src/common/enums';
-import { dailySpan, rollupTableFor } from '../src/usage/usage.service';
+import { rollupTablesRead } from '../src/usage/usage.service';
 import { machine, table } from './report';
 
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
@@ -110,10 +110,19 @@ async function seed(url: string, rows: number): Promise<void> {
               sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
          from usage_hourly_scope group by 1, 2, 3, 4, 5`,
     );
+    // And to usage_daily_user: usage_hourly per UTC day.
+    await c.query(
+      `insert into usage_daily_user (day, user_id, project_id, service, provider, model, request_count, success_count,
+          input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
+       select date_trunc('day', hour, 'UTC'), user_id, project_id, service, provider, model, sum(request_count), sum(success_count),
+              sum(input_tokens), sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
+         from usage_hourly group by 1, 2, 3, 4, 5, 6`,
+    );
     await c.query('vacuum analyze token_usage');
     await c.query('vacuum analyze usage_hourly');
     await c.query('vacuum analyze usage_hourly_scope');
     await c.query('vacuum analyze usage_daily_scope');
+    await c.query('vacuum analyze usage_daily_user');
     console.log(`  rollups built and analyzed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 }
@@ -123,13 +132,14 @@ function pct(sorted: number[], p: number): number {
 }
 
 interface Result { name: string; reads: string; p50: number; p99: number; max: number; groups: number }
-interface SizeResult { rows: number; rollupRows: number; scopeRows: number; dailyRows: number; results: Result[] }
+interface SizeResult { rows: number; rollupRows: number; scopeRows: number; dailyRows: number; dailyUserRows: number; results: Result[] }
 
-/** Which tables a case reads: the service's own choice for grouped queries (rollupTableFor, dailySpan). */
+/** Which tables a case reads: the service's own choice for grouped queries (rollupTablesRead). */
 function reads(groupBy: UsageGroupBy | null | 'records', f: Record<string, string>): string {
   if (groupBy === 'records') return '`token_usage`';
   const rf = { userId: f.userId ?? null, projectId: null, service: null, provider: null, model: null, from: new Date(f.from), to: new Date(f.to) };
-  return dailySpan(rf, groupBy) ? '`usage_daily_scope` + edges from `usage_hourly_scope`' : `\`${rollupTableFor(rf, groupBy)}\``;
+  const [main, edges] = rollupTablesRead(rf, groupBy);
+  return edges ? `\`${main}\` + edges from \`${edges}\`` : `\`${main}\``;
 }
 
 async function runSize(adminUrl: string, rows: number, runs: number, keep: boolean): Promise<SizeResult> {
@@ -148,7 +158,7 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
       await c.query(`create database "${name}"`);
     });
   }
-  // startApp migrates: a kept database from before usage_hourly_scope gets it backfilled here.
+  // startApp migrates: a kept database from before a rollup table gets it backfilled here.
   const config = loadConfig({ DATABASE_URL: url, PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn' });
   const app = await startApp(config, { log: createLogger('warn') });
   try {
@@ -157,12 +167,13 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
       await seed(url, rows);
     } else {
       console.log(`reusing ${name}`);
-      await withClient(url, (c) => c.query('analyze usage_hourly_scope; analyze usage_daily_scope'));
+      await withClient(url, (c) => c.query('analyze usage_hourly_scope; analyze usage_daily_scope; analyze usage_daily_user'));
     }
     const count = (table: string) => withClient(url, async (c) => (await c.query(`select count(*)::int as n from ${table}`)).rows[0].n as number);
     const rollupRows = await count('usage_hourly');
     const scopeRows = await count('usage_hourly_scope');
     const dailyRows = await count('usage_daily_scope');
+    const dailyUserRows = await count('usage_daily_user');
 
     const gql = async (query: string, variables: Record<string, unknown>) => {
       const res = await fetch(`${app.url}/graphql`, {
@@ -207,7 +218,7 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
       console.log(`  ${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${groups} groups, ${r.reads})`);
       results.push(r);
     }
-    return { rows, rollupRows, scopeRows, dailyRows, results };
+    return { rows, rollupRows, scopeRows, dailyRows, dailyUserRows, results };
   } finally {
     await app.stop();
     if (!keep) await withClient(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
@@ -227,7 +238,7 @@ function render(sizes: SizeResult[], runs: number): string {
   ];
   const en = (n: number) => n.toLocaleString('en');
   for (const r of sizes) {
-    out.push('', `**${en(r.rows)} rows** (usage_hourly ${en(r.rollupRows)} rows, usage_hourly_scope ${en(r.scopeRows)}, usage_daily_scope ${en(r.dailyRows)}):`, '');
+    out.push('', `**${en(r.rows)} rows** (usage_hourly ${en(r.rollupRows)} rows, usage_hourly_scope ${en(r.scopeRows)}, usage_daily_scope ${en(r.dailyRows)}, usage_daily_user ${en(r.dailyUserRows)}):`, '');
     out.push(table(['query', 'reads', 'p50 ms', 'p99 ms', 'groups'], r.results.map((x) =>
       [x.name, x.reads, `${x.p50.toFixed(1)} ${x.p50 < TARGET_MS ? '✅' : '❌'}`, x.p99.toFixed(1), x.groups])));
   }

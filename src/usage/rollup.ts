@@ -32,9 +32,9 @@ const DELTA_SUMS = `count(*), count(*) filter (where d.success), sum(d.input_tok
         sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)`;
 
 /**
- * Adds requests to the three rollups — `usage_hourly` (per user),
- * `usage_hourly_scope` (the same without the user) and `usage_daily_scope`
- * (that per UTC day) — in ONE statement: a CTE whose `INSERT … ON CONFLICT DO
+ * Adds requests to the four rollups — `usage_hourly` (per user),
+ * `usage_hourly_scope` (the same without the user), and each of them per UTC
+ * day: `usage_daily_user`, `usage_daily_scope` — in ONE statement: a CTE whose `INSERT … ON CONFLICT DO
  * UPDATE`s read the same deltas, so the
  * hot path pays one round trip. Call it with the settle transaction's
  * EntityManager so the rollups commit (or roll back) with the usage rows.
@@ -76,6 +76,11 @@ export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]
        select d.hour, d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
          from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (hour, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
+     ), by_user_day as (
+       insert into usage_daily_user as u (day, user_id, project_id, service, provider, model, ${sums})
+       select date_trunc('day', d.hour, 'UTC'), d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
+         from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+       on conflict (day, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
      ), by_day as (
        insert into usage_daily_scope as u (day, project_id, service, provider, model, ${sums})
        select date_trunc('day', d.hour, 'UTC'), d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}

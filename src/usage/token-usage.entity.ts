@@ -57,21 +57,8 @@ export class TokenUsageBudget {
   @Property(money()) amount!: string;
 }
 
-/**
- * Usage summed per UTC hour and (user, project, service, provider, model),
- * kept in step by the settle transaction, so grouped queries and spike
- * checks read this and not raw rows. Absent dimensions are '' (keys must be non-null to be unique).
- */
-@Entity({ tableName: 'usage_hourly' })
-@Index({ properties: ['userId', 'hour'] })
-@Index({ properties: ['projectId', 'hour'] })
-export class UsageHourly {
-  @PrimaryKey({ type: 'timestamptz' }) hour!: Date;
-  @PrimaryKey({ type: 'text' }) userId: string = '';
-  @PrimaryKey({ type: 'text' }) projectId: string = '';
-  @PrimaryKey({ type: 'text' }) service: string = '';
-  @PrimaryKey({ type: 'text' }) provider!: string;
-  @PrimaryKey({ type: 'text' }) model!: string;
+/** The sums every rollup keeps per key (src/usage/rollup.ts writes them all in one statement). */
+abstract class RollupSums {
   @Property(tokens()) requestCount: number = 0;
   @Property(tokens()) successCount: number = 0;
   @Property(tokens()) inputTokens: number = 0;
@@ -80,6 +67,23 @@ export class UsageHourly {
   @Property(tokens()) totalTokens: number = 0;
   @Property({ ...money(), default: 0 }) totalCost: string = '0';
   @Property(tokens()) durationMsSum: number = 0;
+}
+
+/**
+ * Usage summed per UTC hour and (user, project, service, provider, model),
+ * kept in step by the settle transaction, so grouped queries and spike
+ * checks read this and not raw rows. Absent dimensions are '' (keys must be non-null to be unique).
+ */
+@Entity({ tableName: 'usage_hourly' })
+@Index({ properties: ['userId', 'hour'] })
+@Index({ properties: ['projectId', 'hour'] })
+export class UsageHourly extends RollupSums {
+  @PrimaryKey({ type: 'timestamptz' }) hour!: Date;
+  @PrimaryKey({ type: 'text' }) userId: string = '';
+  @PrimaryKey({ type: 'text' }) projectId: string = '';
+  @PrimaryKey({ type: 'text' }) service: string = '';
+  @PrimaryKey({ type: 'text' }) provider!: string;
+  @PrimaryKey({ type: 'text' }) model!: string;
 }
 
 /**
@@ -92,20 +96,12 @@ export class UsageHourly {
 @Entity({ tableName: 'usage_hourly_scope' })
 @Index({ properties: ['projectId', 'hour'] })
 @Index({ properties: ['service', 'hour'] })
-export class UsageHourlyScope {
+export class UsageHourlyScope extends RollupSums {
   @PrimaryKey({ type: 'timestamptz' }) hour!: Date;
   @PrimaryKey({ type: 'text' }) projectId: string = '';
   @PrimaryKey({ type: 'text' }) service: string = '';
   @PrimaryKey({ type: 'text' }) provider!: string;
   @PrimaryKey({ type: 'text' }) model!: string;
-  @Property(tokens()) requestCount: number = 0;
-  @Property(tokens()) successCount: number = 0;
-  @Property(tokens()) inputTokens: number = 0;
-  @Property(tokens()) outputTokens: number = 0;
-  @Property(tokens()) cachedTokens: number = 0;
-  @Property(tokens()) totalTokens: number = 0;
-  @Property({ ...money(), default: 0 }) totalCost: string = '0';
-  @Property(tokens()) durationMsSum: number = 0;
 }
 
 /**
@@ -116,21 +112,32 @@ export class UsageHourlyScope {
 @Entity({ tableName: 'usage_daily_scope' })
 @Index({ properties: ['projectId', 'day'] })
 @Index({ properties: ['service', 'day'] })
-export class UsageDailyScope {
+export class UsageDailyScope extends RollupSums {
   /** 00:00 UTC of the day. */
   @PrimaryKey({ type: 'timestamptz' }) day!: Date;
   @PrimaryKey({ type: 'text' }) projectId: string = '';
   @PrimaryKey({ type: 'text' }) service: string = '';
   @PrimaryKey({ type: 'text' }) provider!: string;
   @PrimaryKey({ type: 'text' }) model!: string;
-  @Property(tokens()) requestCount: number = 0;
-  @Property(tokens()) successCount: number = 0;
-  @Property(tokens()) inputTokens: number = 0;
-  @Property(tokens()) outputTokens: number = 0;
-  @Property(tokens()) cachedTokens: number = 0;
-  @Property(tokens()) totalTokens: number = 0;
-  @Property({ ...money(), default: 0 }) totalCost: string = '0';
-  @Property(tokens()) durationMsSum: number = 0;
+}
+
+/**
+ * UsageHourly summed per UTC day, written by the same statement. Queries with a
+ * user (a user filter or a USER grouping) read whole days of a range from here
+ * and only the partial days at its edges from UsageHourly: its size grows with
+ * users × days × what each uses, not with hours or requests.
+ */
+@Entity({ tableName: 'usage_daily_user' })
+@Index({ properties: ['userId', 'day'] })
+@Index({ properties: ['projectId', 'day'] })
+export class UsageDailyUser extends RollupSums {
+  /** 00:00 UTC of the day. */
+  @PrimaryKey({ type: 'timestamptz' }) day!: Date;
+  @PrimaryKey({ type: 'text' }) userId: string = '';
+  @PrimaryKey({ type: 'text' }) projectId: string = '';
+  @PrimaryKey({ type: 'text' }) service: string = '';
+  @PrimaryKey({ type: 'text' }) provider!: string;
+  @PrimaryKey({ type: 'text' }) model!: string;
 }
 
 /** `idempotencyKey` per caller: the first result, replayed to retries. `result` is null while the first is in flight. */

@@ -105,30 +105,34 @@ const SUMS = `sum(request_count)::float8 as request_count, sum(success_count)::f
   sum(cached_tokens)::float8 as cached_tokens, sum(total_tokens)::float8 as total_tokens,
   sum(total_cost)::text as total_cost, sum(duration_ms_sum)::float8 as duration_ms_sum`;
 
-/** The hourly rollups: per user, and the same sums without the user (src/usage/token-usage.entity.ts); the latter also by day (dailySpan). */
+/** The hourly rollups: per user, and the same sums without the user (src/usage/token-usage.entity.ts). */
 export type RollupTable = 'usage_hourly' | 'usage_hourly_scope';
 
+/** The daily rollup that sums each hourly one per UTC day. */
+const DAILY_TABLE: Record<RollupTable, string> = { usage_hourly: 'usage_daily_user', usage_hourly_scope: 'usage_daily_scope' };
+
 /**
- * Which rollup answers a grouped query. `usage_hourly_scope` holds the same
- * sums as `usage_hourly` without the user dimension, so it is a fraction of the
- * size; only a user filter or a USER grouping needs `usage_hourly`.
- * `scopeRollup` false forces `usage_hourly` (the two give identical answers).
+ * Which hourly rollup answers a grouped query. `usage_hourly_scope` holds the
+ * same sums as `usage_hourly` without the user dimension, so it is a fraction
+ * of the size; only a user filter or a USER grouping needs `usage_hourly`.
+ * `derived` false forces `usage_hourly` (the two give identical answers).
  */
-export function rollupTableFor(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup = true): RollupTable {
-  return !scopeRollup || f.userId !== null || groupBy === UsageGroupBy.USER ? 'usage_hourly' : 'usage_hourly_scope';
+export function rollupTableFor(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true): RollupTable {
+  return !derived || f.userId !== null || groupBy === UsageGroupBy.USER ? 'usage_hourly' : 'usage_hourly_scope';
 }
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 /**
- * The whole UTC days [start, end) of a query without a user that
- * `usage_daily_scope` answers, or null when `usage_hourly_scope` answers it all
- * (HOUR grouping, or no whole day in the range). The hours before `start` and
- * from `end` on still come from `usage_hourly_scope`.
+ * The whole UTC days [start, end) of a query that the daily rollup of its
+ * hourly table answers (`usage_daily_user` for `usage_hourly`,
+ * `usage_daily_scope` for `usage_hourly_scope`), or null when the hourly table
+ * answers it all (HOUR grouping, no whole day in the range, or `derived`
+ * false). The hours before `start` and from `end` on still come from the hourly table.
  */
-export function dailySpan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup = true): { start: Date; end: Date } | null {
-  if (rollupTableFor(f, groupBy, scopeRollup) !== 'usage_hourly_scope' || groupBy === UsageGroupBy.HOUR) return null;
+export function dailySpan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true): { start: Date; end: Date } | null {
+  if (!derived || groupBy === UsageGroupBy.HOUR) return null;
   const firstHour = Math.floor(f.from.getTime() / HOUR_MS) * HOUR_MS;
   const start = Math.ceil(firstHour / DAY_MS) * DAY_MS;
   // Every hour of a day before trunc(to) starts before `to`; the day holding `to` is left to the hourly table.
@@ -136,7 +140,13 @@ export function dailySpan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, 
   return start < end ? { start: new Date(start), end: new Date(end) } : null;
 }
 
-/** Columns every rollup source yields, besides the user (usage_hourly only). */
+/** The tables a grouped query reads, as the bench and docs name them. */
+export function rollupTablesRead(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true): string[] {
+  const hourly = rollupTableFor(f, groupBy, derived);
+  return dailySpan(f, groupBy, derived) ? [DAILY_TABLE[hourly], hourly] : [hourly];
+}
+
+/** Columns every rollup yields, besides the time and the user (the per-user tables only). */
 const SOURCE_COLUMNS = `project_id, service, provider, model, request_count, success_count, input_tokens, output_tokens,
   cached_tokens, total_tokens, total_cost, duration_ms_sum`;
 
@@ -144,15 +154,15 @@ const SOURCE_COLUMNS = `project_id, service, provider, model, request_count, suc
  * The rollup rows of a grouped query, as a FROM item `r` with an `hour` column.
  * Rollups are hourly (or whole days of hours), so a grouped query covers
  * every whole UTC hour that overlaps [from, to): `from` is effectively
- * truncated down to its hour and `to` rounded up to the next hour. Without a
- * user, whole days come from usage_daily_scope and the partial days at the
- * edges from usage_hourly_scope: hours in [from, start), days in [start, end),
- * hours in [end, to) — the same rows as usage_hourly_scope alone, summed.
+ * truncated down to its hour and `to` rounded up to the next hour. Whole days
+ * come from the daily table and the partial days at the edges from the hourly
+ * one: hours in [from, start), days in [start, end), hours in [end, to) — the
+ * same rows as the hourly table alone, summed.
  */
-function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scopeRollup: boolean): { sql: string; params: unknown[] } {
+function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived: boolean): { sql: string; params: unknown[] } {
   const dims: string[] = [];
   const dimParams: unknown[] = [];
-  // userId is null whenever the table is not usage_hourly (rollupTableFor): the scope tables have no user_id.
+  // userId is null whenever the table is not a per-user one (rollupTableFor): the scope tables have no user_id.
   for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
     if (v !== null) {
       dims.push(` and ${col} = ?`);
@@ -160,19 +170,20 @@ function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, scop
     }
   }
   const d = dims.join('');
-  const table = rollupTableFor(f, groupBy, scopeRollup);
+  const hourly = rollupTableFor(f, groupBy, derived);
+  const cols = hourly === 'usage_hourly' ? `user_id, ${SOURCE_COLUMNS}` : SOURCE_COLUMNS;
   const fromHour = `date_trunc('hour', ?::timestamptz, 'UTC')`;
-  const span = dailySpan(f, groupBy, scopeRollup);
+  const span = dailySpan(f, groupBy, derived);
   if (!span) {
-    return { sql: `(select * from ${table} where hour >= ${fromHour} and hour < ?::timestamptz${d}) r`, params: [f.from.toISOString(), f.to.toISOString(), ...dimParams] };
+    return { sql: `(select hour, ${cols} from ${hourly} where hour >= ${fromHour} and hour < ?::timestamptz${d}) r`, params: [f.from.toISOString(), f.to.toISOString(), ...dimParams] };
   }
   const [from, to, start, end] = [f.from, f.to, span.start, span.end].map((x) => x.toISOString());
   return {
-    sql: `(select hour, ${SOURCE_COLUMNS} from usage_hourly_scope where hour >= ${fromHour} and hour < ?::timestamptz${d}
+    sql: `(select hour, ${cols} from ${hourly} where hour >= ${fromHour} and hour < ?::timestamptz${d}
            union all
-           select day as hour, ${SOURCE_COLUMNS} from usage_daily_scope where day >= ?::timestamptz and day < ?::timestamptz${d}
+           select day as hour, ${cols} from ${DAILY_TABLE[hourly]} where day >= ?::timestamptz and day < ?::timestamptz${d}
            union all
-           select hour, ${SOURCE_COLUMNS} from usage_hourly_scope where hour >= ?::timestamptz and hour < ?::timestamptz${d}) r`,
+           select hour, ${cols} from ${hourly} where hour >= ?::timestamptz and hour < ?::timestamptz${d}) r`,
     params: [from, start, ...dimParams, start, end, ...dimParams, end, to, ...dimParams],
   };
 }
@@ -198,20 +209,20 @@ function toAggregate(period: string, provider: string | null, model: string | nu
 /** Options of UsageService. */
 export interface UsageServiceOptions {
   /**
-   * Answer queries without a user filter from the scope rollups
-   * (`usage_daily_scope` + `usage_hourly_scope`; see rollupTableFor,
-   * dailySpan). false reads `usage_hourly` for everything: same answers,
-   * slower; for comparisons. @default true
+   * Answer queries from the rollups derived from `usage_hourly`: the scope
+   * tables when the user does not matter, whole days from the daily tables
+   * (see rollupTableFor, dailySpan). false reads `usage_hourly` for
+   * everything: same answers, slower; for comparisons. @default true
    */
-  scopeRollup?: boolean;
+  derivedRollups?: boolean;
 }
 
 /** Usage analytics: grouped queries read the rollups (docs/analytics.md), `records` reads raw rows. */
 export class UsageService {
-  private readonly scopeRollup: boolean;
+  private readonly derived: boolean;
 
   constructor(opts: UsageServiceOptions = {}) {
-    this.scopeRollup = opts.scopeRollup ?? true;
+    this.derived = opts.derivedRollups ?? true;
   }
 
   /**
@@ -224,7 +235,7 @@ export class UsageService {
    */
   async aggregate(em: EntityManager, f: ResolvedUsageFilter | null, groupBy: UsageGroupBy): Promise<UsageAggregateView[]> {
     if (!f) return [];
-    const src = rollupSource(f, groupBy, this.scopeRollup);
+    const src = rollupSource(f, groupBy, this.derived);
     const time = TIME_UNITS[groupBy];
     if (time) {
       const buckets = timeBuckets(groupBy, f.from, f.to);
@@ -259,7 +270,7 @@ export class UsageService {
   /** Per provider and model, most expensive first (then most requests); `period` is "provider/model". */
   async providerBreakdown(em: EntityManager, f: ResolvedUsageFilter | null): Promise<UsageAggregateView[]> {
     if (!f) return [];
-    const src = rollupSource(f, null, this.scopeRollup);
+    const src = rollupSource(f, null, this.derived);
     const rows = await em.execute<(SumRow & { k2: string })[]>(
       `select provider as k1, model as k2, ${SUMS} from ${src.sql}
         group by provider, model order by sum(total_cost) desc, sum(request_count) desc, provider, model`,

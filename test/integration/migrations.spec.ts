@@ -32,8 +32,8 @@ describe.each(targets)('migrations on %s', (_name, create) => {
   });
 });
 
-describe.each(targets)('scope rollups migration on %s', (_name, create) => {
-  it('backfills the scope rollups from usage_hourly, and its down() drops only those tables', async () => {
+describe.each(targets)('rollup migrations on %s', (_name, create) => {
+  it('backfill the derived rollups from usage_hourly, and each down() drops only its own tables', async () => {
     const target = await create();
     const db = await openDatabase(target.config);
     const em = () => db.orm.em.fork();
@@ -63,6 +63,17 @@ describe.each(targets)('scope rollups migration on %s', (_name, create) => {
         { day: '2025-01-01T00:00:00.000Z', project_id: '', request_count: 1, total_cost: '0.500000000000' },
         { day: '2025-01-01T00:00:00.000Z', project_id: 'p', request_count: 5, total_cost: '0.300000000001' },
       ]);
+      await migrator.up({ to: 'Migration20261128191409' });
+      const dailyUser = await em().execute<Record<string, unknown>[]>(
+        `select day, user_id, project_id, request_count::int, total_cost::text from usage_daily_user order by user_id, project_id`,
+      );
+      expect(dailyUser.map((r) => ({ ...r, day: new Date(r.day as string).toISOString() }))).toEqual([
+        { day: '2025-01-01T00:00:00.000Z', user_id: 'a', project_id: '', request_count: 1, total_cost: '0.500000000000' },
+        { day: '2025-01-01T00:00:00.000Z', user_id: 'a', project_id: 'p', request_count: 2, total_cost: '0.100000000001' },
+        { day: '2025-01-01T00:00:00.000Z', user_id: 'b', project_id: 'p', request_count: 3, total_cost: '0.200000000000' },
+      ]);
+      await migrator.down(); // one step: the daily per-user rollup only
+      expect(await em().execute(`select to_regclass('usage_daily_user')::text as t, to_regclass('usage_daily_scope')::text as s`)).toEqual([{ t: null, s: 'usage_daily_scope' }]);
       await migrator.down(); // one step: the scope migration only
       const left = await em().execute<{ n: number; scope: string | null; daily: string | null }[]>(
         `select (select count(*)::int from usage_hourly) as n, to_regclass('usage_hourly_scope')::text as scope,

@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UsageGroupBy } from '../../../src/common/enums';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
-import { dailySpan, rollupTableFor, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
+import { dailySpan, rollupTableFor, rollupTablesRead, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
 import { startTestServer, type TestServer } from '../../utils/server';
 import { seedUsage, type SeedUsage } from '../../utils/usage-seed';
 
-// usage_hourly_scope + usage_daily_scope must answer every query without a user exactly as usage_hourly does,
+// The derived rollups (usage_hourly_scope, usage_daily_scope, usage_daily_user) must answer every query exactly as usage_hourly does,
 // and both must match the raw rows (over whole hours, as grouped queries count them).
 
 let s: TestServer;
@@ -56,7 +56,7 @@ afterAll(async () => {
 
 const em = () => s.app.services.db.orm.em.fork() as EntityManager;
 const withScope = new UsageService();
-const userOnly = new UsageService({ scopeRollup: false });
+const userOnly = new UsageService({ derivedRollups: false });
 
 const range = { from: new Date('2023-03-27T05:30:00Z'), to: new Date('2023-04-04T17:10:00Z') };
 const filters: ResolvedUsageFilter[] = [
@@ -67,6 +67,7 @@ const filters: ResolvedUsageFilter[] = [
   { userId: null, projectId: 'p2', service: 'svc0', provider: 'anthropic', model: null, ...range },
   { userId: null, projectId: null, service: null, provider: 'anthropic', model: 'claude-3-5-haiku', ...range },
   { userId: 'u3', projectId: null, service: null, provider: null, model: null, ...range },
+  { userId: 'u4', projectId: 'p1', service: 'svc1', provider: null, model: null, from: new Date('2023-03-28T23:59:00Z'), to: new Date('2023-04-02T00:00:01Z') },
   // Day-aligned, inside one day, and edges one hour/second away from midnight.
   { userId: null, projectId: null, service: null, provider: null, model: null, from: new Date('2023-03-28T00:00:00Z'), to: new Date('2023-03-31T00:00:00Z') },
   { userId: null, projectId: null, service: null, provider: null, model: null, from: new Date('2023-03-29T03:00:00Z'), to: new Date('2023-03-29T20:45:00Z') },
@@ -111,9 +112,9 @@ async function fromRawRows(f: ResolvedUsageFilter, groupBy: UsageGroupBy | 'PROV
   ]));
 }
 
-describe('usage_hourly_scope', () => {
+describe('derived rollups', () => {
   it('are written by addToHourlyRollup alongside usage_hourly, with fewer rows and the same totals', async () => {
-    const [scope, user, daily] = await Promise.all(['usage_hourly_scope', 'usage_hourly', 'usage_daily_scope'].map(async (t) =>
+    const [scope, user, daily, dailyUser] = await Promise.all(['usage_hourly_scope', 'usage_hourly', 'usage_daily_scope', 'usage_daily_user'].map(async (t) =>
       (await em().execute<{ n: number; requests: number; cost: string }[]>(
         `select count(*)::int as n, sum(request_count)::int as requests, sum(total_cost)::text as cost from ${t}`,
       ))[0]));
@@ -124,6 +125,10 @@ describe('usage_hourly_scope', () => {
     expect(daily.requests).toBe(user.requests);
     expect(daily.cost).toBe(user.cost);
     expect(daily.n).toBeLessThan(scope.n);
+    expect(dailyUser.requests).toBe(user.requests);
+    expect(dailyUser.cost).toBe(user.cost);
+    expect(dailyUser.n).toBeLessThan(user.n);
+    expect(dailyUser.n).toBeGreaterThan(daily.n);
   });
 
   it('is chosen only when the user does not matter', () => {
@@ -135,16 +140,20 @@ describe('usage_hourly_scope', () => {
     expect(rollupTableFor(org, UsageGroupBy.DAY, false)).toBe('usage_hourly');
   });
 
-  it('reads whole days from usage_daily_scope, never for HOUR buckets, a user, or a range without a whole day', () => {
-    const [org, , , , , , oneUser, aligned, inOneDay, edges] = filters;
+  it('reads whole days from the daily table of the hourly one, never for HOUR buckets or a range without a whole day', () => {
+    const [org, , , , , , oneUser, , aligned, inOneDay, edges] = filters;
     expect(dailySpan(org, UsageGroupBy.MONTH)).toEqual({ start: new Date('2023-03-28T00:00:00Z'), end: new Date('2023-04-04T00:00:00Z') });
     expect(dailySpan(aligned, null)).toEqual({ start: aligned.from, end: aligned.to });
     expect(dailySpan(edges, UsageGroupBy.PROVIDER)).toEqual({ start: new Date('2023-03-29T00:00:00Z'), end: new Date('2023-04-02T00:00:00Z') });
     expect(dailySpan(inOneDay, UsageGroupBy.DAY)).toBeNull();
     expect(dailySpan(org, UsageGroupBy.HOUR)).toBeNull();
-    expect(dailySpan(oneUser, UsageGroupBy.DAY)).toBeNull();
-    expect(dailySpan(org, UsageGroupBy.USER)).toBeNull();
     expect(dailySpan(org, UsageGroupBy.DAY, false)).toBeNull();
+    expect(rollupTablesRead(org, UsageGroupBy.DAY)).toEqual(['usage_daily_scope', 'usage_hourly_scope']);
+    expect(rollupTablesRead(oneUser, UsageGroupBy.DAY)).toEqual(['usage_daily_user', 'usage_hourly']);
+    expect(rollupTablesRead(org, UsageGroupBy.USER)).toEqual(['usage_daily_user', 'usage_hourly']);
+    expect(rollupTablesRead(oneUser, UsageGroupBy.HOUR)).toEqual(['usage_hourly']);
+    expect(rollupTablesRead(inOneDay, UsageGroupBy.PROVIDER)).toEqual(['usage_hourly_scope']);
+    expect(rollupTablesRead(org, UsageGroupBy.DAY, false)).toEqual(['usage_hourly']);
   });
 
   describe.each(Object.values(UsageGroupBy))('usage grouped by %s', (groupBy) => {

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CreateBudgetDocument } from '../../generated/graphql';
 import { LimitPeriod } from '../../../src/common/enums';
 import { periodOf } from '../../../src/budgets/period';
@@ -106,6 +108,30 @@ describe('/metrics', () => {
       'llm_provider_avg_cost_usd', 'llm_provider_avg_tokens', 'gateway_overhead_seconds', 'request_duration_seconds', 'process_cpu_seconds_total',
     ]) {
       expect(e.types.has(`bgt_${name}`)).toBe(true);
+    }
+  });
+});
+
+describe('PromQL in README.md and docs/metrics.md', () => {
+  it('uses only metric names and labels the gateway exposes', async () => {
+    const m = createMetrics('biowerk', { defaultMetrics: false, userLabels: true });
+    const promql = ['README.md', 'docs/metrics.md']
+      .flatMap((f) => [...readFileSync(join(__dirname, '../../..', f), 'utf8').matchAll(/```promql\n([\s\S]*?)```/g)].map((x) => x[1]))
+      .join('\n')
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, ''))
+      .filter((l) => l.includes('biowerk_'));
+    expect(promql.length).toBeGreaterThan(10);
+    for (const line of promql) {
+      const metrics = [...line.matchAll(/biowerk_\w+/g)].map(([n]) => {
+        const metric = m.registry.getSingleMetric(n.replace(/_(bucket|sum|count)$/, '')) as unknown as { labelNames: string[] } | undefined;
+        expect({ line, name: n, exposed: metric !== undefined }).toEqual({ line, name: n, exposed: true });
+        return metric!;
+      });
+      const labels = [...line.matchAll(/by \(([^)]*)\)/g)].flatMap((x) => x[1].split(',').map((l) => l.trim()))
+        .concat([...line.matchAll(/(\w+)=~?"/g)].map((x) => x[1]))
+        .filter((l) => l !== 'le');
+      for (const label of labels) expect({ line, label, known: metrics.some((x) => x.labelNames.includes(label)) }).toEqual({ line, label, known: true });
     }
   });
 });

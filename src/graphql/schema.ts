@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import './enums';
-import { buildSchema, type PubSub } from 'type-graphql';
+import { buildSchema, UseMiddleware, type PubSub } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import { AlertResolver } from '../alerts/alert.resolver';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
@@ -14,13 +14,19 @@ import { DateTime } from './scalars';
 
 export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver, UsageResolver] as const;
 
+// Every query, mutation, subscription and field resolver of these classes runs
+// behind the error mask and the policy (masking outermost, so it also sees
+// what the policy lets through). Not `globalMiddlewares`: type-graphql would
+// wrap every plain field of every object in two async middlewares too, which
+// made a 1,000-row answer spend ~300 ms resolving promises; plain fields read
+// properties and can neither fail nor need a policy.
+for (const resolver of RESOLVERS) UseMiddleware(maskUnexpectedErrors, enforcePolicy)(resolver);
+
 /** Builds the executable schema; resolvers take their services from the context. */
 export async function createSchema(pubSub: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...RESOLVERS],
     scalarsMap: [{ type: Date, scalar: DateTime }],
-    // Masking outermost, so it also sees what the policy middleware lets through.
-    globalMiddlewares: [maskUnexpectedErrors, enforcePolicy],
     pubSub,
     validate: false,
     emitSchemaFile: false,

@@ -39,6 +39,16 @@ function baseOptions(): Options {
   };
 }
 
+/**
+ * Session settings of the gateway's PostgreSQL connections. Every query it
+ * runs is short (the analytics read rollups, bench/README.md), where JIT
+ * compilation (~150 ms at the default thresholds) and parallel workers (~40 ms
+ * to start on a busy 2-core host, for queries that take 5–20 ms alone) cost
+ * more than they save; a parallel plan also takes cores from concurrent
+ * `complete` requests. Measured in docs/analytics.md ("Performance").
+ */
+export const SESSION_OPTIONS = '-c jit=off -c max_parallel_workers_per_gather=0';
+
 /** Opens PostgreSQL or the embedded PGlite (on disk or in memory). Migrations are not run here. */
 export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number } = {}): Promise<Database> {
   if (db.kind === 'postgres') {
@@ -46,7 +56,7 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
       ...baseOptions(),
       clientUrl: db.url,
       pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 10_000 },
-      driverOptions: { connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000 } },
+      driverOptions: { connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000, options: SESSION_OPTIONS } },
     });
     return { orm, embedded: false, close: () => orm.close(true) };
   }

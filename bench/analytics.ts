@@ -85,14 +85,15 @@ async function seed(url: string, rows: number): Promise<void> {
       console.log(`  seeded ${done + n} rows (${((performance.now() - t0) / 1000).toFixed(1)} s for this chunk)`);
     }
     const t0 = performance.now();
-    // Exactly what addToHourlyRollup would have written, one settle at a time.
+    // Exactly what addToHourlyRollup would have written, one settle at a time; in time order, as
+    // settles write them (rows of one hour stay together on disk, which range scans rely on).
     await c.query(
       `insert into usage_hourly (hour, user_id, project_id, service, provider, model, request_count, success_count,
           input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
        select date_trunc('hour', created_at, 'UTC'), coalesce(user_id, ''), coalesce(project_id, ''), coalesce(service, ''), provider, model,
               count(*), count(*) filter (where success), sum(input_tokens), sum(output_tokens), sum(cached_tokens), sum(total_tokens),
               sum(total_cost), sum(duration_ms)
-         from token_usage group by 1, 2, 3, 4, 5, 6`,
+         from token_usage group by 1, 2, 3, 4, 5, 6 order by 1`,
     );
     // And what it writes to usage_hourly_scope: the same sums without the user.
     await c.query(
@@ -100,7 +101,7 @@ async function seed(url: string, rows: number): Promise<void> {
           input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
        select hour, project_id, service, provider, model, sum(request_count), sum(success_count), sum(input_tokens),
               sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
-         from usage_hourly group by 1, 2, 3, 4, 5`,
+         from usage_hourly group by 1, 2, 3, 4, 5 order by 1`,
     );
     // And to usage_daily_scope: that per UTC day.
     await c.query(
@@ -108,7 +109,7 @@ async function seed(url: string, rows: number): Promise<void> {
           input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
        select date_trunc('day', hour, 'UTC'), project_id, service, provider, model, sum(request_count), sum(success_count), sum(input_tokens),
               sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
-         from usage_hourly_scope group by 1, 2, 3, 4, 5`,
+         from usage_hourly_scope group by 1, 2, 3, 4, 5 order by 1`,
     );
     // And to usage_daily_user: usage_hourly per UTC day.
     await c.query(
@@ -116,7 +117,7 @@ async function seed(url: string, rows: number): Promise<void> {
           input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms_sum)
        select date_trunc('day', hour, 'UTC'), user_id, project_id, service, provider, model, sum(request_count), sum(success_count),
               sum(input_tokens), sum(output_tokens), sum(cached_tokens), sum(total_tokens), sum(total_cost), sum(duration_ms_sum)
-         from usage_hourly group by 1, 2, 3, 4, 5, 6`,
+         from usage_hourly group by 1, 2, 3, 4, 5, 6 order by 1`,
     );
     await c.query('vacuum analyze token_usage');
     await c.query('vacuum analyze usage_hourly');

@@ -7,7 +7,7 @@ import type { CreateBudgetInput, UpdateBudgetInput } from './budget.input';
 import { budgetState, percentage } from './budget-state';
 import { ledgerKey, readLedgers } from './ledger';
 import { periodOf } from './period';
-import { validateBudget, type BudgetSettings, type ValidationContext } from './budget.validation';
+import { settingsOf, validateBudget, type BudgetSettings, type ValidationContext } from './budget.validation';
 import type { BudgetStatusView } from './budget.type';
 
 export interface BudgetFilter {
@@ -15,32 +15,6 @@ export interface BudgetFilter {
   userId?: string | null;
   projectId?: string | null;
   isActive?: boolean | null;
-}
-
-function settingsOf(b: Budget): BudgetSettings {
-  return {
-    budgetName: b.name,
-    budgetType: b.budgetType,
-    limitType: b.limitType,
-    limitPeriod: b.limitPeriod,
-    limitValue: unitsToNumber(parseUnits(b.limitValue)),
-    userId: b.userId ?? null,
-    projectId: b.projectId ?? null,
-    scopeId: b.scopeId ?? null,
-    warningThreshold: b.warningThreshold,
-    criticalThreshold: b.criticalThreshold,
-    fallbackThreshold: b.fallbackThreshold,
-    enableFallback: b.enableFallback,
-    fallbackProvider: b.fallbackProvider ?? null,
-    fallbackModel: b.fallbackModel ?? null,
-    allowedProviders: b.allowedProviders ?? null,
-    blockedModels: b.blockedModels ?? null,
-    maxCostPerRequest: b.maxCostPerRequest == null ? null : unitsToNumber(parseUnits(b.maxCostPerRequest)),
-    spikeThresholdMultiplier: b.spikeThresholdMultiplier,
-    spikeWindowHours: b.spikeWindowHours,
-    alertChannels: b.alertChannels,
-    alertRecipients: b.alertRecipients,
-  };
 }
 
 /** Copies validated settings (and the other flags) onto the entity; amounts stored as exact decimals. */

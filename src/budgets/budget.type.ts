@@ -1,8 +1,8 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { AlertChannel, BudgetState, BudgetType, LimitPeriod, LimitType } from '../common/enums';
-import { unitsToNumber, parseUnits } from '../common/money';
 import { DateTime } from '../graphql/scalars';
 import type { Budget } from './budget.entity';
+import { settingsOf } from './budget.validation';
 
 @ObjectType('BudgetStatus')
 export class BudgetStatusView {
@@ -53,39 +53,19 @@ export class BudgetView {
 }
 
 export function toBudgetView(b: Budget): BudgetView {
-  const v = new BudgetView();
-  Object.assign(v, {
+  const { budgetName, ...settings } = settingsOf(b);
+  return Object.assign(new BudgetView(), {
     id: b.id,
-    name: b.name,
-    budgetType: b.budgetType,
-    userId: b.userId ?? null,
-    projectId: b.projectId ?? null,
-    scopeId: b.scopeId ?? null,
-    limitType: b.limitType,
-    limitPeriod: b.limitPeriod,
-    limitValue: unitsToNumber(parseUnits(b.limitValue)),
-    warningThreshold: b.warningThreshold,
-    criticalThreshold: b.criticalThreshold,
-    fallbackThreshold: b.fallbackThreshold,
-    enableFallback: b.enableFallback,
-    fallbackProvider: b.fallbackProvider ?? null,
-    fallbackModel: b.fallbackModel ?? null,
+    name: budgetName,
+    ...settings,
     hardLimitEnabled: b.hardLimitEnabled,
     blockOnExceeded: b.blockOnExceeded,
     isActive: b.isActive,
     isEnforced: b.isEnforced,
-    allowedProviders: b.allowedProviders ?? null,
-    blockedModels: b.blockedModels ?? null,
-    maxCostPerRequest: b.maxCostPerRequest == null ? null : unitsToNumber(parseUnits(b.maxCostPerRequest)),
     enableSpikeDetection: b.enableSpikeDetection,
-    spikeThresholdMultiplier: b.spikeThresholdMultiplier,
-    spikeWindowHours: b.spikeWindowHours,
     alertOnSpike: b.alertOnSpike,
-    alertChannels: b.alertChannels,
-    alertRecipients: b.alertRecipients,
     createdAt: b.createdAt,
     updatedAt: b.updatedAt,
     entity: b,
   });
-  return v;
 }

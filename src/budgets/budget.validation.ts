@@ -1,6 +1,8 @@
 import { type AlertChannel, BudgetType, type LimitPeriod, LimitType } from '../common/enums';
 import { badInput } from '../common/errors';
+import { parseUnits, unitsToNumber } from '../common/money';
 import { textProblem } from '../common/text';
+import type { Budget } from './budget.entity';
 
 /** The longest id, name or recipient string accepted anywhere in a budget. */
 export const MAX_STRING = 200;
@@ -31,6 +33,33 @@ export interface BudgetSettings {
   spikeWindowHours: number;
   alertChannels: AlertChannel[];
   alertRecipients: string[];
+}
+
+/** The settings of a stored budget, in the same shape (amounts back to numbers). */
+export function settingsOf(b: Budget): BudgetSettings {
+  return {
+    budgetName: b.name,
+    budgetType: b.budgetType,
+    limitType: b.limitType,
+    limitPeriod: b.limitPeriod,
+    limitValue: unitsToNumber(parseUnits(b.limitValue)),
+    userId: b.userId ?? null,
+    projectId: b.projectId ?? null,
+    scopeId: b.scopeId ?? null,
+    warningThreshold: b.warningThreshold,
+    criticalThreshold: b.criticalThreshold,
+    fallbackThreshold: b.fallbackThreshold,
+    enableFallback: b.enableFallback,
+    fallbackProvider: b.fallbackProvider ?? null,
+    fallbackModel: b.fallbackModel ?? null,
+    allowedProviders: b.allowedProviders ?? null,
+    blockedModels: b.blockedModels ?? null,
+    maxCostPerRequest: b.maxCostPerRequest == null ? null : unitsToNumber(parseUnits(b.maxCostPerRequest)),
+    spikeThresholdMultiplier: b.spikeThresholdMultiplier,
+    spikeWindowHours: b.spikeWindowHours,
+    alertChannels: b.alertChannels,
+    alertRecipients: b.alertRecipients,
+  };
 }
 
 export interface ValidationContext {

@@ -234,7 +234,7 @@ function render(sizes: SizeResult[], runs: number): string {
   const out = [
     '### Figures',
     '',
-    `Run ${date} UTC on: ${machine()}. PostgreSQL at BENCH_DATABASE_URL with default settings, server and client on the same host; ` +
+    `Run ${date} UTC on: ${machine()}. PostgreSQL at BENCH_DATABASE_URL with default server settings (the gateway's sessions run without JIT and parallel workers: src/db/orm.ts), server and client on the same host; ` +
       `${runs} runs per query after 3 warm-ups, wall time at the client (HTTP + JSON included). ✅ = p50 under ${TARGET_MS} ms.`,
   ];
   const en = (n: number) => n.toLocaleString('en');

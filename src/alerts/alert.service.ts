@@ -24,7 +24,6 @@ import { NotificationDispatcher } from './notifiers/dispatcher';
 import { createNotifiers } from './notifiers';
 import { outboxTargets, RESOLVING_CHANNELS, type Notifiers } from './notifiers/notifier';
 import { readSpikeFigures, spikeWindows } from './spikes';
-import { queryRows } from './sql';
 
 /** One budget's figures as a request settles or is refused. Amounts in the budget's unit as bigint 1e-12 units (USD or tokens), see src/common/money.ts. */
 export interface BudgetMovement {
@@ -385,7 +384,7 @@ export class AlertService {
   /** Resolves the given alerts (those not yet resolved) and enqueues RESOLVE rows where a TRIGGER was sent to a resolving channel. */
   private async resolveMany(em: EntityManager, ids: string[], by: string): Promise<string[]> {
     const resolved = await em.transactional(async (tem) => {
-      const rows = await queryRows<{ id: string }>(tem as EntityManager, 
+      const rows = await (tem as EntityManager).execute<{ id: string }[]>(
         `update cost_alert set status = 'RESOLVED', resolved_at = now(), resolved_by = ?
           where id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) and status <> 'RESOLVED'
         returning id`,
@@ -393,7 +392,7 @@ export class AlertService {
       );
       const done = rows.map((r) => r.id);
       if (done.length) {
-        const triggers = await queryRows<{ alert_id: string; channel: AlertChannel; recipient: string }>(tem as EntityManager, 
+        const triggers = await (tem as EntityManager).execute<{ alert_id: string; channel: AlertChannel; recipient: string }[]>(
           `select distinct alert_id, channel, recipient from alert_notification
             where alert_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))
               and event = 'TRIGGER' and channel in (select value from jsonb_array_elements_text(?::jsonb))`,
@@ -413,7 +412,7 @@ export class AlertService {
     if (unique.length === 0) return [];
     const base = Date.now();
     const amount = (v: bigint | null) => (v === null ? null : formatUnits(v));
-    const rows = await queryRows<Record<string, unknown>>(em, 
+    const rows = await em.execute<Record<string, unknown>[]>(
       `insert into cost_alert (id, dedup_key, budget_id, alert_type, severity, status, message, usage_percentage, current_value, limit_value,
                                spike_multiplier, user_id, project_id, provider, model, action_taken, period_start, created_at)
        select r.id, r.dedup_key, r.budget_id, r.alert_type, r.severity, 'ACTIVE', r.message, r.usage_percentage, r.current_value, r.limit_value,

@@ -2,7 +2,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BudgetType, LimitType } from '../common/enums';
 import { parseUnits } from '../common/money';
 import type { SpikeScope } from './alert.rules';
-import { queryRows } from './sql';
 
 const HOUR = 3_600_000;
 
@@ -74,7 +73,7 @@ function rollupOf(f: { column: string } | null): 'usage_hourly' | 'usage_hourly_
 export async function readSpikeFigures(em: EntityManager, s: SpikeScope, w: SpikeWindows): Promise<SpikeFigures> {
   const col = s.kind === 'budget' && s.budget.limitType === LimitType.TOKENS ? 'total_tokens' : 'total_cost';
   const f = scopeFilter(s);
-  const rows = await queryRows<{ window_amount: string; baseline_amount: string; baseline_requests: string }>(em, 
+  const rows = await em.execute<{ window_amount: string; baseline_amount: string; baseline_requests: string }[]>(
     `select coalesce(sum(${col}) filter (where hour >= ?), 0)::text as window_amount,
             coalesce(sum(${col}) filter (where hour < ?), 0)::text as baseline_amount,
             coalesce(sum(request_count) filter (where hour < ?), 0)::text as baseline_requests

@@ -93,18 +93,23 @@ interface PGliteKnexClient {
  * multi-statement batch, and then answers with one row list per statement —
  * also when the ';' is inside a bound string value (MikroORM inlines the
  * bindings). A single statement goes through `query` here instead, so results
- * have one shape whatever the data contains.
+ * have one shape whatever the data contains. Patched on the dialect's
+ * prototype: knex builds each transaction's client from the prototype
+ * (`makeTxClient`), so a patch on the instance would miss every query inside
+ * a transaction.
  */
 function routeSingleStatementsToQuery(orm: MikroORM): void {
-  const client = orm.em.getConnection().getKnex().client as unknown as PGliteKnexClient;
-  const original = client._query.bind(client);
-  client._query = async (connection, obj) => {
+  const proto = (orm.em.getConnection().getKnex().client as { constructor: { prototype: PGliteKnexClient & { routed?: true } } }).constructor.prototype;
+  if (proto.routed) return;
+  const original = proto._query;
+  proto._query = async function (this: PGliteKnexClient, connection, obj) {
     if (obj.method === 'raw' && obj.sql.includes(';') && countStatements(obj.sql) <= 1) {
       obj.response = await connection.query(obj.sql, obj.bindings ?? []);
       return obj;
     }
-    return original(connection, obj);
+    return original.call(this, connection, obj);
   };
+  proto.routed = true;
 }
 
 /**

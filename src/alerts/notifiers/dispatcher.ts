@@ -3,7 +3,6 @@ import { Budget } from '../../budgets/budget.entity';
 import type { AlertChannel, NotificationEvent } from '../../common/enums';
 import type { Logger } from '../../common/logger';
 import { CostAlert } from '../cost-alert.entity';
-import { queryRows } from '../sql';
 import type { Notifiers } from './notifier';
 
 /** The dispatcher's knobs; `AppConfig['alerts']` satisfies it. */
@@ -110,7 +109,7 @@ export class NotificationDispatcher {
   /** Claims due rows, sends them and records the outcome; returns how many were claimed. */
   async runOnce(): Promise<number> {
     const em = this.orm.em.fork() as EntityManager;
-    const rows = await queryRows<ClaimedRow>(em, 
+    const rows = await em.execute<ClaimedRow[]>(
       `with due as (
          select n.id from alert_notification n
           where n.status = 'PENDING' and n.next_attempt_at <= now()

@@ -123,41 +123,68 @@ export function rollupTableFor(f: ResolvedUsageFilter, groupBy: UsageGroupBy | n
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
+const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
+
+/** A range of hours [start, end) of the hourly table, added (sign 1) or subtracted (sign −1). */
+export interface HourRange { start: Date; end: Date; sign: 1 | -1 }
 
 /**
- * The whole UTC days [start, end) of a query that the daily rollup of its
- * hourly table answers (`usage_daily_user` for `usage_hourly`,
- * `usage_daily_scope` for `usage_hourly_scope`), or null when the hourly table
- * answers it all (HOUR grouping, no whole day in the range, or `derived`
- * false). The hours before `start` and from `end` on still come from the hourly table.
+ * How a grouped query reads the hours [trunc_hour(from), to): whole days
+ * [start, end) from the daily table of its hourly one (`usage_daily_user` for
+ * `usage_hourly`, `usage_daily_scope` for `usage_hourly_scope`), corrected by
+ * hour ranges of the hourly table, or hours only (`days` null: HOUR grouping,
+ * a range inside one UTC day, or `derived` false).
+ *
+ * A partial day at either edge is read the cheaper way: its hours in the
+ * range added, or the whole day from the daily table with its hours outside
+ * the range subtracted. Cheaper = fewer hours that can hold rows, i.e. not
+ * after the current hour: for a range ending now, today comes from the daily
+ * table minus the hours still to come, which have no rows. Sums are exact
+ * (integers and numeric), so either way gives the same answer.
  */
-export function dailySpan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true): { start: Date; end: Date } | null {
-  if (!derived || groupBy === UsageGroupBy.HOUR) return null;
-  const firstHour = Math.floor(f.from.getTime() / HOUR_MS) * HOUR_MS;
-  const start = Math.ceil(firstHour / DAY_MS) * DAY_MS;
-  // Every hour of a day before trunc(to) starts before `to`; the day holding `to` is left to the hourly table.
-  const end = Math.floor(f.to.getTime() / DAY_MS) * DAY_MS;
-  return start < end ? { start: new Date(start), end: new Date(end) } : null;
+export function rollupPlan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true, now = new Date()): { days: { start: Date; end: Date } | null; hours: HourRange[] } {
+  const first = floorTo(f.from.getTime(), HOUR_MS);
+  const last = ceilTo(f.to.getTime(), HOUR_MS); // exclusive: the hours starting before `to`
+  const range = (start: number, end: number, sign: 1 | -1): HourRange => ({ start: new Date(start), end: new Date(end), sign });
+  if (!derived || groupBy === UsageGroupBy.HOUR || floorTo(first, DAY_MS) === floorTo(last - 1, DAY_MS)) {
+    return { days: null, hours: first < last ? [range(first, last, 1)] : [] };
+  }
+  const current = floorTo(now.getTime(), HOUR_MS);
+  /** Hours in [a, b) that can hold rows. */
+  const cost = (a: number, b: number) => Math.max(0, Math.min(b, current + HOUR_MS) - a) / HOUR_MS;
+  const hours: HourRange[] = [];
+  let start = floorTo(first, DAY_MS);
+  if (start < first) {
+    if (cost(start, first) < cost(first, start + DAY_MS)) hours.push(range(start, first, -1));
+    else hours.push(range(first, (start += DAY_MS), 1));
+  }
+  let end = floorTo(last, DAY_MS);
+  if (end < last) {
+    if (cost(last, end + DAY_MS) < cost(end, last)) hours.push(range(last, (end += DAY_MS), -1));
+    else hours.push(range(end, last, 1));
+  }
+  return { days: start < end ? { start: new Date(start), end: new Date(end) } : null, hours };
 }
 
 /** The tables a grouped query reads, as the bench and docs name them. */
-export function rollupTablesRead(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true): string[] {
+export function rollupTablesRead(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true, now = new Date()): string[] {
   const hourly = rollupTableFor(f, groupBy, derived);
-  return dailySpan(f, groupBy, derived) ? [DAILY_TABLE[hourly], hourly] : [hourly];
+  return rollupPlan(f, groupBy, derived, now).days ? [DAILY_TABLE[hourly], hourly] : [hourly];
 }
 
-/** Columns every rollup yields, besides the time and the user (the per-user tables only). */
-const SOURCE_COLUMNS = `project_id, service, provider, model, request_count, success_count, input_tokens, output_tokens,
-  cached_tokens, total_tokens, total_cost, duration_ms_sum`;
+/** Key columns every rollup has, besides the time and the user (the per-user tables only). */
+const KEY_SOURCE_COLUMNS = ['project_id', 'service', 'provider', 'model'];
+const SUM_SOURCE_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_tokens', 'cached_tokens', 'total_tokens', 'total_cost', 'duration_ms_sum'];
 
 /**
- * The rollup rows of a grouped query, as a FROM item `r` with an `hour` column.
- * Rollups are hourly (or whole days of hours), so a grouped query covers
- * every whole UTC hour that overlaps [from, to): `from` is effectively
- * truncated down to its hour and `to` rounded up to the next hour. Whole days
- * come from the daily table and the partial days at the edges from the hourly
- * one: hours in [from, start), days in [start, end), hours in [end, to) — the
- * same rows as the hourly table alone, summed.
+ * The rollup rows of a grouped query, as a FROM item `r` with an `hour` column
+ * (rollupPlan: days from the daily table, hour ranges added or subtracted —
+ * subtracted rows carry negated sums). Rollups are hourly, so a grouped query
+ * covers every whole UTC hour that overlaps [from, to): `from` is effectively
+ * truncated down to its hour and `to` rounded up to the next hour — the same
+ * rows as the hourly table alone, summed. A group whose rows cancel out has
+ * `request_count` 0: callers drop it.
  */
 function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived: boolean): { sql: string; params: unknown[] } {
   const dims: string[] = [];
@@ -171,21 +198,22 @@ function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, deri
   }
   const d = dims.join('');
   const hourly = rollupTableFor(f, groupBy, derived);
-  const cols = hourly === 'usage_hourly' ? `user_id, ${SOURCE_COLUMNS}` : SOURCE_COLUMNS;
-  const fromHour = `date_trunc('hour', ?::timestamptz, 'UTC')`;
-  const span = dailySpan(f, groupBy, derived);
-  if (!span) {
-    return { sql: `(select hour, ${cols} from ${hourly} where hour >= ${fromHour} and hour < ?::timestamptz${d}) r`, params: [f.from.toISOString(), f.to.toISOString(), ...dimParams] };
+  const keys = (hourly === 'usage_hourly' ? ['user_id', ...KEY_SOURCE_COLUMNS] : KEY_SOURCE_COLUMNS).join(', ');
+  const sums = (sign: 1 | -1) => SUM_SOURCE_COLUMNS.map((c) => (sign === 1 ? c : `-${c} as ${c}`)).join(', ');
+  const plan = rollupPlan(f, groupBy, derived);
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (plan.days) {
+    parts.push(`select day as hour, ${keys}, ${sums(1)} from ${DAILY_TABLE[hourly]} where day >= ?::timestamptz and day < ?::timestamptz${d}`);
+    params.push(plan.days.start.toISOString(), plan.days.end.toISOString(), ...dimParams);
   }
-  const [from, to, start, end] = [f.from, f.to, span.start, span.end].map((x) => x.toISOString());
-  return {
-    sql: `(select hour, ${cols} from ${hourly} where hour >= ${fromHour} and hour < ?::timestamptz${d}
-           union all
-           select day as hour, ${cols} from ${DAILY_TABLE[hourly]} where day >= ?::timestamptz and day < ?::timestamptz${d}
-           union all
-           select hour, ${cols} from ${hourly} where hour >= ?::timestamptz and hour < ?::timestamptz${d}) r`,
-    params: [from, start, ...dimParams, start, end, ...dimParams, end, to, ...dimParams],
-  };
+  for (const h of plan.hours) {
+    parts.push(`select hour, ${keys}, ${sums(h.sign)} from ${hourly} where hour >= ?::timestamptz and hour < ?::timestamptz${d}`);
+    params.push(h.start.toISOString(), h.end.toISOString(), ...dimParams);
+  }
+  // An empty range (from = to on an hour boundary) reads nothing.
+  if (parts.length === 0) parts.push(`select null::timestamptz as hour, ${keys}, ${sums(1)} from ${hourly} where false`);
+  return { sql: `(${parts.join('\n union all\n ')}) r`, params };
 }
 
 function toAggregate(period: string, provider: string | null, model: string | null, r: SumRow | undefined): UsageAggregateView {
@@ -211,7 +239,7 @@ export interface UsageServiceOptions {
   /**
    * Answer queries from the rollups derived from `usage_hourly`: the scope
    * tables when the user does not matter, whole days from the daily tables
-   * (see rollupTableFor, dailySpan). false reads `usage_hourly` for
+   * (see rollupTableFor, rollupPlan). false reads `usage_hourly` for
    * everything: same answers, slower; for comparisons. @default true
    */
   derivedRollups?: boolean;
@@ -251,7 +279,7 @@ export class UsageService {
     const rows = await em.execute<SumRow[]>(
       `select ${cols.map((c, i) => `${c} as k${i + 1}`).join(', ')}, ${SUMS}
          from ${src.sql}
-        group by ${cols.join(', ')} order by sum(total_cost) desc, ${cols.join(', ')}`,
+        group by ${cols.join(', ')} having sum(request_count) <> 0 order by sum(total_cost) desc, ${cols.join(', ')}`,
       src.params,
     );
     return rows.map((r) => {
@@ -273,7 +301,7 @@ export class UsageService {
     const src = rollupSource(f, null, this.derived);
     const rows = await em.execute<(SumRow & { k2: string })[]>(
       `select provider as k1, model as k2, ${SUMS} from ${src.sql}
-        group by provider, model order by sum(total_cost) desc, sum(request_count) desc, provider, model`,
+        group by provider, model having sum(request_count) <> 0 order by sum(total_cost) desc, sum(request_count) desc, provider, model`,
       src.params,
     );
     return rows.map((r) => toAggregate(`${r.k1}/${r.k2}`, String(r.k1), r.k2, r));

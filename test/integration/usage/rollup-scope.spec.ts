@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UsageGroupBy } from '../../../src/common/enums';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
-import { dailySpan, rollupTableFor, rollupTablesRead, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
+import { rollupPlan, rollupTableFor, rollupTablesRead, UsageService, type ResolvedUsageFilter } from '../../../src/usage/usage.service';
 import { startTestServer, type TestServer } from '../../utils/server';
 import { seedUsage, type SeedUsage } from '../../utils/usage-seed';
 
@@ -47,6 +47,10 @@ beforeAll(async () => {
     }
     batches.push(batch);
   }
+  // A user and project seen only in hours a plan subtracts (before 05:00 on the first day, after 18:00 on the last):
+  // the daily row and the subtracted hours cancel out, and the group must not be listed with zeros.
+  const only = { userId: 'u-edge', projectId: 'p-edge', service: null, provider: 'openai', model: 'gpt-4o', success: true, inputTokens: 5, outputTokens: 5, cachedTokens: 0, cost: '0.000000000001', durationMs: 1 };
+  batches.push([{ ...only, at: new Date('2023-03-27T01:15:00Z') }, { ...only, at: new Date('2023-04-04T20:40:00Z') }]);
   // Several settles, so both tables go through their ON CONFLICT DO UPDATE path.
   for (const batch of batches) await seedUsage(s.app, batch);
 });
@@ -118,7 +122,7 @@ describe('derived rollups', () => {
       (await em().execute<{ n: number; requests: number; cost: string }[]>(
         `select count(*)::int as n, sum(request_count)::int as requests, sum(total_cost)::text as cost from ${t}`,
       ))[0]));
-    expect(user.requests).toBe(300);
+    expect(user.requests).toBe(302);
     expect(scope.requests).toBe(user.requests);
     expect(scope.cost).toBe(user.cost);
     expect(scope.n).toBeLessThan(user.n);
@@ -140,14 +144,34 @@ describe('derived rollups', () => {
     expect(rollupTableFor(org, UsageGroupBy.DAY, false)).toBe('usage_hourly');
   });
 
-  it('reads whole days from the daily table of the hourly one, never for HOUR buckets or a range without a whole day', () => {
+  it('reads whole days from the daily table, each partial day the cheaper way, and only hours for HOUR buckets or one day', () => {
     const [org, , , , , , oneUser, , aligned, inOneDay, edges] = filters;
-    expect(dailySpan(org, UsageGroupBy.MONTH)).toEqual({ start: new Date('2023-03-28T00:00:00Z'), end: new Date('2023-04-04T00:00:00Z') });
-    expect(dailySpan(aligned, null)).toEqual({ start: aligned.from, end: aligned.to });
-    expect(dailySpan(edges, UsageGroupBy.PROVIDER)).toEqual({ start: new Date('2023-03-29T00:00:00Z'), end: new Date('2023-04-02T00:00:00Z') });
-    expect(dailySpan(inOneDay, UsageGroupBy.DAY)).toBeNull();
-    expect(dailySpan(org, UsageGroupBy.HOUR)).toBeNull();
-    expect(dailySpan(org, UsageGroupBy.DAY, false)).toBeNull();
+    const t = (iso: string) => new Date(iso);
+    const past = t('2024-01-01T00:00:00Z');
+    // 05:30 → 5 hours before it (subtracted) beat 19 after; 17:10 → 6 hours after 18:00 beat 18 before.
+    expect(rollupPlan(org, UsageGroupBy.MONTH, true, past)).toEqual({
+      days: { start: t('2023-03-27T00:00:00Z'), end: t('2023-04-05T00:00:00Z') },
+      hours: [
+        { start: t('2023-03-27T00:00:00Z'), end: t('2023-03-27T05:00:00Z'), sign: -1 },
+        { start: t('2023-04-04T18:00:00Z'), end: t('2023-04-05T00:00:00Z'), sign: -1 },
+      ],
+    });
+    expect(rollupPlan(aligned, null, true, past)).toEqual({ days: { start: aligned.from, end: aligned.to }, hours: [] });
+    // 23:59 → its one hour is added; 00:00:01 → the first hour of that day is added.
+    expect(rollupPlan(edges, UsageGroupBy.PROVIDER, true, past)).toEqual({
+      days: { start: t('2023-03-29T00:00:00Z'), end: t('2023-04-02T00:00:00Z') },
+      hours: [
+        { start: t('2023-03-28T23:00:00Z'), end: t('2023-03-29T00:00:00Z'), sign: 1 },
+        { start: t('2023-04-02T00:00:00Z'), end: t('2023-04-02T01:00:00Z'), sign: 1 },
+      ],
+    });
+    // Ending in the current hour: the rest of today has no rows yet, so today comes whole from the daily table.
+    expect(rollupPlan(org, UsageGroupBy.DAY, true, t('2023-04-04T17:20:00Z')).hours[1]).toEqual({ start: t('2023-04-04T18:00:00Z'), end: t('2023-04-05T00:00:00Z'), sign: -1 });
+    expect(rollupPlan({ ...org, to: t('2023-04-04T03:10:00Z') }, UsageGroupBy.DAY, true, t('2023-04-04T03:20:00Z')).hours[1].sign).toBe(-1);
+    expect(rollupPlan({ ...org, to: t('2023-04-04T03:10:00Z') }, UsageGroupBy.DAY, true, past).hours[1].sign).toBe(1);
+    expect(rollupPlan(inOneDay, UsageGroupBy.DAY, true, past)).toEqual({ days: null, hours: [{ start: t('2023-03-29T03:00:00Z'), end: t('2023-03-29T21:00:00Z'), sign: 1 }] });
+    expect(rollupPlan(org, UsageGroupBy.HOUR, true, past).days).toBeNull();
+    expect(rollupPlan(org, UsageGroupBy.DAY, false, past).days).toBeNull();
     expect(rollupTablesRead(org, UsageGroupBy.DAY)).toEqual(['usage_daily_scope', 'usage_hourly_scope']);
     expect(rollupTablesRead(oneUser, UsageGroupBy.DAY)).toEqual(['usage_daily_user', 'usage_hourly']);
     expect(rollupTablesRead(org, UsageGroupBy.USER)).toEqual(['usage_daily_user', 'usage_hourly']);

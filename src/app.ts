@@ -40,6 +40,7 @@ import { createProviderRegistry } from './providers/provider-registry';
 import { PROVIDER_IDS } from './providers/provider.types';
 import { installScrapeCollectors } from './metrics/scrape';
 import { UsageRetentionJob } from './usage/retention';
+import { addToHourlyRollup } from './usage/rollup';
 import { UsageService } from './usage/usage.service';
 
 /** At most one spike check per scope this often on the complete path. @default 5_000 */
@@ -85,6 +86,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     alerts = alertService;
     const hooks: SettleHooks = {
       raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
+      addToHourlyRollup: addToHourlyRollup,
       publishRaised: (raised) => alertService.publishRaised(raised),
       // Spikes are judged over hour-long windows: one check per scope every few seconds is plenty, and spares the database.
       checkSpikes: throttleByKey(

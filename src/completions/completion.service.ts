@@ -28,7 +28,6 @@ import type { PriceCatalog } from '../pricing/price-catalog';
 import type { Price } from '../pricing/price.types';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ChatResponse, NormalizedUsage } from '../providers/provider.types';
-import { addToHourlyRollup, rollupCtes, type RollupDelta } from '../usage/rollup';
 import { TokenUsage } from '../usage/token-usage.entity';
 import type { CompletionRequest } from './completion.validation';
 import { abandon, claim, finish } from './idempotency';
@@ -380,13 +379,12 @@ export class CompletionService {
       em.transactional(async (tem) => {
         const t = tem as EntityManager;
         const after = await settleCharges(t, requestId, charges);
-        const delta: RollupDelta = {
+        if (this.config.budget.costTracking) row.id = await insertUsage(t, row, charges);
+        await this.hooks.addToHourlyRollup(t, [{
           at: row.createdAt, userId: row.userId ?? null, projectId: row.projectId ?? null, service: row.service ?? null,
           provider: row.provider, model: row.model, success: row.success, inputTokens: row.inputTokens, outputTokens: row.outputTokens,
           cachedTokens: row.cachedTokens, totalTokens, totalCost: cost.totalCost, durationMs,
-        };
-        if (this.config.budget.costTracking) row.id = await insertUsage(t, row, charges, delta);
-        else await addToHourlyRollup(t, [delta]);
+        }]);
         const action = d.fallbacks.length ? `fallback:${targetKey(target)}` : 'none';
         const movements: BudgetMovement[] = p.applicable.map((a) => {
           const f = after.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
@@ -501,29 +499,26 @@ export class CompletionService {
 }
 
 /** Inserts the usage row and its budget links in one statement; returns the new id. */
-/** Inserts the usage row, its budget links and the rollup upserts (rollupCtes) in ONE statement; returns the row id. */
-async function insertUsage(em: EntityManager, u: TokenUsage, charges: { budgetId: string; periodStart: Date; actual: bigint }[], delta: RollupDelta): Promise<string> {
-  const rollup = rollupCtes([delta]);
+async function insertUsage(em: EntityManager, u: TokenUsage, charges: { budgetId: string; periodStart: Date; actual: bigint }[]): Promise<string> {
   const rows = await em.execute<{ id: string }[]>(
-    `with usage_row as (
+    `with u as (
        insert into token_usage (request_id, user_id, project_id, service, endpoint, requested_provider, requested_model, provider, model,
          fallback_used, fallback_reason, input_tokens, output_tokens, cached_tokens, cache_write_tokens, total_tokens,
          input_cost, output_cost, total_cost, input_price_per_million, output_price_per_million, cached_price_per_million,
          cache_write_price_per_million, duration_ms, provider_duration_ms, success, error_code, api_key_id, created_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz)
        returning id
-     ), usage_budget as (
+     ), b as (
        insert into token_usage_budget (usage_id, budget_id, period_start, amount)
-       select u.id, c.budget_id, c.period_start, c.amount from usage_row u, json_to_recordset(?::json) as c(budget_id uuid, period_start timestamptz, amount numeric)
-     ), ${rollup.sql}
-     select id from usage_row`,
+       select u.id, c.budget_id, c.period_start, c.amount from u, json_to_recordset(?::json) as c(budget_id uuid, period_start timestamptz, amount numeric)
+     )
+     select id from u`,
     [
       u.requestId, u.userId ?? null, u.projectId ?? null, u.service ?? null, u.endpoint ?? null, u.requestedProvider, u.requestedModel, u.provider, u.model,
       u.fallbackUsed, u.fallbackReason ?? null, u.inputTokens, u.outputTokens, u.cachedTokens, u.cacheWriteTokens, u.totalTokens,
       u.inputCost, u.outputCost, u.totalCost, u.inputPricePerMillion ?? null, u.outputPricePerMillion ?? null, u.cachedPricePerMillion ?? null,
       u.cacheWritePricePerMillion ?? null, u.durationMs, u.providerDurationMs, u.success, u.errorCode ?? null, u.apiKeyId ?? null, u.createdAt.toISOString(),
       JSON.stringify(charges.map((c) => ({ budget_id: c.budgetId, period_start: c.periodStart.toISOString(), amount: formatUnits(c.actual) }))),
-      ...rollup.params,
     ],
   );
   return String(rows[0].id);

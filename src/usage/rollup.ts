@@ -32,22 +32,22 @@ const DELTA_SUMS = `count(*), count(*) filter (where d.success), sum(d.input_tok
         sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)`;
 
 /**
- * The upserts that add requests to the four rollups — `usage_hourly` (per
- * user), `usage_hourly_scope` (the same without the user), and each of them
- * per UTC day: `usage_daily_user`, `usage_daily_scope` — as data-modifying
- * CTEs (`rollup_*`) to put in the WITH clause of a statement, and their one
- * binding. PostgreSQL runs every data-modifying CTE exactly once whether the
- * statement reads it or not, so the `complete` flow adds them to its usage-row
- * insert and pays no round trip of its own (completion.service.ts).
+ * Adds requests to the four rollups — `usage_hourly` (per user),
+ * `usage_hourly_scope` (the same without the user), and each of them per UTC
+ * day: `usage_daily_user`, `usage_daily_scope` — in ONE statement: a CTE whose `INSERT … ON CONFLICT DO
+ * UPDATE`s read the same deltas, so the
+ * hot path pays one round trip. Call it with the settle transaction's
+ * EntityManager so the rollups commit (or roll back) with the usage rows.
  * Deltas that fall into the same hour and key are summed in SQL first (a
  * statement may not update a row twice), and rows are written in key order;
- * every settle runs the same statement, so concurrent settles lock the rows of
+ * every settle runs this same statement, so concurrent settles lock the rows of
  * every table in the same order and cannot deadlock each other here. Concurrent
  * requests of one project and model do queue on its scope rows
  * until commit, as they already do on a shared budget's ledger row.
  * Absent dimensions are stored as ''.
  */
-export function rollupCtes(deltas: RollupDelta[]): { sql: string; params: unknown[] } {
+export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
   const rows = deltas.map((d) => ({
     at: d.at.toISOString(),
     user_id: d.userId ?? '',
@@ -65,44 +65,32 @@ export function rollupCtes(deltas: RollupDelta[]): { sql: string; params: unknow
     duration_ms: d.durationMs,
   }));
   const sums = SUM_COLUMNS.join(', ');
-  return {
-    sql: `rollup_delta as materialized (
+  await em.execute(
+    `with d as materialized (
        select date_trunc('hour', r.at, 'UTC') as hour, r.*
          from json_to_recordset(?::json) as r(at timestamptz, user_id text, project_id text, service text, provider text, model text,
               success boolean, input_tokens bigint, output_tokens bigint, cached_tokens bigint, total_tokens bigint,
               total_cost numeric, duration_ms bigint)
-     ), rollup_user_hour as (
+     ), by_user as (
        insert into usage_hourly as u (hour, user_id, project_id, service, provider, model, ${sums})
        select d.hour, d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from rollup_delta d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+         from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (hour, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
-     ), rollup_user_day as (
+     ), by_user_day as (
        insert into usage_daily_user as u (day, user_id, project_id, service, provider, model, ${sums})
        select date_trunc('day', d.hour, 'UTC'), d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from rollup_delta d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+         from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (day, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
-     ), rollup_scope_day as (
+     ), by_day as (
        insert into usage_daily_scope as u (day, project_id, service, provider, model, ${sums})
        select date_trunc('day', d.hour, 'UTC'), d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from rollup_delta d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+         from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
        on conflict (day, project_id, service, provider, model) do update set ${ADD_SUMS}
-     ), rollup_scope_hour as (
-       insert into usage_hourly_scope as u (hour, project_id, service, provider, model, ${sums})
-       select d.hour, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from rollup_delta d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-       on conflict (hour, project_id, service, provider, model) do update set ${ADD_SUMS}
-     )`,
-    params: [JSON.stringify(rows)],
-  };
-}
-
-/**
- * Adds requests to the four rollups in one statement (rollupCtes). Call it
- * with the transaction's EntityManager so the rollups commit (or roll back)
- * with the usage rows.
- */
-export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]): Promise<void> {
-  if (deltas.length === 0) return;
-  const ctes = rollupCtes(deltas);
-  await em.execute(`with ${ctes.sql} select 1`, ctes.params);
+     )
+     insert into usage_hourly_scope as u (hour, project_id, service, provider, model, ${sums})
+     select d.hour, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
+       from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+     on conflict (hour, project_id, service, provider, model) do update set ${ADD_SUMS}`,
+    [JSON.stringify(rows)],
+  );
 }

@@ -15,6 +15,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 const noHooks: SettleHooks = {
   raiseThresholdAlerts: async () => [],
+  addToHourlyRollup: async () => undefined,
   publishRaised: async () => undefined,
   checkSpikes: async () => undefined,
 };

@@ -51,6 +51,26 @@ describe('complete', () => {
     expect(await status(b.id)).toMatchObject({ used: unitsToNumber(gpt4oCost), reserved: 0 });
   });
 
+  it('takes seven SQL round trips: budgets, reserve, then BEGIN / settle / usage row / rollups / COMMIT', async () => {
+    const user = uniq('u');
+    await budget({ budgetType: 'USER', userId: user });
+    ok(await complete({ userId: user })); // ledger rows exist from here on
+    const knex = s.app.services.db.orm.em.getConnection().getKnex();
+    const seen: string[] = [];
+    const onQuery = (q: { sql: string }) => seen.push(q.sql.replace(/\s+/g, ' ').trim());
+    knex.on('query', onQuery);
+    try {
+      ok(await complete({ userId: user }));
+    } finally {
+      knex.removeListener('query', onQuery);
+    }
+    // Background jobs (outbox dispatcher, sweepers, key usage flush) may run meanwhile: not counted. What follows the
+    // seven is the `budgets` field of the answer (the budgets and their ledgers), asked for by the document.
+    const heads = seen.filter((q) => !/alert_notification|expires_at <|idempotency_record|update api_key/.test(q)).map((q) => /^(with \w+|BEGIN|COMMIT|select)/.exec(q)?.[0]);
+    expect(heads.slice(0, 7)).toEqual(['with p', 'with req', 'BEGIN', 'with chg', 'with u', 'with d', 'COMMIT']);
+    expect(heads.slice(7).every((h) => h === 'select')).toBe(true);
+  });
+
   it('bills cached tokens at the cached rate (OpenAI: prompt_tokens includes them)', async () => {
     sim.control.setCachedTokens(10);
     const c = ok(await complete({ userId: uniq('u') })).complete;

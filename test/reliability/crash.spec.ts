@@ -5,14 +5,12 @@
  * are released once they expire, and every raised alert reaches the webhook
  * exactly once (its receiver deduplicating by delivery id). Real processes (dist/src/main.js) on one PostgreSQL database.
  */
-import type { Client } from 'pg';
-import { simulatedOpenAIPromptTokens, type ProviderSimulator } from '../fixtures/provider-simulator';
+import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { httpReceiver, type HttpReceiver } from '../integration/alerts/receivers';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/database';
-import { startSimulator } from '../utils/providers';
+import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, createBudget, ensureBuilt, expectAlertsDelivered, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
-  nothingReserved, reservations, spawnServer, sqlClient, startLoad, stopServer, until, type ServerProcess,
+  ADMIN, MESSAGES, createBudget, expectAlertsDelivered, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
+  nothingReserved, reservations, spawnServer, startLoad, stopServer, until, useSuiteFixtures,
 } from './harness';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
@@ -21,28 +19,16 @@ const USERS = 4;
 const COST = (simulatedOpenAIPromptTokens('gpt-4o', MESSAGES) * 2.5 + 20 * 10) / 1e6;
 
 pgOnly('crash: SIGKILL under load, then restart', () => {
-  let db: TestDatabase;
-  let sim: ProviderSimulator;
+  const f = useSuiteFixtures(50);
   let hook: HttpReceiver;
-  let sql: Client;
-  let server: ServerProcess | undefined;
-
   beforeAll(async () => {
-    ensureBuilt();
-    [db, sim, hook] = await Promise.all([createTestDatabase(), startSimulator(), httpReceiver()]);
-    sim.control.setLatency(50);
+    hook = await httpReceiver();
   });
-  afterAll(async () => {
-    await stopServer(server);
-    await sql?.end();
-    await Promise.all([sim?.close(), hook?.close()]);
-    await db?.drop();
-  });
+  afterAll(() => hook?.close());
 
   it('keeps one usage row per success, exact ledgers, no stale reservation and alerts delivered once', async () => {
-    const env = gatewayEnv(db.url, sim.url, { ALERT_WEBHOOK_URL: hook.url });
-    server = await spawnServer(env);
-    sql = await sqlClient(db.url);
+    const env = gatewayEnv(f.db.url, f.sim.url, { ALERT_WEBHOOK_URL: hook.url });
+    let server = (f.server = await spawnServer(env));
     // Soft per-user budgets that cross warning, critical and exceeded during the run: alerts are raised before and after the kill.
     for (let u = 0; u < USERS; u++) {
       await createBudget(server.url, { budgetType: 'USER', userId: `crash-u${u}`, limitValue: COST * 15, alertChannels: ['WEBHOOK'] });
@@ -54,10 +40,10 @@ pgOnly('crash: SIGKILL under load, then restart', () => {
     await until(() => load.successes() >= 30, 30_000, 'load under way');
     await new Promise((r) => setTimeout(r, Math.random() * 800));
     await stopServer(server, 'SIGKILL');
-    const orphaned = await reservations(sql);
+    const orphaned = await reservations(f.sql);
     const beforeRestart = load.successes();
 
-    server = await spawnServer(env);
+    server = f.server = await spawnServer(env);
     target.url = server.url;
     await until(() => load.successes() >= beforeRestart + 60, 40_000, 'load resumed on the restarted server');
     const outcomes = await load.stop();
@@ -68,10 +54,10 @@ pgOnly('crash: SIGKILL under load, then restart', () => {
     // Nothing but successes and the dead server's connection errors.
     expect(outcomes.filter((o) => o.status !== 0 && !o.requestId).map((o) => o.code)).toEqual([]);
 
-    expect(await expectOneRowPerSuccess(sql, outcomes)).toBeGreaterThanOrEqual(90);
-    await nothingReserved(sql, 10_000); // TTL 2 s + sweep every 200 ms
-    expect(await ledgerMismatches(sql)).toEqual([]);
-    expect(await expectAlertsDelivered(sql, hook.received)).toBeGreaterThanOrEqual(USERS * 3);
+    expect(await expectOneRowPerSuccess(f.sql, outcomes)).toBeGreaterThanOrEqual(90);
+    await nothingReserved(f.sql, 10_000); // TTL 2 s + sweep every 200 ms
+    expect(await ledgerMismatches(f.sql)).toEqual([]);
+    expect(await expectAlertsDelivered(f.sql, hook.received)).toBeGreaterThanOrEqual(USERS * 3);
 
     await stopServer(server, 'SIGTERM');
     expect((await server.exited).code).toBe(0);

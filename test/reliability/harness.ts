@@ -14,7 +14,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { print } from 'graphql';
 import { Client } from 'pg';
+import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { CompleteDocument } from '../generated/graphql';
+import { createTestDatabase, type TestDatabase } from '../utils/database';
+import { startSimulator } from '../utils/providers';
 
 const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -33,6 +36,33 @@ export function ensureBuilt(): void {
   const built = existsSync(MAIN) ? statSync(MAIN).mtimeMs : 0;
   if (built >= Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'migrations')))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** A suite's fixtures: a fresh database, a provider simulator, an SQL client on the database, and the server the test starts. */
+export interface SuiteFixtures {
+  db: TestDatabase;
+  sim: ProviderSimulator;
+  sql: Client;
+  /** Set by the test; stopped after the suite if still running. */
+  server?: ServerProcess;
+}
+
+/** Registers beforeAll/afterAll that build the fixtures (simulator answering after `latencyMs`) and tear them down. */
+export function useSuiteFixtures(latencyMs: number): SuiteFixtures {
+  const f = {} as SuiteFixtures;
+  beforeAll(async () => {
+    ensureBuilt();
+    [f.db, f.sim] = await Promise.all([createTestDatabase(), startSimulator()]);
+    f.sim.control.setLatency(latencyMs);
+    f.sql = await sqlClient(f.db.url);
+  });
+  afterAll(async () => {
+    await stopServer(f.server);
+    await f.sql?.end();
+    await f.sim?.close();
+    await f.db?.drop();
+  });
+  return f;
 }
 
 export interface ServerProcess {

@@ -7,13 +7,10 @@
  * Sustainable rate here: MAX_IN_FLIGHT / provider latency = 8 / 0.2 s = 40/s.
  * The flood is open-loop: 12,000 requests in 20 ms ticks, 400/s for 30 s when the client keeps up.
  */
-import type { Client } from 'pg';
-import type { ProviderSimulator } from '../fixtures/provider-simulator';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/database';
-import { startSimulator } from '../utils/providers';
+import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, completeOnce, createBudget, ensureBuilt, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, nothingReserved,
-  rssOf, spawnServer, sqlClient, stopServer, type Outcome, type ServerProcess,
+  ADMIN, MESSAGES, completeOnce, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, nothingReserved,
+  rssOf, spawnServer, useSuiteFixtures, type Outcome,
 } from './harness';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
@@ -25,32 +22,16 @@ const FLOOD_MS = 30_000;
 const RSS_CEILING = 512 * 1024 * 1024;
 
 pgOnly('overload', () => {
-  let db: TestDatabase;
-  let sim: ProviderSimulator;
-  let sql: Client;
-  let server: ServerProcess | undefined;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    [db, sim] = await Promise.all([createTestDatabase(), startSimulator()]);
-    sim.control.setLatency(LATENCY_MS);
-  });
-  afterAll(async () => {
-    await stopServer(server);
-    await sql?.end();
-    await sim?.close();
-    await db?.drop();
-  });
+  const f = useSuiteFixtures(LATENCY_MS);
 
   it('sheds a 10x flood with OVERLOADED/429, stays under its memory ceiling and serves normally afterwards', async () => {
-    server = await spawnServer(gatewayEnv(db.url, sim.url, { MAX_IN_FLIGHT: String(MAX_IN_FLIGHT) }));
-    sql = await sqlClient(db.url);
+    const server = (f.server = await spawnServer(gatewayEnv(f.db.url, f.sim.url, { MAX_IN_FLIGHT: String(MAX_IN_FLIGHT) })));
     await createBudget(server.url, { budgetType: 'USER', userId: 'flood-u', limitValue: 1000 });
     const input = { messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'flood-u' };
     expect((await completeOnce(server.url, ADMIN, input)).requestId).toBeTruthy(); // warm (tokenizer loaded)
 
     let peakRss = rssOf(server.pid);
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server!.pid))), 50);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server.pid))), 50);
     const pending: Promise<Outcome>[] = [];
     // 10x the sustainable rate over FLOOD_MS, in 20 ms ticks; on a busy machine the client may
     // take longer to send them all, so the count (not the clock) bounds the flood.
@@ -79,8 +60,8 @@ pgOnly('overload', () => {
 
     const after = await completeOnce(server.url, ADMIN, input);
     expect(after.requestId).toBeTruthy();
-    await expectOneRowPerSuccess(sql, [...outcomes, after]);
-    await nothingReserved(sql, 10_000);
-    expect(await ledgerMismatches(sql)).toEqual([]);
+    await expectOneRowPerSuccess(f.sql, [...outcomes, after]);
+    await nothingReserved(f.sql, 10_000);
+    expect(await ledgerMismatches(f.sql)).toEqual([]);
   }, 150_000);
 });

@@ -5,14 +5,11 @@
  * nothing is left reserved — without waiting for any sweeper, which died with
  * the process.
  */
-import type { Client } from 'pg';
-import type { ProviderSimulator } from '../fixtures/provider-simulator';
-import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/database';
-import { startSimulator } from '../utils/providers';
+import { onPostgres } from '../utils/database';
 import { connectWs } from '../utils/ws';
 import {
-  ADMIN, MESSAGES, createBudget, ensureBuilt, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, reservations,
-  spawnServer, sqlClient, startLoad, stopServer, until, type ServerProcess,
+  ADMIN, MESSAGES, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, reservations,
+  spawnServer, startLoad, until, useSuiteFixtures,
 } from './harness';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
@@ -22,33 +19,17 @@ const LATENCY = 600;
 const DRAIN_BOUND_MS = 12_000;
 
 pgOnly('graceful shutdown: SIGTERM under load', () => {
-  let db: TestDatabase;
-  let sim: ProviderSimulator;
-  let sql: Client;
-  let server: ServerProcess | undefined;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    [db, sim] = await Promise.all([createTestDatabase(), startSimulator()]);
-    sim.control.setLatency(LATENCY);
-  });
-  afterAll(async () => {
-    await stopServer(server);
-    await sql?.end();
-    await sim?.close();
-    await db?.drop();
-  });
+  const f = useSuiteFixtures(LATENCY);
 
   it('finishes the requests in flight, closes subscriptions cleanly, exits 0 and leaves nothing reserved', async () => {
-    server = await spawnServer(gatewayEnv(db.url, sim.url));
-    sql = await sqlClient(db.url);
+    const server = (f.server = await spawnServer(gatewayEnv(f.db.url, f.sim.url)));
     await createBudget(server.url, { budgetType: 'USER', userId: 'drain-u', limitValue: 1000 });
     const ws = connectWs(server.url, ADMIN);
     await ws.connected;
     ws.client.subscribe({ query: 'subscription { alertRaised { id } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
 
     const load = startLoad({ url: server.url }, ADMIN, 12, () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'drain-u' }));
-    await until(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => { throw new Error(`${e.message} ${load.summary()}\n${server!.logs.slice(-5).join('\n')}`); });
+    await until(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => { throw new Error(`${e.message} ${load.summary()}\n${server.logs.slice(-5).join('\n')}`); });
     await new Promise((r) => setTimeout(r, Math.random() * LATENCY));
     const sigtermAt = Date.now();
     server.child.kill('SIGTERM');
@@ -66,8 +47,8 @@ pgOnly('graceful shutdown: SIGTERM under load', () => {
     expect(inFlight.filter((o) => !o.requestId)).toEqual([]);
     // Whatever did not succeed never reached the server (refused connection), it was not cut off.
     expect(outcomes.filter((o) => !o.requestId && o.status !== 0)).toEqual([]);
-    await expectOneRowPerSuccess(sql, outcomes);
-    expect(await reservations(sql)).toEqual({ rows: 0, reserved: '0.000000000000' });
-    expect(await ledgerMismatches(sql)).toEqual([]);
+    await expectOneRowPerSuccess(f.sql, outcomes);
+    expect(await reservations(f.sql)).toEqual({ rows: 0, reserved: '0.000000000000' });
+    expect(await ledgerMismatches(f.sql)).toEqual([]);
   }, 150_000);
 });

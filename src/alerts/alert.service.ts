@@ -5,6 +5,7 @@ import { Budget } from '../budgets/budget.entity';
 import { percentage, reaches } from '../budgets/budget-state';
 import { ledgerKey, readLedgers } from '../budgets/ledger';
 import { periodOf } from '../budgets/period';
+import { visibleBudgetSql } from '../budgets/budget.visibility';
 import { type AlertSeverity, AlertStatus, AlertType, LimitType, type AlertChannel } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -18,7 +19,6 @@ import {
   severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsReached,
   type SpikeScope, type ThresholdType,
 } from './alert.rules';
-import { isUnrestricted } from './alert.visibility';
 import { CostAlert } from './cost-alert.entity';
 import { NotificationDispatcher } from './notifiers/dispatcher';
 import { createNotifiers } from './notifiers';
@@ -342,9 +342,8 @@ export class AlertService {
   /**
    * Alerts newest first, filtered, limited to what `scope` may see, in one
    * statement: an alert on a budget follows the budget's visibility
-   * (src/budgets/budget.visibility.ts: GLOBAL for all, USER/PROJECT/SERVICE
-   * for the bound user/project/service); one without a budget (a spike)
-   * follows its own user/project (alert.visibility.ts says the same per row).
+   * (visibleBudgetSql); one without a budget (a spike) follows its own
+   * user/project (alert.visibility.ts says the same per row).
    */
   async list(em: EntityManager, f: AlertFilter, scope: RowScope): Promise<CostAlert[]> {
     const conds: string[] = [];
@@ -355,19 +354,18 @@ export class AlertService {
         params.push(v);
       }
     }
-    if (!isUnrestricted(scope)) {
-      const visible = ["b.budget_type = 'GLOBAL'"];
+    const budgets = visibleBudgetSql(scope);
+    if (budgets) {
+      // Spikes without a budget follow their own user/project.
+      const visible = [budgets.sql];
+      params.push(...budgets.params);
       if (scope.userId !== null) {
-        visible.push("(b.budget_type = 'USER' and b.user_id = ?)", '(a.budget_id is null and a.user_id = ?)');
-        params.push(scope.userId, scope.userId);
+        visible.push('(a.budget_id is null and a.user_id = ?)');
+        params.push(scope.userId);
       }
       if (scope.projectId !== null) {
-        visible.push("(b.budget_type = 'PROJECT' and b.project_id = ?)", '(a.budget_id is null and a.project_id = ?)');
-        params.push(scope.projectId, scope.projectId);
-      }
-      if (scope.service !== null) {
-        visible.push("(b.budget_type = 'SERVICE' and b.scope_id = ?)");
-        params.push(scope.service);
+        visible.push('(a.budget_id is null and a.project_id = ?)');
+        params.push(scope.projectId);
       }
       conds.push(`(${visible.join(' or ')})`);
     }

@@ -20,3 +20,26 @@ export function visibleBudget(b: Budget, scope: RowScope): boolean {
       return scope.service !== null && b.scopeId === scope.service;
   }
 }
+
+/**
+ * The same rule as an SQL condition on a `budget` row aliased `alias`, with
+ * its bindings in order; null when the scope sees every budget.
+ */
+export function visibleBudgetSql(scope: RowScope, alias = 'b'): { sql: string; params: string[] } | null {
+  if (scope.userId === null && scope.projectId === null && scope.service === null) return null;
+  const conds = [`${alias}.budget_type = 'GLOBAL'`];
+  const params: string[] = [];
+  if (scope.userId !== null) {
+    conds.push(`(${alias}.budget_type = 'USER' and ${alias}.user_id = ?)`);
+    params.push(scope.userId);
+  }
+  if (scope.projectId !== null) {
+    conds.push(`(${alias}.budget_type = 'PROJECT' and ${alias}.project_id = ?)`);
+    params.push(scope.projectId);
+  }
+  if (scope.service !== null) {
+    conds.push(`(${alias}.budget_type = 'SERVICE' and ${alias}.scope_id = ?)`);
+    params.push(scope.service);
+  }
+  return { sql: conds.join(' or '), params };
+}

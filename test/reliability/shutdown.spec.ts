@@ -13,7 +13,7 @@ import {
 } from './harness';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
-/** Provider latency: a request started between 50 ms and LATENCY - 50 ms before SIGTERM is surely in flight. */
+/** Provider latency: long enough that a dozen requests are in flight whenever the signal comes. */
 const LATENCY = 600;
 /** What the test allows for the drain (Apollo's grace period is 10 s; main.ts forces an exit after 30 s). */
 const DRAIN_BOUND_MS = 12_000;
@@ -42,7 +42,9 @@ pgOnly('graceful shutdown: SIGTERM under load', () => {
     expect(await ws.closed).toBe(1001);
     await ws.client.dispose();
 
-    const inFlight = outcomes.filter((o) => o.startedAt >= sigtermAt - LATENCY + 50 && o.startedAt <= sigtermAt - 50);
+    // In flight at the signal: sent at least 50 ms before it (so it reached the server) and not answered before it.
+    // Not a window derived from LATENCY: on a loaded machine requests take longer and start less often.
+    const inFlight = outcomes.filter((o) => o.startedAt <= sigtermAt - 50 && o.startedAt + o.ms >= sigtermAt);
     expect(inFlight.length).toBeGreaterThan(0);
     expect(inFlight.filter((o) => !o.requestId)).toEqual([]);
     // Whatever did not succeed never reached the server (refused connection), it was not cut off.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DatabaseConfig } from '../../src/config/config';
+import { migrate, openDatabase, type Database } from '../../src/db/orm';
 
 export interface TestDatabase {
   config: DatabaseConfig;
@@ -43,3 +44,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 export const onPostgres = () => Boolean(process.env.TEST_DATABASE_URL);
+
+/** A suite's migrated database: registers beforeAll (create, open, migrate) and afterAll (close, drop). */
+export function useMigratedDatabase(): { tdb: TestDatabase; db: Database } {
+  const f = {} as { tdb: TestDatabase; db: Database };
+  beforeAll(async () => {
+    f.tdb = await createTestDatabase();
+    f.db = await openDatabase(f.tdb.config);
+    await migrate(f.db.orm);
+  });
+  afterAll(async () => {
+    await f.db?.close();
+    await f.tdb?.drop();
+  });
+  return f;
+}

@@ -5,30 +5,19 @@ import { applyBudgets, parseBudgetSpecs, type BudgetSpec } from '../../../src/bu
 import { Budget } from '../../../src/budgets/budget.entity';
 import { BudgetService } from '../../../src/budgets/budget.service';
 import { AppError } from '../../../src/common/errors';
-import { migrate, openDatabase, type Database } from '../../../src/db/orm';
 import { PROVIDER_IDS } from '../../../src/providers/provider.types';
-import { createTestDatabase, type TestDatabase } from '../../utils/database';
+import { useMigratedDatabase } from '../../utils/database';
 
-let tdb: TestDatabase;
-let db: Database;
+const f = useMigratedDatabase();
 const service = new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: new Set() });
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = await openDatabase(tdb.config);
-  await migrate(db.orm);
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
 beforeEach(async () => {
-  await db.orm.em.fork().nativeDelete(Budget, {});
+  await f.db.orm.em.fork().nativeDelete(Budget, {});
 });
 
 const example = (): BudgetSpec[] => parseBudgetSpecs(parseYaml(readFileSync(resolve(__dirname, '../../../examples/budgets.yaml'), 'utf8')));
-const apply = (specs: BudgetSpec[], dryRun = false) => applyBudgets(db.orm.em.fork(), service, specs, { dryRun });
-const rows = () => db.orm.em.fork().find(Budget, {}, { orderBy: { name: 'asc' } });
+const apply = (specs: BudgetSpec[], dryRun = false) => applyBudgets(f.db.orm.em.fork(), service, specs, { dryRun });
+const rows = () => f.db.orm.em.fork().find(Budget, {}, { orderBy: { name: 'asc' } });
 /** Every column but the bookkeeping timestamps, to compare states of the table. */
 const snapshot = async () => (await rows()).map(({ updatedAt: _u, createdAt: _c, ...rest }) => rest);
 

@@ -1,6 +1,5 @@
 import { createLogger } from '../../../src/common/logger';
 import { loadConfig } from '../../../src/config/config';
-import { migrate, openDatabase, type Database } from '../../../src/db/orm';
 import { BudgetService } from '../../../src/budgets/budget.service';
 import { CompletionService } from '../../../src/completions/completion.service';
 import type { SettleHooks } from '../../../src/completions/settle-hooks';
@@ -9,7 +8,7 @@ import { PriceCatalog } from '../../../src/pricing/price-catalog';
 import { createProviderRegistry } from '../../../src/providers/provider-registry';
 import { BudgetType, LimitPeriod, LimitType } from '../../../src/common/enums';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { createTestDatabase, type TestDatabase } from '../../utils/database';
+import { useMigratedDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
@@ -21,24 +20,18 @@ const noHooks: SettleHooks = {
 };
 
 let sim: ProviderSimulator;
-let tdb: TestDatabase;
-let db: Database;
+const f = useMigratedDatabase();
 beforeAll(async () => {
   sim = await startSimulator();
-  tdb = await createTestDatabase();
-  db = await openDatabase(tdb.config);
-  await migrate(db.orm);
 });
 afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
   await sim?.close();
 });
 
 describe('a period rolling over while a request is in flight', () => {
   it('charges the request to the period it reserved in, not the one it settled in', async () => {
-    const config = loadConfig({ ...simulatorEnv(sim), DATABASE_URL: tdb.url, LOG_LEVEL: 'silent' });
-    const em = db.orm.em.fork() as EntityManager;
+    const config = loadConfig({ ...simulatorEnv(sim), DATABASE_URL: f.tdb.url, LOG_LEVEL: 'silent' });
+    const em = f.db.orm.em.fork() as EntityManager;
     const budget = await new BudgetService({ knownProviders: ['openai'], configuredChannels: new Set() }).create(em, {
       budgetName: 'hourly', budgetType: BudgetType.USER, userId: 'u', limitType: LimitType.COST, limitPeriod: LimitPeriod.HOURLY, limitValue: 10,
     });
@@ -46,7 +39,7 @@ describe('a period rolling over while a request is in flight', () => {
     let clock = new Date('2031-03-04T09:59:59.900Z');
     sim.control.setLatency(200);
     const service = new CompletionService(
-      db.orm, config, createProviderRegistry(config.providers), new PriceCatalog(db.orm, { allowUnpricedModels: false }), noHooks,
+      f.db.orm, config, createProviderRegistry(config.providers), new PriceCatalog(f.db.orm, { allowUnpricedModels: false }), noHooks,
       createMetrics('t', { defaultMetrics: false }), createLogger('silent'), () => clock,
     );
     const pending = service.complete(
@@ -56,7 +49,7 @@ describe('a period rolling over while a request is in flight', () => {
     await new Promise((r) => setTimeout(r, 100));
     clock = new Date('2031-03-04T10:00:00.100Z');
     const out = await pending;
-    const rows = await db.orm.em.fork().execute<{ period_start: Date; used: string; reserved: string }[]>(
+    const rows = await f.db.orm.em.fork().execute<{ period_start: Date; used: string; reserved: string }[]>(
       'select period_start, used::text, reserved::text from budget_ledger where budget_id = ? order by period_start', [budget.id]);
     expect(rows.map((r) => new Date(r.period_start).toISOString())).toEqual(['2031-03-04T09:00:00.000Z']);
     expect(Number(rows[0].used)).toBeCloseTo(Number(out.usage.totalCost), 12);

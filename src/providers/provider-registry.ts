@@ -12,6 +12,7 @@ import {
   type AdapterOptions,
   type CallPolicy,
   type ProviderAdapter,
+  type ProviderClient,
   type ProviderId,
   type RetryPolicy,
 } from './provider.types';
@@ -32,6 +33,8 @@ export interface ProviderRegistry {
 export interface ProviderRegistryOptions {
   /** Overrides parts of {@link DEFAULT_RETRY_POLICY}. */
   retry?: Partial<RetryPolicy>;
+  /** Overrides `cfg.client`. */
+  client?: ProviderClient;
 }
 
 /**
@@ -45,7 +48,7 @@ export function createProviderRegistry(cfg: AppConfig['providers'], opts: Provid
     maxRetries: cfg.maxRetries ?? 2,
     retry: { ...DEFAULT_RETRY_POLICY, ...opts.retry },
   };
-  const opt = (id: ProviderId): AdapterOptions => ({ endpoint: cfg[id], policy });
+  const opt = (id: ProviderId): AdapterOptions => ({ endpoint: cfg[id], policy, client: opts.client ?? cfg.client ?? 'lean' });
   const adapters = {
     openai: new OpenAIAdapter(opt('openai')),
     anthropic: new AnthropicAdapter(opt('anthropic')),

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -135,6 +135,9 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
 
     const app = express();
     app.disable('x-powered-by');
+    // No ETag on answers: hashing every GraphQL response costs CPU on each request and no
+    // client revalidates a POST (measured in bench/README.md, "complete").
+    app.set('etag', false);
     httpServer = createServer(app);
     // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
@@ -158,6 +161,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       formatError: formatError(log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // Installed by default, it wraps every field resolver to compute cache hints no one sets.
+        ApolloServerPluginCacheControlDisabled(),
         { async serverWillStart() { return { async drainServer() { clearInterval(sweep); await wsCleanup.dispose(); } }; } },
         // Decided by our config, not by Apollo's own reading of NODE_ENV.
         config.introspection ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),

@@ -15,14 +15,28 @@ export interface GraphQLContext {
   log: Logger;
 }
 
+/**
+ * The context of one operation. The EntityManager fork, the DataLoaders and the child logger
+ * are made when a resolver first asks for them: a fork costs more than a whole `{ __typename }`
+ * (bench/README.md, "complete"), and `complete` and most queries need none of the three.
+ */
 export function buildContext(services: AppServices, auth: AuthInfo, requestId: string): GraphQLContext {
-  const em = services.db.orm.em.fork() as EntityManager;
+  let em: EntityManager | undefined;
+  let loaders: Loaders | undefined;
+  let log: Logger | undefined;
+  const fork = () => (em ??= services.db.orm.em.fork() as EntityManager);
   return {
     requestId,
     auth,
-    em,
     services,
-    loaders: createLoaders(services, em),
-    log: services.log.child({ requestId, keyId: auth.keyId }),
+    get em() {
+      return fork();
+    },
+    get loaders() {
+      return (loaders ??= createLoaders(services, fork()));
+    },
+    get log() {
+      return (log ??= services.log.child({ requestId, keyId: auth.keyId }));
+    },
   };
 }

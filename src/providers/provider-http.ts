@@ -1,5 +1,6 @@
 import { Pool, errors } from 'undici';
-import type { ClassifiedError, HeaderLookup } from './provider-call';
+import { callWithRetries, classifySdkError, type ClassifiedError, type HeaderLookup, type SdkErrorClasses } from './provider-call';
+import type { CallPolicy, ProviderClient, ProviderId } from './provider.types';
 
 /**
  * The lean transport to a provider: one undici keep-alive pool per provider origin, one JSON
@@ -133,4 +134,20 @@ export class ProviderHttp {
     this.pool = undefined;
     await p?.close();
   }
+}
+
+/**
+ * One provider call under the policy (`callWithRetries`) over the client an adapter is set to:
+ * `lean` (an attempt on a {@link ProviderHttp}) or `sdk` (an attempt on the official client,
+ * whose errors `sdkErrors` classifies).
+ */
+export function callOverClient<T>(
+  client: ProviderClient,
+  common: { provider: ProviderId; policy: CallPolicy; apiKey: string | undefined; signal: AbortSignal | undefined },
+  lean: () => Promise<T>,
+  sdk: { errors: SdkErrorClasses; attempt: () => Promise<T> },
+): Promise<T> {
+  return client === 'lean'
+    ? callWithRetries({ ...common, classify: classifyHttpError, attempt: lean })
+    : callWithRetries({ ...common, classify: (err) => classifySdkError(err, sdk.errors), attempt: sdk.attempt });
 }

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../../config/config';
 import { AppError } from '../../common/errors';
 import {
@@ -281,5 +283,44 @@ describe('the lean client against the SDKs: equivalence', () => {
     expect(sdk.received.length).toBeGreaterThan(0);
     if (sc.name.startsWith('a plain') || sc.name.startsWith('cache') || sc.name.includes('then a reply')) expect(sdk.outcome).toHaveProperty('ok');
     else expect(sdk.outcome).toHaveProperty('err.code', 'PROVIDER_ERROR');
+  });
+});
+
+describe('the lean client against the SDKs: what the simulator cannot send', () => {
+  let proxy: Server;
+  let proxyUrl: string;
+  beforeAll(async () => {
+    // A proxy in front of the provider answering with its own HTML error page.
+    proxy = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>'));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => proxy.close(() => r())));
+
+  const outcome = async (id: ProviderId, baseUrl: string, client: ProviderClient) => {
+    const cfg = providersConfig({ maxRetries: 1, [id]: { apiKey: GOOD_KEY, baseUrl } });
+    const err = await providerError(createProviderRegistry(cfg, { ...FAST_RETRIES, client }).get(id).chat({ model: 'm', messages: MESSAGES }));
+    return { code: err.code, message: err.message, extensions: err.extensions };
+  };
+
+  it.each(['openai', 'anthropic'] as const)('%s: a non-JSON error page gives the same error', async (id) => {
+    const sdk = await outcome(id, id === 'openai' ? `${proxyUrl}/v1` : proxyUrl, 'sdk');
+    expect(sdk).toEqual({ code: 'PROVIDER_ERROR', message: `${id}: 502 <html>Bad Gateway</html>`, extensions: { provider: id, status: 502, attempts: 2 } });
+    expect(await outcome(id, id === 'openai' ? `${proxyUrl}/v1` : proxyUrl, 'lean')).toEqual(sdk);
+  });
+
+  it.each(['openai', 'anthropic'] as const)('%s: a refused connection gives the same error', async (id) => {
+    // A port nothing listens on: bound, then closed.
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const sdk = await outcome(id, `http://127.0.0.1:${port}`, 'sdk');
+    expect(sdk).toMatchObject({ code: 'PROVIDER_ERROR', extensions: { provider: id, status: null, attempts: 2 } });
+    expect(sdk.message).toMatch(new RegExp(`^${id}: connection error`));
+    expect(await outcome(id, `http://127.0.0.1:${port}`, 'lean')).toEqual(sdk);
   });
 });

@@ -1,7 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
-import { callWithRetries, classifySdkError } from '../provider-call';
-import { ProviderHttp, classifyHttpError } from '../provider-http';
+import { ProviderHttp, callOverClient } from '../provider-http';
 import { assertConfigured } from '../openai-compatible/openai-compatible.adapter';
 import {
   DEFAULT_MAX_OUTPUT_TOKENS,
@@ -85,24 +84,16 @@ export class AnthropicAdapter implements ProviderAdapter {
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     };
     const common = { provider: this.id, policy: this.opts.policy, apiKey, signal: req.signal };
-    let res: Message;
-    if (this.opts.client === 'lean') {
-      const { http, headers } = this.lean(apiKey);
-      const text = JSON.stringify(body);
-      res = await callWithRetries({
-        ...common,
-        classify: classifyHttpError,
+    const res = await callOverClient<Message>(
+      this.opts.client,
+      common,
+      () => {
+        const { http, headers } = this.lean(apiKey);
         // The Anthropic SDK's error object is the whole body ({ type: 'error', error: { type, message } }).
-        attempt: () => http.postJson<Message>('/v1/messages', headers, text, req.signal, (b) => b),
-      });
-    } else {
-      const client = this.sdk(apiKey);
-      res = await callWithRetries({
-        ...common,
-        classify: (err) => classifySdkError(err, Anthropic),
-        attempt: () => client.messages.create(body, { signal: req.signal, timeout: this.opts.policy.timeoutMs, maxRetries: 0 }),
-      });
-    }
+        return http.postJson<Message>('/v1/messages', headers, JSON.stringify(body), req.signal, (b) => b);
+      },
+      { errors: Anthropic, attempt: () => this.sdk(apiKey).messages.create(body, { signal: req.signal, timeout: this.opts.policy.timeoutMs, maxRetries: 0 }) },
+    );
     const text = (res.content ?? []).flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('');
     return {
       message: { role: 'assistant', content: text },

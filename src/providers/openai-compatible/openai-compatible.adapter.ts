@@ -2,8 +2,7 @@ import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { AppError } from '../../common/errors';
-import { callWithRetries, classifySdkError } from '../provider-call';
-import { ProviderHttp, classifyHttpError } from '../provider-http';
+import { ProviderHttp, callOverClient } from '../provider-http';
 import type { AdapterOptions, ChatRequest, ChatResponse, NormalizedUsage, ProviderAdapter, ProviderId } from '../provider.types';
 
 /** Usage as OpenAI-compatible APIs send it, including DeepSeek's cache fields. */
@@ -104,23 +103,15 @@ export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     };
     const common = { provider: this.id, policy: this.opts.policy, apiKey, signal: req.signal };
-    let res: ChatCompletion;
-    if (this.opts.client === 'lean') {
-      const { http, headers } = this.lean(apiKey);
-      const text = JSON.stringify(body);
-      res = await callWithRetries({
-        ...common,
-        classify: classifyHttpError,
-        attempt: () => http.postJson<ChatCompletion>('/chat/completions', headers, text, req.signal, openAIErrorObject),
-      });
-    } else {
-      const client = this.sdk(apiKey);
-      res = await callWithRetries({
-        ...common,
-        classify: (err) => classifySdkError(err, OpenAI),
-        attempt: () => client.chat.completions.create(body, { signal: req.signal, timeout: this.opts.policy.timeoutMs, maxRetries: 0 }),
-      });
-    }
+    const res = await callOverClient<ChatCompletion>(
+      this.opts.client,
+      common,
+      () => {
+        const { http, headers } = this.lean(apiKey);
+        return http.postJson<ChatCompletion>('/chat/completions', headers, JSON.stringify(body), req.signal, openAIErrorObject);
+      },
+      { errors: OpenAI, attempt: () => this.sdk(apiKey).chat.completions.create(body, { signal: req.signal, timeout: this.opts.policy.timeoutMs, maxRetries: 0 }) },
+    );
     const choice = res.choices?.[0];
     return {
       message: { role: 'assistant', content: choice?.message?.content ?? '' },

@@ -149,6 +149,7 @@ export async function measure(gws: GatewayProcess[], url: (g: GatewayProcess) =>
 /** Sums the rounds of one row: throughput over the summed window, latencies as the median round's, costs per request. */
 function combine(label: string, instances: number, concurrency: number, samples: Sample[]): Row {
   const count = samples.reduce((s, x) => s + x.count, 0);
+  const per = (total: number) => (count ? total / count : NaN);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const pgs = samples.map((s) => s.pg).filter((p): p is BackendFigures => p !== null);
   const lockWaits = new Map<string, number>();
@@ -160,16 +161,16 @@ function combine(label: string, instances: number, concurrency: number, samples:
     p99: median(samples.map((s) => s.p99)),
     errors: samples.reduce((s, x) => s + x.errors, 0),
     firstError: samples.find((s) => s.firstError)?.firstError ?? null,
-    gatewayCpuMs: samples.reduce((s, x) => s + x.gatewayCpuMs, 0) / Math.max(1, count),
-    pgCpuMs: pgs.length ? pgs.reduce((s, p) => s + p.cpuMs, 0) / Math.max(1, count) : null,
-    statements: samples.reduce((s, x) => s + x.statements, 0) / Math.max(1, count),
+    gatewayCpuMs: per(samples.reduce((s, x) => s + x.gatewayCpuMs, 0)),
+    pgCpuMs: pgs.length ? per(pgs.reduce((s, p) => s + p.cpuMs, 0)) : null,
+    statements: per(samples.reduce((s, x) => s + x.statements, 0)),
     pg: pgs.length
       ? {
         cpuMs: pgs.reduce((s, p) => s + p.cpuMs, 0),
         samples: pgs.reduce((s, p) => s + p.samples, 0),
         active: pgs.reduce((s, p) => s + p.active, 0),
         lockWaits,
-        transactions: pgs.reduce((s, p) => s + p.transactions, 0) / Math.max(1, count),
+        transactions: per(pgs.reduce((s, p) => s + p.transactions, 0)),
       }
       : null,
   };
@@ -276,6 +277,59 @@ function lockCell(r: Row): string {
   return `${locks} of ${r.pg.active} (${r.pg.active ? ((locks / r.pg.active) * 100).toFixed(0) : 0}%)${detail ? `: ${detail}` : ''}`;
 }
 
+/** Share of a profile's busy time in the packages matching `re`. */
+function share(f: DbFigures, what: string, re: RegExp): number {
+  return f.profiles.find((p) => p.what === what)?.top.filter((t) => re.test(t.category)).reduce((s, t) => s + t.share, 0) ?? NaN;
+}
+
+/**
+ * "What limits it now": the reading of the profiles and counters, written by hand from the runs
+ * of December 2026 (issue #13); the figures are this run's. Re-read it when the shape changes.
+ */
+function limits(figs: DbFigures[]): string {
+  const pg = figs.find((f) => f.db === 'PostgreSQL');
+  const row = (f: DbFigures, label: string, c = 16, inst = 1) => f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst);
+  const out: string[] = ['### What limits it now', ''];
+  if (pg) {
+    const c16 = row(pg, 'complete')!;
+    const c1 = row(pg, 'complete', 1)!;
+    const locks = c16.pg ? [...c16.pg.lockWaits.values()].reduce((s, v) => s + v, 0) / Math.max(1, c16.pg.active) : NaN;
+    const one = row(pg, 'complete, one instance alone');
+    const two = row(pg, 'complete, two instances together', 16, 2);
+    out.push(
+      `- **With budgets, the ledger rows.** At 16 in flight ${pct(locks)} of the active backend samples wait on a Lock ` +
+        '(`transactionid`: on the transaction that holds the GLOBAL / USER / PROJECT ledger row until it commits; `tuple`: queued behind it), ' +
+        'so requests of one instance queue on the same three rows and throughput is about 1 / (lock hold time); ' +
+        (one && two ? `two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone. ` : '') +
+        `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16 (reservations refused under contention are decided and sent again), ` +
+        `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
+        `${pct(share(pg, 'complete', /mikro-orm|knex|tarn/))} of the busy time (EntityManager forks, query building, hydration, pool), the driver ${pct(share(pg, 'complete', /^pg/))}. ` +
+        'This is the part issue #13\'s ledger work replaces (leases, group commit, prepared statements).',
+    );
+  }
+  const off = figs[0] && row(figs[0], 'complete, BUDGET_ENABLED=false');
+  const tn = figs[0] && row(figs[0], '`{ __typename }`');
+  if (off && tn) {
+    const what = 'complete, BUDGET_ENABLED=false';
+    out.push(
+      `- **Without budgets, the GraphQL path and the provider call** (made cheaper here: bench section "path"): ${f2(off.gatewayCpuMs)} ms of CPU per \`complete\` ` +
+        `against ${f2(tn.gatewayCpuMs)} ms for \`{ __typename }\`. In its profile what is left is node's HTTP server and client ` +
+        `(\`node:*\`, native writes, undici: ${pct(share(figs[0], what, /^node:|native|undici|\(program\)/))}), the garbage collector (${pct(share(figs[0], what, /garbage/))}), ` +
+        `graphql-js execution and variable coercion (${pct(share(figs[0], what, /^graphql$/))}), Apollo's request pipeline (${pct(share(figs[0], what, /@apollo/))}, with a sha256 of the query text per request), ` +
+        `express, its router and body-parser (${pct(share(figs[0], what, /^express$|^router$|body-parser|raw-body/))}), type-graphql (${pct(share(figs[0], what, /type-graphql/))}), ` +
+        `and, in the completion flow, an EntityManager fork and a TokenUsage entity per request that the pass-through never stores (\`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}, \`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}).`,
+      '- **Next steps on the path**: no fork and no entity in the pass-through (the CompletionRun refactor of src/completions/completion.service.ts); ' +
+        '`NODE_ENV=production` in deployments (graphql-js then skips its development `instanceOf` checks, ~1–2% here); ' +
+        'a lighter HTTP layer than express + body-parser for `/graphql`.',
+    );
+  }
+  out.push(
+    '- **The machine**: 2 cores shared by the gateways, the load generator, the simulator, PostgreSQL and other jobs (see the load average above); ' +
+      'absolute figures move between runs, the ratios within one run are the result.',
+  );
+  return out.join('\n');
+}
+
 function render(figs: DbFigures[]): string {
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const out: string[] = [
@@ -327,11 +381,12 @@ function render(figs: DbFigures[]): string {
       ];
     }),
   ));
+  out.push('', limits(figs));
   for (const f of figs) {
     for (const p of f.profiles) {
       out.push('', `### CPU profile: ${f.db}, ${p.what}, 16 in flight`, '');
       out.push(`The gateway's main thread over ${PROFILE_MS / 1000} s (\`${p.file}\`, open in Chrome DevTools): busy ${(p.busy * 100).toFixed(0)}% of the time. Self time by package, share of busy time:`, '');
-      out.push(table(['where', 'share'], p.top.map((t) => [`\`${t.category}\``, `${(t.share * 100).toFixed(1)}%`])));
+      out.push(table(['where', 'share'], p.top.slice(0, 15).map((t) => [`\`${t.category}\``, `${(t.share * 100).toFixed(1)}%`])));
     }
   }
   return out.join('\n');

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
         process.send!({ type: 'profiling' });
       });
     } else if (m.type === 'profile-stop' && stopProfile) {
-      void stopProfile(m.file!).then((p) => process.send!({ type: 'profile', busy: busyShare(p), top: summarise(p) }));
+      void stopProfile(m.file!).then((p) => process.send!({ type: 'profile', busy: busyShare(p), top: summarise(p, 40) }));
       stopProfile = null;
     }
   });

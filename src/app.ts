@@ -227,6 +227,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           clearInterval(sweep);
           await apollo.stop();
           await services.completions.drain();
+          await providers.close();
           await services.alerts.stop();
           await apiKeys.stop();
           await retention?.stop();

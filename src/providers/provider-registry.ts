@@ -27,6 +27,8 @@ export interface ProviderRegistry {
   get(id: string): ProviderAdapter;
   /** Whether `id` is known and has what it needs (a key, except Ollama). Never throws. */
   isConfigured(id: string): boolean;
+  /** Closes every adapter's connections (at shutdown, after the last call). */
+  close(): Promise<void>;
 }
 
 /** Options beyond the config, mainly for tests. */
@@ -69,6 +71,9 @@ export function createProviderRegistry(cfg: AppConfig['providers'], opts: Provid
     },
     isConfigured(id: string): boolean {
       return isKnownProvider(id) && (id === 'ollama' || Boolean(cfg[id].apiKey));
+    },
+    async close(): Promise<void> {
+      await Promise.all(Object.values(adapters).map((a) => a.close()));
     },
   };
 }

@@ -57,6 +57,8 @@ export interface ChatResponse {
 export interface ProviderAdapter {
   readonly id: ProviderId;
   chat(req: ChatRequest): Promise<ChatResponse>;
+  /** Closes the adapter's keep-alive connections (at shutdown). */
+  close(): Promise<void>;
 }
 
 /**

@@ -69,6 +69,10 @@ export class AnthropicAdapter implements ProviderAdapter {
     return { http: this.http, headers: this.headers };
   }
 
+  async close(): Promise<void> {
+    await this.http?.close();
+  }
+
   async chat(req: ChatRequest): Promise<ChatResponse> {
     const apiKey = this.opts.endpoint.apiKey;
     assertConfigured(this.id, apiKey);

@@ -93,6 +93,10 @@ export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
     return { http: this.http, headers: this.headers };
   }
 
+  async close(): Promise<void> {
+    await this.http?.close();
+  }
+
   async chat(req: ChatRequest): Promise<ChatResponse> {
     const apiKey = this.apiKey();
     assertConfigured(this.id, apiKey);

@@ -91,10 +91,12 @@ export function createRestRouter(services: AppServices): Router {
     const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
     const p = PERIODS[periodName];
     if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
-    const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? new Date();
+    // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
+    const endDate = parseDateParam('end_date', q(req, 'end_date'), true);
+    const to = endDate ?? new Date();
     const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
     const userId = String(req.params.user_id);
-    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+    const f = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
     return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
   }));
 

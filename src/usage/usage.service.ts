@@ -32,14 +32,19 @@ export interface ResolvedUsageFilter {
 /**
  * Applies defaults (`to` = now, `from` = 30 days before `to`) and forces the
  * caller's row scope onto the filter: a viewer bound to a user or project, or
- * a service key, sees only its own rows. An explicit filter naming someone
- * else is not an error: it returns null, which every query treats as "no rows".
- * Throws BAD_USER_INPUT when `from` is after `to`.
+ * a service key, sees only its own rows. Null, which every query treats as "no
+ * rows", for a filter that can match nothing: one naming someone else than the
+ * bound scope (not an error), or a `from` after now with no `to` (nothing has
+ * happened yet; the default `to` is not the caller's to be wrong about).
+ * Throws BAD_USER_INPUT only when an explicit `from` is after an explicit `to`.
  */
 export function scopeUsageFilter(filter: UsageFilter | null | undefined, scope: RowScope, now = new Date()): ResolvedUsageFilter | null {
   const to = filter?.to ?? now;
   const from = filter?.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
-  if (from.getTime() > to.getTime()) throw badInput('filter.from', 'must not be after filter.to');
+  if (from.getTime() > to.getTime()) {
+    if (filter?.to) throw badInput('filter.from', 'must not be after filter.to');
+    return null;
+  }
   const forced = (given: string | null | undefined, bound: string | null): string | null | false => {
     if (bound === null) return given ?? null;
     return given !== null && given !== undefined && given !== bound ? false : bound;

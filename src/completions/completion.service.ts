@@ -185,7 +185,7 @@ export class CompletionService {
   private async decideAndReserve(em: EntityManager, requestId: string, p: Prepared, requested: Target): Promise<Decision> {
     let decision = decide(requested, this.figures(p, p.ledgers), p.estimates, this.settings, this.describe);
     for (let attempt = 1; decision.kind === 'allow'; attempt++) {
-      const target = decision.target;
+      const { target, pastLimit } = decision;
       const est = p.estimates.get(targetKey(target))!;
       const res = await reserve(
         em,
@@ -194,7 +194,8 @@ export class CompletionService {
           ...a.key,
           amount: amountFor(a.budget, est),
           limit: a.limit,
-          hard: this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled,
+          // A budget that admits the target past its limit (see admitsPastLimit) is reserved on without the check.
+          hard: this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled && !pastLimit.includes(a.budget.id),
         })),
         new Date(Date.now() + this.config.budget.reservationTtlMs),
       );
@@ -254,6 +255,7 @@ export class CompletionService {
       kind: 'allow',
       target: fresh.target,
       fallbacks: [...d.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
+      pastLimit: fresh.pastLimit,
     };
   }
 

@@ -317,9 +317,10 @@ export class CompletionService {
       try {
         const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
         const est = p.estimates.get(targetKey(d.target));
+        // What is used and what the refused request would have added, apart: the refusal moved nothing.
         const movement: BudgetMovement = {
-          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit,
-          amount: figures.used + figures.reserved + (est ? amountFor(a.budget, est) : 0n),
+          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit, amount: figures.used + figures.reserved,
+          refusal: { amount: est ? amountFor(a.budget, est) : 0n, reserved: figures.reserved },
           userId: req.userId, projectId: req.projectId, provider: d.target.provider, model: d.target.model, actionTaken: 'blocked',
         };
         const raised = await em.transactional((tem) => this.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
@@ -487,7 +488,7 @@ export class CompletionService {
     exceeded: (b, f) => {
       const full = b as Budget;
       const pct = percentage(f.used + f.reserved, f.limit);
-      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, new Date()).start)}`;
+      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, this.now()).start)}`;
     },
     threshold: (b, f, projected) =>
       `budget '${b.name}' would reach ${percentage(projected, f.limit).toFixed(1)}% (fallback threshold ${Math.round(b.fallbackThreshold * 100)}%)`,

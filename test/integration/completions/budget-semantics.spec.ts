@@ -1,12 +1,19 @@
 import {
-  BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, DeleteBudgetDocument, UpdateBudgetDocument,
+  BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, DeleteBudgetDocument, ListAlertsDocument, UpdateBudgetDocument,
   type CreateBudgetMutationVariables,
 } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { simulatedOpenAIPromptTokens } from '../../fixtures/provider-simulator';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
-import { parseUnits, unitsToNumber } from '../../../src/common/money';
+import { CompletionService } from '../../../src/completions/completion.service';
+import type { CompletionRequest } from '../../../src/completions/completion.validation';
+import type { SettleHooks } from '../../../src/completions/settle-hooks';
+import { ApiKeyRole } from '../../../src/common/enums';
+import { AppError } from '../../../src/common/errors';
+import { createLogger } from '../../../src/common/logger';
+import { formatUsd, parseUnits, unitsToNumber } from '../../../src/common/money';
+import { createMetrics } from '../../../src/metrics/metrics';
 
 /**
  * The budget semantics of README "Decisions where the issues were silent" (issue #12, section 2), through
@@ -164,5 +171,36 @@ describe('a request that costs nothing (a local model)', () => {
     expect((await status(b.id)).used).toBe(first.usage.totalTokens);
     await setLimit(b.id, first.usage.totalTokens);
     expect((await complete({ userId: user, provider: 'ollama', model: 'llama3.1' })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
+  });
+});
+
+describe('a refusal', () => {
+  it('raises an alert that says what is used and what the refused request would have cost, separately', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('Daily'), hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost * 3n) / 2 });
+    ok(await complete({ userId: user })); // 66.67%: no alert yet
+    expect((await complete({ userId: user })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    const alerts = ok(await s.gql(ListAlertsDocument, { budgetId: b.id })).alerts;
+    expect(alerts).toHaveLength(1);
+    const limit = formatUsd(parseUnits(String(unitsToNumber(gpt4oCost * 3n) / 2)));
+    expect(alerts[0]).toMatchObject({ alertType: 'EXCEEDED', actionTaken: 'blocked', currentValue: unitsToNumber(gpt4oCost), usagePercentage: 66.666666 });
+    expect(alerts[0].message).toBe(
+      `Budget '${b.name}' refused a request over its limit at 66.67% (${formatUsd(gpt4oCost)} of ${limit} used, daily ${new Date().toISOString().slice(0, 10)}, user ${user}); ` +
+      `the refused request would have cost ${formatUsd(gpt4oCost)}; action: blocked`,
+    );
+  });
+
+  it('names the period of the injected clock, not of the wall clock', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('Clocked'), hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost) });
+    const noHooks: SettleHooks = { raiseThresholdAlerts: async () => [], addToHourlyRollup: async () => undefined, publishRaised: async () => undefined, checkSpikes: async () => undefined };
+    const { db, providers, prices } = s.app.services;
+    const service = new CompletionService(db.orm, s.config, providers, prices, noHooks, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), () => new Date('2031-03-04T12:00:00Z'));
+    const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
+    const input = { messages, provider: 'openai', model: 'gpt-4o', userId: user, projectId: null, service: null, endpoint: null, maxTokens: 20, temperature: null, idempotencyKey: null } as CompletionRequest;
+    await service.complete(admin, input);
+    const refused = await service.complete(admin, input).then(() => null, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: 'BUDGET_EXCEEDED', message: `Budget '${b.name}' is at 100% of ${formatUsd(gpt4oCost)} for 2031-03-04` });
   });
 });

@@ -46,6 +46,11 @@ export interface CandidateEstimate {
   cost: bigint;
   /** Whole tokens (input + output). */
   tokens: number;
+  /**
+   * No price is known (BUDGET_ALLOW_UNPRICED_MODELS): `cost` is 0 as charged, but the
+   * model is not known to be free, so a hard COST budget past its limit still refuses it.
+   */
+  unpriced?: boolean;
 }
 
 export interface PolicySettings {
@@ -104,8 +109,9 @@ const sameTarget = (a: Target, b: Target) => a.provider === b.provider && a.mode
 /**
  * Whether budget `b` admits candidate `c` whatever its figures, i.e. neither its
  * hard limit nor its fallback threshold concern `c`:
- * - `c` costs a COST budget nothing (a local model): it cannot take the budget
- *   further past its limit, so it is never refused or rerouted for it;
+ * - `c` costs a COST budget nothing (a local model; not an unpriced one): it
+ *   cannot take the budget further past its limit, so it is never refused or
+ *   rerouted for it;
  * - `blockOnExceeded` is off ("use the fallback instead of blocking", fallback on
  *   globally) and `c` is the model the budget's own fallback routes to: it runs
  *   past the limit, charged in full (the budget may then stand above 100%, as its
@@ -114,7 +120,7 @@ const sameTarget = (a: Target, b: Target) => a.provider === b.provider && a.mode
  * budgets still judge `c` by their own rules.
  */
 export function admitsPastLimit(b: PolicyBudget, c: Target, est: CandidateEstimate, s: PolicySettings): boolean {
-  if (b.limitType === LimitType.COST && est.cost === 0n) return true;
+  if (b.limitType === LimitType.COST && est.cost === 0n && !est.unpriced) return true;
   return !b.blockOnExceeded && s.autoFallback && sameTarget(fallbackOf(b, s), c);
 }
 

@@ -289,7 +289,7 @@ export class CompletionService {
       const input = estimateInputTokens(t.provider, t.model, req.messages);
       prices.set(targetKey(t), price);
       inputTokens.set(targetKey(t), input);
-      estimates.set(targetKey(t), { cost: estimateCost(price, input, outputTokens).totalCost, tokens: input + outputTokens });
+      estimates.set(targetKey(t), { cost: estimateCost(price, input, outputTokens).totalCost, tokens: input + outputTokens, unpriced: price.source === 'unpriced' });
     }
     return { applicable, ledgers, prices, estimates, inputTokens, outputTokens };
   }

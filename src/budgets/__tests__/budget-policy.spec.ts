@@ -242,6 +242,13 @@ describe('decide: a request that costs nothing', () => {
     expect(local([fig(b, 2000, 1000)])).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [] });
   });
 
+  it('is an unpriced model (BUDGET_ALLOW_UNPRICED_MODELS) only when known to be free: a hard COST budget past its limit refuses it', () => {
+    const b = budget({ hardLimitEnabled: true });
+    const est = new Map([...estimates, ['ollama/llama3.1', { cost: 0n, tokens: 1000, unpriced: true }]]);
+    expect(decide(OLLAMA, [fig(b, 10, 10.5)], est, settings, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(decide(OLLAMA, [fig(b, 10, 9)], est, settings, describe_)).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [] });
+  });
+
   it('is still refused for a blocked model or a provider not allowed', () => {
     expect(local([fig(budget({ blockedModels: ['llama3.1'] }), 10, 10)])).toMatchObject({ kind: 'refuse', code: 'MODEL_BLOCKED' });
     expect(local([fig(budget({ allowedProviders: ['openai'] }), 10, 10)])).toMatchObject({ kind: 'refuse', code: 'PROVIDER_NOT_ALLOWED' });

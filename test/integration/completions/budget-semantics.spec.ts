@@ -14,6 +14,7 @@ import { AppError } from '../../../src/common/errors';
 import { createLogger } from '../../../src/common/logger';
 import { formatUsd, parseUnits, unitsToNumber } from '../../../src/common/money';
 import { createMetrics } from '../../../src/metrics/metrics';
+import { PriceCatalog } from '../../../src/pricing/price-catalog';
 
 /**
  * The budget semantics of README "Decisions where the issues were silent" (issue #12, section 2), through
@@ -41,6 +42,19 @@ const complete = (input: Record<string, unknown>) =>
   s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never });
 const status = async (id: string) => ok(await s.gql(BudgetStatusDocument, { id })).budget!.status;
 const used = async (id: string) => parseUnits(String((await status(id)).used));
+
+/** A CompletionService on the test server's database without alerts or rollups, with its own clock or price catalog. */
+function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
+  const noHooks: SettleHooks = { raiseThresholdAlerts: async () => [], addToHourlyRollup: async () => undefined, publishRaised: async () => undefined, checkSpikes: async () => undefined };
+  const { db, providers, prices } = s.app.services;
+  return new CompletionService(db.orm, s.config, providers, opts.prices ?? prices, noHooks, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now);
+}
+const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
+const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({
+  messages: messages as CompletionRequest['messages'], provider: 'openai', model: 'gpt-4o', userId: null, projectId: null, service: null, endpoint: null,
+  maxTokens: 20, temperature: null, idempotencyKey: null, ...patch,
+});
+const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
 
 beforeAll(async () => {
   sim = await startSimulator();
@@ -164,6 +178,18 @@ describe('a request that costs nothing (a local model)', () => {
     expect(ok(await complete({ userId: user })).complete).toMatchObject({ provider: 'ollama', fallbackUsed: true });
   });
 
+  it('is not an unpriced model (BUDGET_ALLOW_UNPRICED_MODELS): charged 0 but not known to be free, a hard COST budget past its limit refuses it', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true });
+    const service = bareService({ prices: new PriceCatalog(s.app.services.db.orm, { allowUnpricedModels: true }) });
+    const unknown = request({ userId: user, model: 'gpt-unlisted-2099' });
+    expect(await service.complete(admin, unknown)).toMatchObject({ model: 'gpt-unlisted-2099', usage: { totalCost: '0' } });
+    ok(await complete({ userId: user }));
+    await setLimit(b.id, unitsToNumber(gpt4oCost) / 2);
+    expect(await failure(service.complete(admin, unknown))).toMatchObject({ code: 'BUDGET_EXCEEDED', extensions: { budgetId: b.id } });
+    expect(await service.complete(admin, request({ userId: user, provider: 'ollama', model: 'llama3.1' }))).toMatchObject({ model: 'llama3.1' });
+  });
+
   it('still counts its tokens against a TOKENS budget, which refuses it past its limit', async () => {
     const user = uniq('u');
     const b = await budget({ budgetType: 'USER', userId: user, limitType: 'TOKENS', hardLimitEnabled: true, limitValue: 1_000_000 });
@@ -193,13 +219,9 @@ describe('a refusal', () => {
   it('names the period of the injected clock, not of the wall clock', async () => {
     const user = uniq('u');
     const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('Clocked'), hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost) });
-    const noHooks: SettleHooks = { raiseThresholdAlerts: async () => [], addToHourlyRollup: async () => undefined, publishRaised: async () => undefined, checkSpikes: async () => undefined };
-    const { db, providers, prices } = s.app.services;
-    const service = new CompletionService(db.orm, s.config, providers, prices, noHooks, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), () => new Date('2031-03-04T12:00:00Z'));
-    const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
-    const input = { messages, provider: 'openai', model: 'gpt-4o', userId: user, projectId: null, service: null, endpoint: null, maxTokens: 20, temperature: null, idempotencyKey: null } as CompletionRequest;
-    await service.complete(admin, input);
-    const refused = await service.complete(admin, input).then(() => null, (e: unknown) => e);
+    const service = bareService({ now: () => new Date('2031-03-04T12:00:00Z') });
+    await service.complete(admin, request({ userId: user }));
+    const refused = await failure(service.complete(admin, request({ userId: user })));
     expect(refused).toBeInstanceOf(AppError);
     expect(refused).toMatchObject({ code: 'BUDGET_EXCEEDED', message: `Budget '${b.name}' is at 100% of ${formatUsd(gpt4oCost)} for 2031-03-04` });
   });

@@ -1,14 +1,10 @@
-import {
-  BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, DeleteBudgetDocument, ListAlertsDocument, UpdateBudgetDocument,
-  type CreateBudgetMutationVariables,
-} from '../../generated/graphql';
+import { DeleteBudgetDocument, ListAlertsDocument, UpdateBudgetDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { simulatedOpenAIPromptTokens } from '../../fixtures/provider-simulator';
+import { completionHelpers, GPT4O_COST as gpt4oCost, MESSAGES as messages, NO_SETTLE_HOOKS } from '../../utils/completions';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { CompletionService } from '../../../src/completions/completion.service';
 import type { CompletionRequest } from '../../../src/completions/completion.validation';
-import type { SettleHooks } from '../../../src/completions/settle-hooks';
 import { ApiKeyRole } from '../../../src/common/enums';
 import { AppError } from '../../../src/common/errors';
 import { createLogger } from '../../../src/common/logger';
@@ -24,30 +20,14 @@ import { PriceCatalog } from '../../../src/pricing/price-catalog';
 let sim: ProviderSimulator;
 let s: TestServer;
 
-const messages = [{ role: 'user', content: 'Summarise the quarterly report in one line.' }];
-const promptTokens = simulatedOpenAIPromptTokens('gpt-4o', messages);
-/** gpt-4o at $2.50 / $10.00 per 1M, 20 output tokens (maxTokens = the simulator's reply length); estimate = actual. */
-const gpt4oCost = BigInt(promptTokens) * 2_500_000n + 20n * 10_000_000n;
-
-let seq = 0;
-const uniq = (p: string) => `${p}-${++seq}-${Date.now()}`;
-type BudgetInput = CreateBudgetMutationVariables['input'];
-async function budget(input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) {
-  return ok(await s.gql(CreateBudgetDocument, {
-    input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
-  })).createBudget;
-}
+const { uniq, budget, complete, status } = completionHelpers(() => s);
 const setLimit = async (id: string, limitValue: number) => ok(await s.gql(UpdateBudgetDocument, { id, input: { limitValue } }));
-const complete = (input: Record<string, unknown>) =>
-  s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never });
-const status = async (id: string) => ok(await s.gql(BudgetStatusDocument, { id })).budget!.status;
 const used = async (id: string) => parseUnits(String((await status(id)).used));
 
 /** A CompletionService on the test server's database without alerts or rollups, with its own clock or price catalog. */
 function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
-  const noHooks: SettleHooks = { raiseThresholdAlerts: async () => [], addToHourlyRollup: async () => undefined, publishRaised: async () => undefined, checkSpikes: async () => undefined };
   const { db, providers, prices } = s.app.services;
-  return new CompletionService(db.orm, s.config, providers, opts.prices ?? prices, noHooks, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now);
+  return new CompletionService(db.orm, s.config, providers, opts.prices ?? prices, NO_SETTLE_HOOKS, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now);
 }
 const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
 const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({

@@ -116,6 +116,18 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     expect((await status(p.id)).reserved).toBe(0);
   });
 
+  it('blockOnExceeded true instead: the fallback runs only where it fits under the limit, else BUDGET_EXCEEDED', async () => {
+    const user = uniq('u');
+    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', fallbackThreshold: 1 });
+    ok(await complete({ userId: user }));
+    await setLimit(b.id, unitsToNumber(gpt4oCost * 3n) / 2); // room for deepseek-chat, not for gpt-4o
+    const ds = ok(await complete({ userId: user })).complete;
+    expect(ds).toMatchObject({ model: 'deepseek-chat', fallbackUsed: true });
+    await setLimit(b.id, unitsToNumber(gpt4oCost)); // no room for either
+    expect((await complete({ userId: user })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(await used(b.id)).toBe(gpt4oCost + parseUnits(String(ds.usage.totalCost)));
+  });
+
   it('cascades PROJECT ≥ 90% (→ deepseek-chat) and GLOBAL ≥ 100% (→ ollama) to the ollama model', async () => {
     const user = uniq('u');
     const project = uniq('p');

@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'ty
 import { AlertView, toAlertView } from '../alerts/alert.type';
 import { rowScope } from '../auth/policy';
 import { AlertStatus, BudgetType } from '../common/enums';
+import { validId } from '../common/text';
 import type { GraphQLContext } from '../graphql/context';
 import { CreateBudgetInput, UpdateBudgetInput } from './budget.input';
 import { BudgetStatusView, BudgetView, toBudgetView } from './budget.type';
@@ -23,7 +24,7 @@ export class BudgetResolver {
     @Arg('projectId', () => String, { nullable: true }) projectId?: string | null,
     @Arg('isActive', () => Boolean, { nullable: true }) isActive?: boolean | null,
   ): Promise<BudgetView[]> {
-    const rows = await ctx.services.budgets.list(ctx.em, { budgetType, userId, projectId, isActive });
+    const rows = await ctx.services.budgets.list(ctx.em, { budgetType, userId: validId('userId', userId), projectId: validId('projectId', projectId), isActive });
     const scope = rowScope(ctx.auth);
     return rows.filter((b) => visibleBudget(b, scope)).map(toBudgetView);
   }

@@ -4,7 +4,8 @@ import type { AppServices } from '../app.services';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
 import { mayRun, rowScope } from '../auth/policy';
-import { toAlertView } from '../alerts/alert.type';
+import { alertViewsFor } from '../alerts/alert.visibility';
+import { budgetByIdLoader } from '../budgets/budget.loaders';
 import { toBudgetView } from '../budgets/budget.type';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
@@ -116,7 +117,7 @@ export function createRestRouter(services: AppServices): Router {
       severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
       first,
     }, rowScope(auth));
-    return { alerts: rows.map(toAlertView) };
+    return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
   }));
 
   router.use((_req: Request, res: Response) => {

@@ -1,5 +1,8 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { MAX_ALERTS_PAGE } from '../alerts/alert.resolver';
 import { AlertView, toAlertView } from '../alerts/alert.type';
+import { redactAlert } from '../alerts/alert.visibility';
+import { badInput } from '../common/errors';
 import { rowScope } from '../auth/policy';
 import { AlertStatus, BudgetType } from '../common/enums';
 import { validId } from '../common/text';
@@ -7,6 +10,9 @@ import type { GraphQLContext } from '../graphql/context';
 import { CreateBudgetInput, UpdateBudgetInput } from './budget.input';
 import { BudgetStatusView, BudgetView, toBudgetView } from './budget.type';
 import { visibleBudget } from './budget.visibility';
+
+/** `Budget.alerts(first:)` default. */
+export const DEFAULT_BUDGET_ALERTS = 20;
 
 @Resolver(() => BudgetView)
 export class BudgetResolver {
@@ -56,13 +62,17 @@ export class BudgetResolver {
     return ctx.loaders.budgetStatus.load(b.entity);
   }
 
-  @FieldResolver(() => [AlertView])
+  @FieldResolver(() => [AlertView], { description: `Newest first; \`first\` is at most ${MAX_ALERTS_PAGE}.` })
   async alerts(
     @Root() b: BudgetView,
     @Ctx() ctx: GraphQLContext,
     @Arg('status', () => AlertStatus, { nullable: true }) status?: AlertStatus | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_BUDGET_ALERTS }) first?: number | null,
   ): Promise<AlertView[]> {
-    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null });
-    return rows.map(toAlertView);
+    const n = first ?? DEFAULT_BUDGET_ALERTS;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null, first: n });
+    const scope = rowScope(ctx.auth);
+    return rows.map((a) => redactAlert(toAlertView(a), b.entity, scope));
   }
 }

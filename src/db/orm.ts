@@ -102,10 +102,11 @@ interface ExecutingConnection {
 function hideBoundValuesInErrors(orm: MikroORM): void {
   const conn = orm.em.getConnection() as unknown as ExecutingConnection;
   const platform = orm.em.getPlatform();
-  const execute = conn.execute.bind(conn);
+  // The class's method, looked up at each call (so a spy on the prototype still sees every query).
+  const proto = Object.getPrototypeOf(conn) as ExecutingConnection;
   conn.execute = async (query, params = [], ...rest) => {
     try {
-      return await execute(query, params, ...rest);
+      return await proto.execute.call(conn, query, params, ...rest);
     } catch (e) {
       if (!e || typeof e !== 'object') throw e;
       const compiled = typeof query === 'string' ? { sql: query, bindings: params } : query.toSQL();

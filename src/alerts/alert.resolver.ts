@@ -11,8 +11,15 @@ import { severityAtLeast } from './alert.rules';
 import { AlertNotificationView, AlertView, toAlertView, toNotificationView } from './alert.type';
 import { alertViewsFor, alertVisible, isUnrestricted } from './alert.visibility';
 
-/** Largest page of `alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
+/** Largest page of `alerts(first:)` and `Budget.alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
 export const MAX_ALERTS_PAGE = 500;
+
+/** The `first` of an alert list, `def` when not given; BAD_USER_INPUT unless a whole number from 1 to MAX_ALERTS_PAGE. */
+export function alertsPage(first: number | null | undefined, def: number): number {
+  const n = first ?? def;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+  return n;
+}
 
 @ArgsType()
 class AlertRaisedArgs {
@@ -43,8 +50,7 @@ export class AlertResolver {
     @Arg('budgetId', () => ID, { nullable: true }) budgetId?: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number | null,
   ): Promise<AlertView[]> {
-    const n = first ?? 50;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+    const n = alertsPage(first, 50);
     if (budgetId && !/^[0-9a-f-]{36}$/i.test(budgetId)) return [];
     const scope = rowScope(ctx.auth);
     const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, scope);

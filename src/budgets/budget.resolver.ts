@@ -1,8 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { MAX_ALERTS_PAGE } from '../alerts/alert.resolver';
+import { alertsPage, MAX_ALERTS_PAGE } from '../alerts/alert.resolver';
 import { AlertView, toAlertView } from '../alerts/alert.type';
 import { redactAlert } from '../alerts/alert.visibility';
-import { badInput } from '../common/errors';
 import { rowScope } from '../auth/policy';
 import { AlertStatus, BudgetType } from '../common/enums';
 import { validId } from '../common/text';
@@ -69,9 +68,7 @@ export class BudgetResolver {
     @Arg('status', () => AlertStatus, { nullable: true }) status?: AlertStatus | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_BUDGET_ALERTS }) first?: number | null,
   ): Promise<AlertView[]> {
-    const n = first ?? DEFAULT_BUDGET_ALERTS;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
-    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null, first: n });
+    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null, first: alertsPage(first, DEFAULT_BUDGET_ALERTS) });
     const scope = rowScope(ctx.auth);
     return rows.map((a) => redactAlert(toAlertView(a), b.entity, scope));
   }

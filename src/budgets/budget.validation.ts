@@ -5,8 +5,6 @@ import { validId } from '../common/text';
 import { recipientKind } from '../alerts/notifiers/notifier';
 import type { Budget } from './budget.entity';
 
-/** The longest id, name or recipient string accepted anywhere in a budget. */
-export const MAX_STRING = 200;
 export const MAX_LIST = 50;
 /**
  * The smallest amount: 1e-12 USD, the unit money is kept in (src/common/money.ts).

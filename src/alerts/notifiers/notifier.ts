@@ -49,7 +49,8 @@ export const RESOLVING_CHANNELS: readonly AlertChannel[] = [AlertChannel.PAGERDU
  * The outbox rows an alert of `severity` needs for a budget: one per channel
  * and recipient it understands. Slack takes recipients starting with # or @
  * (its webhook's own channel when none), e-mail takes plain addresses (none: no
- * row; anything else, e.g. stored before recipients were checked, is skipped), PagerDuty only CRITICAL alerts, Alertmanager and the webhook one row.
+ * row; anything else, e.g. stored before recipients were checked, is skipped),
+ * PagerDuty only CRITICAL alerts, Alertmanager and the webhook one row.
  */
 export function outboxTargets(b: Pick<Budget, 'alertChannels' | 'alertRecipients'>, severity: AlertSeverity): { channel: AlertChannel; recipient: string }[] {
   const out: { channel: AlertChannel; recipient: string }[] = [];

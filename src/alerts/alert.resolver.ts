@@ -9,10 +9,17 @@ import type { GraphQLContext } from '../graphql/context';
 import { Topic, type AlertRaisedPayload } from '../graphql/pubsub';
 import { severityAtLeast } from './alert.rules';
 import { AlertNotificationView, AlertView, toAlertView, toNotificationView } from './alert.type';
-import { alertVisible, isUnrestricted } from './alert.visibility';
+import { alertViewsFor, alertVisible, isUnrestricted } from './alert.visibility';
 
-/** Largest page of `alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
+/** Largest page of `alerts(first:)` and `Budget.alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
 export const MAX_ALERTS_PAGE = 500;
+
+/** The `first` of an alert list, `def` when not given; BAD_USER_INPUT unless a whole number from 1 to MAX_ALERTS_PAGE. */
+export function alertsPage(first: number | null | undefined, def: number): number {
+  const n = first ?? def;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+  return n;
+}
 
 @ArgsType()
 class AlertRaisedArgs {
@@ -43,11 +50,11 @@ export class AlertResolver {
     @Arg('budgetId', () => ID, { nullable: true }) budgetId?: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number | null,
   ): Promise<AlertView[]> {
-    const n = first ?? 50;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+    const n = alertsPage(first, 50);
     if (budgetId && !/^[0-9a-f-]{36}$/i.test(budgetId)) return [];
-    const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, rowScope(ctx.auth));
-    return rows.map(toAlertView);
+    const scope = rowScope(ctx.auth);
+    const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, scope);
+    return alertViewsFor(rows, scope, (ids) => ctx.loaders.budgetById.loadMany(ids));
   }
 
   @Mutation(() => AlertView)
@@ -67,7 +74,10 @@ export class AlertResolver {
   })
   async alertRaised(@Root() payload: AlertRaisedPayload, @Args(() => AlertRaisedArgs) _args: AlertRaisedArgs, @Ctx() ctx: GraphQLContext): Promise<AlertView> {
     // A fresh fork per event: the connection's context lives as long as the subscription.
-    return toAlertView(await ctx.services.alerts.get(ctx.em.fork() as EntityManager, payload.id));
+    const alert = await ctx.services.alerts.get(ctx.em.fork() as EntityManager, payload.id);
+    // Redacted for this subscriber's scope; a budget's type and scope never change, so the loader's cache may last.
+    const [view] = await alertViewsFor([alert], rowScope(ctx.auth), (ids) => ctx.loaders.budgetById.loadMany(ids));
+    return view;
   }
 
   @FieldResolver(() => BudgetView, { nullable: true })

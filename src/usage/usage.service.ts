@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RowScope } from '../auth/policy';
+import { seesNothing, type RowScope } from '../auth/policy';
 import { LimitPeriod, UsageGroupBy } from '../common/enums';
 import { badInput } from '../common/errors';
 import { parseUnits, unitsToNumber } from '../common/money';
@@ -34,19 +34,22 @@ export interface ResolvedUsageFilter {
  * caller's row scope onto the filter: a viewer bound to a user or project, or
  * a service key, sees only its own rows. An explicit filter naming someone
  * else is not an error: it returns null, which every query treats as "no rows".
+ * A bound scope with no binding (see rowScope) sees nothing: null too.
  * Throws BAD_USER_INPUT when `from` is after `to`.
  */
 export function scopeUsageFilter(filter: UsageFilter | null | undefined, scope: RowScope, now = new Date()): ResolvedUsageFilter | null {
   const to = filter?.to ?? now;
   const from = filter?.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
   if (from.getTime() > to.getTime()) throw badInput('filter.from', 'must not be after filter.to');
+  if (seesNothing(scope)) return null;
+  const bound = scope.all ? { userId: null, projectId: null, service: null } : scope;
   const forced = (given: string | null | undefined, bound: string | null): string | null | false => {
     if (bound === null) return given ?? null;
     return given !== null && given !== undefined && given !== bound ? false : bound;
   };
-  const userId = forced(filter?.userId, scope.userId);
-  const projectId = forced(filter?.projectId, scope.projectId);
-  const service = forced(filter?.service, scope.service);
+  const userId = forced(filter?.userId, bound.userId);
+  const projectId = forced(filter?.projectId, bound.projectId);
+  const service = forced(filter?.service, bound.service);
   if (userId === false || projectId === false || service === false) return null;
   return { userId, projectId, service, provider: filter?.provider ?? null, model: filter?.model ?? null, from, to };
 }

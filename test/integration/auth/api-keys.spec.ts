@@ -49,6 +49,7 @@ describe('API keys', () => {
     ['an unbound VIEWER', { name: 'v', role: 'VIEWER' }, 'role'],
     ['a VIEWER bound to a service', { name: 'v', role: 'VIEWER', userId: 'alice', service: 'osteon' }, 'service'],
     ['a SERVICE bound to a user', { name: 's', role: 'SERVICE', userId: 'alice' }, 'userId'],
+    ['a SERVICE bound to no service', { name: 's', role: 'SERVICE' }, 'service'],
     ['a bound ADMIN', { name: 'a', role: 'ADMIN', projectId: 'p' }, 'role'],
     ['a 201-character name', { name: 'x'.repeat(201), role: 'ADMIN' }, 'name'],
     ['a blank name', { name: ' ', role: 'ADMIN' }, 'name'],

@@ -45,7 +45,7 @@ export class Admission {
   constructor(
     private readonly apiKeys: ApiKeyService,
     /** Operations per key (RATE_LIMIT_PER_MINUTE). */
-    readonly rate: RateLimiter,
+    private readonly rate: RateLimiter,
     /** Failed authentications per client address (AUTH_FAILURES_PER_MINUTE). */
     private readonly failures: RateLimiter,
     /** TRUST_PROXY_HOPS, for `clientOf`. @default 0 */

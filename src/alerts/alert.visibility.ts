@@ -1,11 +1,9 @@
-import type { RowScope } from '../auth/policy';
+import { seesNothing, type RowScope } from '../auth/policy';
 import type { Budget } from '../budgets/budget.entity';
-import { visibleBudget } from '../budgets/budget.visibility';
+import { visibleBudget, type BudgetAudience } from '../budgets/budget.visibility';
 import { BudgetType } from '../common/enums';
 import { toAlertView, type AlertView } from './alert.type';
 import type { CostAlert } from './cost-alert.entity';
-
-export const isUnrestricted = (s: RowScope) => s.userId === null && s.projectId === null && s.service === null;
 
 /**
  * Whether a caller limited to `scope` may see an alert: an alert on a budget
@@ -13,8 +11,9 @@ export const isUnrestricted = (s: RowScope) => s.userId === null && s.projectId 
  * without a budget (a user or project spike) is seen by a viewer bound to
  * that user or project, and by no service key.
  */
-export function alertVisible(a: { budgetId?: string | null; userId?: string | null; projectId?: string | null }, budget: Budget | null, scope: RowScope): boolean {
-  if (isUnrestricted(scope)) return true;
+export function alertVisible(a: { budgetId?: string | null; userId?: string | null; projectId?: string | null }, budget: BudgetAudience | null, scope: RowScope): boolean {
+  if (scope.all) return true;
+  if (seesNothing(scope)) return false;
   if (a.budgetId) return budget !== null && visibleBudget(budget, scope);
   return (scope.userId !== null && a.userId === scope.userId) || (scope.projectId !== null && a.projectId === scope.projectId);
 }
@@ -35,7 +34,7 @@ export function redactAlert<T extends { userId: string | null; projectId: string
   budget: Pick<Budget, 'budgetType' | 'scopeId'> | null,
   scope: RowScope,
 ): T {
-  if (isUnrestricted(scope)) return view;
+  if (scope.all) return view;
   const covered =
     (scope.userId === null || view.userId === scope.userId) &&
     (scope.projectId === null || view.projectId === scope.projectId) &&
@@ -55,7 +54,7 @@ export async function alertViewsFor(
   budgetsById: (ids: string[]) => Promise<readonly (Budget | null | Error)[]>,
 ): Promise<AlertView[]> {
   const views = rows.map(toAlertView);
-  if (isUnrestricted(scope)) return views;
+  if (scope.all) return views;
   const ids = scope.service === null ? [] : [...new Set(views.flatMap((v) => (v.budgetId ? [v.budgetId] : [])))];
   const found = ids.length ? await budgetsById(ids) : [];
   const byId = new Map(ids.map((id, i) => [id, found[i] instanceof Error ? null : found[i]]));

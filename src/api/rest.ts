@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices } from '../app.services';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
-import { mayRun, rowScope } from '../auth/policy';
+import { rowScope } from '../auth/policy';
 import { alertViewsFor } from '../alerts/alert.visibility';
 import { budgetByIdLoader } from '../budgets/budget.loaders';
 import { toBudgetView } from '../budgets/budget.type';
@@ -19,7 +19,7 @@ const DAY_MS = 86_400_000;
 
 /** HTTP status per error code; anything unlisted is 500. */
 const HTTP_STATUS: Partial<Record<ErrorCode | 'INTERNAL_SERVER_ERROR', number>> = {
-  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503,
+  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503,
 };
 
 /** `period` of GET /api/usage/user/:id → bucket and default range when start_date is absent. */
@@ -61,8 +61,9 @@ function oneOf<T extends string>(name: string, v: string | undefined, values: Re
 
 /**
  * The seed's REST endpoints, thin wrappers over the GraphQL services with the
- * same bearer keys, the same OPERATION_ROLES (each route borrows the rights of
- * its GraphQL twin) and the same row scope. Errors are `{ error: { code, message } }`
+ * same admission (keys, failed-authentication throttle, rate limit), the same
+ * OPERATION_ROLES (each route borrows the rights of its GraphQL twin) and the
+ * same row scope. Errors are `{ error: { code, message } }`
  * with 400/401/403/404 (500/503 masked as in GraphQL). Mount before /graphql.
  */
 export function createRestRouter(services: AppServices): Router {
@@ -70,11 +71,8 @@ export function createRestRouter(services: AppServices): Router {
 
   const route = (operation: string, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const key = parseBearer(req.headers.authorization);
-      if (!key) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <api key> is required');
-      const auth = await services.apiKeys.verify(key);
-      if (!auth) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked');
-      if (!mayRun(auth, operation)) throw new AppError('FORBIDDEN', `A ${auth.role} key may not run ${operation}`);
+      const { admission } = services;
+      const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req), operations: [operation] });
       res.json(await handler(req, auth, services.db.orm.em.fork() as EntityManager));
     } catch (e) {
       next(e);
@@ -131,6 +129,7 @@ export function createRestRouter(services: AppServices): Router {
     const err = e instanceof AppError ? e : toClientError(e, services.log, String(req.headers['x-request-id'] ?? '') || undefined);
     const code = (err instanceof AppError ? err.code : String(err.extensions.code)) as ErrorCode;
     const extra = err instanceof AppError ? err.extensions : {};
+    if (typeof extra.retryAfterSeconds === 'number') res.set('retry-after', String(extra.retryAfterSeconds));
     res.status(HTTP_STATUS[code] ?? 500).json({ error: { ...extra, code, message: err.message } });
   });
 

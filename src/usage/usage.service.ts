@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RowScope } from '../auth/policy';
+import { seesNothing, type RowScope } from '../auth/policy';
 import { LimitPeriod, UsageGroupBy } from '../common/enums';
 import { badInput } from '../common/errors';
 import { parseUnits, unitsToNumber } from '../common/money';
@@ -44,8 +44,9 @@ export interface ResolvedUsageFilter {
  * caller's row scope onto the filter: a viewer bound to a user or project, or
  * a service key, sees only its own rows. Null, which every query treats as "no
  * rows", for a filter that can match nothing: one naming someone else than the
- * bound scope (not an error), or a `from` after now with no `to` (nothing has
- * happened yet; the default `to` is not the caller's to be wrong about).
+ * bound scope (not an error), a bound scope with no binding (see rowScope), or
+ * a `from` after now with no `to` (nothing has happened yet; the default `to`
+ * is not the caller's to be wrong about).
  * Throws BAD_USER_INPUT when an explicit `from` is after an explicit `to`, or a
  * string filter is not a valid id (`validId`: empty, too long, control
  * characters); times are clamped to [MIN_QUERY_TIME, MAX_QUERY_TIME].
@@ -58,13 +59,15 @@ export function scopeUsageFilter(filter: UsageFilter | null | undefined, scope: 
     if (filter?.to) throw badInput('filter.from', 'must not be after filter.to');
     return null;
   }
+  if (seesNothing(scope)) return null;
+  const bound = scope.all ? { userId: null, projectId: null, service: null } : scope;
   const forced = (given: string | null | undefined, bound: string | null): string | null | false => {
     if (bound === null) return given ?? null;
     return given !== null && given !== undefined && given !== bound ? false : bound;
   };
-  const userId = forced(filter?.userId, scope.userId);
-  const projectId = forced(filter?.projectId, scope.projectId);
-  const service = forced(filter?.service, scope.service);
+  const userId = forced(filter?.userId, bound.userId);
+  const projectId = forced(filter?.projectId, bound.projectId);
+  const service = forced(filter?.service, bound.service);
   if (userId === false || projectId === false || service === false) return null;
   return { userId, projectId, service, provider: filter?.provider ?? null, model: filter?.model ?? null, from, to };
 }

@@ -1,5 +1,6 @@
+import { STATUS_CODES } from 'node:http';
 import { Pool, errors } from 'undici';
-import { callWithRetries, classifySdkError, type ClassifiedError, type HeaderLookup, type SdkErrorClasses } from './provider-call';
+import { callWithRetries, classifySdkError, providerErrorFields, type ClassifiedError, type HeaderLookup, type SdkErrorClasses } from './provider-call';
 import type { CallPolicy, ProviderClient, ProviderId } from './provider.types';
 
 /**
@@ -7,7 +8,7 @@ import type { CallPolicy, ProviderClient, ProviderId } from './provider.types';
  * POST per attempt, no per-call header building, body re-reading, WHATWG streams or resource
  * timing (what the SDKs' `fetch` costs per call: bench/README.md, "complete"). Failures are
  * thrown as {@link ProviderHttpError}, already classified the way `classifySdkError` classifies
- * the SDKs' errors, with the message the SDKs would have made, so `callWithRetries` retries,
+ * the SDKs' errors (the provider's error type and message only), so `callWithRetries` retries,
  * honours `retry-after` and normalises them exactly as it does for the SDK adapters.
  */
 export class ProviderHttpError extends Error {
@@ -28,13 +29,6 @@ export function classifyHttpError(err: unknown): ClassifiedError {
  * the whole body (`{ type: 'error', error: { type, message } }`).
  */
 export type ErrorObjectOf = (body: unknown) => unknown;
-
-/** The message the official SDKs give an HTTP error (`APIError.makeMessage`): "429 Rate limit…". */
-export function sdkErrorMessage(status: number, error: unknown, rawText: string | undefined): string {
-  const e = error as { message?: unknown } | null | undefined;
-  const msg = e?.message ? (typeof e.message === 'string' ? e.message : JSON.stringify(e.message)) : e ? JSON.stringify(e) : rawText;
-  return msg ? `${status} ${msg}` : `${status} status code (no body)`;
-}
 
 function safeJson(text: string): unknown {
   try {
@@ -84,8 +78,9 @@ export class ProviderHttp {
 
   /**
    * POSTs `body` (JSON text) to `basePath + path`; resolves with the parsed JSON of a 2xx answer.
-   * Anything else throws a {@link ProviderHttpError}: `http` with the status, headers and the SDK's
-   * message (`errorObjectOf` picks the error object from the body), `timeout`, `abort` or `connection`.
+   * Anything else throws a {@link ProviderHttpError}: `http` with the status, headers and the
+   * provider's error type and message (`errorObjectOf` picks the error object from the body as the
+   * SDK does), `timeout`, `abort` or `connection`.
    */
   async postJson<T>(path: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined, errorObjectOf: ErrorObjectOf): Promise<T> {
     this.pool ??= new Pool(this.origin, {
@@ -123,9 +118,12 @@ export class ProviderHttp {
       }
       return parsed as T;
     }
+    // What classifySdkError keeps of the SDK's error object: the provider's error type and message, nothing else of the body.
     const json = safeJson(text);
-    const message = sdkErrorMessage(statusCode, json === undefined ? undefined : errorObjectOf(json), json === undefined ? text : undefined);
-    throw new ProviderHttpError({ kind: 'http', status: statusCode, headers: headerLookup(resHeaders), message });
+    const fields = providerErrorFields(json === undefined ? undefined : errorObjectOf(json));
+    throw new ProviderHttpError({
+      kind: 'http', status: statusCode, headers: headerLookup(resHeaders), message: fields.message ?? STATUS_CODES[statusCode] ?? 'error', type: fields.type,
+    });
   }
 
   /** Closes the pool's connections (idle ones at once; busy ones when their request ends). */

@@ -138,7 +138,13 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
 
     const app = express();
     app.disable('x-powered-by');
-    httpServer = createServer(app);
+    // A slow client (headers sent byte by byte, a body that never ends) is answered 408 and closed;
+    // the check runs every connectionsCheckingInterval, so keep it well below the timeouts.
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
+    httpServer = createServer(
+      { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)) },
+      app,
+    );
     // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
     const wsCleanup = useServer(

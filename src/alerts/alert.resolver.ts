@@ -7,10 +7,17 @@ import type { GraphQLContext } from '../graphql/context';
 import { Topic, type AlertRaisedPayload } from '../graphql/pubsub';
 import { severityAtLeast } from './alert.rules';
 import { AlertNotificationView, AlertView, toAlertView, toNotificationView } from './alert.type';
-import { alertVisible } from './alert.visibility';
+import { alertViewsFor, alertVisible, redactAlert } from './alert.visibility';
 
-/** Largest page of `alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
+/** Largest page of `alerts(first:)` and `Budget.alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
 export const MAX_ALERTS_PAGE = 500;
+
+/** The `first` of an alert list, `def` when not given; BAD_USER_INPUT unless a whole number from 1 to MAX_ALERTS_PAGE. */
+export function alertsPage(first: number | null | undefined, def: number): number {
+  const n = first ?? def;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+  return n;
+}
 
 @ArgsType()
 class AlertRaisedArgs {
@@ -42,11 +49,11 @@ export class AlertResolver {
     @Arg('budgetId', () => ID, { nullable: true }) budgetId?: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number | null,
   ): Promise<AlertView[]> {
-    const n = first ?? 50;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+    const n = alertsPage(first, 50);
     if (budgetId && !/^[0-9a-f-]{36}$/i.test(budgetId)) return [];
-    const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, rowScope(ctx.auth));
-    return rows.map(toAlertView);
+    const scope = rowScope(ctx.auth);
+    const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, scope);
+    return alertViewsFor(rows, scope, (ids) => ctx.loaders.budgetById.loadMany(ids));
   }
 
   @Mutation(() => AlertView)
@@ -65,7 +72,8 @@ export class AlertResolver {
     description: 'Every alert as it is raised; each argument given narrows the stream.',
   })
   async alertRaised(@Root() payload: AlertRaisedPayload, @Args(() => AlertRaisedArgs) _args: AlertRaisedArgs, @Ctx() ctx: GraphQLContext): Promise<AlertView> {
-    return toAlertView(await ctx.services.alerts.raisedAlert(payload));
+    // The alert is read once per event for every subscriber; its budget's audience travels with the event, so redacting costs no query.
+    return redactAlert(toAlertView(await ctx.services.alerts.raisedAlert(payload)), payload.budget ?? null, rowScope(ctx.auth));
   }
 
   @FieldResolver(() => BudgetView, { nullable: true })

@@ -16,8 +16,8 @@ import type { Metrics } from '../metrics/metrics';
 import { AlertLiveBus } from './alert.live';
 import { createAlertTransport } from './alert.transport';
 import {
-  severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsReached,
-  type SpikeScope, type ThresholdType,
+  severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsOfRefusal,
+  thresholdsReached, type Refusal, type SpikeScope, type ThresholdType,
 } from './alert.rules';
 import { CostAlert } from './cost-alert.entity';
 import { NotificationDispatcher } from './notifiers/dispatcher';
@@ -30,7 +30,7 @@ export interface BudgetMovement {
   budget: Budget;
   /** The ledger period (src/budgets/period.ts periodOf). */
   periodStart: Date;
-  /** used + reserved after this request (for a refusal: used + reserved + the refused estimate). */
+  /** used + reserved after this request (for a refusal: as they stand, without the refused request). */
   amount: bigint;
   /** parseUnits(budget.limitValue) */
   limit: bigint;
@@ -40,6 +40,8 @@ export interface BudgetMovement {
   model: string | null;
   /** 'none' | 'blocked' | `fallback:${provider}/${model}` */
   actionTaken: string;
+  /** Set when the budget's limit refused the request: what it would have added (its estimate, in the budget's unit). */
+  refusal?: Refusal;
 }
 
 export interface AlertFilter {
@@ -155,13 +157,13 @@ export class AlertService {
     for (const m of movements) {
       const b = m.budget;
       if (!b.isActive || b.deletedAt) continue;
-      for (const type of thresholdsReached(b, m.amount, m.limit)) {
+      for (const type of m.refusal ? thresholdsOfRefusal(b, m.amount, m.limit) : thresholdsReached(b, m.amount, m.limit)) {
         drafts.push({
           dedupKey: thresholdDedupKey(b.id, type, m.periodStart),
           budget: b,
           alertType: type,
           severity: severityOf(type),
-          message: thresholdMessage(b, type, m.amount, m.limit, m.periodStart, m.actionTaken),
+          message: thresholdMessage(b, type, m.amount, m.limit, m.periodStart, m.actionTaken, m.refusal),
           usagePercentage: percentage(m.amount, m.limit),
           currentValue: m.amount,
           limitValue: m.limit,

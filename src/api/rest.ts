@@ -4,11 +4,14 @@ import type { AppServices } from '../app.services';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
 import { rowScope } from '../auth/policy';
-import { toAlertView } from '../alerts/alert.type';
+import { alertViewsFor } from '../alerts/alert.visibility';
+import { budgetByIdLoader } from '../budgets/budget.loaders';
 import { toBudgetView } from '../budgets/budget.type';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
+import { parseIsoDate, parseIsoDateTime } from '../common/dates';
 import { AppError, badInput, type ErrorCode } from '../common/errors';
+import { validId } from '../common/text';
 import { toClientError } from '../graphql/errors';
 import { MAX_RECORDS_PAGE, scopeUsageFilter } from '../usage/usage.service';
 
@@ -41,13 +44,12 @@ function q(req: Request, name: string): string | undefined {
  */
 export function parseDateParam(name: string, v: string | undefined, end = false): Date | undefined {
   if (v === undefined) return undefined;
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
-  if (!dateOnly && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
-    throw badInput(name, 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone');
+  const dateOnly = parseIsoDate(v);
+  const parsed = dateOnly.ok || dateOnly.problem === 'calendar' ? dateOnly : parseIsoDateTime(v);
+  if (!parsed.ok) {
+    throw badInput(name, parsed.problem === 'calendar' ? `${v} is not a real date` : 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone');
   }
-  const d = new Date(dateOnly ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(d.getTime())) throw badInput(name, 'not a real date');
-  return dateOnly && end ? new Date(d.getTime() + DAY_MS) : d;
+  return dateOnly.ok && end ? new Date(parsed.date.getTime() + DAY_MS) : parsed.date;
 }
 
 function oneOf<T extends string>(name: string, v: string | undefined, values: Record<string, T>): T | null {
@@ -89,18 +91,21 @@ export function createRestRouter(services: AppServices): Router {
     const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
     const p = PERIODS[periodName];
     if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
-    const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? new Date();
+    // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
+    const endDate = parseDateParam('end_date', q(req, 'end_date'), true);
+    const to = endDate ?? new Date();
     const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
-    const userId = String(req.params.user_id);
-    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+    const userId = validId('user_id', String(req.params.user_id))!;
+    const f = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
     return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
   }));
 
   router.get('/usage/breakdown', route('Query.providerBreakdown', async (req, auth, em) => {
     const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? undefined;
     const from = parseDateParam('start_date', q(req, 'start_date'));
-    const f = scopeUsageFilter({ userId: q(req, 'user_id') ?? null, from, to }, rowScope(auth));
-    return { userId: q(req, 'user_id') ?? null, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
+    const userId = validId('user_id', q(req, 'user_id'));
+    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+    return { userId, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
   }));
 
   router.get('/alerts', route('Query.alerts', async (req, auth, em) => {
@@ -112,7 +117,7 @@ export function createRestRouter(services: AppServices): Router {
       severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
       first,
     }, rowScope(auth));
-    return { alerts: rows.map(toAlertView) };
+    return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
   }));
 
   router.use((_req: Request, res: Response) => {

@@ -2,12 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeyRole } from '../common/enums';
 import { AppError, badInput } from '../common/errors';
+import { MAX_ID_LENGTH, validId } from '../common/text';
 import { ApiKey } from './api-key.entity';
 import type { AuthInfo } from './auth.types';
 
 const KEY_RE = /^bgw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** The longest key name or binding accepted. */
-export const MAX_KEY_FIELD = 200;
+export const MAX_KEY_FIELD = MAX_ID_LENGTH;
 
 /** Timing of ApiKeyService; `config.auth` supplies both in the server. */
 export interface ApiKeyServiceOptions {
@@ -144,11 +145,8 @@ export class ApiKeyService {
 
   async create(em: EntityManager, input: CreateKeyInput): Promise<{ apiKey: ApiKey; secret: string }> {
     const name = input.name.trim();
-    if (name === '' || name.length > MAX_KEY_FIELD) throw badInput('name', `must be 1 to ${MAX_KEY_FIELD} characters`);
-    for (const f of ['userId', 'projectId', 'service'] as const) {
-      const v = input[f];
-      if (v != null && (v.trim() === '' || v.length > MAX_KEY_FIELD)) throw badInput(f, `must be 1 to ${MAX_KEY_FIELD} characters`);
-    }
+    validId('name', name);
+    for (const f of ['userId', 'projectId', 'service'] as const) validId(f, input[f]);
     // A binding the role's row scope ignores would look like a restriction and be none (see rowScope).
     if (input.role === ApiKeyRole.VIEWER) {
       if (!input.userId && !input.projectId) throw badInput('role', 'a VIEWER key must be bound to a userId and/or a projectId');

@@ -138,6 +138,15 @@ export interface AppConfig {
   };
   /** Bounds on what one request may ask of the server (see docs/security.md). */
   limits: GraphQLLimits;
+  /** Node's HTTP server timeouts: a slow or idle client cannot hold a socket for ever (docs/security.md). */
+  http: {
+    /** HTTP_HEADERS_TIMEOUT_MS: the whole header block must arrive within this, else 408 and close. @default 10_000 */
+    headersTimeoutMs: number;
+    /** HTTP_REQUEST_TIMEOUT_MS: the whole request (headers and body) must arrive within this, else 408 and close; the answer may take longer. @default 30_000 */
+    requestTimeoutMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. @default 5_000 */
+    keepAliveTimeoutMs: number;
+  };
   /** Introspection and the landing page. @default true, false when NODE_ENV=production */
   introspection: boolean;
   /** Optional Redis, used as the cross-instance transport of live alerts instead of PostgreSQL LISTEN/NOTIFY. */
@@ -278,6 +287,12 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
     throw new ConfigError(`ALERT_LEASE_MS=${alertLeaseMs} is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (${alertSendTimeoutMs})`);
   }
 
+  const headersTimeoutMs = r.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = r.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`HTTP_HEADERS_TIMEOUT_MS=${headersTimeoutMs} is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+
   return {
     port: r.int('PORT', 4000, 0, 65535),
     host: r.str('HOST', '127.0.0.1'),
@@ -353,6 +368,11 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       maxDirectives: r.int('GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
       maxCost: r.int('GRAPHQL_MAX_COST', 60_000, 1, 1_000_000_000),
       listCostFactor: r.int('GRAPHQL_LIST_COST_FACTOR', 10, 1, 10_000),
+    },
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
     },
     introspection: r.bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     usage: {

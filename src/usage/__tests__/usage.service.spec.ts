@@ -25,8 +25,15 @@ describe('scopeUsageFilter', () => {
     expect(scopeUsageFilter({ userId: 'a' }, bound({}), now)).toBeNull();
     expect(scopeUsageFilter({ userId: 'a' }, open, now)?.userId).toBe('a');
   });
-  it('refuses from after to', () => {
+  it('refuses an explicit from after an explicit to', () => {
     expect(() => scopeUsageFilter({ from: new Date('2025-02-01Z'), to: new Date('2025-01-01Z') }, open, now)).toThrow(/filter.from/);
+  });
+  it('matches nothing, without an error, for a from after now with no to', () => {
+    expect(scopeUsageFilter({ from: new Date(now.getTime() + 1) }, open, now)).toBeNull();
+    expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), userId: 'a' }, open, now)).toBeNull();
+    expect(scopeUsageFilter({ from: now }, open, now)).toMatchObject({ from: now, to: now });
+    // With an explicit to after it, a future from is an ordinary (empty so far) range.
+    expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), to: new Date('2030-01-02Z') }, open, now)).toMatchObject({ to: new Date('2030-01-02Z') });
   });
 });
 

@@ -9,6 +9,7 @@ import { onPostgres } from '../../utils/database';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
 import type { AlertRaisedPayload } from '../../../src/graphql/pubsub';
 import { movement, raise, waitFor } from './helpers';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 const clients: Client[] = [];
 afterAll(async () => {
@@ -77,6 +78,9 @@ async function ensureProbeAlert(s: TestServer): Promise<void> {
 let n = 0;
 const budget = async (s: TestServer, projectId = 'project-live') =>
   ok(await s.gql(CreateBudgetDocument, { input: { budgetName: `Live ${++n}`, budgetType: 'PROJECT', projectId, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100 } })).createBudget;
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('alertRaised', () => {
   let s: TestServer;

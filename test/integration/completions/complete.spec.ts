@@ -4,7 +4,7 @@ import { simulatedOpenAIPromptTokens } from '../../fixtures/provider-simulator';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
-import { waitFor } from '../../utils/wait';
+import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
 
 let sim: ProviderSimulator;
 let s: TestServer;
@@ -35,6 +35,9 @@ afterAll(async () => {
   await sim?.close();
 });
 beforeEach(() => sim.control.reset());
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('complete', () => {
   it('serves the request, records exact usage and cost, and charges every applicable budget', async () => {

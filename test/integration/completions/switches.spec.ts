@@ -30,6 +30,9 @@ const complete = (s: TestServer) => s.gql(CompleteDocument, { input: { messages,
 const count = async (s: TestServer, table: string) =>
   Number((await s.app.services.db.orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from ${table}`))[0].n);
 
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
+
 describe('global switches', () => {
   it('BUDGET_ENABLED=false passes requests through: nothing checked, reserved or recorded', async () => {
     await withServer({ BUDGET_ENABLED: 'false' }, async (s) => {
@@ -42,7 +45,6 @@ describe('global switches', () => {
   });
 
   it('BUDGET_COST_TRACKING=false writes no usage rows (the id is untracked:<requestId>) but ledgers, rollups, alerts and metrics move', async () => {
-    await clearOfPeriodBoundary();
     await withServer({ BUDGET_COST_TRACKING: 'false', METRICS_PREFIX: 'untracked' }, async (s) => {
       const b = await hardBudget(s, 0.01);
       const c = ok(await complete(s)).complete;

@@ -33,6 +33,9 @@ async function setLedger(budgetId: string, period: LimitPeriod, used: string, re
   ]);
 }
 
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
+
 describe('/metrics', () => {
   it('reports every active budget from the ledger at scrape time, whatever this process has seen', async () => {
     const mk = async (input: Record<string, unknown>) =>

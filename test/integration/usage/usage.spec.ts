@@ -5,6 +5,7 @@ import {
 import { addToHourlyRollup } from '../../../src/usage/rollup';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { seedUsage } from '../../utils/usage-seed';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -20,6 +21,9 @@ const em = () => s.app.services.db.orm.em.fork() as EntityManager;
 async function keyFor(role: 'VIEWER' | 'SERVICE', bind: { userId?: string; projectId?: string; service?: string }): Promise<string> {
   return ok(await s.gql(CreateApiKeyDocument, { name: `${role}-${Math.random()}`, role, ...bind })).createApiKey.secret;
 }
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('hourly rollup', () => {
   it('sums deltas of one hour into one row, adds to it on later calls, and keeps cost exact', async () => {

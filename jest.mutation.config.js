@@ -14,6 +14,7 @@ module.exports = {
     '<rootDir>/src/pricing/__tests__/cost.spec.ts',
     '<rootDir>/src/pricing/__tests__/estimate.spec.ts',
     '<rootDir>/src/alerts/__tests__/alert.rules.spec.ts',
+    '<rootDir>/src/alerts/__tests__/alert.rules.keys.spec.ts',
   ],
   maxWorkers: 1,
 };

@@ -215,6 +215,9 @@ describe('usageRecords', () => {
   });
 });
 
+/** Statements of background jobs (outbox dispatcher, reservation and idempotency sweeper with its transaction, lastUsedAt flush), not of the operation measured. */
+const BACKGROUND = /^(BEGIN|COMMIT|ROLLBACK)\b|alert_notification|budget_reservation|idempotency_record|api_key|usage_hourly/;
+
 describe('SQL statements per operation', () => {
   it('reads 100 budgets with status and alerts in a small fixed number of statements', async () => {
     for (let i = 0; i < 100; i++) {
@@ -232,8 +235,7 @@ describe('SQL statements per operation', () => {
       knex.removeListener('query', onQuery);
     }
     // budgets, their ledgers, their alerts: one statement each, whatever the number of budgets
-    // (background jobs — outbox dispatcher, sweepers, lastUsedAt flush — may run meanwhile: not counted).
-    expect(statements.filter((q) => !/alert_notification|budget_reservation|idempotency_record|api_key|usage_hourly/.test(q))).toHaveLength(3);
+    expect(statements.filter((q) => !BACKGROUND.test(q))).toHaveLength(3);
   });
 
   it('reads usage records with their budgets in three statements', async () => {
@@ -252,7 +254,7 @@ describe('SQL statements per operation', () => {
     } finally {
       knex.removeListener('query', onQuery);
     }
-    // records, their budget links, the budgets
-    expect(statements).toHaveLength(3);
+    // records, their budget links, the budgets (a sweep may have run meanwhile: found on a loaded machine)
+    expect(statements.filter((q) => !BACKGROUND.test(q))).toHaveLength(3);
   });
 });

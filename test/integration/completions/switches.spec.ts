@@ -16,6 +16,8 @@ afterAll(async () => {
 });
 beforeEach(() => sim.control.reset());
 
+/** Each test starts a server of its own (migrations included): on a saturated machine that alone took a minute. */
+const SERVER_TEST_MS = 150_000;
 async function withServer(env: Record<string, string>, fn: (s: TestServer) => Promise<void>, db?: TestDatabase) {
   const s = await startTestServer({ ...simulatorEnv(sim), ...env }, { db });
   try {
@@ -42,7 +44,7 @@ describe('global switches', () => {
       expect(await count(s, 'token_usage')).toBe(0);
       expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status).toMatchObject({ used: 0, reserved: 0 });
     });
-  });
+  }, SERVER_TEST_MS);
 
   it('BUDGET_COST_TRACKING=false writes no usage rows (the id is untracked:<requestId>) but ledgers, rollups, alerts and metrics move', async () => {
     await withServer({ BUDGET_COST_TRACKING: 'false', METRICS_PREFIX: 'untracked' }, async (s) => {
@@ -66,7 +68,7 @@ describe('global switches', () => {
       expect(find(e, 'untracked_llm_requests_total', { user_id: 'u1', provider: 'openai', model: 'gpt-4o', status: 'success' })[0].value).toBe(2);
       expect(find(e, 'untracked_llm_cost_usd_total', { user_id: 'u1' })[0].value).toBeCloseTo(2 * c.usage.totalCost, 12);
     });
-  });
+  }, SERVER_TEST_MS);
 
   it('BUDGET_AUTO_FALLBACK=false never falls back: the requested model runs past the fallback threshold, and a hard limit refuses even with blockOnExceeded off', async () => {
     await withServer({ BUDGET_AUTO_FALLBACK: 'false' }, async (s) => {
@@ -85,7 +87,7 @@ describe('global switches', () => {
       expect(failed.errors?.[0].extensions?.code).toBe('PROVIDER_ERROR');
       expect(sim.control.requests.filter((r) => r.model === 'deepseek-chat')).toEqual([]);
     });
-  });
+  }, SERVER_TEST_MS);
 
   it('BUDGET_ENFORCE_LIMITS=false tracks but never refuses', async () => {
     await withServer({ BUDGET_ENFORCE_LIMITS: 'false' }, async (s) => {
@@ -93,7 +95,7 @@ describe('global switches', () => {
       ok(await complete(s));
       expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status.state).toBe('EXCEEDED');
     });
-  });
+  }, SERVER_TEST_MS);
 });
 
 describe('reservations', () => {
@@ -113,7 +115,7 @@ describe('reservations', () => {
       expect(await count(s, 'budget_reservation')).toBe(0);
       ok(await complete(s));
     });
-  });
+  }, SERVER_TEST_MS);
 });
 
 (onPostgres() ? describe : describe.skip)('two server instances (separate pools) on one PostgreSQL database', () => {

@@ -8,10 +8,12 @@ import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/ser
 
 /** Runs per target: 1,500 requests in all, enough to find edge cases, small enough for CI. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 750);
-/** Time per target after which fast-check stops generating. @default 60_000 */
-const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_MS ?? 60_000);
-/** Runs per target below which the test fails even when stopped by the time limit: a slow machine must not pass on a handful. @default 300 */
-const MIN_RUNS = Math.min(RUNS, Number(process.env.FUZZ_MIN_RUNS ?? 300));
+/**
+ * Time a target may take. Every run is made, however slow the machine (a time limit that stopped
+ * fast-check early let a loaded machine pass on a handful of cases): ~20 s a target on an idle
+ * 2-core machine, several minutes when it is saturated. @default 300_000
+ */
+const TIMEOUT_MS = Number(process.env.FUZZ_TIMEOUT_MS ?? 300_000);
 
 /** Codes an answer may carry: the domain's and the GraphQL layer's. Anything else (INTERNAL_SERVER_ERROR) fails. */
 const STABLE_CODES = new Set<string>([...ERROR_CODES, 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST']);
@@ -202,12 +204,10 @@ describe('fuzzing inputs', () => {
         }
         if (!body.errors?.length) expect(body.data).toBeTruthy();
       }),
-      // On a loaded machine, stop after the time limit rather than fail on jest's timeout; the runs done count
-      // if there are at least MIN_RUNS of them (shrinking a failure also counts runs, but a failure fails anyway).
-      { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
+      { numRuns: RUNS },
     );
-    expect(runs).toBeGreaterThanOrEqual(MIN_RUNS);
+    expect(runs).toBeGreaterThanOrEqual(RUNS);
     expect(unhandled).toEqual([]);
     await expectServerWhole();
-  }, TIME_LIMIT_MS + 30_000);
+  }, TIMEOUT_MS);
 });

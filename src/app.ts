@@ -59,10 +59,10 @@ function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
-/** The composition root: database, services, GraphQL over HTTP and WebSocket, /healthz and /metrics on one port. */
 /**
- * `opts.now` is the clock that places each `complete` in its budget periods (tests pin it
- * to a moment far from any period boundary, or move it across one); default: the wall clock.
+ * The composition root: database, services, GraphQL over HTTP and WebSocket, /healthz and /metrics on one port.
+ * `opts.now` is the clock that places each `complete` in its budget periods (tests pin it to a moment
+ * far from any period boundary, or move it across one); default: the wall clock.
  */
 export async function startApp(config: AppConfig, opts: { log?: Logger; now?: () => Date } = {}): Promise<RunningApp> {
   const log = opts.log ?? createLogger(config.logLevel);

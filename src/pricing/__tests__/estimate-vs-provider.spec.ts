@@ -13,7 +13,9 @@ let sim: ProviderSimulator;
 
 beforeAll(async () => {
   sim = await startProviderSimulator({ apiKey: null, replyTokens: 300 });
-});
+  // Load both encodings (shared with the simulator) before any request: on a loaded machine that alone outlasted a request timeout.
+  for (const model of ['gpt-4o', 'gpt-4-turbo']) estimateInputTokens('openai', model, [{ role: 'user', content: 'warm' }]);
+}, 60_000);
 afterAll(() => sim.close());
 
 const CONVERSATIONS: ChatMessage[][] = [
@@ -34,7 +36,7 @@ const registry = () =>
     anthropic: { apiKey: KEY, baseUrl: sim.url },
     deepseek: { apiKey: KEY, baseUrl: sim.url },
     ollama: { apiKey: undefined, baseUrl: sim.url },
-    timeoutMs: 5_000,
+    timeoutMs: 30_000,
     maxRetries: 0,
   });
 

@@ -58,7 +58,7 @@ describe('threshold alerts raised by complete', () => {
     expect(listed.map((a) => a.message.match(/hourly (\S+ \S+)/)?.[1]).sort()).toEqual(['2031-03-04 09:00', '2031-03-04 10:00']);
   });
 
-  it('raises the thresholds with action "blocked" when a hard limit refuses a request', async () => {
+  it('raises EXCEEDED with action "blocked" when a hard limit refuses a request', async () => {
     clock = new Date('2031-03-05T12:30:00.000Z');
     const user = `alert-u-${++n}`;
     // Room for 1.5 requests: the first is served (67%, under the warning line), the second refused.
@@ -66,6 +66,6 @@ describe('threshold alerts raised by complete', () => {
     ok(await complete(user));
     expect(await alertsOf(b.id)).toEqual([]);
     expect((await complete(user)).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
-    expect(await alertsOf(b.id)).toEqual(['CRITICAL:blocked', 'EXCEEDED:blocked', 'WARNING:blocked']);
+    expect(await alertsOf(b.id)).toEqual(['EXCEEDED:blocked']); // what is used (67%) reaches no other line
   });
 });

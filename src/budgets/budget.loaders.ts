@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Budget } from './budget.entity';
 import type { BudgetService } from './budget.service';
 import type { BudgetStatusView } from './budget.type';
+import { forecastMany, type Forecast } from './forecast';
 
 /** Current-period status of many budgets in one ledger query. */
 export const budgetStatusLoader = (em: EntityManager, budgets: BudgetService) =>
@@ -15,3 +16,7 @@ export const budgetByIdLoader = (em: EntityManager) =>
     const byId = new Map(rows.map((b) => [b.id, b]));
     return ids.map((id) => byId.get(id) ?? null);
   });
+
+/** Forecasts of many budgets' current periods: the rollups read once per kind of scope (src/budgets/forecast.ts). */
+export const budgetForecastLoader = (em: EntityManager, minElapsed: number) =>
+  new DataLoader<BudgetStatusView, Forecast, string>((ss) => forecastMany(em, ss, minElapsed), { cacheKeyFn: (s) => s.budget.id });

@@ -164,6 +164,9 @@ export class BudgetService {
         remaining: unitsToNumber(limit > amount ? limit - amount : 0n),
         usagePercentage: percentage(amount, limit),
         state: budgetState(amount, limit, b),
+        budget: b,
+        usedUnits: f.used,
+        limitUnits: limit,
       };
     });
   }

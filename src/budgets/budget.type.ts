@@ -13,6 +13,10 @@ export class BudgetStatusView {
   @Field(() => Float) remaining!: number;
   @Field(() => Float, { description: '100 * (used + reserved) / limitValue' }) usagePercentage!: number;
   @Field(() => BudgetState) state!: BudgetState;
+  /** For the forecast field resolvers (src/budgets/forecast.resolver.ts): the budget and its exact figures. */
+  budget!: Budget;
+  usedUnits!: bigint;
+  limitUnits!: bigint;
 }
 
 /** The GraphQL face of a budget; `status` and `alerts` are field resolvers backed by DataLoaders. */

@@ -6,13 +6,14 @@ import { AlertResolver } from '../alerts/alert.resolver';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
 import { enforcePolicy } from '../auth/policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
+import { ForecastResolver } from '../budgets/forecast.resolver';
 import { CompletionResolver } from '../completions/completion.resolver';
 import { PricingResolver } from '../pricing/pricing.resolver';
 import { maskUnexpectedErrors } from './errors';
 import { UsageResolver } from '../usage/usage.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver, UsageResolver] as const;
+export const RESOLVERS = [BudgetResolver, ForecastResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver, UsageResolver] as const;
 
 // Every query, mutation, subscription and field resolver of these classes runs
 // behind the error mask and the policy (masking outermost, so it also sees

@@ -88,9 +88,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
       addToHourlyRollup: addToHourlyRollup,
       publishRaised: (raised) => alertService.publishRaised(raised),
-      // Spikes are judged over hour-long windows: one check per scope every few seconds is plenty, and spares the database.
+      // The after-commit checks: spikes, then forecasts of the request's budgets (both read the hourly rollups).
+      // Spikes are judged over hour-long windows and forecasts over hours: one check per scope every few seconds
+      // is plenty, and spares the database.
       checkSpikes: throttleByKey(
-        (scope) => alertService.checkSpikes(scope),
+        async (scope) => {
+          await alertService.checkSpikes(scope);
+          await alertService.checkForecasts(scope.budgets);
+        },
         (scope) => `${scope.userId}|${scope.projectId}|${scope.budgets.map((b) => b.id).join(',')}`,
         SPIKE_CHECK_INTERVAL_MS,
       ),

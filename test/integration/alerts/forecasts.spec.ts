@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { Budget } from '../../../src/budgets/budget.entity';
 import { periodOf } from '../../../src/budgets/period';
-import { LimitPeriod } from '../../../src/common/enums';
+import { type LimitPeriod } from '../../../src/common/enums';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { forecastFrame, projectBudget } from '../../../src/budgets/forecast';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';

@@ -18,6 +18,7 @@ import { AlertService } from './alerts/alert.service';
 import { ConnectionRegistry } from './auth/connection-registry';
 import { RateLimiter, rateLimited } from './auth/rate-limiter';
 import { configuredChannels } from './alerts/channels';
+import { consoleRouter } from './console/serve';
 import { BudgetService } from './budgets/budget.service';
 import { releaseExpired } from './budgets/ledger';
 import { CompletionService } from './completions/completion.service';
@@ -186,6 +187,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       res.send(await metrics.registry.metrics());
     });
     app.use('/api', createRestRouter(services));
+    app.use(consoleRouter());
     app.use(
       '/graphql',
       express.json({ limit: config.limits.maxBodyBytes }),

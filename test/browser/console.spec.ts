@@ -47,13 +47,16 @@ suite('web console (Chromium)', () => {
   beforeAll(async () => {
     ensureConsoleBuilt();
     sim = await startSimulator();
-    s = await startTestServer(simulatorEnv(sim));
+    // Forecasts from the first minute (by default a tenth of the period must pass first).
+    s = await startTestServer({ ...simulatorEnv(sim), BUDGET_FORECAST_MIN_ELAPSED: '0' });
     browser = await launchBrowser();
     await budget({ budgetName: 'Org daily', budgetType: 'GLOBAL', limitValue: 50 });
     await budget({ budgetName: 'Alice daily', budgetType: 'USER', userId: 'alice', limitValue: 0.05 });
     await budget({ budgetName: 'Bob daily', budgetType: 'USER', userId: 'bob', limitValue: 0.002 });
     await budget({ budgetName: 'Apollo weekly', budgetType: 'PROJECT', projectId: 'apollo', limitPeriod: 'WEEKLY', limitValue: 200 });
     await budget({ budgetName: 'Lifetime', budgetType: 'GLOBAL', limitPeriod: 'TOTAL', limitValue: 1000 });
+    // As if they had counted since their periods began: forecasts project from the period's whole history.
+    await s.app.services.db.orm.em.fork().getConnection().execute(`update budget set created_at = '2000-01-01'`);
   }, 120_000);
   afterAll(async () => {
     for (const c of opened) await c.context.close().catch(() => undefined);
@@ -105,6 +108,11 @@ suite('web console (Chromium)', () => {
     await complete('alice');
     await until(async () => (await actual()) > first, 'the chart to move');
     expect(await meter(page, 'Alice daily')).toBeGreaterThan(before);
+    // The forecast projects past what is used (it is spending) and the chart draws it.
+    const facts = await page.locator('.facts').innerText();
+    const [used, forecast] = [/Used of limit\s*\$([\d.]+)/, /Forecast at period end\s*\$([\d.,]+)/].map((re) => Number(facts.match(re)![1].replace(/,/g, '')));
+    expect(forecast).toBeGreaterThan(used);
+    expect(await summary.innerText()).toMatch(/forecast \$[\d.,]+; limit \$0\.05$/);
     await shot(page, 'budget-desktop');
   });
 

@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Client } from 'pg';
+import type { Request } from 'playwright-core';
 import { startApp } from '../src/app';
 import { createLogger } from '../src/common/logger';
 import { loadConfig } from '../src/config/config';
@@ -127,7 +128,7 @@ async function timeCase(adminUrl: string, rows: number): Promise<Timing> {
     const apiMs: number[] = [];
     for (let i = 0; i < RUNS + 1; i++) {
       let api = 0;
-      const onFinished = (r: import('playwright-core').Request) => {
+      const onFinished = (r: Request) => {
         if (r.url().endsWith('/graphql') && (r.postData() ?? '').includes('ConsoleBudgets')) {
           api = r.timing().responseEnd; // ms from the request's start to its last byte
         }

@@ -106,34 +106,45 @@ function scopeColumn(b: RecentSpendKey['budget']): { column: 'user_id' | 'projec
 /**
  * The spend of each budget's scope over its [from, to), summed from the hourly
  * rollups — `usage_hourly` for USER budgets, `usage_hourly_scope` for the
- * others — never the raw usage rows: one statement per kind of scope (at most
- * four for any number of budgets), each an equality join on the (dimension,
- * hour) index reading at most MAX_RECENT_HOURS hours of rows per budget.
+ * others — never the raw usage rows. Budgets that share a scope, unit and
+ * window (every GLOBAL monthly budget, say) are read once; one statement per
+ * kind of scope (at most four for any number of budgets), each a LATERAL sum
+ * per distinct scope on the (dimension, hour) index — or the hour range of
+ * the primary key for GLOBAL — over at most MAX_RECENT_HOURS hours. (A plain
+ * join let the planner hash-join a whole scope table: 2 s at 1M usage rows.)
  * TOKENS budgets measure tokens. Keyed by budget id.
  */
 export async function readRecentSpend(em: EntityManager, keys: readonly RecentSpendKey[]): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
-  const groups = new Map<string, object[]>();
+  /** column → distinct (value, unit, window) → the budgets reading it. */
+  const groups = new Map<string, Map<string, { val: string; tokens: boolean; from: string; to: string; ids: string[] }>>();
   for (const k of keys) {
     out.set(k.budget.id, 0n);
     const s = scopeColumn(k.budget);
     const col = s?.column ?? '';
-    if (!groups.has(col)) groups.set(col, []);
-    groups.get(col)!.push({
-      id: k.budget.id, val: s?.value ?? '', tokens: k.budget.limitType === LimitType.TOKENS,
-      from: new Date(Math.floor(k.from.getTime() / HOUR) * HOUR).toISOString(), to: k.to.toISOString(),
-    });
+    const q = { val: s?.value ?? '', tokens: k.budget.limitType === LimitType.TOKENS, from: new Date(Math.floor(k.from.getTime() / HOUR) * HOUR).toISOString(), to: k.to.toISOString() };
+    const key = JSON.stringify(q);
+    if (!groups.has(col)) groups.set(col, new Map());
+    const g = groups.get(col)!;
+    if (!g.has(key)) g.set(key, { ...q, ids: [] });
+    g.get(key)!.ids.push(k.budget.id);
   }
-  for (const [col, rows] of groups) {
+  for (const [col, distinct] of groups) {
     const table = col === 'user_id' ? 'usage_hourly' : 'usage_hourly_scope';
-    const result = await em.execute<{ id: string; amount: string }[]>(
-      `select k.id, coalesce(sum(case when k.tokens then r.total_tokens::numeric else r.total_cost end), 0)::text as amount
-         from json_to_recordset(?::json) as k(id uuid, val text, tokens boolean, "from" timestamptz, "to" timestamptz)
-         left join ${table} r on ${col ? `r.${col} = k.val and ` : ''}r.hour >= k."from" and r.hour < k."to"
-        group by k.id`,
-      [JSON.stringify(rows)],
+    const rows = [...distinct.values()];
+    const result = await em.execute<{ i: number; amount: string }[]>(
+      `select k.i, s.amount::text as amount
+         from json_to_recordset(?::json) as k(i int, val text, tokens boolean, "from" timestamptz, "to" timestamptz)
+         cross join lateral (
+           select coalesce(sum(case when k.tokens then r.total_tokens::numeric else r.total_cost end), 0) as amount
+             from ${table} r
+            where ${col ? `r.${col} = k.val and ` : ''}r.hour >= k."from" and r.hour < k."to") s`,
+      [JSON.stringify(rows.map(({ val, tokens, from, to }, i) => ({ i, val, tokens, from, to })))],
     );
-    for (const r of result) out.set(r.id, parseUnits(String(r.amount)));
+    for (const r of result) {
+      const amount = parseUnits(String(r.amount));
+      for (const id of rows[Number(r.i)].ids) out.set(id, amount);
+    }
   }
   return out;
 }

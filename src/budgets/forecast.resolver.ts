@@ -12,9 +12,15 @@ import { BudgetStatusView } from './budget.type';
  */
 @Resolver(() => BudgetStatusView)
 export class ForecastResolver {
+  /** A failed batch rejects every field of it with the same error: mask (and log) it once. */
+  private readonly masked = new WeakMap<object, Error>();
+
   private load(s: BudgetStatusView, ctx: GraphQLContext) {
     return ctx.loaders.budgetForecast.load(s).catch((e: unknown) => {
-      throw toClientError(e, ctx.log, ctx.requestId);
+      if (typeof e !== 'object' || e === null) throw toClientError(e, ctx.log, ctx.requestId);
+      let m = this.masked.get(e);
+      if (!m) this.masked.set(e, (m = toClientError(e, ctx.log, ctx.requestId)));
+      throw m;
     });
   }
 

@@ -79,11 +79,14 @@ export function TimeChart({ title, x, ys, series, summary, height = 240, format 
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-        axes: [{}, { values: (_u, vals) => vals.map(format), size: 70 }],
+        axes: [
+          { values: (_u, splits) => { const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0; return splits.map((t) => utcTick(t, span)); } },
+          { values: (_u, vals) => vals.map(format), size: 70 },
+        ],
         series: [
           { label: 'time (UTC)' },
           ...series.map((s) => ({
-            label: s.label, stroke: s.stroke, dash: s.dash, fill: s.fill, width: 2, spanGaps: true,
+            label: s.label, stroke: s.stroke, dash: s.dash, fill: s.fill, width: 2, spanGaps: true, points: { show: false },
             paths: s.bars ? bars : undefined, value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),
           })),
         ],
@@ -105,6 +108,13 @@ export function TimeChart({ title, x, ys, series, summary, height = 240, format 
       <p class="chart-summary" data-testid="chart-summary">{summary}</p>
     </figure>
   );
+}
+
+/** An axis label in UTC: "14:00" within two days; beyond, "12-01" at midnight ticks only. */
+function utcTick(seconds: number, spanSeconds: number): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  if (spanSeconds <= 2 * 86_400) return iso.slice(11, 16);
+  return seconds % 86_400 === 0 ? iso.slice(5, 10) : '';
 }
 
 /** A ranked list with proportional bars: the breakdowns (provider/model, project, user, service). */

@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Browser, Page } from 'playwright-core';
+import { formatUnits, parseUnits } from '../../src/common/money';
+import { addToHourlyRollup, type RollupDelta } from '../../src/usage/rollup';
 import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { CompleteDocument, CreateApiKeyDocument, CreateBudgetDocument } from '../generated/graphql';
 import { simulatorEnv, startSimulator } from '../utils/providers';
@@ -57,6 +60,7 @@ suite('web console (Chromium)', () => {
     await budget({ budgetName: 'Lifetime', budgetType: 'GLOBAL', limitPeriod: 'TOTAL', limitValue: 1000 });
     // As if they had counted since their periods began: forecasts project from the period's whole history.
     await s.app.services.db.orm.em.fork().getConnection().execute(`update budget set created_at = '2000-01-01'`);
+    if (SHOTS) await seedHistory();
   }, 120_000);
   afterAll(async () => {
     for (const c of opened) await c.context.close().catch(() => undefined);
@@ -77,7 +81,7 @@ suite('web console (Chromium)', () => {
     const rows = page.locator('table.budgets tbody tr');
     await expectCount(rows, 5);
     const alice = page.locator('tr[data-budget="Alice daily"]');
-    expect(await alice.innerText()).toMatch(/user alice[\s\S]*Daily[\s\S]*\$0\.00 of \$0\.05[\s\S]*OK/);
+    expect(await alice.innerText()).toMatch(/user alice[\s\S]*Daily[\s\S]*\$[\d.]+ of \$0\.05[\s\S]*OK/);
     // TOTAL budgets are never projected.
     expect(await page.locator('tr[data-budget="Lifetime"] td[data-label="Forecast"]').innerText()).toBe('—');
     // A reload keeps the session (same tab), signing out forgets it.
@@ -91,10 +95,11 @@ suite('web console (Chromium)', () => {
   it('moves the bar and the chart as completions are charged', async () => {
     const { page } = await open();
     await signIn(page, ADMIN_KEY);
-    expect(await meter(page, 'Alice daily')).toBe(0);
+    await page.locator('tr[data-budget="Alice daily"]').waitFor();
+    const start = await meter(page, 'Alice daily');
     await complete('alice');
     // The list refreshes itself: no reload.
-    await until(() => meter(page, 'Alice daily').then((v) => v > 0), 'the bar to move');
+    await until(() => meter(page, 'Alice daily').then((v) => v > start), 'the bar to move');
     const before = await meter(page, 'Alice daily');
     await page.getByRole('link', { name: 'Alice daily' }).click();
     await page.getByRole('heading', { name: 'Alice daily', level: 1 }).waitFor();
@@ -151,6 +156,7 @@ suite('web console (Chromium)', () => {
     await complete('bob'); // alerts and spend of someone else
     const { page } = await open();
     await signIn(page, key);
+    await expectCount(page.locator('table.budgets tbody tr'), 3);
     const names = await page.locator('table.budgets tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-budget')));
     // Its own user's budget and the GLOBAL ones (they bound everyone); not Bob's nor the project's.
     expect(names.sort()).toEqual(['Alice daily', 'Lifetime', 'Org daily']);
@@ -221,7 +227,9 @@ suite('web console (Chromium)', () => {
     // (the Budgets page, left behind, may still have had a refresh in flight)
     expect(ops.filter((op) => op !== 'ConsoleBudgets').sort())
       .toEqual(['ProviderModels', 'UsageGroups', 'UsageGroups', 'UsageGroups', 'UsageSeries']);
-    expect(await page.getByRole('region', { name: 'Users' }).innerText()).toMatch(/alice[\s\S]*bob|bob[\s\S]*alice/);
+    const users = page.getByRole('region', { name: 'Users' });
+    await users.getByText('bob').waitFor();
+    expect(await users.innerText()).toMatch(/alice[\s\S]*bob|bob[\s\S]*alice/);
     expect(await page.getByTestId('chart-summary').innerText()).toMatch(/^\$[\d.]+ over \d+ requests$/);
     await shot(page, 'spend-desktop');
     await page.getByRole('link', { name: 'Budgets' }).click();
@@ -229,6 +237,33 @@ suite('web console (Chromium)', () => {
     await shot(page, 'budgets-desktop');
   });
 });
+
+/**
+ * For the screenshots only: today's earlier hours of spend for a few users and projects, through
+ * the settle path's own rollup writer, and on Alice's ledger, so the charts have a history to draw.
+ */
+async function seedHistory(): Promise<void> {
+  const HOUR = 3_600_000;
+  const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const hours = Math.floor((Date.now() - day) / HOUR);
+  const who = [['alice', 'apollo', 'openai', 'gpt-4o', 0.0011], ['carol', 'apollo', 'anthropic', 'claude-3-5-sonnet-latest', 0.02], ['dave', 'zeus', 'deepseek', 'deepseek-chat', 0.004]] as const;
+  const deltas: RollupDelta[] = [];
+  for (const [userId, projectId, provider, model, perHour] of who) {
+    for (let h = 0; h < hours; h++) {
+      deltas.push({
+        at: new Date(day + h * HOUR), userId, projectId, service: 'web', provider, model, success: true, inputTokens: 4000, outputTokens: 1000,
+        cachedTokens: 0, totalTokens: 5000, totalCost: parseUnits((perHour * (0.6 + (0.8 * ((h * 7919) % 10)) / 10)).toFixed(6)), durationMs: 900,
+      });
+    }
+  }
+  const em = s.app.services.db.orm.em.fork() as EntityManager;
+  await em.transactional((tem) => addToHourlyRollup(tem as EntityManager, deltas));
+  const alice = deltas.filter((d) => d.userId === 'alice').reduce((sum, d) => sum + d.totalCost, 0n);
+  await em.execute(
+    `insert into budget_ledger (budget_id, period_start, used) select id, ?, ? from budget where name = 'Alice daily'`,
+    [new Date(day).toISOString(), formatUnits(alice)],
+  );
+}
 
 /**
  * Polls `check` until true (the console refreshes itself every few seconds; the page's CSP

@@ -185,7 +185,7 @@ export class CompletionService {
   private async decideAndReserve(em: EntityManager, requestId: string, p: Prepared, requested: Target): Promise<Decision> {
     let decision = decide(requested, this.figures(p, p.ledgers), p.estimates, this.settings, this.describe);
     for (let attempt = 1; decision.kind === 'allow'; attempt++) {
-      const target = decision.target;
+      const { target, pastLimit } = decision;
       const est = p.estimates.get(targetKey(target))!;
       const res = await reserve(
         em,
@@ -194,7 +194,8 @@ export class CompletionService {
           ...a.key,
           amount: amountFor(a.budget, est),
           limit: a.limit,
-          hard: this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled,
+          // A budget that admits the target past its limit (see admitsPastLimit) is reserved on without the check.
+          hard: this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled && !pastLimit.includes(a.budget.id),
         })),
         new Date(Date.now() + this.config.budget.reservationTtlMs),
       );
@@ -254,6 +255,7 @@ export class CompletionService {
       kind: 'allow',
       target: fresh.target,
       fallbacks: [...d.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
+      pastLimit: fresh.pastLimit,
     };
   }
 
@@ -287,7 +289,7 @@ export class CompletionService {
       const input = estimateInputTokens(t.provider, t.model, req.messages);
       prices.set(targetKey(t), price);
       inputTokens.set(targetKey(t), input);
-      estimates.set(targetKey(t), { cost: estimateCost(price, input, outputTokens).totalCost, tokens: input + outputTokens });
+      estimates.set(targetKey(t), { cost: estimateCost(price, input, outputTokens).totalCost, tokens: input + outputTokens, unpriced: price.source === 'unpriced' });
     }
     return { applicable, ledgers, prices, estimates, inputTokens, outputTokens };
   }
@@ -315,9 +317,10 @@ export class CompletionService {
       try {
         const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
         const est = p.estimates.get(targetKey(d.target));
+        // What is used and what the refused request would have added, apart: the refusal moved nothing.
         const movement: BudgetMovement = {
-          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit,
-          amount: figures.used + figures.reserved + (est ? amountFor(a.budget, est) : 0n),
+          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit, amount: figures.used + figures.reserved,
+          refusal: { amount: est ? amountFor(a.budget, est) : 0n, reserved: figures.reserved },
           userId: req.userId, projectId: req.projectId, provider: d.target.provider, model: d.target.model, actionTaken: 'blocked',
         };
         const raised = await em.transactional((tem) => this.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
@@ -485,7 +488,7 @@ export class CompletionService {
     exceeded: (b, f) => {
       const full = b as Budget;
       const pct = percentage(f.used + f.reserved, f.limit);
-      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, new Date()).start)}`;
+      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, this.now()).start)}`;
     },
     threshold: (b, f, projected) =>
       `budget '${b.name}' would reach ${percentage(projected, f.limit).toFixed(1)}% (fallback threshold ${Math.round(b.fallbackThreshold * 100)}%)`,

@@ -137,7 +137,7 @@ async function timeCase(adminUrl: string, rows: number): Promise<Timing> {
       page.on('requestfinished', onFinished);
       const t0 = performance.now();
       await page.goto(`${app.url}/console#/budgets`);
-      await page.waitForSelector(`table.budgets[data-count="${BUDGETS}"]`);
+      await page.waitForSelector(`table.budgets[data-count="${BUDGETS}"]`, { timeout: 180_000 });
       await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
       const ms = performance.now() - t0;
       page.off('requestfinished', onFinished);

@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 # The sources .dockerignore lets through: src, migrations, scripts, bench (when present), test/fixtures, schema, tsconfigs.
 COPY . .
-# Compiles src, migrations, scripts, bench and test/fixtures into dist/ and emits schema/schema.graphql.
+# Compiles src, migrations, scripts, bench and test/fixtures into dist/, emits schema/schema.graphql,
+# and builds the web console (console/, vite) into dist/console, which the server serves at /console.
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime

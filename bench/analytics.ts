@@ -56,7 +56,7 @@ async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promis
  * Each user belongs to one project (user % 50) and mostly uses two models, as
  * real teams do; services are per project. created_at is uniform over the last 90 days.
  */
-async function seed(url: string, rows: number): Promise<void> {
+export async function seed(url: string, rows: number): Promise<void> {
   await withClient(url, async (c) => {
     const models = JSON.stringify(MODELS.map(([provider, model, i, o], idx) => ({ idx, provider, model, in_pm: i, out_pm: o })));
     await c.query('select setseed(0.42)');

@@ -2,13 +2,15 @@
  * `npm run bench [-- suite…]`: runs the named suites (default: all) and writes each one's
  * section of bench/README.md. Suites: complete, path (BENCH_BASELINE=<dist/ of another build> adds
  * it to the A/B), analytics (BENCH_ANALYTICS_ROWS, default
- * 1000000, comma-separated for several sizes; BENCH_ANALYTICS_KEEP=1 keeps the seeded databases).
+ * 1000000, comma-separated for several sizes; BENCH_ANALYTICS_KEEP=1 keeps the seeded databases),
+ * console (BENCH_CONSOLE_ROWS, default 0,1000000: usage rows under the 1,000 budgets).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { benchAnalytics } from './analytics';
 import { benchComplete } from './complete';
+import { benchConsole } from './console';
 import { benchPath } from './path';
 import { writeSection } from './report';
 
@@ -29,6 +31,7 @@ const SUITES: Record<string, Suite> = {
     rows: (process.env.BENCH_ANALYTICS_ROWS ?? '1000000').split(',').map(Number),
     keep: process.env.BENCH_ANALYTICS_KEEP === '1',
   }),
+  console: () => benchConsole({ rows: (process.env.BENCH_CONSOLE_ROWS ?? '0,1000000').split(',').map(Number) }),
 };
 
 async function main(): Promise<void> {

@@ -7,6 +7,9 @@
  * cross them), then sends gpt-4o traffic for user-123 / project-456 and narrates what the
  * gateway does: normal requests, threshold alerts, fallback to deepseek-chat, refusals.
  * Deterministic: the simulator's token counts are functions of the request.
+ *
+ * It prints the web console's address and the admin key; run in a terminal (stdout a TTY) it
+ * keeps serving until Ctrl-C so a person can look around; otherwise (CI, a pipe) it exits.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -143,7 +146,7 @@ async function run(api: Client): Promise<void> {
   const { alerts } = await api.ok<{ alerts: Alert[] }>(ALERTS);
   console.log(`\n== Alerts raised: ${alerts.length}`);
   for (const a of [...alerts].reverse()) console.log(`   ${pad(`${a.alertType}/${a.severity}`, 18)} ${pad(a.budget?.name ?? '-', 22)} ${a.message}`);
-  console.log('\nDone. Everything ran on loopback against the provider simulator; nothing was stored.');
+  console.log('\nDone. Everything ran on loopback against the provider simulator; nothing is stored.');
 }
 
 async function main(): Promise<void> {
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
     const adminKey = `demo-${randomBytes(16).toString('hex')}`;
     const config = loadConfig({
       DATABASE_URL: 'memory://',
-      PORT: '0',
+      PORT: process.env.PORT ?? '0',
       HOST: '127.0.0.1',
       ADMIN_API_KEY: adminKey,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -163,11 +166,22 @@ async function main(): Promise<void> {
       DEEPSEEK_API_KEY: 'sk-demo', DEEPSEEK_BASE_URL: sim.url,
       OLLAMA_BASE_URL: sim.url,
       PROVIDER_MAX_RETRIES: '0',
+      // The demo's traffic is a one-minute burst on budgets it has just created: project from it at once
+      // (by default a budget is projected after a tenth of its period, docs/forecasts.md).
+      BUDGET_FORECAST_MIN_ELAPSED: '0',
     });
     console.log('Starting the provider simulator and the gateway (embedded database in memory)…');
     app = await startApp(config, { log: createLogger(config.logLevel) });
     console.log(`Gateway on ${app.url}/graphql, providers simulated on ${sim.url}`);
+    console.log(`Web console: ${app.url}/console  (sign in with the API key ${adminKey})`);
     await run(new Client(app.url, adminKey));
+    if (process.stdout.isTTY) {
+      console.log(`\nStill serving: open ${app.url}/console and paste the API key ${adminKey}\nCtrl-C to stop.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
   } finally {
     await app?.stop();
     await sim?.close();

@@ -19,6 +19,7 @@ import { Admission, refusalHttp } from './auth/admission';
 import { RateLimiter } from './auth/rate-limiter';
 import { AppError } from './common/errors';
 import { configuredChannels } from './alerts/channels';
+import { consoleRouter } from './console/serve';
 import { BudgetService } from './budgets/budget.service';
 import { releaseExpired } from './budgets/ledger';
 import { CompletionService } from './completions/completion.service';
@@ -90,9 +91,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
       addToHourlyRollup: addToHourlyRollup,
       publishRaised: (raised) => alertService.publishRaised(raised),
-      // Spikes are judged over hour-long windows: one check per scope every few seconds is plenty, and spares the database.
+      // The after-commit checks: spikes, then forecasts of the request's budgets (both read the hourly rollups).
+      // Spikes are judged over hour-long windows and forecasts over hours: one check per scope every few seconds
+      // is plenty, and spares the database.
       checkSpikes: throttleByKey(
-        (scope) => alertService.checkSpikes(scope),
+        async (scope) => {
+          await alertService.checkSpikes(scope);
+          await alertService.checkForecasts(scope.budgets);
+        },
         (scope) => `${scope.userId}|${scope.projectId}|${scope.budgets.map((b) => b.id).join(',')}`,
         SPIKE_CHECK_INTERVAL_MS,
       ),
@@ -199,6 +205,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       res.send(await metrics.registry.metrics());
     });
     app.use('/api', createRestRouter(services));
+    app.use(consoleRouter());
     app.use(
       '/graphql',
       express.json({ limit: config.limits.maxBodyBytes }),

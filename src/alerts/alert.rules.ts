@@ -25,10 +25,11 @@ export function thresholdsReached(b: Pick<Budget, 'warningThreshold' | 'critical
   return THRESHOLD_TYPES.filter((t) => reaches(amount, limit, thresholdRatio(b, t)));
 }
 
-/** WARNING → WARNING; CRITICAL and EXCEEDED → CRITICAL; SPIKE → WARNING, CRITICAL from twice the multiplier. */
+/** WARNING and FORECAST → WARNING; CRITICAL and EXCEEDED → CRITICAL; SPIKE → WARNING, CRITICAL from twice the multiplier. */
 export function severityOf(type: AlertType, spike?: { ratio: number; multiplier: number }): AlertSeverity {
   switch (type) {
     case AlertType.WARNING:
+    case AlertType.FORECAST:
       return AlertSeverity.WARNING;
     case AlertType.CRITICAL:
     case AlertType.EXCEEDED:
@@ -43,8 +44,8 @@ const SEVERITY_RANK: Record<AlertSeverity, number> = { [AlertSeverity.INFO]: 0, 
 /** True when `s` is at least `min` (INFO < WARNING < CRITICAL). */
 export const severityAtLeast = (s: AlertSeverity, min: AlertSeverity): boolean => SEVERITY_RANK[s] >= SEVERITY_RANK[min];
 
-/** One alert per budget, type and period: the database's unique key makes raising idempotent across instances. */
-export const thresholdDedupKey = (budgetId: string, type: ThresholdType, periodStart: Date) => `budget:${budgetId}:${type}:${periodStart.toISOString()}`;
+/** One alert per budget, type and period (threshold and FORECAST alerts): the database's unique key makes raising idempotent across instances. */
+export const thresholdDedupKey = (budgetId: string, type: ThresholdType | AlertType.FORECAST, periodStart: Date) => `budget:${budgetId}:${type}:${periodStart.toISOString()}`;
 
 /** What a spike is measured over: a user, a project, or one budget's scope. */
 export type SpikeScope = { kind: 'user'; userId: string } | { kind: 'project'; projectId: string } | { kind: 'budget'; budget: Budget };
@@ -135,4 +136,14 @@ export function spikeRatio(windowAmount: bigint, baselineTotal: bigint, windows:
   const above = lhs > numberToUnits(multiplier) * baselineTotal;
   const ratio = Number((windowAmount * BigInt(windows) * 1_000_000n) / baselineTotal) / 1_000_000;
   return { above, ratio };
+}
+
+/**
+ * "Budget 'Org monthly' is projected to reach its limit at 2025-01-20 14:05 UTC: $612.40 by the end of
+ * monthly 2025-01 against $500.00 (now $300.00, 60%, global)".
+ */
+export function forecastMessage(b: Budget, used: bigint, forecast: bigint, limit: bigint, exhaustionAt: Date, periodStart: Date): string {
+  const at = `${exhaustionAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const period = `${b.limitPeriod.toLowerCase()} ${describePeriod(b.limitPeriod, periodStart)}`;
+  return `Budget '${b.name}' is projected to reach its limit at ${at}: ${formatAmount(b.limitType, forecast)} by the end of ${period} against ${formatAmount(b.limitType, limit)} (now ${formatAmount(b.limitType, used)}, ${formatPercent(used, limit)}, ${describeScope(b)})`;
 }

@@ -5,8 +5,9 @@ import { Budget } from '../budgets/budget.entity';
 import { percentage, reaches } from '../budgets/budget-state';
 import { ledgerKey, readLedgers } from '../budgets/ledger';
 import { periodOf } from '../budgets/period';
+import { forecastMany, type Forecast } from '../budgets/forecast';
 import { audienceOf, visibleBudgetSql } from '../budgets/budget.visibility';
-import { type AlertSeverity, AlertStatus, AlertType, LimitType, type AlertChannel } from '../common/enums';
+import { type AlertSeverity, AlertStatus, AlertType, LimitPeriod, LimitType, type AlertChannel } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { formatUnits, numberToUnits, parseUnits } from '../common/money';
@@ -16,7 +17,7 @@ import type { Metrics } from '../metrics/metrics';
 import { AlertLiveBus } from './alert.live';
 import { createAlertTransport } from './alert.transport';
 import {
-  severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsOfRefusal,
+  forecastMessage, severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsOfRefusal,
   thresholdsReached, type Refusal, type SpikeScope, type ThresholdType,
 } from './alert.rules';
 import { CostAlert } from './cost-alert.entity';
@@ -238,6 +239,60 @@ export class AlertService {
     }
   }
 
+  /**
+   * Called after commit, fire-and-forget, with the budgets a request was charged to:
+   * raises FORECAST (once per budget and period, dedup key `budget:<id>:FORECAST:<periodStart>`)
+   * for each active budget whose forecast reaches its limit while `used` is still under it.
+   * Reads the ledger and the hourly rollups (src/budgets/forecast.ts), never usage rows.
+   * Never throws; errors are logged.
+   */
+  async checkForecasts(budgets: readonly Budget[], at: Date = new Date()): Promise<void> {
+    try {
+      const subjects = budgets
+        .filter((b) => b.isActive && !b.deletedAt && b.limitPeriod !== LimitPeriod.TOTAL)
+        .map((b) => ({ budget: b, ...periodOf(b.limitPeriod, at) }))
+        .filter((s) => !this.thresholdSeen.has(thresholdDedupKey(s.budget.id, AlertType.FORECAST, s.start)));
+      if (subjects.length === 0) return;
+      const em = this.deps.orm.em.fork() as EntityManager;
+      const ledgers = await readLedgers(em, subjects.map((s) => ({ budgetId: s.budget.id, periodStart: s.start })));
+      const figures = subjects.map((s) => ({
+        budget: s.budget, periodStart: s.start, periodEnd: s.end, limitUnits: parseUnits(s.budget.limitValue),
+        usedUnits: ledgers.get(ledgerKey({ budgetId: s.budget.id, periodStart: s.start }))?.used ?? 0n,
+      }));
+      const forecasts = await forecastMany(em, figures, this.deps.config.budget.forecastMinElapsed, at);
+      const drafts: AlertDraft[] = [];
+      figures.forEach((s, i) => {
+        const f: Forecast = forecasts[i];
+        if (f.forecast === null || !f.projectedExhaustionAt) return;
+        const b = s.budget;
+        drafts.push({
+          dedupKey: thresholdDedupKey(b.id, AlertType.FORECAST, s.periodStart),
+          budget: b,
+          alertType: AlertType.FORECAST,
+          severity: severityOf(AlertType.FORECAST),
+          message: forecastMessage(b, s.usedUnits, f.forecast, s.limitUnits, f.projectedExhaustionAt, s.periodStart),
+          usagePercentage: percentage(s.usedUnits, s.limitUnits),
+          currentValue: s.usedUnits,
+          limitValue: s.limitUnits,
+          spikeMultiplier: null,
+          userId: b.userId ?? null,
+          projectId: b.projectId ?? null,
+          provider: null,
+          model: null,
+          actionTaken: 'none',
+          periodStart: s.periodStart,
+        });
+      });
+      if (drafts.length === 0) return;
+      const inserted = await em.transactional((tem) => this.insert(tem as EntityManager, drafts));
+      const insertedKeys = new Set(inserted.map((a) => a.dedupKey));
+      for (const d of drafts) if (!insertedKeys.has(d.dedupKey)) this.rememberThreshold(d.dedupKey);
+      await this.publishRaised(inserted);
+    } catch (e) {
+      this.deps.log.error({ err: e }, 'forecast check failed');
+    }
+  }
+
   private async checkSpike(scope: SpikeScope, multiplier: number, windowHours: number, at: Date): Promise<CostAlert | null> {
     const cfg = this.deps.config.budget;
     const w = spikeWindows(at, windowHours, cfg.spikeBaselineHours);
@@ -288,19 +343,27 @@ export class AlertService {
   /**
    * Called by updateBudget after it commits: the budget's unresolved threshold
    * alerts of the current period whose threshold the current figures no longer
-   * reach (the limit or a threshold was raised) are resolved.
+   * reach (the limit or a threshold was raised) are resolved, and so is its
+   * FORECAST alert when the forecast no longer reaches the limit.
    */
   async onBudgetUpdated(em: EntityManager, budget: Budget, at: Date = new Date()): Promise<void> {
-    const { start } = periodOf(budget.limitPeriod, at);
+    const { start, end } = periodOf(budget.limitPeriod, at);
     const open = await em.find(CostAlert, {
       budgetId: budget.id, periodStart: start, status: { $in: [AlertStatus.ACTIVE, AlertStatus.ACKNOWLEDGED] },
-      alertType: { $in: [AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED] },
+      alertType: { $in: [AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED, AlertType.FORECAST] },
     });
     if (open.length === 0) return;
     const figures = (await readLedgers(em, [{ budgetId: budget.id, periodStart: start }])).get(ledgerKey({ budgetId: budget.id, periodStart: start }));
-    const amount = (figures?.used ?? 0n) + (figures?.reserved ?? 0n);
+    const used = figures?.used ?? 0n;
+    const amount = used + (figures?.reserved ?? 0n);
     const limit = parseUnits(budget.limitValue);
-    const stale = open.filter((a) => !reaches(amount, limit, thresholdRatio(budget, a.alertType as ThresholdType)));
+    const forecastReaches = async () => {
+      const [f] = await forecastMany(em, [{ budget, periodStart: start, periodEnd: end, usedUnits: used, limitUnits: limit }], this.deps.config.budget.forecastMinElapsed, at);
+      return f.forecast !== null && f.forecast >= limit;
+    };
+    const forecastStale = open.some((a) => a.alertType === AlertType.FORECAST) && !(await forecastReaches());
+    const stale = open.filter((a) =>
+      a.alertType === AlertType.FORECAST ? forecastStale : !reaches(amount, limit, thresholdRatio(budget, a.alertType as ThresholdType)));
     if (stale.length) await this.resolveMany(em, stale.map((a) => a.id), SYSTEM_LIMIT_RAISED);
   }
 

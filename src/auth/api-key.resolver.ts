@@ -1,10 +1,16 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { ApiKeyRole } from '../common/enums';
 import type { GraphQLContext } from '../graphql/context';
-import { ApiKeyView, CreatedApiKeyView, toApiKeyView } from './api-key.type';
+import { ApiKeyView, CallerView, CreatedApiKeyView, toApiKeyView } from './api-key.type';
 
 @Resolver()
 export class ApiKeyResolver {
+  @Query(() => CallerView, { description: 'Who is calling: the key of this request, its role and scope.' })
+  me(@Ctx() ctx: GraphQLContext): CallerView {
+    const { keyId, name, role, userId, projectId, service } = ctx.auth;
+    return Object.assign(new CallerView(), { keyId, name, role, userId, projectId, service });
+  }
+
   @Query(() => [ApiKeyView])
   async apiKeys(@Ctx() ctx: GraphQLContext): Promise<ApiKeyView[]> {
     return (await ctx.services.apiKeys.list(ctx.em)).map(toApiKeyView);

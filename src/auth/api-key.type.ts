@@ -16,6 +16,16 @@ export class ApiKeyView {
   @Field(() => DateTime, { nullable: true }) revokedAt!: Date | null;
 }
 
+@ObjectType('Caller', { description: 'The API key a request is made with: its role and the scope it sees (a web console adapts to it).' })
+export class CallerView {
+  @Field(() => ID, { description: 'The API key id ("env-admin" for ADMIN_API_KEY).' }) keyId!: string;
+  @Field() name!: string;
+  @Field(() => ApiKeyRole) role!: ApiKeyRole;
+  @Field(() => String, { nullable: true }) userId!: string | null;
+  @Field(() => String, { nullable: true }) projectId!: string | null;
+  @Field(() => String, { nullable: true }) service!: string | null;
+}
+
 @ObjectType('CreatedApiKey')
 export class CreatedApiKeyView {
   @Field(() => ApiKeyView) apiKey!: ApiKeyView;

@@ -23,6 +23,7 @@ export const OPERATION_ROLES: Record<string, readonly ApiKeyRole[]> = {
   'Query.modelPrices': ALL,
   'Query.estimateCost': ALL,
   'Query.apiKeys': [ADMIN],
+  'Query.me': ALL,
   'Mutation.createBudget': [ADMIN],
   'Mutation.updateBudget': [ADMIN],
   'Mutation.deleteBudget': [ADMIN],

@@ -8,7 +8,7 @@ import { budgetState, percentage } from './budget-state';
 import { ledgerKey, readLedgers } from './ledger';
 import { periodOf } from './period';
 import { settingsOf, validateBudget, type BudgetSettings, type ValidationContext } from './budget.validation';
-import type { BudgetStatusView } from './budget.type';
+import { STATUS_SUBJECT, type BudgetStatusView } from './budget.type';
 
 export interface BudgetFilter {
   budgetType?: BudgetType | null;
@@ -164,6 +164,7 @@ export class BudgetService {
         remaining: unitsToNumber(limit > amount ? limit - amount : 0n),
         usagePercentage: percentage(amount, limit),
         state: budgetState(amount, limit, b),
+        [STATUS_SUBJECT]: { budget: b, periodStart: start, periodEnd: end, usedUnits: f.used, limitUnits: limit },
       };
     });
   }

@@ -2,6 +2,10 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { AlertChannel, BudgetState, BudgetType, LimitPeriod, LimitType } from '../common/enums';
 import { DateTime } from '../graphql/scalars';
 import type { Budget } from './budget.entity';
+import type { ForecastSubject } from './forecast';
+
+/** Where a BudgetStatus keeps what its forecast needs. */
+export const STATUS_SUBJECT = Symbol('forecastSubject');
 import { settingsOf } from './budget.validation';
 
 @ObjectType('BudgetStatus')
@@ -13,6 +17,11 @@ export class BudgetStatusView {
   @Field(() => Float) remaining!: number;
   @Field(() => Float, { description: '100 * (used + reserved) / limitValue' }) usagePercentage!: number;
   @Field(() => BudgetState) state!: BudgetState;
+  /**
+   * For the forecast field resolvers (src/budgets/forecast.resolver.ts): the budget and its exact
+   * figures, under a symbol so that JSON (the REST wrappers) never sees them.
+   */
+  [STATUS_SUBJECT]!: ForecastSubject;
 }
 
 /** The GraphQL face of a budget; `status` and `alerts` are field resolvers backed by DataLoaders. */

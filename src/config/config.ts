@@ -57,6 +57,8 @@ export interface AppConfig {
     spikeMinBaseline: number;
     /** Noise floor: no spike unless the baseline period saw at least this many requests. @default 10 */
     spikeMinBaselineRequests: number;
+    /** Share of a period a budget must have watched before it is forecast (and may raise FORECAST), 0..1. @default 0.1 */
+    forecastMinElapsed: number;
     /** Models with no known price run at cost 0 instead of being refused. @default false */
     allowUnpricedModels: boolean;
     /** How long a reservation may live before the sweeper releases it. @default 300_000 */
@@ -230,6 +232,15 @@ class Reader {
     return n;
   }
 
+  /** A number from 0 to 1 inclusive. */
+  fraction(name: string, def: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${name}=${v} is invalid: expected a number from 0 to 1`);
+    return n;
+  }
+
   url(name: string, protocols: string[], def: string): string;
   url(name: string, protocols: string[]): string | undefined;
   url(name: string, protocols: string[], def?: string): string | undefined {
@@ -325,6 +336,7 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       spikeBaselineHours: r.int('BUDGET_SPIKE_BASELINE_HOURS', 24, 1, 168),
       spikeMinBaseline: r.num('BUDGET_SPIKE_MIN_BASELINE', 0.01, 0),
       spikeMinBaselineRequests: r.int('BUDGET_SPIKE_MIN_BASELINE_REQUESTS', 10, 0, 1_000_000),
+      forecastMinElapsed: r.fraction('BUDGET_FORECAST_MIN_ELAPSED', 0.1),
       allowUnpricedModels: r.bool('BUDGET_ALLOW_UNPRICED_MODELS', false),
       reservationTtlMs: r.int('BUDGET_RESERVATION_TTL_MS', 300_000, 1_000, 86_400_000),
       sweepIntervalMs: r.int('BUDGET_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),

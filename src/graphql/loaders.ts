@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { alertsByBudgetLoader, notificationsByAlertLoader } from '../alerts/alert.loaders';
-import { budgetByIdLoader, budgetStatusLoader } from '../budgets/budget.loaders';
+import { budgetByIdLoader, budgetForecastLoader, budgetStatusLoader } from '../budgets/budget.loaders';
 import { budgetIdsByUsageLoader } from '../usage/usage.loaders';
 import type { AppServices } from '../app.services';
 
@@ -8,6 +8,7 @@ import type { AppServices } from '../app.services';
 export function createLoaders(services: AppServices, em: EntityManager) {
   return {
     budgetStatus: budgetStatusLoader(em, services.budgets),
+    budgetForecast: budgetForecastLoader(em, services.config.budget.forecastMinElapsed),
     budgetById: budgetByIdLoader(em),
     alertsByBudget: alertsByBudgetLoader(em),
     notificationsByAlert: notificationsByAlertLoader(em),

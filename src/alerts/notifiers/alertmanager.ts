@@ -7,6 +7,7 @@ const ALERT_NAMES: Record<AlertType, string> = {
   [AlertType.CRITICAL]: 'BudgetCritical',
   [AlertType.EXCEEDED]: 'BudgetExceeded',
   [AlertType.SPIKE]: 'CostSpike',
+  [AlertType.FORECAST]: 'BudgetForecast',
 };
 
 /** Alertmanager API v2: POST {url}/api/v2/alerts; a resolve re-posts the alert with `endsAt`. */

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128162159 } from './Migration20261128162159';
 import { Migration20261128175716 } from './Migration20261128175716';
 import { Migration20261128191409 } from './Migration20261128191409';
+import { Migration20261201193359 } from './Migration20261201193359';
 
 /** Every migration, in order. Listed explicitly so tsc, swc and jest load the same set. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128162159', class: Migration20261128162159 },
   { name: 'Migration20261128175716', class: Migration20261128175716 },
   { name: 'Migration20261128191409', class: Migration20261128191409 },
+  { name: 'Migration20261201193359', class: Migration20261201193359 },
 ];

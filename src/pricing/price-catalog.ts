@@ -14,6 +14,8 @@ export interface PriceCatalogOptions {
   refreshMs?: number;
   /** Clock for the refresh interval (tests). @default Date.now */
   now?: () => number;
+  /** Called after `setOverride` committed (other instances then drop their loaded overrides). */
+  onChanged?: () => void;
 }
 
 /** The body of `setModelPrice`: USD per 1M tokens as decimal strings (≤ 6 decimals). */
@@ -134,6 +136,7 @@ export class PriceCatalog {
     });
     await em.persistAndFlush(row);
     this.invalidate();
+    this.opts.onChanged?.();
     await this.overrides();
     return price;
   }

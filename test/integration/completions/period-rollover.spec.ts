@@ -14,7 +14,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 const noHooks: SettleHooks = {
   raiseThresholdAlerts: async () => [],
-  addToHourlyRollup: async () => undefined,
+  thresholdsDue: () => false,
   publishRaised: async () => undefined,
   checkSpikes: async () => undefined,
 };

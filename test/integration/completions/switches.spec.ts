@@ -3,7 +3,6 @@ import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres, createTestDatabase, type TestDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
-import { releaseExpired } from '../../../src/budgets/ledger';
 
 const messages = [{ role: 'user', content: 'Hello there' }];
 let sim: ProviderSimulator;
@@ -58,7 +57,7 @@ describe('global switches', () => {
 });
 
 describe('reservations', () => {
-  it('are released by the sweeper once expired, making the budget usable again', async () => {
+  it('without a hold (the call provably never started) are released by the sweeper once expired, making the budget usable again', async () => {
     await withServer({}, async (s) => {
       const b = await hardBudget(s, 0.01);
       const em = s.app.services.db.orm.em.fork();
@@ -70,9 +69,43 @@ describe('reservations', () => {
         `insert into budget_reservation (id, budget_id, period_start, amount, request_id, expires_at)
          select gen_random_uuid(), budget_id, period_start, 0.01, 'dead-request', now() - interval '1 second' from budget_ledger where budget_id = ?`, [b.id]);
       expect((await complete(s)).errors?.[0].extensions?.code).toBe('BUDGET_EXCEEDED');
-      expect(await releaseExpired(em)).toBe(1);
+      expect(await s.app.services.completions.ledger.expire(new Date(), true)).toEqual({ charged: 0, released: 1 });
       expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status.reserved).toBe(0);
       ok(await complete(s));
+    });
+  });
+});
+
+describe('holds', () => {
+  it('past their expiry with the provider call under way are charged at the estimate, as a usage row marked estimated, and the late answer does not charge again', async () => {
+    await withServer({}, async (s) => {
+      const b = await hardBudget(s, 1);
+      sim.control.setLatency(1_500);
+      try {
+        const pending = complete(s);
+        // The hold is committed before the provider is called.
+        for (let i = 0; (await count(s, 'completion_hold')) === 0; i++) {
+          if (i > 200) throw new Error('no hold was written');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const later = new Date(Date.now() + 3_600_000);
+        expect(await s.app.services.completions.ledger.expire(later, true)).toEqual({ charged: 1, released: 0 });
+        const em = s.app.services.db.orm.em.fork();
+        const [row] = await em.execute<{ id: string; estimated: boolean; success: boolean; total_cost: string; error_code: string }[]>(
+          "select id::text, estimated, success, total_cost::text, error_code from token_usage where user_id = 'u1' and estimated");
+        expect(row).toMatchObject({ estimated: true, success: false, error_code: 'INTERRUPTED' });
+        const st = ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status;
+        expect(st).toMatchObject({ reserved: 0 });
+        expect(st.used).toBeCloseTo(Number(row.total_cost), 12);
+        // The provider answers after the hold expired: the estimate (an upper bound) stays charged, once.
+        const late = ok(await pending).complete;
+        expect(late.usage).toMatchObject({ id: row.id, estimated: true, totalCost: Number(row.total_cost) });
+        expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status.used).toBeCloseTo(Number(row.total_cost), 12);
+        expect(await count(s, 'completion_hold')).toBe(0);
+        expect(await count(s, 'budget_reservation')).toBe(0);
+      } finally {
+        sim.control.setLatency(0);
+      }
     });
   });
 });

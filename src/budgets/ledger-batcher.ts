@@ -52,7 +52,10 @@ export interface SettleAlertContext {
 }
 
 export interface SettleOutcome {
-  /** False when the hold had already expired and been charged at its estimate: the actual charge was not applied. */
+  /**
+   * False when the hold had expired and been charged at its estimate with no usage row to replace
+   * (cost tracking off): the estimate stands. With a row, the actual replaces it and this is true.
+   */
   live: boolean;
   usageId: string | null;
   /** Threshold alerts this batch raised in its transaction (publish them after the answer). */

@@ -23,11 +23,14 @@ export const USAGE_COLUMNS: readonly (readonly [string, string])[] = [
 ];
 const COLS = USAGE_COLUMNS.map(([c]) => c).join(', ');
 const COL_TYPES = USAGE_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ');
+/** Every column but the request id from the batch's row `x`. */
+const SET_ACTUAL = USAGE_COLUMNS.filter(([c]) => c !== 'request_id').map(([c]) => `${c} = x.${c}`).join(', ');
 
-/** Rollup deltas from usage rows in CTE `src` (absent dimensions as ''). */
-const deltasOf = (src: string) => `select date_trunc('hour', x.created_at, 'UTC') as hour, coalesce(x.user_id, '') as user_id,
+/** Rollup deltas from usage rows in CTE `src` (absent dimensions as ''); `sign` -1 takes them back out. */
+const deltasOf = (src: string, sign = '') => `select date_trunc('hour', x.created_at, 'UTC') as hour, coalesce(x.user_id, '') as user_id,
          coalesce(x.project_id, '') as project_id, coalesce(x.service, '') as service, x.provider, x.model, x.success,
-         x.input_tokens, x.output_tokens, x.cached_tokens, x.total_tokens, x.total_cost, x.duration_ms
+         ${sign}x.input_tokens as input_tokens, ${sign}x.output_tokens as output_tokens, ${sign}x.cached_tokens as cached_tokens,
+         ${sign}x.total_tokens as total_tokens, ${sign}x.total_cost as total_cost, ${sign}x.duration_ms as duration_ms, ${sign}1 as n
     from ${src} x`;
 
 /** Creates the missing ledger rows of the given keys (as zero) and returns every key's figures. */
@@ -97,13 +100,17 @@ export const HOLD: HotStatement = {
 };
 
 /**
- * Settles a batch: deletes the requests' holds and reservations, and for every
- * request whose hold was still there (`live`: not already charged at its
- * estimate by the expiry job) adds its actual charges to `used`, writes its
- * usage row (when `track`) with its budget links, and adds it to the rollups.
- * `reserved` loses what the deleted reservations held. Releases are settles
- * with zero charges and no usage row. Returns per request 'h' (live) and 'u'
- * (usage id) rows, and per ledger key 'l' rows with the figures after.
+ * Settles a batch: deletes the requests' holds and reservations and, for every
+ * request whose hold was still there, adds its actual charges to `used`,
+ * writes its usage row (when `track`) with its budget links and adds it to the
+ * rollups. A request whose hold had expired while it was alive (its instance
+ * stalled) was charged at its estimate by the expiry job: its estimated row is
+ * replaced by the actual one in place — its links, `used` and the rollups take
+ * the estimate back and add the actual, which is at most the estimate. (Without usage rows,
+ * `track` off, the estimate stays.) `reserved` loses what the deleted
+ * reservations held. Releases are settles with zero charges and no usage row.
+ * Returns per request 'h' (charged now) and 'u' (usage id) rows, and per
+ * ledger key 'l' rows with the figures after.
  */
 export const SETTLE: HotStatement = {
   tag: 'ledger_settle',
@@ -120,12 +127,20 @@ export const SETTLE: HotStatement = {
        for update of l
   ), held as materialized (
     delete from completion_hold h using s where h.request_id = s.request_id returning h.request_id
+  ), est as materialized (
+    select t.* from token_usage t join s on s.request_id = t.request_id
+     where t.estimated and not exists (select 1 from held h where h.request_id = t.request_id)
+  ), est_links as materialized (
+    select b.budget_id, b.period_start, b.amount from token_usage_budget b join est e on e.id = b.usage_id
+  ), charged as materialized (
+    select request_id from held union all select request_id from est
   ), rel as materialized (
     delete from budget_reservation r using s where r.request_id = s.request_id returning r.budget_id, r.period_start, r.amount
   ), moved as materialized (
     select k.budget_id, k.period_start,
-           coalesce((select sum(c.actual) from chg c join held h on h.request_id = c.request_id
-                      where c.budget_id = k.budget_id and c.period_start = k.period_start), 0) as actual,
+           coalesce((select sum(c.actual) from chg c join charged h on h.request_id = c.request_id
+                      where c.budget_id = k.budget_id and c.period_start = k.period_start), 0)
+         - coalesce((select sum(e.amount) from est_links e where e.budget_id = k.budget_id and e.period_start = k.period_start), 0) as actual,
            coalesce((select sum(r.amount) from rel r where r.budget_id = k.budget_id and r.period_start = k.period_start), 0) as released
       from locked k
   ), upd as (
@@ -133,19 +148,30 @@ export const SETTLE: HotStatement = {
       from moved m where l.budget_id = m.budget_id and l.period_start = m.period_start
     returning l.budget_id, l.period_start, l.used, l.reserved
   ), live as materialized (
-    select x.* from rows x join held h on h.request_id = x.request_id
+    select x.* from rows x join charged h on h.request_id = x.request_id
   ), u as (
     insert into token_usage (${COLS})
-    select ${COLS} from live where ?::boolean
+    select ${COLS} from rows x where ?::boolean and x.request_id in (select request_id from held)
     returning id, request_id
   ), ub as (
     insert into token_usage_budget (usage_id, budget_id, period_start, amount)
     select u.id, c.budget_id, c.period_start, c.actual from u join chg c on c.request_id = u.request_id
     returning 1
-  ), d as materialized (${deltasOf('live')}), ${rollupUpserts('d')}
-  select 'h' as kind, request_id, null::text as id, null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved from held
+  ), revived as (
+    update token_usage t set ${SET_ACTUAL}
+      from rows x join est e on e.request_id = x.request_id where t.id = e.id
+    returning t.id, t.request_id
+  ), revived_links as (
+    update token_usage_budget b set amount = c.actual
+      from est e join chg c on c.request_id = e.request_id
+     where b.usage_id = e.id and b.budget_id = c.budget_id and b.period_start = c.period_start
+    returning 1
+  ), d as materialized (${deltasOf('live')} union all ${deltasOf('est', '-')}), ${rollupUpserts('d')}
+  select 'h' as kind, request_id, null::text as id, null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved from charged
   union all
   select 'u', request_id, id::text, null, null, null, null from u
+  union all
+  select 'u', request_id, id::text, null, null, null, null from revived
   union all
   select 'l', null, null, budget_id, period_start, used::text, reserved::text from upd`,
 };

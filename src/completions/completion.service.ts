@@ -421,10 +421,8 @@ export class CompletionService {
       } : undefined,
     };
     const out = await this.settleOrRelease(run, job);
-    if (!this.config.budget.costTracking) row.id = `untracked:${run.requestId}`;
-    else if (out.usageId) row.id = out.usageId;
-    // The request outlived its hold (BUDGET_RESERVATION_TTL_MS): it stays charged at its estimate, the record it answers with.
-    else Object.assign(row, await this.estimatedUsage(run));
+    row.id = out.usageId ?? `untracked:${run.requestId}`;
+    if (!out.live) this.log.warn({ requestId: run.requestId }, 'the request outlived its hold (BUDGET_RESERVATION_TTL_MS) and stays charged at its estimate');
 
     this.afterSettle(run, row, cost.totalCost, out.raised);
     if (error) throw error;
@@ -456,13 +454,6 @@ export class CompletionService {
       await this.release(run).catch((err: unknown) => this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'));
       throw e;
     }
-  }
-
-  /** A request that outlived its hold was charged at its estimate by the expiry job: its usage row is that one. */
-  private async estimatedUsage(run: CompletionRun): Promise<Partial<TokenUsage>> {
-    this.log.warn({ requestId: run.requestId }, 'the request outlived its hold (BUDGET_RESERVATION_TTL_MS): it stays charged at its estimate');
-    const stored = await this.orm.em.fork().findOne(TokenUsage, { requestId: run.requestId });
-    return stored ? { ...stored } : { id: `untracked:${run.requestId}` };
   }
 
   /** The usage record of `run` on `d`'s target with the given tokens and cost. */

@@ -28,7 +28,8 @@ const SUM_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_t
 const ADD_SUMS = SUM_COLUMNS.map((c) => `${c} = u.${c} + excluded.${c}`).join(', ');
 
 /** Aggregates of the deltas in `d`, in the column order of ADD_SUMS. */
-const DELTA_SUMS = `count(*), count(*) filter (where d.success), sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_tokens),
+/** `n` is +1 per request added (−1 for one taken back: an estimate replaced by the actual, src/budgets/ledger-sql.ts). */
+const DELTA_SUMS = `sum(d.n), coalesce(sum(d.n) filter (where d.success), 0), sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_tokens),
         sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)`;
 
 /**
@@ -68,7 +69,7 @@ export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]
 }
 
 /** The deltas of `addToHourlyRollup`'s JSON parameter as the CTE the upserts read. */
-const ROLLUP_DELTAS_FROM_JSON = `select date_trunc('hour', r.at, 'UTC') as hour, r.*
+const ROLLUP_DELTAS_FROM_JSON = `select date_trunc('hour', r.at, 'UTC') as hour, 1 as n, r.*
          from json_to_recordset(?::json) as r(at timestamptz, user_id text, project_id text, service text, provider text, model text,
               success boolean, input_tokens bigint, output_tokens bigint, cached_tokens bigint, total_tokens bigint,
               total_cost numeric, duration_ms bigint)`;
@@ -76,7 +77,7 @@ const ROLLUP_DELTAS_FROM_JSON = `select date_trunc('hour', r.at, 'UTC') as hour,
 /**
  * The four rollup upserts as CTEs (`ru_user, ru_user_day, ru_day, ru_scope`) reading the deltas from the CTE
  * named `source` (columns: hour, user_id, project_id, service — '' when absent — provider, model, success,
- * input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms). Shared by
+ * input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms, and n: +1 per request, −1 to take one back). Shared by
  * `addToHourlyRollup` and the settle batch (src/budgets/ledger-batcher.ts), so both write the same sums.
  */
 export function rollupUpserts(source: string): string {

@@ -1,4 +1,4 @@
-import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument } from '../../generated/graphql';
+import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, UpdateBudgetDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres, createTestDatabase, type TestDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
@@ -77,7 +77,7 @@ describe('reservations', () => {
 });
 
 describe('holds', () => {
-  it('past their expiry with the provider call under way are charged at the estimate, as a usage row marked estimated, and the late answer does not charge again', async () => {
+  it('past their expiry with the provider call under way are charged at the estimate, as a usage row marked estimated, which the late answer replaces by the actual', async () => {
     await withServer({}, async (s) => {
       const b = await hardBudget(s, 1);
       sim.control.setLatency(1_500);
@@ -97,10 +97,17 @@ describe('holds', () => {
         const st = ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status;
         expect(st).toMatchObject({ reserved: 0 });
         expect(st.used).toBeCloseTo(Number(row.total_cost), 12);
-        // The provider answers after the hold expired: the estimate (an upper bound) stays charged, once.
+        // The instance was alive after all (stalled past its TTL): its answer replaces the estimate by the actual, once.
         const late = ok(await pending).complete;
-        expect(late.usage).toMatchObject({ id: row.id, estimated: true, totalCost: Number(row.total_cost) });
-        expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status.used).toBeCloseTo(Number(row.total_cost), 12);
+        expect(late.usage).toMatchObject({ estimated: false, success: true });
+        expect(late.usage.totalCost).toBeLessThanOrEqual(Number(row.total_cost));
+        expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status.used).toBeCloseTo(late.usage.totalCost, 12);
+        const rows = await em.execute<{ n: number; estimated: boolean }[]>("select (count(*) over ())::int as n, estimated from token_usage where user_id = 'u1'");
+        expect(rows).toEqual([{ n: 1, estimated: false }]);
+        const [roll] = await em.execute<{ request_count: string; total_cost: string }[]>(
+          "select sum(request_count)::text as request_count, sum(total_cost)::text as total_cost from usage_hourly where user_id = 'u1'");
+        expect(Number(roll.request_count)).toBe(1);
+        expect(Number(roll.total_cost)).toBeCloseTo(late.usage.totalCost, 12);
         expect(await count(s, 'completion_hold')).toBe(0);
         expect(await count(s, 'budget_reservation')).toBe(0);
       } finally {
@@ -134,4 +141,38 @@ describe('holds', () => {
       await db.drop();
     }
   });
+
+  // The budget cache (docs/ledger.md, "Caches"): refreshes are set far apart, so only the invalidation can explain what B sees.
+  it.each(process.env.TEST_REDIS_URL ? [['LISTEN/NOTIFY', {}], ['Redis', { REDIS_URL: process.env.TEST_REDIS_URL }]] : [['LISTEN/NOTIFY', {}]])(
+    'see a budget created or changed on the other at once (over %s), not after the cache refresh',
+    async (_via, extra) => {
+      const db = await createTestDatabase();
+      try {
+        const env = { ...simulatorEnv(sim), BUDGET_CACHE_REFRESH_MS: '3600000', ...(extra as Record<string, string>) };
+        const a = await startTestServer(env, { db });
+        const b = await startTestServer(env, { db });
+        try {
+          ok(await complete(b)); // B's cache is loaded: no budget applies
+          const budget = await hardBudget(a, 0.000001);
+          const refused = async (s: TestServer) => (await complete(s)).errors?.[0]?.extensions?.code === 'BUDGET_EXCEEDED';
+          const within = async (ms: number, check: () => Promise<boolean>) => {
+            const end = Date.now() + ms;
+            while (!(await check())) {
+              if (Date.now() > end) return false;
+              await new Promise((r) => setTimeout(r, 20));
+            }
+            return true;
+          };
+          expect(await within(5_000, () => refused(b))).toBe(true);
+          ok(await a.gql(UpdateBudgetDocument, { id: budget.id, input: { limitValue: 1000 } }));
+          expect(await within(5_000, async () => !(await refused(b)))).toBe(true);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      } finally {
+        await db.drop();
+      }
+    },
+  );
 });

@@ -447,7 +447,10 @@ export class CompletionService {
    */
   private async settleOrRelease(run: CompletionRun, job: SettleJob) {
     try {
-      const out = await this.ledger.settle(job);
+      let out = await this.ledger.settle(job);
+      // The hold was gone: the expiry job charged it at its estimate while this request was alive (stalled past its TTL),
+      // committing after this settle's snapshot was taken. Settling again sees the estimated row and replaces it.
+      if (!out.live && this.config.budget.costTracking) out = await this.ledger.settle(job);
       this.markHeld(run, false);
       return out;
     } catch (e) {

@@ -1,4 +1,5 @@
 import type { AlertService } from './alerts/alert.service';
+import type { Admission } from './auth/admission';
 import type { ApiKeyService } from './auth/api-key.service';
 import type { BudgetService } from './budgets/budget.service';
 import type { CompletionService } from './completions/completion.service';
@@ -17,6 +18,8 @@ export interface AppServices {
   log: Logger;
   metrics: Metrics;
   apiKeys: ApiKeyService;
+  /** The one authenticate-and-admit path of every transport. */
+  admission: Admission;
   budgets: BudgetService;
   prices: PriceCatalog;
   providers: ProviderRegistry;

@@ -8,7 +8,6 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
@@ -16,7 +15,9 @@ import { createRestRouter } from './api/rest';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import { AlertService } from './alerts/alert.service';
 import { ConnectionRegistry } from './auth/connection-registry';
-import { RateLimiter, rateLimited } from './auth/rate-limiter';
+import { Admission, refusalHttp } from './auth/admission';
+import { RateLimiter } from './auth/rate-limiter';
+import { AppError } from './common/errors';
 import { configuredChannels } from './alerts/channels';
 import { BudgetService } from './budgets/budget.service';
 import { BudgetCache } from './budgets/budget-cache';
@@ -58,10 +59,6 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
-}
-
 /** The composition root: database, services, GraphQL over HTTP and WebSocket, /healthz and /metrics on one port. */
 export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): Promise<RunningApp> {
   const log = opts.log ?? createLogger(config.logLevel);
@@ -77,12 +74,13 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     const applied = await migrate(db.orm);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
-    const metrics = createMetrics(config.metrics.prefix, { userLabels: config.metrics.userLabels });
+    const metrics = createMetrics(config.metrics.prefix, { userLabels: config.metrics.userLabels, maxLabelValues: config.metrics.maxLabelValues });
     installScrapeCollectors(metrics, db.orm, log);
     const pubSub = createAppPubSub();
     const apiKeys = new ApiKeyService(db.orm, config.adminApiKey, {
       cacheTtlMs: config.auth.keyCacheTtlMs,
       lastUsedFlushMs: config.auth.lastUsedFlushMs,
+      negativeCacheSize: config.auth.negativeCacheSize,
       onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
     });
     // Budgets and price overrides are cached in memory; every change is announced to the other instances (docs/ledger.md, "Caches").
@@ -112,12 +110,14 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     const ledger = new LedgerBatcher(
       db.orm, new HotSql(db.orm, db.embedded), batchAlerts(hooks), log, config.budget.costTracking, () => services.completions.betweenCalls,
     );
+    const admission = new Admission(apiKeys, new RateLimiter(config.rateLimitPerMinute), new RateLimiter(config.auth.failuresPerMinute), config.auth.trustProxyHops);
     const services: AppServices = {
       config,
       db,
       log,
       metrics,
       apiKeys,
+      admission,
       budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }, () => void bus.changed('budgets')),
       alerts: alertService,
       prices,
@@ -133,12 +133,15 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
     await bus.start();
     budgetCache.start();
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
+    const unbound = await apiKeys.unboundServiceKeys();
+    if (unbound.length) {
+      log.warn({ keys: unbound }, `${unbound.length} SERVICE key(s) bound to no service are refused (FORBIDDEN, reason SERVICE_KEY_UNBOUND): issue keys bound to their service and revoke these`);
+    }
     apiKeys.start();
     await alertService.start();
     retention = new UsageRetentionJob(db.orm, config.usage.retentionDays, log);
     retention.start();
 
-    const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
     // A revoked key's subscriptions end: at once for revocations made here, and within
     // one cache TTL for those made on another instance (the sweep asks the database).
     const connections = new ConnectionRegistry();
@@ -151,11 +154,17 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
 
     const app = express();
     app.disable('x-powered-by');
-    httpServer = createServer(app);
+    // A slow client (headers sent byte by byte, a body that never ends) is answered 408 and closed;
+    // the check runs every connectionsCheckingInterval, so keep it well below the timeouts.
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
+    httpServer = createServer(
+      { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)) },
+      app,
+    );
     // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
     const wsCleanup = useServer(
-      wsServerOptions({ schema, services, connections, rateLimiter, limits: config.limits, introspection: config.introspection }),
+      wsServerOptions({ schema, services, connections, limits: config.limits, introspection: config.introspection }),
       wsServer,
     );
 
@@ -203,15 +212,12 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       expressMiddleware(apollo, {
         context: async ({ req }) => {
           const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
-          const key = parseBearer(req.headers.authorization);
-          if (!key) throw unauthenticated('Authorization: Bearer <api key> is required');
-          const auth = await apiKeys.verify(key);
-          if (!auth) throw unauthenticated('The API key is unknown or revoked');
-          // Batched HTTP requests are off, so one request is one operation.
-          const rate = rateLimiter.take(auth.keyId);
-          if (!rate.ok) {
-            throw httpAppError(rateLimited(rate.retryAfterSeconds, rateLimiter.perMinute), 429, { 'retry-after': String(rate.retryAfterSeconds) });
-          }
+          // Batched HTTP requests are off, so one request is one operation; roles are checked per root field.
+          const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) }).catch((e: unknown) => {
+            if (!(e instanceof AppError)) throw e;
+            const { status, headers } = refusalHttp(e);
+            throw httpAppError(e, status, headers);
+          });
           return buildContext(services, auth, requestId);
         },
       }),

@@ -1,7 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscriptionHandlerData } from 'type-graphql';
 import { rowScope } from '../auth/policy';
-import { Budget } from '../budgets/budget.entity';
 import { BudgetView, toBudgetView } from '../budgets/budget.type';
 import { AlertSeverity, AlertStatus, AlertType } from '../common/enums';
 import { badInput } from '../common/errors';
@@ -9,10 +7,17 @@ import type { GraphQLContext } from '../graphql/context';
 import { Topic, type AlertRaisedPayload } from '../graphql/pubsub';
 import { severityAtLeast } from './alert.rules';
 import { AlertNotificationView, AlertView, toAlertView, toNotificationView } from './alert.type';
-import { alertVisible, isUnrestricted } from './alert.visibility';
+import { alertViewsFor, alertVisible, redactAlert } from './alert.visibility';
 
-/** Largest page of `alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
+/** Largest page of `alerts(first:)` and `Budget.alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */
 export const MAX_ALERTS_PAGE = 500;
+
+/** The `first` of an alert list, `def` when not given; BAD_USER_INPUT unless a whole number from 1 to MAX_ALERTS_PAGE. */
+export function alertsPage(first: number | null | undefined, def: number): number {
+  const n = first ?? def;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+  return n;
+}
 
 @ArgsType()
 class AlertRaisedArgs {
@@ -21,15 +26,16 @@ class AlertRaisedArgs {
   @Field(() => AlertSeverity, { nullable: true }) minSeverity?: AlertSeverity | null;
 }
 
-/** The subscription's filter: the arguments given, then what the subscriber's key may see. */
-async function alertRaisedFilter({ payload, args, context }: SubscriptionHandlerData<AlertRaisedPayload, AlertRaisedArgs, GraphQLContext>): Promise<boolean> {
+/**
+ * The subscription's filter: the arguments given, then what the subscriber's key
+ * may see, decided from the event alone (it carries its budget's audience): no
+ * query per subscriber, however many there are.
+ */
+function alertRaisedFilter({ payload, args, context }: SubscriptionHandlerData<AlertRaisedPayload, AlertRaisedArgs, GraphQLContext>): boolean {
   if (args.budgetId && payload.budgetId !== args.budgetId) return false;
   if (args.alertTypes?.length && !args.alertTypes.includes(payload.alertType as AlertType)) return false;
   if (args.minSeverity && !severityAtLeast(payload.severity as AlertSeverity, args.minSeverity)) return false;
-  const scope = rowScope(context.auth);
-  if (isUnrestricted(scope)) return true;
-  const budget = payload.budgetId ? await (context.services.db.orm.em.fork() as EntityManager).findOne(Budget, { id: payload.budgetId }) : null;
-  return alertVisible(payload, budget, scope);
+  return alertVisible(payload, payload.budget ?? null, rowScope(context.auth));
 }
 
 @Resolver(() => AlertView)
@@ -43,11 +49,11 @@ export class AlertResolver {
     @Arg('budgetId', () => ID, { nullable: true }) budgetId?: string | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number | null,
   ): Promise<AlertView[]> {
-    const n = first ?? 50;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_ALERTS_PAGE) throw badInput('first', `must be from 1 to ${MAX_ALERTS_PAGE}; got ${n}`);
+    const n = alertsPage(first, 50);
     if (budgetId && !/^[0-9a-f-]{36}$/i.test(budgetId)) return [];
-    const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, rowScope(ctx.auth));
-    return rows.map(toAlertView);
+    const scope = rowScope(ctx.auth);
+    const rows = await ctx.services.alerts.list(ctx.em, { status, severity, alertType, budgetId, first: n }, scope);
+    return alertViewsFor(rows, scope, (ids) => ctx.loaders.budgetById.loadMany(ids));
   }
 
   @Mutation(() => AlertView)
@@ -66,8 +72,8 @@ export class AlertResolver {
     description: 'Every alert as it is raised; each argument given narrows the stream.',
   })
   async alertRaised(@Root() payload: AlertRaisedPayload, @Args(() => AlertRaisedArgs) _args: AlertRaisedArgs, @Ctx() ctx: GraphQLContext): Promise<AlertView> {
-    // A fresh fork per event: the connection's context lives as long as the subscription.
-    return toAlertView(await ctx.services.alerts.get(ctx.em.fork() as EntityManager, payload.id));
+    // The alert is read once per event for every subscriber; its budget's audience travels with the event, so redacting costs no query.
+    return redactAlert(toAlertView(await ctx.services.alerts.raisedAlert(payload)), payload.budget ?? null, rowScope(ctx.auth));
   }
 
   @FieldResolver(() => BudgetView, { nullable: true })

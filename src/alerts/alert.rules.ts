@@ -83,12 +83,40 @@ export function formatPercent(amount: bigint, limit: bigint): string {
   return `${Number(p.toFixed(2))}%`;
 }
 
-/** "Budget 'Project Monthly Budget' reached 95% ($475.00 of $500.00, monthly, project project-456)". */
-export function thresholdMessage(b: Budget, type: ThresholdType, amount: bigint, limit: bigint, periodStart: Date, actionTaken: string): string {
-  const verb = type === AlertType.EXCEEDED ? 'exceeded its limit at' : 'reached';
+/** A request a budget's limit refused: what it would have added, and how much of the budget's amount is reserved (held by requests in flight). */
+export interface Refusal {
+  amount: bigint;
+  reserved: bigint;
+}
+
+/**
+ * The threshold alerts a refusal raises: those the budget's own amount (used +
+ * reserved, without the refused request, which moved nothing) reaches, and
+ * EXCEEDED, since its limit refused a request.
+ */
+export function thresholdsOfRefusal(b: Pick<Budget, 'warningThreshold' | 'criticalThreshold'>, amount: bigint, limit: bigint): ThresholdType[] {
+  const reached = thresholdsReached(b, amount, limit);
+  return reached.includes(AlertType.EXCEEDED) ? reached : [...reached, AlertType.EXCEEDED];
+}
+
+/**
+ * "Budget 'Project Monthly Budget' reached 95% ($475.00 of $500.00, monthly 2025-01, project project-456)".
+ * For a refusal (EXCEEDED with `refusal`), what is used and what the refused request would have cost, separately:
+ * "Budget 'Daily' refused a request over its limit at 100% ($0.46 of $0.46 used, daily 2025-01-01, user alice);
+ * the refused request would have cost $0.04; action: blocked".
+ */
+export function thresholdMessage(b: Budget, type: ThresholdType, amount: bigint, limit: bigint, periodStart: Date, actionTaken: string, refusal?: Refusal): string {
   const period = `${b.limitPeriod.toLowerCase()} ${describePeriod(b.limitPeriod, periodStart)}`;
   const action = actionTaken && actionTaken !== 'none' ? `; action: ${actionTaken}` : '';
-  return `Budget '${b.name}' ${verb} ${formatPercent(amount, limit)} (${formatAmount(b.limitType, amount)} of ${formatAmount(b.limitType, limit)}, ${period}, ${describeScope(b)})${action}`;
+  const fmt = (v: bigint) => formatAmount(b.limitType, v);
+  const where = `${period}, ${describeScope(b)}`;
+  if (refusal && type === AlertType.EXCEEDED) {
+    const used = refusal.reserved > 0n ? `${fmt(amount - refusal.reserved)} used + ${fmt(refusal.reserved)} reserved of ${fmt(limit)}` : `${fmt(amount)} of ${fmt(limit)} used`;
+    const cost = b.limitType === LimitType.COST ? `would have cost ${fmt(refusal.amount)}` : `would have used ${fmt(refusal.amount)}`;
+    return `Budget '${b.name}' refused a request over its limit at ${formatPercent(amount, limit)} (${used}, ${where}); the refused request ${cost}${action}`;
+  }
+  const verb = type === AlertType.EXCEEDED ? 'exceeded its limit at' : 'reached';
+  return `Budget '${b.name}' ${verb} ${formatPercent(amount, limit)} (${fmt(amount)} of ${fmt(limit)}, ${where})${action}`;
 }
 
 /** "Cost spike for project project-456: $12.00 in the last 1h, 4.8× the baseline of $2.50 per 1h". */

@@ -5,19 +5,19 @@ import { Budget } from '../budgets/budget.entity';
 import { percentage, reaches } from '../budgets/budget-state';
 import { ledgerKey, readLedgers } from '../budgets/ledger';
 import { periodOf } from '../budgets/period';
-import { visibleBudgetSql } from '../budgets/budget.visibility';
+import { audienceOf, visibleBudgetSql } from '../budgets/budget.visibility';
 import { type AlertSeverity, AlertStatus, AlertType, LimitType, type AlertChannel } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { formatUnits, numberToUnits, parseUnits } from '../common/money';
 import type { AppConfig } from '../config/config';
-import type { AppPubSub } from '../graphql/pubsub';
+import type { AlertRaisedPayload, AppPubSub } from '../graphql/pubsub';
 import type { Metrics } from '../metrics/metrics';
 import { AlertLiveBus } from './alert.live';
 import { createAlertTransport } from './alert.transport';
 import {
-  severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsReached,
-  type SpikeScope, type ThresholdType,
+  severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsOfRefusal,
+  thresholdsReached, type Refusal, type SpikeScope, type ThresholdType,
 } from './alert.rules';
 import { CostAlert } from './cost-alert.entity';
 import { NotificationDispatcher } from './notifiers/dispatcher';
@@ -30,7 +30,7 @@ export interface BudgetMovement {
   budget: Budget;
   /** The ledger period (src/budgets/period.ts periodOf). */
   periodStart: Date;
-  /** used + reserved after this request (for a refusal: used + reserved + the refused estimate). */
+  /** used + reserved after this request (for a refusal: as they stand, without the refused request). */
   amount: bigint;
   /** parseUnits(budget.limitValue) */
   limit: bigint;
@@ -40,6 +40,8 @@ export interface BudgetMovement {
   model: string | null;
   /** 'none' | 'blocked' | `fallback:${provider}/${model}` */
   actionTaken: string;
+  /** Set when the budget's limit refused the request: what it would have added (its estimate, in the budget's unit). */
+  refusal?: Refusal;
 }
 
 export interface AlertFilter {
@@ -97,7 +99,10 @@ export class AlertService {
   readonly live: AlertLiveBus;
   readonly dispatcher: NotificationDispatcher;
   private readonly notifiers: Notifiers;
-  private readonly budgetTypeOf = new WeakMap<CostAlert, string>();
+  /** The budget of each alert this process inserted, for its metrics label and its live event's audience. */
+  private readonly budgetOf = new WeakMap<CostAlert, Budget>();
+  /** Each live event's alert, loaded once however many subscribers receive it. */
+  private readonly raised = new WeakMap<AlertRaisedPayload, Promise<CostAlert>>();
   private readonly spikeSeen = new Set<string>();
   /**
    * Threshold dedup keys known to exist in the database (committed): a budget past
@@ -152,13 +157,13 @@ export class AlertService {
     for (const m of movements) {
       const b = m.budget;
       if (!b.isActive || b.deletedAt) continue;
-      for (const type of thresholdsReached(b, m.amount, m.limit)) {
+      for (const type of m.refusal ? thresholdsOfRefusal(b, m.amount, m.limit) : thresholdsReached(b, m.amount, m.limit)) {
         drafts.push({
           dedupKey: thresholdDedupKey(b.id, type, m.periodStart),
           budget: b,
           alertType: type,
           severity: severityOf(type),
-          message: thresholdMessage(b, type, m.amount, m.limit, m.periodStart, m.actionTaken),
+          message: thresholdMessage(b, type, m.amount, m.limit, m.periodStart, m.actionTaken, m.refusal),
           usagePercentage: percentage(m.amount, m.limit),
           currentValue: m.amount,
           limitValue: m.limit,
@@ -200,13 +205,15 @@ export class AlertService {
     if (alerts.length === 0) return;
     for (const a of alerts) {
       if (a.alertType !== AlertType.SPIKE) this.rememberThreshold(a.dedupKey);
-      this.deps.metrics.costAlerts.inc({ alert_type: a.alertType, severity: a.severity, budget_type: this.budgetTypeOf.get(a) ?? '' });
+      this.deps.metrics.costAlerts.inc({ alert_type: a.alertType, severity: a.severity, budget_type: this.budgetOf.get(a)?.budgetType ?? '' });
     }
     this.dispatcher.wake();
     for (const a of alerts) {
       try {
+        const budget = this.budgetOf.get(a);
         await this.live.publish({
           id: a.id, budgetId: a.budgetId ?? null, alertType: a.alertType, severity: a.severity, userId: a.userId ?? null, projectId: a.projectId ?? null,
+          budget: budget ? audienceOf(budget) : null,
         });
       } catch (e) {
         this.deps.log.error({ err: e, alertId: a.id }, 'could not publish a raised alert to other instances');
@@ -343,6 +350,20 @@ export class AlertService {
     return this.get(em, id, true);
   }
 
+  /**
+   * The alert of a live event, read once per event on this instance: every
+   * subscriber that receives the event shares the read (the pubsub hands them
+   * all the same payload object).
+   */
+  raisedAlert(payload: AlertRaisedPayload): Promise<CostAlert> {
+    let p = this.raised.get(payload);
+    if (!p) {
+      p = this.get(this.deps.orm.em.fork() as EntityManager, payload.id);
+      this.raised.set(payload, p);
+    }
+    return p;
+  }
+
   async get(em: EntityManager, id: string, refresh = false): Promise<CostAlert> {
     const a = /^[0-9a-f-]{36}$/i.test(id) ? await em.findOne(CostAlert, { id }, { refresh }) : null;
     if (!a) throw new AppError('NOT_FOUND', `Alert ${id} not found`, { alertId: id });
@@ -365,7 +386,7 @@ export class AlertService {
       }
     }
     const budgets = visibleBudgetSql(scope);
-    if (budgets) {
+    if (budgets && !scope.all) {
       // Spikes without a budget follow their own user/project.
       const visible = [budgets.sql];
       params.push(...budgets.params);
@@ -459,7 +480,7 @@ export class AlertService {
     for (const a of alerts) {
       const budget = byKey.get(a.dedupKey)?.budget ?? null;
       if (!budget) continue;
-      this.budgetTypeOf.set(a, budget.budgetType);
+      this.budgetOf.set(a, budget);
       for (const t of outboxTargets(budget, a.severity)) outbox.push({ alertId: a.id, ...t });
     }
     await this.enqueue(em, outbox, 'TRIGGER');

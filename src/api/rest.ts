@@ -3,12 +3,15 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices } from '../app.services';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
-import { mayRun, rowScope } from '../auth/policy';
-import { toAlertView } from '../alerts/alert.type';
+import { rowScope } from '../auth/policy';
+import { alertViewsFor } from '../alerts/alert.visibility';
+import { budgetByIdLoader } from '../budgets/budget.loaders';
 import { toBudgetView } from '../budgets/budget.type';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
+import { parseIsoDate, parseIsoDateTime } from '../common/dates';
 import { AppError, badInput, type ErrorCode } from '../common/errors';
+import { validId } from '../common/text';
 import { toClientError } from '../graphql/errors';
 import { MAX_RECORDS_PAGE, scopeUsageFilter } from '../usage/usage.service';
 
@@ -16,7 +19,7 @@ const DAY_MS = 86_400_000;
 
 /** HTTP status per error code; anything unlisted is 500. */
 const HTTP_STATUS: Partial<Record<ErrorCode | 'INTERNAL_SERVER_ERROR', number>> = {
-  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503,
+  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503,
 };
 
 /** `period` of GET /api/usage/user/:id → bucket and default range when start_date is absent. */
@@ -41,13 +44,12 @@ function q(req: Request, name: string): string | undefined {
  */
 export function parseDateParam(name: string, v: string | undefined, end = false): Date | undefined {
   if (v === undefined) return undefined;
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
-  if (!dateOnly && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
-    throw badInput(name, 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone');
+  const dateOnly = parseIsoDate(v);
+  const parsed = dateOnly.ok || dateOnly.problem === 'calendar' ? dateOnly : parseIsoDateTime(v);
+  if (!parsed.ok) {
+    throw badInput(name, parsed.problem === 'calendar' ? `${v} is not a real date` : 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone');
   }
-  const d = new Date(dateOnly ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(d.getTime())) throw badInput(name, 'not a real date');
-  return dateOnly && end ? new Date(d.getTime() + DAY_MS) : d;
+  return dateOnly.ok && end ? new Date(parsed.date.getTime() + DAY_MS) : parsed.date;
 }
 
 function oneOf<T extends string>(name: string, v: string | undefined, values: Record<string, T>): T | null {
@@ -59,8 +61,9 @@ function oneOf<T extends string>(name: string, v: string | undefined, values: Re
 
 /**
  * The seed's REST endpoints, thin wrappers over the GraphQL services with the
- * same bearer keys, the same OPERATION_ROLES (each route borrows the rights of
- * its GraphQL twin) and the same row scope. Errors are `{ error: { code, message } }`
+ * same admission (keys, failed-authentication throttle, rate limit), the same
+ * OPERATION_ROLES (each route borrows the rights of its GraphQL twin) and the
+ * same row scope. Errors are `{ error: { code, message } }`
  * with 400/401/403/404 (500/503 masked as in GraphQL). Mount before /graphql.
  */
 export function createRestRouter(services: AppServices): Router {
@@ -68,11 +71,8 @@ export function createRestRouter(services: AppServices): Router {
 
   const route = (operation: string, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const key = parseBearer(req.headers.authorization);
-      if (!key) throw new AppError('UNAUTHENTICATED', 'Authorization: Bearer <api key> is required');
-      const auth = await services.apiKeys.verify(key);
-      if (!auth) throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked');
-      if (!mayRun(auth, operation)) throw new AppError('FORBIDDEN', `A ${auth.role} key may not run ${operation}`);
+      const { admission } = services;
+      const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req), operations: [operation] });
       res.json(await handler(req, auth, services.db.orm.em.fork() as EntityManager));
     } catch (e) {
       next(e);
@@ -91,18 +91,21 @@ export function createRestRouter(services: AppServices): Router {
     const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
     const p = PERIODS[periodName];
     if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
-    const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? new Date();
+    // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
+    const endDate = parseDateParam('end_date', q(req, 'end_date'), true);
+    const to = endDate ?? new Date();
     const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
-    const userId = String(req.params.user_id);
-    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+    const userId = validId('user_id', String(req.params.user_id))!;
+    const f = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
     return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
   }));
 
   router.get('/usage/breakdown', route('Query.providerBreakdown', async (req, auth, em) => {
     const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? undefined;
     const from = parseDateParam('start_date', q(req, 'start_date'));
-    const f = scopeUsageFilter({ userId: q(req, 'user_id') ?? null, from, to }, rowScope(auth));
-    return { userId: q(req, 'user_id') ?? null, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
+    const userId = validId('user_id', q(req, 'user_id'));
+    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+    return { userId, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
   }));
 
   router.get('/alerts', route('Query.alerts', async (req, auth, em) => {
@@ -114,7 +117,7 @@ export function createRestRouter(services: AppServices): Router {
       severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
       first,
     }, rowScope(auth));
-    return { alerts: rows.map(toAlertView) };
+    return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
   }));
 
   router.use((_req: Request, res: Response) => {
@@ -126,6 +129,7 @@ export function createRestRouter(services: AppServices): Router {
     const err = e instanceof AppError ? e : toClientError(e, services.log, String(req.headers['x-request-id'] ?? '') || undefined);
     const code = (err instanceof AppError ? err.code : String(err.extensions.code)) as ErrorCode;
     const extra = err instanceof AppError ? err.extensions : {};
+    if (typeof extra.retryAfterSeconds === 'number') res.set('retry-after', String(extra.retryAfterSeconds));
     res.status(HTTP_STATUS[code] ?? 500).json({ error: { ...extra, code, message: err.message } });
   });
 

@@ -2,14 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApiKeyRole } from '../common/enums';
 import { AppError, badInput } from '../common/errors';
+import { MAX_ID_LENGTH, validId } from '../common/text';
 import { ApiKey } from './api-key.entity';
 import type { AuthInfo } from './auth.types';
 
 const KEY_RE = /^bgw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-/** Unknown prefixes remembered (so a flood of made-up keys does not become a flood of queries); oldest dropped first. */
-const NEGATIVE_CACHE_MAX = 10_000;
 /** The longest key name or binding accepted. */
-export const MAX_KEY_FIELD = 200;
+export const MAX_KEY_FIELD = MAX_ID_LENGTH;
 
 /** Timing of ApiKeyService; `config.auth` supplies both in the server. */
 export interface ApiKeyServiceOptions {
@@ -17,6 +16,8 @@ export interface ApiKeyServiceOptions {
   cacheTtlMs?: number;
   /** lastUsedAt is written in batches at most this often, not on every request. @default 10_000 */
   lastUsedFlushMs?: number;
+  /** Unknown key prefixes remembered for `cacheTtlMs` (a flood of one made-up key is one query); oldest dropped first. @default 10_000 */
+  negativeCacheSize?: number;
   /** Where a failed lastUsedAt flush is reported. @default ignored */
   onFlushError?: (e: unknown) => void;
 }
@@ -91,8 +92,13 @@ export class ApiKeyService {
     this.revokeListeners.push(listener);
   }
 
-  /** The caller behind a bearer key, or null when the key is missing, malformed, unknown or revoked. */
-  async verify(key: string | null): Promise<AuthInfo | null> {
+  /**
+   * What memory alone says of a key: the caller (ADMIN_API_KEY, or a cached
+   * key with a matching secret), null when it is surely not valid (missing,
+   * malformed, a wrong secret, a prefix known to be unknown), undefined when
+   * only the database can tell.
+   */
+  verifyCached(key: string | null): AuthInfo | null | undefined {
     if (!key) return null;
     const hash = sha256(key);
     if (this.envAdminHash && timingSafeEqual(hash, this.envAdminHash)) {
@@ -100,33 +106,47 @@ export class ApiKeyService {
     }
     const m = KEY_RE.exec(key);
     if (!m) return null;
-    const prefix = m[1];
     const now = Date.now();
-    let hit = this.cache.get(prefix);
-    if (!hit || hit.until < now) {
-      if ((this.unknown.get(prefix) ?? 0) > now) return null;
-      const generation = this.generation;
-      const row = await this.orm.em.fork().findOne(ApiKey, { prefix, revokedAt: null });
-      if (!row) {
-        this.cache.delete(prefix);
-        this.rememberUnknown(prefix, now);
-        return null;
-      }
-      hit = { info: toAuthInfo(row), hash: Buffer.from(row.secretHash, 'hex'), until: now + this.cacheTtlMs };
-      if (generation === this.generation) this.cache.set(prefix, hit);
+    const hit = this.cache.get(m[1]);
+    if (hit && hit.until >= now) return this.check(hit, hash, now);
+    if ((this.unknown.get(m[1]) ?? 0) > now) return null;
+    return undefined;
+  }
+
+  /** The caller behind a bearer key, or null when the key is missing, malformed, unknown or revoked. */
+  async verify(key: string | null): Promise<AuthInfo | null> {
+    const known = this.verifyCached(key);
+    if (known !== undefined) return known;
+    const prefix = KEY_RE.exec(key!)![1];
+    const now = Date.now();
+    const generation = this.generation;
+    const row = await this.orm.em.fork().findOne(ApiKey, { prefix, revokedAt: null });
+    if (!row) {
+      this.cache.delete(prefix);
+      this.rememberUnknown(prefix, now);
+      return null;
     }
+    const hit = { info: toAuthInfo(row), hash: Buffer.from(row.secretHash, 'hex'), until: now + this.cacheTtlMs };
+    if (generation === this.generation) this.cache.set(prefix, hit);
+    return this.check(hit, sha256(key!), now);
+  }
+
+  private check(hit: { info: AuthInfo; hash: Buffer }, hash: Buffer, now: number): AuthInfo | null {
     if (!timingSafeEqual(hash, hit.hash)) return null;
     this.lastUsed.set(hit.info.keyId, new Date(now));
     return hit.info;
   }
 
+  /** Live SERVICE keys bound to no service (issued before a SERVICE key had to be bound): they are refused, see Admission. */
+  async unboundServiceKeys(): Promise<{ id: string; name: string }[]> {
+    const rows = await this.orm.em.fork().find(ApiKey, { role: ApiKeyRole.SERVICE, service: null, revokedAt: null }, { fields: ['id', 'name'] });
+    return rows.map((r) => ({ id: r.id, name: r.name }));
+  }
+
   async create(em: EntityManager, input: CreateKeyInput): Promise<{ apiKey: ApiKey; secret: string }> {
     const name = input.name.trim();
-    if (name === '' || name.length > MAX_KEY_FIELD) throw badInput('name', `must be 1 to ${MAX_KEY_FIELD} characters`);
-    for (const f of ['userId', 'projectId', 'service'] as const) {
-      const v = input[f];
-      if (v != null && (v.trim() === '' || v.length > MAX_KEY_FIELD)) throw badInput(f, `must be 1 to ${MAX_KEY_FIELD} characters`);
-    }
+    validId('name', name);
+    for (const f of ['userId', 'projectId', 'service'] as const) validId(f, input[f]);
     // A binding the role's row scope ignores would look like a restriction and be none (see rowScope).
     if (input.role === ApiKeyRole.VIEWER) {
       if (!input.userId && !input.projectId) throw badInput('role', 'a VIEWER key must be bound to a userId and/or a projectId');
@@ -135,6 +155,8 @@ export class ApiKeyService {
     if (input.role === ApiKeyRole.SERVICE && (input.userId || input.projectId)) {
       throw badInput(input.userId ? 'userId' : 'projectId', 'a SERVICE key may be bound to a service only');
     }
+    // Unbound, it would read nothing yet look like a working key (see rowScope); and its spend would be nobody's.
+    if (input.role === ApiKeyRole.SERVICE && !input.service) throw badInput('service', 'a SERVICE key must be bound to a service');
     if (input.role === ApiKeyRole.ADMIN && (input.userId || input.projectId || input.service)) {
       throw badInput('role', 'an ADMIN key is not bound to a user, project or service');
     }
@@ -196,7 +218,7 @@ export class ApiKeyService {
   }
 
   private rememberUnknown(prefix: string, now: number): void {
-    if (this.unknown.size >= NEGATIVE_CACHE_MAX) this.unknown.delete(this.unknown.keys().next().value!);
+    if (this.unknown.size >= (this.opts.negativeCacheSize ?? 10_000)) this.unknown.delete(this.unknown.keys().next().value!);
     this.unknown.set(prefix, now + this.cacheTtlMs);
   }
 

@@ -7,6 +7,8 @@ export interface ClosableSocket {
 export const CLOSE_FORBIDDEN = 4403;
 /** WebSocket close code for a missing or unknown key. */
 export const CLOSE_UNAUTHORIZED = 4401;
+/** WebSocket close code for too many connections of one key, or too many failed authentications from one address (graphql-ws clients do not retry it). */
+export const CLOSE_TOO_MANY = 4429;
 
 /**
  * Open WebSocket connections by API key id, so a revoked key's subscriptions
@@ -27,6 +29,11 @@ export class ConnectionRegistry {
     if (!set) return;
     set.delete(socket);
     if (set.size === 0) this.byKey.delete(keyId);
+  }
+
+  /** Open connections of `keyId`. */
+  count(keyId: string): number {
+    return this.byKey.get(keyId)?.size ?? 0;
   }
 
   /** Key ids with at least one open connection. */

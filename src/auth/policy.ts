@@ -35,25 +35,32 @@ export const OPERATION_ROLES: Record<string, readonly ApiKeyRole[]> = {
   'Subscription.alertRaised': ALL,
 };
 
-/** The rows a caller may read: each non-null field must match. ADMIN: no restriction. */
-export interface RowScope {
-  userId: string | null;
-  projectId: string | null;
-  service: string | null;
-}
+/**
+ * The rows a caller may read. `all` is the ADMIN scope and nothing else
+ * reaches it: a bound scope restricts by each non-null binding, and a bound
+ * scope with no binding at all (a SERVICE key stored before keys had to be
+ * bound, see docs/security.md) sees no row.
+ */
+export type RowScope =
+  | { readonly all: true }
+  | { readonly all: false; readonly userId: string | null; readonly projectId: string | null; readonly service: string | null };
 
-const UNRESTRICTED: RowScope = { userId: null, projectId: null, service: null };
+/** Every row: ADMIN only. */
+export const ALL_ROWS: RowScope = Object.freeze({ all: true });
 
 export function rowScope(auth: AuthInfo): RowScope {
   switch (auth.role) {
     case ADMIN:
-      return UNRESTRICTED;
+      return ALL_ROWS;
     case SERVICE:
-      return { userId: null, projectId: null, service: auth.service };
+      return { all: false, userId: null, projectId: null, service: auth.service };
     case VIEWER:
-      return { userId: auth.userId, projectId: auth.projectId, service: null };
+      return { all: false, userId: auth.userId, projectId: auth.projectId, service: null };
   }
 }
+
+/** Whether a bound scope has no binding, so that it may read nothing. */
+export const seesNothing = (s: RowScope): boolean => !s.all && s.userId === null && s.projectId === null && s.service === null;
 
 /** Whether `auth` may run `operation` ("Query.budgets", "Subscription.alertRaised", …) per OPERATION_ROLES. */
 export function mayRun(auth: AuthInfo, operation: string, table: Record<string, readonly ApiKeyRole[]> = OPERATION_ROLES): boolean {

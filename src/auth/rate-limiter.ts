@@ -4,10 +4,12 @@ import { AppError } from '../common/errors';
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 /**
- * Token bucket per API key, in memory (per instance): a key may burst up to
+ * Token bucket per key (an API key id, or a client address for failed
+ * authentications), in memory (per instance): a key may burst up to
  * `perMinute` operations, then proceeds at `perMinute / 60` per second.
- * `perMinute` 0 turns it off. Buckets of idle keys are dropped once full again,
- * so memory stays proportional to the keys active in the last minute.
+ * `perMinute` 0 turns it off. Buckets of idle keys are dropped once full
+ * again, so memory stays proportional to the keys active in the last minute;
+ * past `maxKeys` buckets the oldest are dropped first.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -18,6 +20,8 @@ export class RateLimiter {
     readonly perMinute: number,
     /** The clock; tests pass their own. @default Date.now */
     private readonly now: () => number = Date.now,
+    /** Most buckets kept. @default 100_000 */
+    private readonly maxKeys = 100_000,
   ) {
     this.perMs = perMinute / 60_000;
   }
@@ -28,18 +32,26 @@ export class RateLimiter {
 
   /** Takes one token for `keyId`; when none is left, says how long until one is. */
   take(keyId: string): RateDecision {
+    return this.decide(keyId, true);
+  }
+
+  /** Whether `keyId` has a token left, taking none. */
+  peek(keyId: string): RateDecision {
+    return this.decide(keyId, false);
+  }
+
+  private decide(keyId: string, take: boolean): RateDecision {
     if (!this.enabled) return { ok: true };
     const now = this.now();
-    if (++this.takes % 1_000 === 0) this.prune(now);
-    const b = this.buckets.get(keyId) ?? { tokens: this.perMinute, at: now };
-    b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * this.perMs);
-    b.at = now;
-    this.buckets.set(keyId, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return { ok: true };
+    const b = this.buckets.get(keyId);
+    const tokens = b ? Math.min(this.perMinute, b.tokens + (now - b.at) * this.perMs) : this.perMinute;
+    if (tokens < 1) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1_000)) };
+    if (take) {
+      if (++this.takes % 1_000 === 0) this.prune(now);
+      if (!b && this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+      this.buckets.set(keyId, { tokens: tokens - 1, at: now });
     }
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1_000)) };
+    return { ok: true };
   }
 
   private prune(now: number): void {

@@ -46,6 +46,11 @@ export interface CandidateEstimate {
   cost: bigint;
   /** Whole tokens (input + output). */
   tokens: number;
+  /**
+   * No price is known (BUDGET_ALLOW_UNPRICED_MODELS): `cost` is 0 as charged, but the
+   * model is not known to be free, so a hard COST budget past its limit still refuses it.
+   */
+  unpriced?: boolean;
 }
 
 export interface PolicySettings {
@@ -64,7 +69,17 @@ export interface FallbackStep {
 }
 
 export type Decision =
-  | { kind: 'allow'; target: Target; fallbacks: FallbackStep[] }
+  | {
+      kind: 'allow';
+      target: Target;
+      fallbacks: FallbackStep[];
+      /**
+       * The hard, enforced budgets that admit `target` whatever their figures (see `admitsPastLimit`):
+       * the reservation on them is made without the hard-limit check, so the SQL under the lock does
+       * not refuse what the decision admitted. Every other hard budget is checked there.
+       */
+      pastLimit: string[];
+    }
   | { kind: 'refuse'; code: ErrorCode; budgetId: string | null; message: string; target: Target };
 
 export const targetKey = (t: Target) => `${t.provider}/${t.model}`;
@@ -89,13 +104,35 @@ function fallbackOf(b: PolicyBudget, s: PolicySettings): Target {
   return b.fallbackProvider && b.fallbackModel ? { provider: b.fallbackProvider, model: b.fallbackModel } : s.defaultFallback;
 }
 
+const sameTarget = (a: Target, b: Target) => a.provider === b.provider && a.model === b.model;
+
+/**
+ * Whether budget `b` admits candidate `c` whatever its figures, i.e. neither its
+ * hard limit nor its fallback threshold concern `c`:
+ * - `c` costs a COST budget nothing (a local model; not an unpriced one): it
+ *   cannot take the budget further past its limit, so it is never refused or
+ *   rerouted for it;
+ * - `blockOnExceeded` is off ("use the fallback instead of blocking", fallback on
+ *   globally) and `c` is the model the budget's own fallback routes to: it runs
+ *   past the limit, charged in full (the budget may then stand above 100%, as its
+ *   operator chose). A request for that model directly is admitted the same way.
+ * Blocked models, allowed providers and maxCostPerRequest still apply; the other
+ * budgets still judge `c` by their own rules.
+ */
+export function admitsPastLimit(b: PolicyBudget, c: Target, est: CandidateEstimate, s: PolicySettings): boolean {
+  if (b.limitType === LimitType.COST && est.cost === 0n && !est.unpriced) return true;
+  return !b.blockOnExceeded && s.autoFallback && sameTarget(fallbackOf(b, s), c);
+}
+
 /** The requests a budget refuses or reroutes for one candidate, ignoring the others. */
 function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySettings, describe: Describe): Verdict {
   const b = f.budget;
   if (!s.enforceLimits || !b.isEnforced) return { kind: 'ok' };
-  const canFallBack = s.autoFallback && b.enableFallback;
+  const to = fallbackOf(b, s);
+  // A budget never reroutes a model to itself: when `c` is its own fallback, a violation refuses.
+  const canFallBack = s.autoFallback && b.enableFallback && !sameTarget(to, c);
   const violation = (code: ErrorCode, message: string): Verdict =>
-    canFallBack ? { kind: 'must', to: fallbackOf(b, s), code, reason: message, budget: b } : { kind: 'refuse', code, message, budget: b };
+    canFallBack ? { kind: 'must', to, code, reason: message, budget: b } : { kind: 'refuse', code, message, budget: b };
 
   if (b.blockedModels?.includes(c.model)) return violation('MODEL_BLOCKED', `Model ${c.model} is blocked by budget '${b.name}'`);
   if (b.allowedProviders && !b.allowedProviders.includes(c.provider)) {
@@ -104,14 +141,16 @@ function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySet
   if (f.maxCostPerRequest !== null && est.cost > f.maxCostPerRequest) {
     return violation('REQUEST_COST_LIMIT', describe.costLimit(b, c, est.cost, f.maxCostPerRequest));
   }
+  if (admitsPastLimit(b, c, est, s)) return { kind: 'ok' };
   const projected = f.used + f.reserved + amountFor(b, est);
   if (b.hardLimitEnabled && projected > f.limit) {
     const message = describe.exceeded(b, f);
-    if (!b.blockOnExceeded && s.autoFallback) return { kind: 'must', to: fallbackOf(b, s), code: 'BUDGET_EXCEEDED', reason: message, budget: b };
+    // blockOnExceeded off: the fallback instead of blocking, whether or not threshold fallback (enableFallback) is on.
+    if (!b.blockOnExceeded && s.autoFallback) return { kind: 'must', to, code: 'BUDGET_EXCEEDED', reason: message, budget: b };
     return violation('BUDGET_EXCEEDED', message);
   }
   if (canFallBack && reaches(projected, f.limit, b.fallbackThreshold)) {
-    return { kind: 'prefer', to: fallbackOf(b, s), reason: describe.threshold(b, f, projected), budget: b };
+    return { kind: 'prefer', to, reason: describe.threshold(b, f, projected), budget: b };
   }
   return { kind: 'ok' };
 }
@@ -127,10 +166,11 @@ export interface Describe {
  * Walks the fallback cascade from the requested model: each candidate is
  * judged by every budget; a hard violation with a fallback moves on, a soft
  * one (fallback threshold) moves on but remembers the candidate as runnable.
- * At most `maxFallbackSteps` steps; a cycle ends the walk. When the walk ends
- * without a clean candidate, the last runnable one runs, else the request is
- * refused with the code of the budget that stopped the first candidate that
- * could not run.
+ * At most `maxFallbackSteps` steps, and no model twice (a cycle ends the walk),
+ * so the walk always ends. When it ends without a clean candidate, the last
+ * runnable one runs, else the request is refused with the code of the budget
+ * that stopped the first candidate that could not run. An `allow` names the
+ * budgets that admit its target past their limit (`pastLimit`).
  */
 export function decide(
   requested: Target,
@@ -149,6 +189,14 @@ export function decide(
   let lastRunnable: { target: Target; steps: FallbackStep[] } | null = null;
   let firstRefusal: Extract<Decision, { kind: 'refuse' }> | null = null;
 
+  const allow = (target: Target, fallbacks: FallbackStep[]): Decision => {
+    const est = estimates.get(targetKey(target))!;
+    const pastLimit = ordered
+      .filter((f) => s.enforceLimits && f.budget.isEnforced && f.budget.hardLimitEnabled && admitsPastLimit(f.budget, target, est, s))
+      .map((f) => f.budget.id);
+    return { kind: 'allow', target, fallbacks, pastLimit };
+  };
+
   for (;;) {
     const est = estimates.get(targetKey(candidate));
     if (!est) throw new Error(`no estimate for ${targetKey(candidate)}`);
@@ -156,7 +204,7 @@ export function decide(
     const refusal = verdicts.find((v) => v.kind === 'refuse');
     const must = verdicts.find((v) => v.kind === 'must');
     const prefer = verdicts.find((v) => v.kind === 'prefer');
-    if (!refusal && !must && !prefer) return { kind: 'allow', target: candidate, fallbacks: steps };
+    if (!refusal && !must && !prefer) return allow(candidate, steps);
 
     if (!refusal && !must) lastRunnable = { target: candidate, steps: [...steps] };
     const stop = refusal ?? must;
@@ -167,7 +215,7 @@ export function decide(
     const next = must ?? prefer;
     // A target without an estimate (no price, provider not configured) cannot be walked to.
     if (!next || visited.has(targetKey(next.to)) || !estimates.has(targetKey(next.to)) || steps.length >= maxSteps) {
-      if (lastRunnable) return { kind: 'allow', target: lastRunnable.target, fallbacks: lastRunnable.steps };
+      if (lastRunnable) return allow(lastRunnable.target, lastRunnable.steps);
       return firstRefusal!;
     }
     steps.push({ from: candidate, to: next.to, reason: next.reason, budgetId: next.budget.id });

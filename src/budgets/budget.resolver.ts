@@ -1,11 +1,17 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { alertsPage, MAX_ALERTS_PAGE } from '../alerts/alert.resolver';
 import { AlertView, toAlertView } from '../alerts/alert.type';
+import { redactAlert } from '../alerts/alert.visibility';
 import { rowScope } from '../auth/policy';
 import { AlertStatus, BudgetType } from '../common/enums';
+import { validId } from '../common/text';
 import type { GraphQLContext } from '../graphql/context';
 import { CreateBudgetInput, UpdateBudgetInput } from './budget.input';
 import { BudgetStatusView, BudgetView, toBudgetView } from './budget.type';
 import { visibleBudget } from './budget.visibility';
+
+/** `Budget.alerts(first:)` default. */
+export const DEFAULT_BUDGET_ALERTS = 20;
 
 @Resolver(() => BudgetView)
 export class BudgetResolver {
@@ -23,7 +29,7 @@ export class BudgetResolver {
     @Arg('projectId', () => String, { nullable: true }) projectId?: string | null,
     @Arg('isActive', () => Boolean, { nullable: true }) isActive?: boolean | null,
   ): Promise<BudgetView[]> {
-    const rows = await ctx.services.budgets.list(ctx.em, { budgetType, userId, projectId, isActive });
+    const rows = await ctx.services.budgets.list(ctx.em, { budgetType, userId: validId('userId', userId), projectId: validId('projectId', projectId), isActive });
     const scope = rowScope(ctx.auth);
     return rows.filter((b) => visibleBudget(b, scope)).map(toBudgetView);
   }
@@ -55,13 +61,15 @@ export class BudgetResolver {
     return ctx.loaders.budgetStatus.load(b.entity);
   }
 
-  @FieldResolver(() => [AlertView])
+  @FieldResolver(() => [AlertView], { description: `Newest first; \`first\` is at most ${MAX_ALERTS_PAGE}.` })
   async alerts(
     @Root() b: BudgetView,
     @Ctx() ctx: GraphQLContext,
     @Arg('status', () => AlertStatus, { nullable: true }) status?: AlertStatus | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_BUDGET_ALERTS }) first?: number | null,
   ): Promise<AlertView[]> {
-    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null });
-    return rows.map(toAlertView);
+    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null, first: alertsPage(first, DEFAULT_BUDGET_ALERTS) });
+    const scope = rowScope(ctx.auth);
+    return rows.map((a) => redactAlert(toAlertView(a), b.entity, scope));
   }
 }

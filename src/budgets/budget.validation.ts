@@ -1,12 +1,17 @@
 import { type AlertChannel, BudgetType, type LimitPeriod, LimitType } from '../common/enums';
 import { badInput } from '../common/errors';
 import { parseUnits, unitsToNumber } from '../common/money';
-import { textProblem } from '../common/text';
+import { validId } from '../common/text';
+import { recipientKind } from '../alerts/notifiers/notifier';
 import type { Budget } from './budget.entity';
 
-/** The longest id, name or recipient string accepted anywhere in a budget. */
-export const MAX_STRING = 200;
 export const MAX_LIST = 50;
+/**
+ * The smallest amount: 1e-12 USD, the unit money is kept in (src/common/money.ts).
+ * Smaller positive values would round to 0 and are refused; a TOKENS limit is a
+ * whole number, so at least 1. Finer digits of larger values round half-up to 12 places.
+ */
+export const MIN_AMOUNT = 1e-12;
 /** Larger limits are refused: they would lose precision as GraphQL Floats. */
 export const MAX_LIMIT = 1e15;
 
@@ -80,10 +85,7 @@ function checkString(field: string, v: string | null, required: boolean): void {
     if (required) throw badInput(field, 'is required');
     return;
   }
-  if (v.trim() === '') throw badInput(field, 'must not be empty');
-  if (v.length > MAX_STRING) throw badInput(field, `must be at most ${MAX_STRING} characters`);
-  const problem = textProblem(v);
-  if (problem) throw badInput(field, problem);
+  validId(field, v);
 }
 
 function checkRatio(field: string, v: number): void {
@@ -102,6 +104,7 @@ export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void 
   if (!Number.isFinite(s.limitValue) || s.limitValue <= 0) throw badInput('limitValue', `must be a finite number above 0; got ${s.limitValue}`);
   if (s.limitValue > MAX_LIMIT) throw badInput('limitValue', `must be at most ${MAX_LIMIT}`);
   if (s.limitType === LimitType.TOKENS && !Number.isInteger(s.limitValue)) throw badInput('limitValue', 'must be a whole number of tokens for TOKENS budgets');
+  if (s.limitValue < MIN_AMOUNT) throw badInput('limitValue', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.limitValue}`);
 
   const scope = SCOPE_FIELD[s.budgetType];
   for (const f of ['userId', 'projectId', 'scopeId'] as const) {
@@ -135,6 +138,9 @@ export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void 
   if (s.maxCostPerRequest !== null && (!Number.isFinite(s.maxCostPerRequest) || s.maxCostPerRequest <= 0 || s.maxCostPerRequest > MAX_LIMIT)) {
     throw badInput('maxCostPerRequest', `must be a finite number above 0; got ${s.maxCostPerRequest}`);
   }
+  if (s.maxCostPerRequest !== null && s.maxCostPerRequest < MIN_AMOUNT) {
+    throw badInput('maxCostPerRequest', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.maxCostPerRequest}`);
+  }
   if (!Number.isFinite(s.spikeThresholdMultiplier) || s.spikeThresholdMultiplier <= 1 || s.spikeThresholdMultiplier > 1000) {
     throw badInput('spikeThresholdMultiplier', `must be above 1 and at most 1000; got ${s.spikeThresholdMultiplier}`);
   }
@@ -145,4 +151,9 @@ export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void 
     if (!ctx.configuredChannels.has(c)) throw badInput('alertChannels', `channel ${c} is not configured on this server (see README: alert channels)`);
   }
   checkList('alertRecipients', s.alertRecipients);
+  s.alertRecipients.forEach((r, i) => {
+    if (recipientKind(r) === null) {
+      throw badInput(`alertRecipients[${i}]`, 'must be a Slack channel or user (#name, @name) or exactly one plain e-mail address (local@domain, no display name, no list)');
+    }
+  });
 }

@@ -1,14 +1,21 @@
-import type { RowScope } from '../auth/policy';
+import { seesNothing, type RowScope } from '../auth/policy';
 import { BudgetType } from '../common/enums';
 import type { Budget } from './budget.entity';
+
+/** What visibility reads of a budget: its scope (a live alert carries just this, see AlertRaisedPayload). */
+export type BudgetAudience = Pick<Budget, 'budgetType' | 'userId' | 'projectId' | 'scopeId'>;
+
+/** A budget's audience as plain JSON-safe fields. */
+export const audienceOf = (b: BudgetAudience): BudgetAudience => ({ budgetType: b.budgetType, userId: b.userId ?? null, projectId: b.projectId ?? null, scopeId: b.scopeId ?? null });
 
 /**
  * Whether a caller limited to `scope` may see a budget: a viewer bound to a
  * user sees that user's budgets, one bound to a project that project's, a
  * service key its service's; GLOBAL budgets bound everyone, so all see them.
  */
-export function visibleBudget(b: Budget, scope: RowScope): boolean {
-  if (scope.userId === null && scope.projectId === null && scope.service === null) return true;
+export function visibleBudget(b: BudgetAudience, scope: RowScope): boolean {
+  if (scope.all) return true;
+  if (seesNothing(scope)) return false;
   switch (b.budgetType) {
     case BudgetType.GLOBAL:
       return true;
@@ -26,7 +33,8 @@ export function visibleBudget(b: Budget, scope: RowScope): boolean {
  * its bindings in order; null when the scope sees every budget.
  */
 export function visibleBudgetSql(scope: RowScope, alias = 'b'): { sql: string; params: string[] } | null {
-  if (scope.userId === null && scope.projectId === null && scope.service === null) return null;
+  if (scope.all) return null;
+  if (seesNothing(scope)) return { sql: 'false', params: [] };
   const conds = [`${alias}.budget_type = 'GLOBAL'`];
   const params: string[] = [];
   if (scope.userId !== null) {

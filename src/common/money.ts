@@ -44,8 +44,8 @@ export function numberToUnits(n: number): bigint {
   return n < 0 ? -v : v;
 }
 
-/** The number's shortest round-trip decimal, without exponent notation. */
-function numberToPlain(n: number): string {
+/** The number's shortest round-trip decimal, without exponent notation (1e-13 → "0.0000000000001"). */
+export function numberToPlain(n: number): string {
   const s = String(n);
   if (!/e/i.test(s)) return s;
   const [mant, expS] = s.toLowerCase().split('e');

@@ -1,5 +1,8 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { rowScope } from '../auth/policy';
 import { BudgetView, toBudgetView } from '../budgets/budget.type';
+import type { Budget } from '../budgets/budget.entity';
+import { visibleBudget } from '../budgets/budget.visibility';
 import { AppError } from '../common/errors';
 import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
@@ -32,9 +35,10 @@ export class CompletionResolver {
     });
   }
 
-  @FieldResolver(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it.' })
+  @FieldResolver(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it: those the caller may read (as `budgets` shows them).' })
   async budgets(@Root() r: CompletionResultView, @Ctx() ctx: GraphQLContext): Promise<BudgetView[]> {
     const budgets = await Promise.all(r.budgetIds.map((id) => ctx.loaders.budgetById.load(id)));
-    return budgets.filter((b) => b !== null).map(toBudgetView);
+    const scope = rowScope(ctx.auth);
+    return budgets.filter((b): b is Budget => b !== null && visibleBudget(b, scope)).map(toBudgetView);
   }
 }

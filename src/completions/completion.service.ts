@@ -217,7 +217,7 @@ export class CompletionService {
         continue;
       }
       const inputTokens = estimateInputTokens(t.provider, t.model, req.messages);
-      const estimate = { cost: estimateCost(price, inputTokens, run.outputTokens).totalCost, tokens: inputTokens + run.outputTokens };
+      const estimate = { cost: estimateCost(price, inputTokens, run.outputTokens).totalCost, tokens: inputTokens + run.outputTokens, unpriced: price.source === 'unpriced' };
       run.candidates.set(targetKey(t), { price, inputTokens, estimate });
       run.estimates.set(targetKey(t), estimate);
     }
@@ -283,8 +283,8 @@ export class CompletionService {
         ...a.key,
         amount: spent ? 0n : amountFor(a.budget, c.estimate),
         limit: a.limit,
-        // The per-budget hard check of this target (where the policy's exceptions to it belong).
-        hard: !spent && this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled,
+        // The per-budget hard check of this target: a budget that admits it past its limit (see admitsPastLimit) holds without it.
+        hard: !spent && this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled && !d.pastLimit.includes(a.budget.id),
       })),
       draft,
       expiresAt: new Date(Date.now() + this.config.budget.reservationTtlMs),
@@ -365,6 +365,7 @@ export class CompletionService {
       kind: 'allow',
       target: fresh.target,
       fallbacks: [...d.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
+      pastLimit: fresh.pastLimit,
     };
     return true;
   }
@@ -380,9 +381,10 @@ export class CompletionService {
         const em = this.orm.em.fork() as EntityManager;
         const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
         const est = run.estimates.get(targetKey(d.target));
+        // What is used and what the refused request would have added, apart: the refusal moved nothing.
         const movement: BudgetMovement = {
-          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit,
-          amount: figures.used + figures.reserved + (est ? amountFor(a.budget, est) : 0n),
+          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit, amount: figures.used + figures.reserved,
+          refusal: { amount: est ? amountFor(a.budget, est) : 0n, reserved: figures.reserved },
           userId: req.userId, projectId: req.projectId, provider: d.target.provider, model: d.target.model, actionTaken: 'blocked',
         };
         const raised = await em.transactional((tem) => this.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
@@ -538,7 +540,7 @@ export class CompletionService {
     exceeded: (b, f) => {
       const full = b as Budget;
       const pct = percentage(f.used + f.reserved, f.limit);
-      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, new Date()).start)}`;
+      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, this.now()).start)}`;
     },
     threshold: (b, f, projected) =>
       `budget '${b.name}' would reach ${percentage(projected, f.limit).toFixed(1)}% (fallback threshold ${Math.round(b.fallbackThreshold * 100)}%)`,

@@ -1,5 +1,5 @@
 import { badInput } from '../common/errors';
-import { textProblem } from '../common/text';
+import { MAX_ID_LENGTH, validId as id } from '../common/text';
 import type { ChatMessage, ChatRole } from '../providers/provider.types';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
 import type { CompletionInput } from './completion.type';
@@ -9,7 +9,7 @@ export const COMPLETION_LIMITS = {
   maxMessages: 1_000,
   /** Characters per message; the body limit (1 MB) bounds the total. */
   maxMessageChars: 500_000,
-  maxIdLength: 200,
+  maxIdLength: MAX_ID_LENGTH,
   maxTokens: 1_000_000,
 } as const;
 
@@ -27,15 +27,6 @@ export interface CompletionRequest {
   maxTokens: number | null;
   temperature: number | null;
   idempotencyKey: string | null;
-}
-
-function id(field: string, v: string | null | undefined): string | null {
-  if (v === null || v === undefined) return null;
-  if (v.trim() === '') throw badInput(field, 'must not be empty');
-  if (v.length > COMPLETION_LIMITS.maxIdLength) throw badInput(field, `must be at most ${COMPLETION_LIMITS.maxIdLength} characters`);
-  const problem = textProblem(v);
-  if (problem) throw badInput(field, problem);
-  return v;
 }
 
 /** Field-level checks of a `complete` input; returns the normalised request. */

@@ -91,6 +91,12 @@ export interface AppConfig {
     prefix: string;
     /** user_id / project_id labels on per-request metrics. @default true */
     userLabels: boolean;
+    /**
+     * METRICS_MAX_LABEL_VALUES: distinct values one client-chosen label (user_id,
+     * project_id, service, provider, model, …) takes per process; later values
+     * are counted under `other`. @default 100
+     */
+    maxLabelValues: number;
   };
   /** Per-key requests per minute; 0 = off. @default 0 */
   rateLimitPerMinute: number;
@@ -114,9 +120,35 @@ export interface AppConfig {
     keyCacheTtlMs: number;
     /** `lastUsedAt` is written in one batch at most this often, never once per request. @default 10_000 */
     lastUsedFlushMs: number;
+    /** API_KEY_NEGATIVE_CACHE_SIZE: unknown key prefixes remembered (for API_KEY_CACHE_TTL_MS each), so a repeated made-up key costs no query. @default 10_000 */
+    negativeCacheSize: number;
+    /**
+     * AUTH_FAILURES_PER_MINUTE: failed authentications one client address may make
+     * (a token bucket: that many at once, then that many per minute); past it the
+     * address gets RATE_LIMITED (HTTP 429, `retry-after`) unless its key is cached. 0 = off. @default 30
+     */
+    failuresPerMinute: number;
+    /** TRUST_PROXY_HOPS: reverse proxies in front whose `X-Forwarded-For` entries name the client address. @default 0 */
+    trustProxyHops: number;
+  };
+  /** GraphQL over WebSocket, per instance. */
+  websocket: {
+    /** WS_MAX_CONNECTIONS_PER_KEY: open connections one API key may hold; the next is closed with 4429. 0 = no limit. @default 10 */
+    maxConnectionsPerKey: number;
+    /** WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: operations one connection may run at once; the next subscribe fails with TOO_MANY_SUBSCRIPTIONS. 0 = no limit. @default 20 */
+    maxSubscriptionsPerConnection: number;
   };
   /** Bounds on what one request may ask of the server (see docs/security.md). */
   limits: GraphQLLimits;
+  /** Node's HTTP server timeouts: a slow or idle client cannot hold a socket for ever (docs/security.md). */
+  http: {
+    /** HTTP_HEADERS_TIMEOUT_MS: the whole header block must arrive within this, else 408 and close. @default 10_000 */
+    headersTimeoutMs: number;
+    /** HTTP_REQUEST_TIMEOUT_MS: the whole request (headers and body) must arrive within this, else 408 and close; the answer may take longer. @default 30_000 */
+    requestTimeoutMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. @default 5_000 */
+    keepAliveTimeoutMs: number;
+  };
   /** Introspection and the landing page. @default true, false when NODE_ENV=production */
   introspection: boolean;
   /** Optional Redis, used as the cross-instance transport of live alerts instead of PostgreSQL LISTEN/NOTIFY. */
@@ -134,13 +166,13 @@ export interface GraphQLLimits {
   maxBodyBytes: number;
   /** Most lexical tokens in one document; stops the parser early on huge queries. @default 5_000 */
   maxTokens: number;
-  /** Deepest field nesting (the root field is depth 1; introspection excluded). @default 10 */
+  /** Deepest field nesting (the root field is depth 1; introspection counts like any field). @default 15 */
   maxDepth: number;
   /** Most aliased fields in one operation. @default 20 */
   maxAliases: number;
   /** Most directives in one operation. @default 20 */
   maxDirectives: number;
-  /** Highest estimated cost of one operation (see `operationCost`). @default 50_000 */
+  /** Highest estimated cost of one operation (see `measureOperation`; introspection counts like any field). @default 60_000 */
   maxCost: number;
   /** Assumed length of a list field without a `first` argument, in the cost estimate. @default 10 */
   listCostFactor: number;
@@ -257,6 +289,12 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
     throw new ConfigError(`ALERT_LEASE_MS=${alertLeaseMs} is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (${alertSendTimeoutMs})`);
   }
 
+  const headersTimeoutMs = r.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = r.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`HTTP_HEADERS_TIMEOUT_MS=${headersTimeoutMs} is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+
   return {
     port: r.int('PORT', 4000, 0, 65535),
     host: r.str('HOST', '127.0.0.1'),
@@ -310,21 +348,34 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
     metrics: {
       prefix: metricsPrefix,
       userLabels: r.bool('METRICS_USER_LABELS', true),
+      maxLabelValues: r.int('METRICS_MAX_LABEL_VALUES', 100, 1, 1_000_000),
     },
     rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
     maxInFlight: r.int('MAX_IN_FLIGHT', 256, 0, 1_000_000),
     auth: {
       keyCacheTtlMs: r.int('API_KEY_CACHE_TTL_MS', 5_000, 10, 300_000),
       lastUsedFlushMs: r.int('API_KEY_LAST_USED_FLUSH_MS', 10_000, 10, 3_600_000),
+      negativeCacheSize: r.int('API_KEY_NEGATIVE_CACHE_SIZE', 10_000, 1, 10_000_000),
+      failuresPerMinute: r.int('AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
+      trustProxyHops: r.int('TRUST_PROXY_HOPS', 0, 0, 10),
+    },
+    websocket: {
+      maxConnectionsPerKey: r.int('WS_MAX_CONNECTIONS_PER_KEY', 10, 0, 1_000_000),
+      maxSubscriptionsPerConnection: r.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, 0, 1_000_000),
     },
     limits: {
       maxBodyBytes: r.int('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
       maxTokens: r.int('GRAPHQL_MAX_TOKENS', 5_000, 100, 1_000_000),
-      maxDepth: r.int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
+      maxDepth: r.int('GRAPHQL_MAX_DEPTH', 15, 2, 100),
       maxAliases: r.int('GRAPHQL_MAX_ALIASES', 20, 0, 10_000),
       maxDirectives: r.int('GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
-      maxCost: r.int('GRAPHQL_MAX_COST', 50_000, 1, 1_000_000_000),
+      maxCost: r.int('GRAPHQL_MAX_COST', 60_000, 1, 1_000_000_000),
       listCostFactor: r.int('GRAPHQL_LIST_COST_FACTOR', 10, 1, 10_000),
+    },
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
     },
     introspection: r.bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     usage: {

@@ -1,6 +1,6 @@
 /**
  * True when an error means "the database is not there right now": a connection
- * exception or operator intervention (SQLSTATE 08xxx, 57Pxx — e.g. the backend
+ * exception or operator intervention (SQLSTATE 08xxx but 08P01, 57Pxx — e.g. the backend
  * was terminated), a database not accepting connections (55000 with that
  * message), a refused or reset socket, or the pool giving up. Such an error is
  * worth retrying after a pause; it never means the statement was wrong.
@@ -11,7 +11,9 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
   if (depth < 3 && (err?.previous || err?.cause) && isDatabaseUnavailable(err.previous ?? err.cause, depth + 1)) return true;
   const msg = err?.message ?? '';
   if (typeof err?.code === 'string') {
-    if (/^(08|57P)/.test(err.code)) return true;
+    // 08P01 (protocol violation) is a malformed message — e.g. a NUL inside a query string —
+    // not a lost connection: the same statement fails the same way on every retry.
+    if (/^(08|57P)/.test(err.code) && err.code !== '08P01') return true;
     if (err.code === '55000' && /not currently accepting connections/i.test(msg)) return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
   }

@@ -31,7 +31,8 @@ function baseOptions(): Options {
       emit: 'ts',
     },
     allowGlobalContext: false,
-    debug: process.env.ORM_DEBUG === 'true',
+    // Queries with placeholders only: 'query-params' (which `debug: true` would enable) logs bound values.
+    debug: process.env.ORM_DEBUG === 'true' ? ['query', 'info', 'discovery'] : false,
     // The migrator talks through this logger; the app logs what it applied itself (pino).
     logger: (message: string) => {
       if (process.env.ORM_DEBUG === 'true') console.log(message);
@@ -56,8 +57,10 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
       ...baseOptions(),
       clientUrl: db.url,
       pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 10_000 },
-      driverOptions: { connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000, options: SESSION_OPTIONS } },
+      // compileSqlOnError false: knex prefixes an error with the statement as sent, not with its bindings filled in.
+      driverOptions: { compileSqlOnError: false, connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000, options: SESSION_OPTIONS } },
     });
+    hideBoundValuesInErrors(orm);
     return { orm, embedded: false, close: () => orm.close(true) };
   }
   if (db.dataDir) mkdirSync(db.dataDir, { recursive: true });
@@ -68,9 +71,10 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
     // The cast: mikro-orm-pglite's driver is an AbstractSqlDriver for PostgreSQL, typed apart from PostgreSqlDriver.
     driver: PGliteDriver as unknown as Options['driver'],
     dbName: 'postgres',
-    driverOptions: { connection: { pglite: () => pglite } },
+    driverOptions: { compileSqlOnError: false, connection: { pglite: () => pglite } },
   });
   routeSingleStatementsToQuery(orm);
+  hideBoundValuesInErrors(orm);
   return {
     orm,
     embedded: true,
@@ -78,6 +82,46 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
       await orm.close(true);
       await pglite.close();
     },
+  };
+}
+
+interface ExecutingConnection {
+  execute(query: string | { toSQL(): { sql: string; bindings?: readonly unknown[] } }, params?: readonly unknown[], ...rest: unknown[]): Promise<unknown>;
+}
+
+/**
+ * MikroORM sends SQL with the bound values inlined (`platform.formatQuery`),
+ * and knex starts every error message with the SQL it sent:
+ * `select … where user_id = 'alice' - relation "x" does not exist`. Such a
+ * message reaches every log that records the error. Here each error of the
+ * connection's `execute` (every ORM and raw query) gets the statement with its
+ * placeholders instead, before anyone sees it, and loses the driver's `detail`
+ * (`Key (name)=(Org monthly) already exists`), which quotes values too. The
+ * SQLSTATE (`code`) and the server's message stay.
+ */
+function hideBoundValuesInErrors(orm: MikroORM): void {
+  const conn = orm.em.getConnection() as unknown as ExecutingConnection;
+  const platform = orm.em.getPlatform();
+  // The class's method, looked up at each call (so a spy on the prototype still sees every query).
+  const proto = Object.getPrototypeOf(conn) as ExecutingConnection;
+  conn.execute = async (query, params = [], ...rest) => {
+    try {
+      return await proto.execute.call(conn, query, params, ...rest);
+    } catch (e) {
+      if (!e || typeof e !== 'object') throw e;
+      const compiled = typeof query === 'string' ? { sql: query, bindings: params } : query.toSQL();
+      const err = e as Record<string, unknown>;
+      if (compiled.bindings?.length) {
+        // The message, the stack that repeats it, and the `query` the driver attaches.
+        const formatted = platform.formatQuery(compiled.sql, [...compiled.bindings]);
+        for (const k of ['message', 'stack', ...Object.keys(err)]) {
+          const v = err[k];
+          if (typeof v === 'string' && v.includes(formatted)) err[k] = v.split(formatted).join(compiled.sql);
+        }
+      }
+      for (const k of ['detail', 'params', 'bindings', 'parameters']) delete err[k];
+      throw e;
+    }
   };
 }
 

@@ -7,11 +7,14 @@ import {
   isObjectType,
   Kind,
   NoSchemaIntrospectionCustomRule,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
   parse,
   specifiedRules,
   validate,
   valueFromASTUntyped,
   type DocumentNode,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -27,8 +30,6 @@ export type LimitKind = 'depth' | 'aliases' | 'cost' | 'directives';
 
 /** The argument that bounds a list field's length (the contract's paging argument). */
 const PAGE_ARG = 'first';
-/** Introspection is governed by its own switch (off in production), not by depth and cost. */
-const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
 
 class LimitExceeded extends Error {
   constructor(readonly kind: LimitKind, readonly max: number) {
@@ -54,13 +55,29 @@ function limitError(kind: LimitKind, max: number, node: OperationDefinitionNode)
 }
 
 /**
+ * The definition of field `name` of `parent`, the introspection fields
+ * included: `__schema` and `__type` are not among the root type's own fields,
+ * and must cost like any other (`__Schema.types`, `__Type.fields` are lists).
+ */
+function fieldDef(schema: GraphQLSchema, parent: GraphQLNamedType | undefined, name: string): GraphQLField<unknown, unknown> | undefined {
+  if (parent && parent === schema.getQueryType()) {
+    if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+    if (name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+  }
+  return parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
+}
+
+/**
  * Walks one operation with its fragments expanded and measures depth, aliases and
  * cost, throwing `LimitExceeded` as soon as one passes its limit. Cost: every field
  * occurrence costs 1 times the product of the list sizes above it; a list's size is
  * its `first` argument (a variable counts as its default, else the argument's
  * default), else `listCostFactor`. Since every visited field adds at least 1, the
  * walk stops after at most `maxCost + 1` fields, so fragment bombs cannot make it
- * expensive; fragment cycles are cut (graphql-js reports them).
+ * expensive; fragment cycles are cut (graphql-js reports them). Introspection
+ * (`__schema`, `__type` and everything under them) counts like any other
+ * selection: its own switch decides whether it runs at all, these limits how
+ * much of it one operation may ask.
  */
 export function measureOperation(
   schema: GraphQLSchema,
@@ -87,7 +104,6 @@ export function measureOperation(
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
         const name = sel.name.value;
-        if (depth === 1 && INTROSPECTION_ROOTS.has(name)) continue;
         figures.cost += multiplier;
         if (figures.cost > limits.maxCost) throw new LimitExceeded('cost', limits.maxCost);
         if (sel.alias) {
@@ -97,7 +113,7 @@ export function measureOperation(
         figures.depth = Math.max(figures.depth, depth);
         if (depth > limits.maxDepth) throw new LimitExceeded('depth', limits.maxDepth);
         if (!sel.selectionSet) continue;
-        const def = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
+        const def = fieldDef(schema, parent, name);
         const isList = def ? isListType(getNullableType(def.type)) : false;
         const size = isList ? listSize(sel, def?.args.find((a) => a.name === PAGE_ARG)?.defaultValue) : 1;
         walk(sel.selectionSet, def ? getNamedType(def.type) : undefined, depth + 1, multiplier * size, path);

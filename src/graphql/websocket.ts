@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
+import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { AppServices } from '../app.services';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
-import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, type ConnectionRegistry } from '../auth/connection-registry';
+import { CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, type ConnectionRegistry } from '../auth/connection-registry';
 import { forbidden, mayRun, maySubscribe, rootOperations } from '../auth/policy';
-import { rateLimited, type RateLimiter } from '../auth/rate-limiter';
-import type { AppError } from '../common/errors';
+import { AppError } from '../common/errors';
 import type { GraphQLLimits } from '../config/config';
 import { buildContext, type GraphQLContext } from './context';
 import { formatError } from './errors';
@@ -17,14 +17,18 @@ import { parseLimited, validateLimited } from './limits';
 /** What graphql-ws keeps per connection (`ctx.extra`), besides the socket. */
 export interface WsExtra {
   socket: WebSocket;
+  /** The HTTP upgrade request (its address counts for the failed-authentication throttle). */
+  request: IncomingMessage;
   auth?: AuthInfo;
 }
+
+/** The close code for an admission refused at connection_init. */
+const CLOSE_FOR: Partial<Record<string, number>> = { UNAUTHENTICATED: CLOSE_UNAUTHORIZED, FORBIDDEN: CLOSE_FORBIDDEN, RATE_LIMITED: CLOSE_TOO_MANY };
 
 export interface WsOptionsDeps {
   schema: GraphQLSchema;
   services: AppServices;
   connections: ConnectionRegistry;
-  rateLimiter: RateLimiter;
   limits: GraphQLLimits;
   introspection: boolean;
 }
@@ -34,28 +38,44 @@ function clientError(e: AppError): GraphQLError {
 }
 
 /**
- * graphql-ws server options with the same protection as HTTP: the key is checked at
- * connection_init (no valid key: close 4401; a role that may subscribe to nothing:
- * 4403), the connection is tracked so a revocation closes it (4403), and every
- * subscribe message is rate limited, parsed with the token limit, validated with
- * the depth/alias/cost limits, and checked against OPERATION_ROLES before the
- * stream opens. Errors in results go through the same masking as HTTP.
+ * graphql-ws server options with the same protection as HTTP: connection_init goes
+ * through the one admission path (no valid key: close 4401; a key that may not be
+ * used or a role that may subscribe to nothing: 4403; too many failed
+ * authentications from the address, or more than WS_MAX_CONNECTIONS_PER_KEY open
+ * connections of the key: 4429), the connection is tracked so a revocation closes
+ * it (4403), and every subscribe message is counted (at most
+ * WS_MAX_SUBSCRIPTIONS_PER_CONNECTION running at once: TOO_MANY_SUBSCRIPTIONS),
+ * rate limited, parsed with the token limit, validated with the depth/alias/cost
+ * limits, and checked against OPERATION_ROLES before the stream opens. Errors in
+ * results go through the same masking as HTTP.
  */
 export function wsServerOptions(deps: WsOptionsDeps): ServerOptions<Record<string, unknown>, WsExtra> {
-  const { schema, services, connections, rateLimiter, limits, introspection } = deps;
-  const { apiKeys, log } = services;
+  const { schema, services, connections, limits, introspection } = deps;
+  const { admission, log } = services;
+  const { maxConnectionsPerKey, maxSubscriptionsPerConnection } = services.config.websocket;
   const format = formatError(log);
   return {
     schema,
     onConnect: async (ctx) => {
-      const auth = await apiKeys.verify(parseBearer(ctx.connectionParams?.authorization as string | undefined));
-      if (!auth) {
-        ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+      const refuse = (code: number, reason: string) => {
+        ctx.extra.socket.close(code, reason);
         return false;
+      };
+      let auth: AuthInfo;
+      try {
+        auth = await admission.admit({
+          credential: parseBearer(ctx.connectionParams?.authorization as string | undefined),
+          client: admission.clientOf(ctx.extra.request),
+          countsAsOperation: false,
+        });
+      } catch (e) {
+        if (!(e instanceof AppError) || !CLOSE_FOR[e.code]) throw e;
+        // A close reason is at most 123 bytes.
+        return refuse(CLOSE_FOR[e.code]!, e.code === 'UNAUTHENTICATED' ? 'Unauthorized' : e.message.slice(0, 120));
       }
-      if (!maySubscribe(auth.role)) {
-        ctx.extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden');
-        return false;
+      if (!maySubscribe(auth.role)) return refuse(CLOSE_FORBIDDEN, 'Forbidden');
+      if (maxConnectionsPerKey > 0 && connections.count(auth.keyId) >= maxConnectionsPerKey) {
+        return refuse(CLOSE_TOO_MANY, `Too many connections for this API key (limit ${maxConnectionsPerKey})`);
       }
       ctx.extra.auth = auth;
       connections.add(auth.keyId, ctx.extra.socket);
@@ -66,9 +86,15 @@ export function wsServerOptions(deps: WsOptionsDeps): ServerOptions<Record<strin
     },
     onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
       const auth = ctx.extra.auth!;
-      const rate = rateLimiter.take(auth.keyId);
-      if (!rate.ok) {
-        return [clientError(rateLimited(rate.retryAfterSeconds, rateLimiter.perMinute))];
+      // graphql-ws has already registered this one.
+      if (maxSubscriptionsPerConnection > 0 && Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
+        return [clientError(new AppError('TOO_MANY_SUBSCRIPTIONS', `At most ${maxSubscriptionsPerConnection} operations may run at once on one connection`, { max: maxSubscriptionsPerConnection }))];
+      }
+      try {
+        admission.takeOperation(auth);
+      } catch (e) {
+        if (e instanceof AppError) return [clientError(e)];
+        throw e;
       }
       let document;
       try {

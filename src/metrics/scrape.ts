@@ -1,10 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { LimitPeriod } from '../common/enums';
 import type { Logger } from '../common/logger';
-import { parseUnits, unitsToNumber } from '../common/money';
+import { formatUnits, parseUnits, unitsToNumber } from '../common/money';
 import { percentage } from '../budgets/budget-state';
 import { periodOf } from '../budgets/period';
-import type { Metrics } from './metrics';
+import { OTHER_LABEL, type Metrics } from './metrics';
 
 /** Window of the provider gauges (success rate, average cost, average tokens). @default 24 // hours */
 export const PROVIDER_WINDOW_HOURS = 24;
@@ -68,6 +68,36 @@ export async function readProviderFigures(em: EntityManager, hours = PROVIDER_WI
 }
 
 /**
+ * Keeps the rows of the `maxModels` busiest models (by requests) and folds
+ * the rest, per provider, into one row with model `other`: the provider
+ * gauges stay as bounded as the per-request counters (METRICS_MAX_LABEL_VALUES),
+ * and the folded figures are still exact sums.
+ */
+export function foldRareModels(rows: readonly ProviderRow[], maxModels: number): ProviderRow[] {
+  const kept = new Set<string>();
+  for (const r of [...rows].sort((a, b) => Number(b.requests) - Number(a.requests))) {
+    if (kept.size >= maxModels) break;
+    kept.add(r.model);
+  }
+  const out: ProviderRow[] = [];
+  const other = new Map<string, ProviderRow & { units: bigint }>();
+  for (const r of rows) {
+    if (kept.has(r.model)) {
+      out.push(r);
+      continue;
+    }
+    const o = other.get(r.provider) ?? { provider: r.provider, model: OTHER_LABEL, requests: 0, successes: 0, tokens: 0, cost: null, units: 0n };
+    o.requests += Number(r.requests);
+    o.successes += Number(r.successes);
+    o.tokens += Number(r.tokens);
+    o.units += parseUnits(r.cost ?? '0');
+    other.set(r.provider, o);
+  }
+  for (const { units, ...o } of other.values()) out.push({ ...o, cost: formatUnits(units) });
+  return out;
+}
+
+/**
  * Fills the gauges that are read at scrape time, so every instance reports
  * the same figures and they are right straight after a restart:
  * budget_usage_percentage / budget_usage_value for every active budget (from
@@ -100,7 +130,7 @@ export function installScrapeCollectors(metrics: Metrics, orm: MikroORM, log: Lo
     metrics.providerAvgCost.reset();
     metrics.providerAvgTokens.reset();
     try {
-      for (const r of await readProviderFigures(em())) {
+      for (const r of foldRareModels(await readProviderFigures(em()), metrics.labelCap.max)) {
         const labels = { provider: r.provider, model: r.model };
         const requests = Number(r.requests);
         const successes = Number(r.successes);

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { AppError, badInput } from '../common/errors';
+import { validId } from '../common/text';
 import { formatUnits, parseUnits } from '../common/money';
 import { isKnownProvider } from '../providers/provider.types';
 import { findCatalogPrice } from './catalog-prices';
@@ -113,7 +114,7 @@ export class PriceCatalog {
     const provider = input.provider.trim();
     const model = input.model.trim();
     if (!isKnownProvider(provider)) throw badInput('provider', `unknown provider "${input.provider}"`);
-    if (model === '' || model.length > 200) throw badInput('model', 'expected 1 to 200 characters');
+    validId('model', model);
     const opt = (field: string, v: string | null | undefined) => (v === undefined || v === null || String(v).trim() === '' ? null : parsePrice(field, v));
     const price: Price = {
       provider,

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { badInput } from '../common/errors';
-import { formatUnits, numberToUnits, unitsToNumber } from '../common/money';
+import { numberToPlain, unitsToNumber } from '../common/money';
+import { validId } from '../common/text';
 import type { GraphQLContext } from '../graphql/context';
 import { SafeInt } from '../graphql/scalars';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
@@ -27,8 +28,12 @@ function tokens(field: string, v: number): number {
   return v;
 }
 
-/** A price from GraphQL input as an exact decimal string; the catalog validates range and precision. */
-const priceArg = (v: number | null | undefined) => (v === null || v === undefined ? null : Number.isFinite(v) ? formatUnits(numberToUnits(v)) : String(v));
+/**
+ * A price from GraphQL input as its exact shortest decimal, not rounded: the
+ * catalog validates range and precision, so 1e-13 is refused (more than 6
+ * decimals) rather than stored as 0.
+ */
+const priceArg = (v: number | null | undefined) => (v === null || v === undefined ? null : Number.isFinite(v) ? numberToPlain(v) : String(v));
 
 @Resolver()
 export class PricingResolver {
@@ -47,6 +52,7 @@ export class PricingResolver {
     @Arg('cachedTokens', () => SafeInt, { nullable: true, defaultValue: 0 }) cachedTokens?: number | null,
   ): Promise<CostEstimateView> {
     if (!isKnownProvider(provider)) throw badInput('provider', `unknown provider "${provider}"; known: ${PROVIDER_IDS.join(', ')}`);
+    validId('model', model);
     const cached = tokens('cachedTokens', cachedTokens ?? 0);
     const input = tokens('inputTokens', inputTokens);
     if (cached > input) throw badInput('cachedTokens', 'must not exceed inputTokens (cached tokens are part of the input)');

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { AppError } from '../common/errors';
 import type { CallPolicy, ProviderId, RetryPolicy } from './provider.types';
 
@@ -7,7 +8,32 @@ export interface ClassifiedError {
   /** HTTP status, for `kind: 'http'`. */
   status: number | null;
   headers: Headers | null;
+  /** For `kind: 'http'`: the provider's own error message only (never the raw body); else the SDK's message. */
   message: string;
+  /** For `kind: 'http'`: the provider's error type (`rate_limit_error`, `invalid_request_error`, …), if it sent one. */
+  type?: string | null;
+}
+
+/** The longest provider error message passed on. */
+const MAX_PROVIDER_MESSAGE = 500;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The type and message of a provider's error body, as the SDKs hand it over
+ * (`APIError.error`): OpenAI-compatible `{ message, type }` (the SDK unwraps
+ * `{ error: {...} }`), Anthropic `{ type: 'error', error: { type, message } }`,
+ * Ollama's `{ error: "…" }`. Nothing else of the body is kept: not the other
+ * fields, not an HTML page from a proxy in between.
+ */
+export function providerErrorFields(body: unknown): { type: string | null; message: string | null } {
+  const inner = isRecord(body) && (isRecord(body.error) || typeof body.error === 'string') ? body.error : body;
+  if (typeof inner === 'string') return { type: null, message: inner.slice(0, MAX_PROVIDER_MESSAGE) };
+  if (!isRecord(inner)) return { type: null, message: null };
+  return {
+    type: typeof inner.type === 'string' ? inner.type.slice(0, 100) : null,
+    message: typeof inner.message === 'string' ? inner.message.slice(0, MAX_PROVIDER_MESSAGE) : null,
+  };
 }
 
 /** The error classes both official SDKs export under the same names. */
@@ -26,7 +52,8 @@ export function classifySdkError(err: unknown, sdk: SdkErrorClasses): Classified
   if (err instanceof sdk.APIConnectionTimeoutError) return { kind: 'timeout', status: null, headers: null, message };
   if (err instanceof sdk.APIConnectionError) return { kind: 'connection', status: null, headers: null, message };
   if (err instanceof sdk.APIError && typeof err.status === 'number') {
-    return { kind: 'http', status: err.status, headers: err.headers ?? null, message };
+    const fields = providerErrorFields((err as { error?: unknown }).error);
+    return { kind: 'http', status: err.status, headers: err.headers ?? null, message: fields.message ?? STATUS_CODES[err.status] ?? 'error', type: fields.type };
   }
   return { kind: 'other', status: null, headers: null, message };
 }
@@ -94,8 +121,8 @@ function toAppError(provider: ProviderId, e: ClassifiedError, apiKey: string | u
   const ext: Record<string, unknown> = { provider, status: e.status, attempts };
   switch (e.kind) {
     case 'http':
-      // SDK messages already start with the status: "429 Rate limit reached…".
-      return new AppError('PROVIDER_ERROR', `${provider}: ${detail.startsWith(String(e.status)) ? detail : `${e.status} ${detail}`}`, ext);
+      // The status, the provider's error type and message: nothing else of what it answered.
+      return new AppError('PROVIDER_ERROR', `${provider}: ${e.status} ${detail}`, { ...ext, ...(e.type ? { providerErrorType: e.type } : {}) });
     case 'timeout':
       return new AppError('PROVIDER_ERROR', `${provider}: request timed out`, { ...ext, timeout: true });
     case 'connection':

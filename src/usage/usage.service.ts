@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RowScope } from '../auth/policy';
+import { seesNothing, type RowScope } from '../auth/policy';
 import { LimitPeriod, UsageGroupBy } from '../common/enums';
 import { badInput } from '../common/errors';
 import { parseUnits, unitsToNumber } from '../common/money';
 import { periodOf } from '../budgets/period';
+import { validId } from '../common/text';
 import { TokenUsage } from './token-usage.entity';
 import { UsageAggregateView, type UsageFilter } from './usage.type';
 
@@ -15,6 +16,15 @@ export const DEFAULT_RECORDS_PAGE = 50;
 export const MAX_RECORDS_PAGE = 500;
 /** Most time buckets one `usage` query may return (e.g. ~13 months of HOUR buckets); more is BAD_USER_INPUT. @default 10_000 */
 export const MAX_TIME_BUCKETS = 10_000;
+
+/**
+ * The range a usage query may span: 0001-01-01 to 9999-12-31 (UTC). Times
+ * outside are clamped to it, since no row can lie there and the hour rounding
+ * of grouped queries must stay within PostgreSQL's four-digit years.
+ */
+export const MIN_QUERY_TIME = new Date('0001-01-01T00:00:00Z');
+export const MAX_QUERY_TIME = new Date('9999-12-31T00:00:00Z');
+const clampTime = (d: Date) => new Date(Math.min(Math.max(d.getTime(), MIN_QUERY_TIME.getTime()), MAX_QUERY_TIME.getTime()));
 
 /** A usage filter after defaults and the caller's row scope: every query reads exactly this. */
 export interface ResolvedUsageFilter {
@@ -32,21 +42,32 @@ export interface ResolvedUsageFilter {
 /**
  * Applies defaults (`to` = now, `from` = 30 days before `to`) and forces the
  * caller's row scope onto the filter: a viewer bound to a user or project, or
- * a service key, sees only its own rows. An explicit filter naming someone
- * else is not an error: it returns null, which every query treats as "no rows".
- * Throws BAD_USER_INPUT when `from` is after `to`.
+ * a service key, sees only its own rows. Null, which every query treats as "no
+ * rows", for a filter that can match nothing: one naming someone else than the
+ * bound scope (not an error), a bound scope with no binding (see rowScope), or
+ * a `from` after now with no `to` (nothing has happened yet; the default `to`
+ * is not the caller's to be wrong about).
+ * Throws BAD_USER_INPUT when an explicit `from` is after an explicit `to`, or a
+ * string filter is not a valid id (`validId`: empty, too long, control
+ * characters); times are clamped to [MIN_QUERY_TIME, MAX_QUERY_TIME].
  */
 export function scopeUsageFilter(filter: UsageFilter | null | undefined, scope: RowScope, now = new Date()): ResolvedUsageFilter | null {
-  const to = filter?.to ?? now;
-  const from = filter?.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
-  if (from.getTime() > to.getTime()) throw badInput('filter.from', 'must not be after filter.to');
+  for (const k of ['userId', 'projectId', 'service', 'provider', 'model'] as const) validId(`filter.${k}`, filter?.[k]);
+  const to = clampTime(filter?.to ?? now);
+  const from = clampTime(filter?.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS));
+  if (from.getTime() > to.getTime()) {
+    if (filter?.to) throw badInput('filter.from', 'must not be after filter.to');
+    return null;
+  }
+  if (seesNothing(scope)) return null;
+  const bound = scope.all ? { userId: null, projectId: null, service: null } : scope;
   const forced = (given: string | null | undefined, bound: string | null): string | null | false => {
     if (bound === null) return given ?? null;
     return given !== null && given !== undefined && given !== bound ? false : bound;
   };
-  const userId = forced(filter?.userId, scope.userId);
-  const projectId = forced(filter?.projectId, scope.projectId);
-  const service = forced(filter?.service, scope.service);
+  const userId = forced(filter?.userId, bound.userId);
+  const projectId = forced(filter?.projectId, bound.projectId);
+  const service = forced(filter?.service, bound.service);
   if (userId === false || projectId === false || service === false) return null;
   return { userId, projectId, service, provider: filter?.provider ?? null, model: filter?.model ?? null, from, to };
 }

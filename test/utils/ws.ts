@@ -9,15 +9,21 @@ export interface WsConnection {
   connected: Promise<void>;
 }
 
-/** A graphql-ws client on `${httpUrl}/graphql` that connects at once and never retries (so a refusal is seen as is). */
-export function connectWs(httpUrl: string, key: string | null): WsConnection {
+/** A graphql-ws client on `${httpUrl}/graphql` that connects at once and never retries (so a refusal is seen as is); `headers` go on the upgrade request. */
+export function connectWs(httpUrl: string, key: string | null, headers?: Record<string, string>): WsConnection {
   let onClosed!: (code: number) => void;
   let onConnected!: () => void;
   const closed = new Promise<number>((r) => (onClosed = r));
   const connected = new Promise<void>((r) => (onConnected = r));
   const client = createClient({
     url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(url: string, protocols?: string | string[]) {
+            super(url, protocols, { headers });
+          }
+        }
+      : WebSocket,
     lazy: false,
     retryAttempts: 0,
     connectionParams: key ? { authorization: `Bearer ${key}` } : {},

@@ -1,7 +1,7 @@
 import { Budget } from '../../budgets/budget.entity';
 import { AlertChannel, AlertSeverity, AlertType, BudgetType, LimitPeriod, LimitType } from '../../common/enums';
 import { parseUnits } from '../../common/money';
-import { severityAtLeast, severityOf, spikeRatio, thresholdMessage, thresholdsReached } from '../alert.rules';
+import { severityAtLeast, severityOf, spikeRatio, thresholdMessage, thresholdsOfRefusal, thresholdsReached } from '../alert.rules';
 import { outboxTargets, DEFAULT_RECIPIENT } from '../notifiers/notifier';
 import { backoffMs } from '../notifiers/dispatcher';
 import { signWebhook } from '../notifiers/webhook';
@@ -39,6 +39,29 @@ describe('threshold rules', () => {
     expect(thresholdMessage(tokens, AlertType.EXCEEDED, parseUnits('1200'), parseUnits('1000'), start, 'blocked')).toBe(
       "Budget 'Tokens' exceeded its limit at 120% (1,200 tokens of 1,000 tokens, monthly 2025-01, user alice); action: blocked",
     );
+  });
+
+  it('says for a refusal what is used and what the refused request would have cost, separately', () => {
+    const day = budget({ name: 'Daily', limitPeriod: LimitPeriod.DAILY, budgetType: BudgetType.USER, userId: 'alice', projectId: null });
+    const start = new Date(Date.UTC(2025, 0, 1));
+    const limit = parseUnits('0.46');
+    expect(thresholdMessage(day, AlertType.EXCEEDED, limit, limit, start, 'blocked', { amount: parseUnits('0.04'), reserved: 0n })).toBe(
+      "Budget 'Daily' refused a request over its limit at 100% ($0.46 of $0.46 used, daily 2025-01-01, user alice); the refused request would have cost $0.04; action: blocked",
+    );
+    // Reserved (requests in flight) is named apart from used; the percentage is of what stands, not of what was refused.
+    expect(thresholdMessage(day, AlertType.EXCEEDED, parseUnits('0.45'), limit, start, 'blocked', { amount: parseUnits('0.04'), reserved: parseUnits('0.05') })).toBe(
+      "Budget 'Daily' refused a request over its limit at 97.83% ($0.40 used + $0.05 reserved of $0.46, daily 2025-01-01, user alice); the refused request would have cost $0.04; action: blocked",
+    );
+    const tokens = budget({ limitType: LimitType.TOKENS, name: 'Tokens' });
+    expect(thresholdMessage(tokens, AlertType.EXCEEDED, parseUnits('990'), parseUnits('1000'), start, 'blocked', { amount: parseUnits('20'), reserved: 0n })).toBe(
+      "Budget 'Tokens' refused a request over its limit at 99% (990 tokens of 1,000 tokens used, monthly 2025-01, project project-456); the refused request would have used 20 tokens; action: blocked",
+    );
+  });
+
+  it('raises EXCEEDED for a refusal, and the lower thresholds only where the budget itself stands', () => {
+    expect(thresholdsOfRefusal(b, parseUnits('300'), limit)).toEqual([AlertType.EXCEEDED]);
+    expect(thresholdsOfRefusal(b, parseUnits('480'), limit)).toEqual([AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED]);
+    expect(thresholdsOfRefusal(b, parseUnits('500'), limit)).toEqual([AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED]);
   });
 
   it('maps severities, spikes becoming CRITICAL at twice their multiplier', () => {

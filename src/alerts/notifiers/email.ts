@@ -1,5 +1,6 @@
 import { createTransport, type Transporter } from 'nodemailer';
 import { NotificationEvent } from '../../common/enums';
+import { plainAddress } from './address';
 import { alertFacts } from './format';
 import type { Notifier, OutboundAlert } from './notifier';
 
@@ -22,7 +23,10 @@ export class EmailNotifier implements Notifier {
   }
 
   async send(n: OutboundAlert): Promise<void> {
-    await this.transport.sendMail({ from: this.from, to: n.recipient, messageId: emailMessageId(n.deliveryId), ...emailContent(n) });
+    // Checked again here: nodemailer would read "Name <x@y>" or "a,b@c" as other or several addresses.
+    const to = plainAddress(n.recipient);
+    if (to === null) throw new Error('the recipient is not one plain e-mail address; nothing sent');
+    await this.transport.sendMail({ from: this.from, to, messageId: emailMessageId(n.deliveryId), ...emailContent(n) });
   }
 
   close(): void {

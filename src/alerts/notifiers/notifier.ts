@@ -1,6 +1,7 @@
 import type { Budget } from '../../budgets/budget.entity';
 import { AlertChannel, AlertSeverity, type NotificationEvent } from '../../common/enums';
 import type { CostAlert } from '../cost-alert.entity';
+import { plainAddress } from './address';
 
 /** One outbox row as a notifier sees it: the alert, its budget (null for user/project spikes), what to do and for whom. */
 export interface OutboundAlert {
@@ -29,8 +30,17 @@ export type Notifiers = Partial<Record<AlertChannel, Notifier>>;
 /** The recipient of channels that have one configured target (PagerDuty, Alertmanager, webhook, Slack's default channel). */
 export const DEFAULT_RECIPIENT = 'default';
 
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const SLACK_TARGET = /^[#@]/;
+
+/**
+ * What a budget's recipient names: a Slack channel or user (`#cost-alerts`,
+ * `@alice`), one plain e-mail address (plainAddress), or nothing usable (null:
+ * refused when a budget is created or updated).
+ */
+export function recipientKind(r: string): 'slack' | 'email' | null {
+  if (SLACK_TARGET.test(r)) return 'slack';
+  return plainAddress(r) === null ? null : 'email';
+}
 
 /** Channels that carry RESOLVE events (the others only announce). */
 export const RESOLVING_CHANNELS: readonly AlertChannel[] = [AlertChannel.PAGERDUTY, AlertChannel.ALERTMANAGER];
@@ -38,20 +48,21 @@ export const RESOLVING_CHANNELS: readonly AlertChannel[] = [AlertChannel.PAGERDU
 /**
  * The outbox rows an alert of `severity` needs for a budget: one per channel
  * and recipient it understands. Slack takes recipients starting with # or @
- * (its webhook's own channel when none), e-mail takes addresses (none: no
- * row), PagerDuty only CRITICAL alerts, Alertmanager and the webhook one row.
+ * (its webhook's own channel when none), e-mail takes plain addresses (none: no
+ * row; anything else, e.g. stored before recipients were checked, is skipped),
+ * PagerDuty only CRITICAL alerts, Alertmanager and the webhook one row.
  */
 export function outboxTargets(b: Pick<Budget, 'alertChannels' | 'alertRecipients'>, severity: AlertSeverity): { channel: AlertChannel; recipient: string }[] {
   const out: { channel: AlertChannel; recipient: string }[] = [];
   for (const channel of new Set(b.alertChannels)) {
     switch (channel) {
       case AlertChannel.SLACK: {
-        const targets = b.alertRecipients.filter((r) => SLACK_TARGET.test(r));
+        const targets = b.alertRecipients.filter((r) => recipientKind(r) === 'slack');
         for (const recipient of targets.length ? targets : [DEFAULT_RECIPIENT]) out.push({ channel, recipient });
         break;
       }
       case AlertChannel.EMAIL:
-        for (const recipient of b.alertRecipients.filter((r) => EMAIL.test(r))) out.push({ channel, recipient });
+        for (const recipient of b.alertRecipients.filter((r) => recipientKind(r) === 'email')) out.push({ channel, recipient });
         break;
       case AlertChannel.PAGERDUTY:
         if (severity === AlertSeverity.CRITICAL) out.push({ channel, recipient: DEFAULT_RECIPIENT });

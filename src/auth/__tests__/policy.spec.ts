@@ -1,6 +1,8 @@
 import { getOperationAST, parse } from 'graphql';
-import { ApiKeyRole } from '../../common/enums';
-import { maySubscribe, mayRun, OPERATION_ROLES, rootOperations, rowScope } from '../policy';
+import { ApiKeyRole, BudgetType } from '../../common/enums';
+import { alertVisible } from '../../alerts/alert.visibility';
+import { visibleBudget, visibleBudgetSql } from '../../budgets/budget.visibility';
+import { ALL_ROWS, maySubscribe, mayRun, OPERATION_ROLES, rootOperations, rowScope, seesNothing } from '../policy';
 import type { AuthInfo } from '../auth.types';
 
 const viewer: AuthInfo = { keyId: 'k', name: 'v', role: ApiKeyRole.VIEWER, userId: 'alice', projectId: null, service: null };
@@ -27,8 +29,19 @@ describe('policy', () => {
   });
 
   it('scopes a viewer by its user and project, a service by its service, an admin not at all', () => {
-    expect(rowScope(viewer)).toEqual({ userId: 'alice', projectId: null, service: null });
-    expect(rowScope({ ...viewer, role: ApiKeyRole.SERVICE, userId: null, service: 'osteon' })).toEqual({ userId: null, projectId: null, service: 'osteon' });
-    expect(rowScope({ ...viewer, role: ApiKeyRole.ADMIN })).toEqual({ userId: null, projectId: null, service: null });
+    expect(rowScope(viewer)).toEqual({ all: false, userId: 'alice', projectId: null, service: null });
+    expect(rowScope({ ...viewer, role: ApiKeyRole.SERVICE, userId: null, service: 'osteon' })).toEqual({ all: false, userId: null, projectId: null, service: 'osteon' });
+    expect(rowScope({ ...viewer, role: ApiKeyRole.ADMIN })).toBe(ALL_ROWS);
+  });
+
+  it('never gives the unrestricted scope to a key for lacking a binding: an unbound SERVICE key sees nothing', () => {
+    const unbound = rowScope({ ...viewer, role: ApiKeyRole.SERVICE, userId: null, service: null });
+    expect(unbound.all).toBe(false);
+    expect(seesNothing(unbound)).toBe(true);
+    const global = { budgetType: BudgetType.GLOBAL, userId: null, projectId: null, scopeId: null };
+    expect(visibleBudget(global, unbound)).toBe(false);
+    expect(visibleBudgetSql(unbound)).toEqual({ sql: 'false', params: [] });
+    expect(alertVisible({ budgetId: null, userId: null, projectId: null }, null, unbound)).toBe(false);
+    expect(visibleBudget(global, rowScope(viewer))).toBe(true);
   });
 });

@@ -1,5 +1,9 @@
+import fc from 'fast-check';
 import { BudgetType, LimitType } from '../../common/enums';
-import { decide, failoverTarget, possibleTargets, type BudgetFigures, type CandidateEstimate, type Describe, type PolicyBudget, type PolicySettings } from '../budget-policy';
+import {
+  amountFor, decide, failoverTarget, possibleTargets, targetKey,
+  type BudgetFigures, type CandidateEstimate, type Describe, type PolicyBudget, type PolicySettings, type Target,
+} from '../budget-policy';
 
 const U = 10n ** 12n;
 const usd = (n: number) => BigInt(Math.round(n * 1e6)) * 10n ** 6n;
@@ -34,7 +38,7 @@ const run = (figs: BudgetFigures[], s: PolicySettings = settings, est = estimate
 
 describe('decide', () => {
   it('allows the requested model when no budget objects', () => {
-    expect(run([fig(budget(), 100)])).toEqual({ kind: 'allow', target: GPT, fallbacks: [] });
+    expect(run([fig(budget(), 100)])).toEqual({ kind: 'allow', target: GPT, fallbacks: [], pastLimit: [] });
     expect(run([])).toMatchObject({ kind: 'allow', target: GPT });
   });
 
@@ -133,6 +137,176 @@ describe('decide', () => {
     est.delete('deepseek/deepseek-chat');
     const b = budget({ hardLimitEnabled: true, blockOnExceeded: false });
     expect(run([fig(b, 10, 9.5)], settings, est)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+  });
+});
+
+/** The seed's "use fallback instead of blocking": hardLimitEnabled, blockOnExceeded false (README, decision table). */
+describe('decide: blockOnExceeded false past the hard limit', () => {
+  const fallingBack = (p: Partial<PolicyBudget> = {}) =>
+    budget({ hardLimitEnabled: true, blockOnExceeded: false, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', ...p });
+
+  it('admits the model its own fallback routes to, charged to it (the issue #12 USER $0.10 case)', () => {
+    const b = fallingBack();
+    // At its limit: gpt-4o ($1) and deepseek-chat ($0.10) both take it past; the fallback runs anyway.
+    const d = run([fig(b, 10, 10)]);
+    expect(d).toEqual({ kind: 'allow', target: DS, fallbacks: [{ from: GPT, to: DS, reason: `exceeded ${b.name}`, budgetId: b.id }], pastLimit: [b.id] });
+    // Far past it, still: the operator chose the fallback over blocking.
+    expect(run([fig(b, 10, 25, 3)])).toMatchObject({ kind: 'allow', target: DS, pastLimit: [b.id] });
+  });
+
+  it('admits its fallback model asked for directly, and the default fallback when it names none', () => {
+    const b = fallingBack();
+    expect(decide(DS, [fig(b, 10, 10)], estimates, settings, describe_)).toEqual({ kind: 'allow', target: DS, fallbacks: [], pastLimit: [b.id] });
+    const dflt = budget({ hardLimitEnabled: true, blockOnExceeded: false });
+    expect(run([fig(dflt, 10, 10)])).toMatchObject({ kind: 'allow', target: settings.defaultFallback, pastLimit: [dflt.id] });
+  });
+
+  it('lists it in pastLimit only for its own fallback model, and only when it is hard and enforced', () => {
+    const b = fallingBack();
+    expect(run([fig(b, 100)])).toEqual({ kind: 'allow', target: GPT, fallbacks: [], pastLimit: [] });
+    expect(decide(DS, [fig(b, 100)], estimates, settings, describe_)).toMatchObject({ pastLimit: [b.id] });
+    expect(decide(DS, [fig(fallingBack({ hardLimitEnabled: false }), 100)], estimates, settings, describe_)).toMatchObject({ pastLimit: [] });
+    expect(decide(DS, [fig(fallingBack({ isEnforced: false }), 100)], estimates, settings, describe_)).toMatchObject({ pastLimit: [] });
+  });
+
+  it('still applies its blocked models, allowed providers and maxCostPerRequest to the fallback', () => {
+    const blocks = fallingBack({ blockedModels: ['deepseek-chat'] });
+    expect(run([fig(blocks, 10, 10)])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: blocks.id });
+    const capped = fallingBack();
+    expect(run([fig(capped, 10, 10, 0, 0.05)])).toMatchObject({ kind: 'refuse', code: 'REQUEST_COST_LIMIT', budgetId: capped.id });
+  });
+
+  it('leaves the other budgets to judge that model: a hard one that blocks refuses it', () => {
+    const user = fallingBack();
+    const project = budget({ budgetType: BudgetType.PROJECT, hardLimitEnabled: true });
+    expect(run([fig(user, 10, 10), fig(project, 10, 9.95)])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: project.id });
+    // ...and admits it when it fits there: only the user budget is reserved on without its check.
+    expect(run([fig(user, 10, 10), fig(project, 10, 5)])).toMatchObject({ kind: 'allow', target: DS, pastLimit: [user.id] });
+  });
+
+  it('cascades further when another budget reroutes the fallback (PROJECT ≥ 90% + GLOBAL ≥ 100% → ollama, the issue #12 case)', () => {
+    const project = fallingBack({ budgetType: BudgetType.PROJECT, fallbackThreshold: 0.9 });
+    const global = fallingBack({ budgetType: BudgetType.GLOBAL, fallbackThreshold: 0.95, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    for (const projectUsed of [9, 9.5, 10, 12]) {
+      for (const globalUsed of [100, 130]) {
+        const d = run([fig(project, 10, projectUsed), fig(global, 100, globalUsed)]);
+        expect(d).toMatchObject({ kind: 'allow', target: OLLAMA });
+        // ollama costs nothing: both COST budgets admit it whatever their figures.
+        expect(d.kind === 'allow' && [...d.pastLimit].sort()).toEqual([project.id, global.id].sort());
+      }
+    }
+    const viaDeepseek = run([fig(project, 10, 10), fig(global, 100, 100)]);
+    expect(viaDeepseek.kind === 'allow' && viaDeepseek.fallbacks.map((s) => [targetKey(s.from), targetKey(s.to), s.budgetId])).toEqual([
+      ['openai/gpt-4o', 'deepseek/deepseek-chat', project.id],
+      ['deepseek/deepseek-chat', 'ollama/llama3.1', global.id],
+    ]);
+  });
+
+  it('refuses a cycle between two such budgets, with the first budget that stopped the requested model', () => {
+    const user = fallingBack(); // → deepseek-chat
+    const project = fallingBack({ budgetType: BudgetType.PROJECT, fallbackProvider: 'openai', fallbackModel: 'gpt-4o' }); // → gpt-4o
+    expect(run([fig(user, 10, 10), fig(project, 10, 10)])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: user.id });
+  });
+
+  it('blockOnExceeded true: the fallback must fit under the limit, else the request is refused', () => {
+    const b = fallingBack({ blockOnExceeded: true });
+    expect(run([fig(b, 10, 9.5)])).toMatchObject({ kind: 'allow', target: DS, pastLimit: [] });
+    expect(run([fig(b, 10, 9.95)])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(decide(DS, [fig(b, 10, 9.95)], estimates, settings, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+  });
+
+  it('BUDGET_AUTO_FALLBACK=false: refuses past the limit, even the fallback model asked for directly', () => {
+    const s = { ...settings, autoFallback: false };
+    const b = fallingBack();
+    expect(decide(DS, [fig(b, 10, 10)], estimates, s, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+  });
+});
+
+describe('decide: a request that costs nothing', () => {
+  const local = (figs: BudgetFigures[]) => decide(OLLAMA, figs, estimates, settings, describe_);
+
+  it('is never refused by a COST budget for being over its limit, even one that blocks', () => {
+    const b = budget({ hardLimitEnabled: true });
+    expect(local([fig(b, 10, 10)])).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [b.id] });
+    expect(local([fig(b, 10, 50, 5)])).toMatchObject({ kind: 'allow', target: OLLAMA, pastLimit: [b.id] });
+  });
+
+  it('is not rerouted by a COST budget past its fallback threshold (the fallback would cost more)', () => {
+    const b = budget({ enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    expect(local([fig(b, 10, 9.5)])).toMatchObject({ kind: 'allow', target: OLLAMA, fallbacks: [] });
+  });
+
+  it('still counts its tokens against a TOKENS budget', () => {
+    const b = budget({ limitType: LimitType.TOKENS, hardLimitEnabled: true });
+    expect(local([fig(b, 1999, 1000)])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(local([fig(b, 2000, 1000)])).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [] });
+  });
+
+  it('is an unpriced model (BUDGET_ALLOW_UNPRICED_MODELS) only when known to be free: a hard COST budget past its limit refuses it', () => {
+    const b = budget({ hardLimitEnabled: true });
+    const est = new Map([...estimates, ['ollama/llama3.1', { cost: 0n, tokens: 1000, unpriced: true }]]);
+    expect(decide(OLLAMA, [fig(b, 10, 10.5)], est, settings, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(decide(OLLAMA, [fig(b, 10, 9)], est, settings, describe_)).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [] });
+  });
+
+  it('is still refused for a blocked model or a provider not allowed', () => {
+    expect(local([fig(budget({ blockedModels: ['llama3.1'] }), 10, 10)])).toMatchObject({ kind: 'refuse', code: 'MODEL_BLOCKED' });
+    expect(local([fig(budget({ allowedProviders: ['openai'] }), 10, 10)])).toMatchObject({ kind: 'refuse', code: 'PROVIDER_NOT_ALLOWED' });
+  });
+
+  it('is where a hard budget that blocks sends a fallback: ollama runs past its limit', () => {
+    const b = budget({ hardLimitEnabled: true, enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    expect(run([fig(b, 10, 10)])).toMatchObject({ kind: 'allow', target: OLLAMA, pastLimit: [b.id] });
+  });
+});
+
+describe('decide: properties', () => {
+  const MODELS: Target[] = [GPT, DS, OLLAMA, { provider: 'anthropic', model: 'claude' }, { provider: 'openai', model: 'gpt-4o-mini' }];
+  const target = fc.constantFrom(...MODELS);
+  const cents = fc.integer({ min: 0, max: 300 });
+  const arbBudget = fc.record({
+    budgetType: fc.constantFrom(BudgetType.USER, BudgetType.PROJECT, BudgetType.SERVICE, BudgetType.GLOBAL),
+    limitType: fc.constantFrom(LimitType.COST, LimitType.TOKENS),
+    isEnforced: fc.boolean(), hardLimitEnabled: fc.boolean(), blockOnExceeded: fc.boolean(), enableFallback: fc.boolean(),
+    fallbackThreshold: fc.constantFrom(0.5, 0.9, 1), fallback: fc.option(target, { nil: null }),
+    blockedModels: fc.option(fc.subarray(MODELS.map((m) => m.model)), { nil: null }),
+    limit: fc.integer({ min: 1, max: 300 }), used: cents, reserved: cents, maxCost: fc.option(cents, { nil: null }),
+  });
+  const arbEstimates = fc.tuple(...MODELS.map(() => fc.option(fc.record({ cost: cents, tokens: fc.integer({ min: 1, max: 300 }) }), { nil: null })));
+
+  it('always ends, walks a chain without repeats within three steps, and a hard budget is exceeded only where it admits the target past its limit', () => {
+    fc.assert(fc.property(target, fc.array(arbBudget, { maxLength: 4 }), arbEstimates, fc.boolean(), (requested, specs, ests, autoFallback) => {
+      const est = new Map<string, CandidateEstimate>();
+      ests.forEach((e, i) => e && est.set(targetKey(MODELS[i]), { cost: usd(e.cost / 100), tokens: e.tokens }));
+      if (!est.has(targetKey(requested))) est.set(targetKey(requested), { cost: usd(1), tokens: 100 });
+      const figs = specs.map((x) => {
+        const b = budget({ ...x, fallbackProvider: x.fallback?.provider, fallbackModel: x.fallback?.model });
+        const units = x.limitType === LimitType.TOKENS ? (v: number) => BigInt(v) * U : (v: number) => usd(v / 100);
+        return { budget: b, limit: units(x.limit), used: units(x.used), reserved: units(x.reserved), maxCostPerRequest: x.maxCost === null ? null : usd(x.maxCost / 100) };
+      });
+      const s = { ...settings, autoFallback };
+      const d = decide(requested, figs, est, s, describe_);
+      if (d.kind === 'refuse') return;
+      const chain = [requested, ...d.fallbacks.map((st) => st.to)];
+      expect(d.fallbacks.length).toBeLessThanOrEqual(3);
+      expect(new Set(chain.map(targetKey)).size).toBe(chain.length);
+      d.fallbacks.forEach((st, i) => expect(st.from).toEqual(chain[i]));
+      expect(chain[chain.length - 1]).toEqual(d.target);
+      for (const f of figs) {
+        const b = f.budget;
+        if (!b.isEnforced) continue;
+        expect(b.blockedModels ?? []).not.toContain(d.target.model);
+        const e = est.get(targetKey(d.target))!;
+        if (f.maxCostPerRequest !== null) expect(e.cost <= f.maxCostPerRequest).toBe(true);
+        const over = f.used + f.reserved + amountFor(b, e) > f.limit;
+        if (b.hardLimitEnabled && over) expect(d.pastLimit).toContain(b.id);
+        if (d.pastLimit.includes(b.id)) {
+          // Past the limit only by the operator's choice (its own fallback, blockOnExceeded off) or at no cost to it.
+          const own = !b.blockOnExceeded && autoFallback && targetKey(b.fallbackProvider && b.fallbackModel ? { provider: b.fallbackProvider, model: b.fallbackModel } : s.defaultFallback) === targetKey(d.target);
+          expect(own || (b.limitType === LimitType.COST && e.cost === 0n)).toBe(true);
+        }
+      }
+    }), { numRuns: 2000 });
   });
 });
 

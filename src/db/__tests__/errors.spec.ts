@@ -21,6 +21,9 @@ describe('isDatabaseUnavailable', () => {
   it('does not take a wrong statement or another 55000 for an outage', () => {
     expect(isDatabaseUnavailable(pgError('23505', 'duplicate key value'))).toBe(false);
     expect(isDatabaseUnavailable(pgError('55000', 'object not in prerequisite state'))).toBe(false);
+    // A protocol violation (PGlite's answer to a NUL inside a query) is the statement's fault.
+    expect(isDatabaseUnavailable(pgError('08P01', 'invalid message format'))).toBe(false);
+    expect(isDatabaseUnavailable(pgError('08006', 'connection failure'))).toBe(true);
   });
 });
 

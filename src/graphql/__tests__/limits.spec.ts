@@ -8,7 +8,7 @@ const schema = buildSchema(`
   type Mutation { touch: Int }
 `);
 
-const LIMITS: GraphQLLimits = { maxBodyBytes: 1 << 20, maxTokens: 5_000, maxDepth: 10, maxAliases: 20, maxDirectives: 20, maxCost: 50_000, listCostFactor: 10 };
+const LIMITS: GraphQLLimits = { maxBodyBytes: 1 << 20, maxTokens: 5_000, maxDepth: 15, maxAliases: 20, maxDirectives: 20, maxCost: 60_000, listCostFactor: 10 };
 
 function figures(query: string, limits: Partial<GraphQLLimits> = {}) {
   const doc = parse(query);
@@ -53,7 +53,7 @@ describe('operation limits', () => {
   it('stops early on a fragment bomb instead of expanding 2^40 fields', () => {
     const frags = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Query { ${i === 39 ? 'n' : `...F${i + 1} ...F${i + 1}`} }`);
     const started = Date.now();
-    expect(errorsOf(`{ ...F0 } ${frags.join(' ')}`)).toContain('The operation has an estimated cost above the limit of 50000');
+    expect(errorsOf(`{ ...F0 } ${frags.join(' ')}`)).toContain('The operation has an estimated cost above the limit of 60000');
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -62,8 +62,29 @@ describe('operation limits', () => {
     expect(errs.some((m) => /Cannot spread fragment "A" within itself/.test(m))).toBe(true);
   });
 
-  it('leaves introspection to its own switch: the full introspection query passes the defaults', () => {
-    expect(validateLimited(schema, parse(getIntrospectionQuery()), LIMITS, true)).toEqual([]);
+  it('counts introspection like any other selection: aliases, depth, and lists priced by the list factor', () => {
+    // __schema 1 + types 1 + name in each of the 10 rows assumed for the list
+    expect(figures('{ __schema { types { name } } }')).toEqual({ depth: 3, aliases: 0, cost: 1 + 1 + 10 });
+    expect(figures('{ a: __schema { queryType { name } } b: __type(name: "Node") { fields { name } } }')).toEqual({ depth: 3, aliases: 2, cost: 3 + 1 + 1 + 10 });
+    const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `s${i}: __schema { queryType { name } }`).join(' ')} }`;
+    expect(errorsOf(aliased(20))).toEqual([]);
+    expect(errorsOf(aliased(21))).toEqual(['The operation uses more than 20 aliases']);
+    expect(errorsOf('{ __schema { types { fields { type { fields { type { name } } } } } } }', { maxDepth: 6 })).toEqual(['The operation nests fields deeper than the limit of 6']);
+    // 1 + 1 + 10 + 100 + 1000 x 3: the lists multiply as they would for any other field.
+    const dump = '__schema { types { fields { args { type { ofType { name } } } } } }';
+    expect(figures(`{ ${dump} }`).cost).toBe(3_112);
+    expect(errorsOf(`{ ${dump} }`, { maxCost: 5_000 })).toEqual([]);
+    expect(errorsOf(`{ a: ${dump} b: ${dump} }`, { maxCost: 5_000 })).toEqual(['The operation has an estimated cost above the limit of 5000']);
+  });
+
+  it('lets the full introspection query (what GraphiQL, Sandbox and codegen send) pass the defaults; its own switch turns it off', () => {
+    const full = parse(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true }));
+    const op = full.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    const frags = new Map(full.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+    const f = measureOperation(schema, op, (n) => frags.get(n), LIMITS);
+    expect(f.depth).toBe(15);
+    expect(f.cost).toBeGreaterThan(50_000); // counted: the old exemption measured 0
+    expect(validateLimited(schema, full, LIMITS, true)).toEqual([]);
     expect(validateLimited(schema, parse('{ __schema { queryType { name } } }'), LIMITS, false).map((e) => e.message).join()).toMatch(/introspection/i);
   });
 

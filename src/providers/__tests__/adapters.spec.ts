@@ -132,6 +132,30 @@ describe.each(CASES)('$id adapter through its real SDK', (c) => {
     expect(c.sim().control.requestCount).toBe(3);
   });
 
+  it("passes on the provider's status, error type and message, and nothing else of its error body", async () => {
+    const adapter = createProviderRegistry(providersConfig({ maxRetries: 0 }), FAST).get(c.id);
+    const error = { type: 'invalid_request_error', message: 'model is overloaded, try later', param: 'model', upstream: 'llm-pool-7.corp.internal:8443' };
+    c.sim().control.failNext(1, 400, { body: c.id === 'anthropic' ? { type: 'error', error, debug: { host: 'llm-pool-7.corp.internal' } } : { error, debug: { host: 'llm-pool-7.corp.internal' } } });
+    const err = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+    expect(err.message).toBe(`${c.id}: 400 model is overloaded, try later`);
+    expect(err.extensions).toEqual({ provider: c.id, status: 400, attempts: 1, providerErrorType: 'invalid_request_error' });
+  });
+
+  it('passes no part of a body that is not a provider error (an HTML page from a proxy, a bare JSON object)', async () => {
+    const adapter = createProviderRegistry(providersConfig({ maxRetries: 0 }), FAST).get(c.id);
+    c.sim().control.failNext(1, 502, { body: '<html><body>502 Bad Gateway: upstream gw-3.corp.internal (10.0.3.7) refused</body></html>' });
+    const html = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+    expect(html.message).toBe(`${c.id}: 502 Bad Gateway`);
+    expect(html.extensions).toEqual({ provider: c.id, status: 502, attempts: 1 });
+    c.sim().control.failNext(1, 503, { body: { detail: 'node gw-3.corp.internal is draining' } });
+    const bare = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+    expect(bare.message).toBe(`${c.id}: 503 Service Unavailable`);
+    // Ollama's own error shape: { "error": "<message>" }.
+    c.sim().control.failNext(1, 404, { body: { error: 'model "llama9" not found, try pulling it first' } });
+    const ollama = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
+    expect(ollama.message).toBe(`${c.id}: 404 model "llama9" not found, try pulling it first`);
+  });
+
   it('times out a hung provider with PROVIDER_ERROR', async () => {
     const adapter = createProviderRegistry(providersConfig({ timeoutMs: 150, maxRetries: 1 }), FAST).get(c.id);
     c.sim().control.setHang(true);

@@ -1,7 +1,9 @@
+import { ALL_ROWS } from '../../auth/policy';
 import { UsageGroupBy } from '../../common/enums';
 import { DEFAULT_RANGE_MS, MAX_TIME_BUCKETS, scopeUsageFilter, timeBuckets } from '../usage.service';
 
-const open = { userId: null, projectId: null, service: null };
+const open = ALL_ROWS;
+const bound = (b: { userId?: string; projectId?: string; service?: string }) => ({ all: false as const, userId: null, projectId: null, service: null, ...b });
 
 describe('scopeUsageFilter', () => {
   const now = new Date('2025-05-10T12:00:00Z');
@@ -11,15 +13,27 @@ describe('scopeUsageFilter', () => {
     expect(now.getTime() - f.from.getTime()).toBe(DEFAULT_RANGE_MS);
   });
   it('forces the bound user, project and service; a different explicit value means no rows', () => {
-    expect(scopeUsageFilter({ model: 'm' }, { userId: 'a', projectId: null, service: null }, now)).toMatchObject({ userId: 'a', model: 'm' });
-    expect(scopeUsageFilter({ userId: 'a' }, { userId: 'a', projectId: null, service: null }, now)?.userId).toBe('a');
-    expect(scopeUsageFilter({ userId: 'b' }, { userId: 'a', projectId: null, service: null }, now)).toBeNull();
-    expect(scopeUsageFilter({ projectId: 'q' }, { userId: null, projectId: 'p', service: null }, now)).toBeNull();
-    expect(scopeUsageFilter({}, { userId: null, projectId: null, service: 's' }, now)?.service).toBe('s');
-    expect(scopeUsageFilter({ service: 't' }, { userId: null, projectId: null, service: 's' }, now)).toBeNull();
+    expect(scopeUsageFilter({ model: 'm' }, bound({ userId: 'a' }), now)).toMatchObject({ userId: 'a', model: 'm' });
+    expect(scopeUsageFilter({ userId: 'a' }, bound({ userId: 'a' }), now)?.userId).toBe('a');
+    expect(scopeUsageFilter({ userId: 'b' }, bound({ userId: 'a' }), now)).toBeNull();
+    expect(scopeUsageFilter({ projectId: 'q' }, bound({ projectId: 'p' }), now)).toBeNull();
+    expect(scopeUsageFilter({}, bound({ service: 's' }), now)?.service).toBe('s');
+    expect(scopeUsageFilter({ service: 't' }, bound({ service: 's' }), now)).toBeNull();
   });
-  it('refuses from after to', () => {
+  it('gives a bound scope with no binding no rows, whatever the filter (an unbound SERVICE key is never unrestricted)', () => {
+    expect(scopeUsageFilter(null, bound({}), now)).toBeNull();
+    expect(scopeUsageFilter({ userId: 'a' }, bound({}), now)).toBeNull();
+    expect(scopeUsageFilter({ userId: 'a' }, open, now)?.userId).toBe('a');
+  });
+  it('refuses an explicit from after an explicit to', () => {
     expect(() => scopeUsageFilter({ from: new Date('2025-02-01Z'), to: new Date('2025-01-01Z') }, open, now)).toThrow(/filter.from/);
+  });
+  it('matches nothing, without an error, for a from after now with no to', () => {
+    expect(scopeUsageFilter({ from: new Date(now.getTime() + 1) }, open, now)).toBeNull();
+    expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), userId: 'a' }, open, now)).toBeNull();
+    expect(scopeUsageFilter({ from: now }, open, now)).toMatchObject({ from: now, to: now });
+    // With an explicit to after it, a future from is an ordinary (empty so far) range.
+    expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), to: new Date('2030-01-02Z') }, open, now)).toMatchObject({ to: new Date('2030-01-02Z') });
   });
 });
 

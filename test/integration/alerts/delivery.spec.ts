@@ -106,6 +106,26 @@ describe('alert delivery', () => {
     expect(listed.notifications.every((x) => x.status === 'SENT' && x.attempts === 1 && x.sentAt)).toBe(true);
   });
 
+  it('mails exactly one plain address per recipient, also for recipients stored before they were checked', async () => {
+    const b = await budgetWith(['EMAIL'], ['ops@example.com']);
+    // As a budget from before recipients were validated could hold them (createBudget now refuses these).
+    const em = s.app.services.db.orm.em.fork() as EntityManager;
+    await em.execute('update budget set alert_recipients = array[?, ?, ?] where id = ?', ['ops@example.com', 'Display<attacker@evil.com>', 'evil,ops2@example.com', b.id]);
+    const [warning] = await raise(s, [await movement(s, b.id, '410')]);
+    const rows = await waitFor(allSent(warning.id), 15_000, 'warning sent');
+    expect(rows.map((r) => `${r.channel}:${r.recipient}`)).toEqual(['EMAIL:ops@example.com']);
+    // An outbox row naming such a recipient (written before the upgrade) is refused at send, never delivered.
+    const bad = Object.assign(new AlertNotification(), { alertId: warning.id, channel: 'EMAIL', recipient: 'Display<attacker@evil.com>' });
+    await em.persistAndFlush(bad);
+    const failed = await waitFor(async () => {
+      const r = await (s.app.services.db.orm.em.fork() as EntityManager).findOneOrFail(AlertNotification, { id: bad.id });
+      return r.lastError ? r : null;
+    }, 15_000, 'the bad row attempted');
+    expect(failed.lastError).toMatch(/not one plain e-mail address/);
+    const to = smtp.mails.filter((m) => m.raw.includes(warning.id)).flatMap((m) => m.to);
+    expect(to).toEqual(['ops@example.com']);
+  });
+
   it('pages PagerDuty only for CRITICAL alerts', async () => {
     const b = await budgetWith(['PAGERDUTY', 'WEBHOOK']);
     const [warning] = await raise(s, [await movement(s, b.id, '410')]);

@@ -90,6 +90,10 @@ describe('REST wrappers', () => {
     expect(other.body.usage).toEqual([]);
     expect((await get('/api/usage/user/alice?period=hourly')).body.error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'period' });
     expect((await get('/api/usage/user/alice?start_date=yesterday')).status).toBe(400);
+    // A start_date after now without end_date matches nothing; only an explicit pair out of order is an error.
+    expect(await get('/api/usage/user/alice?start_date=2999-01-01')).toMatchObject({ status: 200, body: { usage: [] } });
+    expect(await get('/api/usage/breakdown?start_date=2999-01-01')).toMatchObject({ status: 200, body: { breakdown: [] } });
+    expect((await get('/api/usage/user/alice?start_date=2025-03-07&end_date=2025-03-01')).body.error).toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('GET /api/usage/breakdown lists providers and models, most expensive first', async () => {

@@ -1,29 +1,13 @@
-import { CompleteDocument, CompleteLeanDocument, BudgetStatusDocument, CreateBudgetDocument, CreateApiKeyDocument, type CreateBudgetMutationVariables } from '../../generated/graphql';
+import { CompleteLeanDocument, CreateApiKeyDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { simulatedOpenAIPromptTokens } from '../../fixtures/provider-simulator';
+import { completionHelpers, GPT4O_COST as gpt4oCost, GPT4O_PROMPT_TOKENS as promptTokens, MESSAGES as messages } from '../../utils/completions';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
 
 let sim: ProviderSimulator;
 let s: TestServer;
-
-const messages = [{ role: 'user', content: 'Summarise the quarterly report in one line.' }];
-const promptTokens = simulatedOpenAIPromptTokens('gpt-4o', messages);
-/** gpt-4o at $2.50 / $10.00 per 1M, 20 output tokens (maxTokens = the simulator's reply length). */
-const gpt4oCost = BigInt(promptTokens) * 2_500_000n + 20n * 10_000_000n;
-
-let seq = 0;
-const uniq = (p: string) => `${p}-${++seq}-${Date.now()}`;
-type BudgetInput = CreateBudgetMutationVariables['input'];
-async function budget(input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) {
-  return ok(await s.gql(CreateBudgetDocument, {
-    input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
-  })).createBudget;
-}
-const complete = (input: Record<string, unknown>, key?: string) =>
-  s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never }, key);
-const status = async (id: string) => ok(await s.gql(BudgetStatusDocument, { id })).budget!.status;
+const { uniq, budget, complete, status } = completionHelpers(() => s);
 
 beforeAll(async () => {
   sim = await startSimulator();

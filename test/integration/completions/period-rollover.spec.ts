@@ -2,22 +2,16 @@ import { createLogger } from '../../../src/common/logger';
 import { loadConfig } from '../../../src/config/config';
 import { BudgetService } from '../../../src/budgets/budget.service';
 import { CompletionService } from '../../../src/completions/completion.service';
-import type { SettleHooks } from '../../../src/completions/settle-hooks';
 import { createMetrics } from '../../../src/metrics/metrics';
 import { PriceCatalog } from '../../../src/pricing/price-catalog';
 import { createProviderRegistry } from '../../../src/providers/provider-registry';
 import { BudgetType, LimitPeriod, LimitType } from '../../../src/common/enums';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
+import { NO_SETTLE_HOOKS } from '../../utils/completions';
 import { useMigratedDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-const noHooks: SettleHooks = {
-  raiseThresholdAlerts: async () => [],
-  thresholdsDue: () => false,
-  publishRaised: async () => undefined,
-  checkSpikes: async () => undefined,
-};
 
 let sim: ProviderSimulator;
 const f = useMigratedDatabase();
@@ -39,7 +33,7 @@ describe('a period rolling over while a request is in flight', () => {
     let clock = new Date('2031-03-04T09:59:59.900Z');
     sim.control.setLatency(200);
     const service = new CompletionService(
-      f.db.orm, config, createProviderRegistry(config.providers), new PriceCatalog(f.db.orm, { allowUnpricedModels: false }), noHooks,
+      f.db.orm, config, createProviderRegistry(config.providers), new PriceCatalog(f.db.orm, { allowUnpricedModels: false }), NO_SETTLE_HOOKS,
       createMetrics('t', { defaultMetrics: false }), createLogger('silent'), () => clock,
     );
     const pending = service.complete(

@@ -27,7 +27,7 @@ async function raw(s: TestServer, body: string, headers: Record<string, string> 
 
 describe('hostile input over HTTP', () => {
   it('accepts a query at the depth limit and refuses one deeper', async () => {
-    expect(dev.config.limits.maxDepth).toBe(10);
+    expect(dev.config.limits.maxDepth).toBe(15);
     expect((await prod.gql('{ budgets { id } }')).errors).toBeUndefined();
     const deeper = await prod.gql('{ budgets { status { state } } }');
     expect(deeper.status).toBe(400);
@@ -44,7 +44,7 @@ describe('hostile input over HTTP', () => {
   });
 
   it('refuses an operation whose estimated cost is over the limit (a list counts 10 rows)', async () => {
-    expect(dev.config.limits.maxCost).toBe(50_000);
+    expect(dev.config.limits.maxCost).toBe(60_000);
     const fields = ['id', 'name', 'budgetType', 'userId', 'projectId', 'scopeId', 'limitType', 'limitPeriod', 'limitValue', 'warningThreshold'];
     // 1 for budgets + 10 rows x fields
     expect((await prod.gql(`{ budgets { ${fields.slice(0, 9).join(' ')} } }`)).errors).toBeUndefined();
@@ -114,6 +114,30 @@ describe('introspection and the landing page', () => {
     const r = await dev.gql(getIntrospectionQuery());
     expect(r.errors).toBeUndefined();
     expect((r.data as { __schema: { queryType: { name: string } } }).__schema.queryType.name).toBe('Query');
+  });
+
+  it('count introspection in the alias, cost and depth limits like any other selection, over HTTP and WebSocket', async () => {
+    const aliased = `{ ${Array.from({ length: 120 }, (_, i) => `s${i}: __schema { types { name fields { name } } }`).join(' ')} }`;
+    const r = await dev.gql(aliased);
+    expect(r.status).toBe(400);
+    expect(r.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(r.errors?.[0].message).toMatch(/more than 20 aliases/);
+    // Fewer aliases, many rows each: the cost limit (6,112 each; eleven are over it).
+    const dump = '__schema { types { fields { args { type { ofType { ofType { ofType { ofType { name } } } } } } } } }';
+    expect((await dev.gql(`{ ${dump} }`)).errors).toBeUndefined();
+    const many = await dev.gql(`{ a: ${dump} b: ${dump} c: ${dump} d: ${dump} e: ${dump} f: ${dump} g: ${dump} h: ${dump} i: ${dump} j: ${dump} k: ${dump} }`);
+    expect(many.errors?.[0].message).toMatch(/estimated cost above the limit of 60000/);
+    const deep = `{ __schema { types { ${'ofType { '.repeat(14)}name${' }'.repeat(14)} } } }`;
+    expect((await dev.gql(deep)).errors?.[0].message).toMatch(/deeper than the limit of 15/);
+    const c = connectWs(dev.app.url, ADMIN_KEY);
+    try {
+      await c.connected;
+      const w = await wsRequest(c.client, aliased);
+      expect(w.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(w.errors?.[0].message).toMatch(/more than 20 aliases/);
+    } finally {
+      await c.client.dispose();
+    }
   });
 
   it('serve the landing page in development', async () => {

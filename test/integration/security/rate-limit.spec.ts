@@ -48,6 +48,19 @@ describe('per-key rate limiting', () => {
     expect((await s.gql(ListBudgetsDocument, {}, b)).errors).toBeUndefined();
   });
 
+  it('counts REST requests in the same bucket: a key limited on GraphQL is refused on /api/* with 429, RATE_LIMITED and Retry-After', async () => {
+    const key = await viewerKey();
+    const rest = () => fetch(`${s.app.url}/api/alerts`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await rest()).status).toBe(200);
+    for (let i = 0; i < PER_MINUTE - 1; i++) expect((await post(key)).status).toBe(200);
+    const refused = await rest();
+    expect(refused.status).toBe(429);
+    const body = (await refused.json()) as { error: { code: string; retryAfterSeconds: number } };
+    expect(body.error.code).toBe('RATE_LIMITED');
+    expect(refused.headers.get('retry-after')).toBe(String(body.error.retryAfterSeconds));
+    expect((await post(key)).status).toBe(429);
+  });
+
   it('counts WebSocket operations in the same bucket as HTTP', async () => {
     const key = await viewerKey();
     for (let i = 0; i < PER_MINUTE - 1; i++) expect((await post(key)).status).toBe(200);

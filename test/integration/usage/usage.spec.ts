@@ -122,6 +122,22 @@ describe('usage(filter, groupBy)', () => {
     expect(days.reduce((n, d) => n + d.totalCost, 0)).toBe(0.5);
   });
 
+  it('answers empty lists for a from after now with no to (nothing to be after), in every usage query', async () => {
+    const now = new Date();
+    await seedUsage(s.app, [{ at: now, userId: 'future-from' }]);
+    // Seconds ahead of the server's clock, and (but in an hour's last seconds) in the hour that has a row, which
+    // grouped queries would count if they read that hour.
+    const filter = { userId: 'future-from', from: new Date(now.getTime() + 5_000).toISOString() };
+    for (const groupBy of ['HOUR', 'DAY', 'MONTH', 'PROVIDER', 'USER'] as const) {
+      expect(ok(await s.gql(UsageDocument, { groupBy, filter })).usage).toEqual([]);
+    }
+    expect(ok(await s.gql(ProviderBreakdownDocument, { filter })).providerBreakdown).toEqual([]);
+    expect(ok(await s.gql(UsageRecordsDocument, { filter })).usageRecords).toEqual([]);
+    expect(ok(await s.gql(UsageDocument, { groupBy: 'DAY', filter: { from: '2999-01-01T00:00:00Z' } })).usage).toEqual([]);
+    // The row is there for a range that holds it.
+    expect(ok(await s.gql(UsageRecordsDocument, { filter: { userId: 'future-from' } })).usageRecords).toHaveLength(1);
+  });
+
   it('refuses from after to, and too many buckets', async () => {
     const r = await s.gql(UsageDocument, { groupBy: 'DAY', filter: { from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' } });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.from' });

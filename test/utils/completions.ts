@@ -1,0 +1,41 @@
+import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, type CreateBudgetMutationVariables } from '../generated/graphql';
+import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
+import type { SettleHooks } from '../../src/completions/settle-hooks';
+import { ok, type TestServer } from './server';
+
+/** The prompt of the `complete` suites. */
+export const MESSAGES = [{ role: 'user', content: 'Summarise the quarterly report in one line.' }];
+export const GPT4O_PROMPT_TOKENS = simulatedOpenAIPromptTokens('gpt-4o', MESSAGES);
+/**
+ * gpt-4o at $2.50 / $10.00 per 1M, 20 output tokens (maxTokens = the simulator's reply length), in
+ * 1e-12 USD: what one `complete` of MESSAGES costs, and its estimate (OpenAI's tokenizer is exact).
+ */
+export const GPT4O_COST = BigInt(GPT4O_PROMPT_TOKENS) * 2_500_000n + 20n * 10_000_000n;
+
+/** Settle hooks that do nothing, for a CompletionService built by hand. */
+export const NO_SETTLE_HOOKS: SettleHooks = {
+  raiseThresholdAlerts: async () => [],
+  thresholdsDue: () => false,
+  publishRaised: async () => undefined,
+  checkSpikes: async () => undefined,
+};
+
+type BudgetInput = CreateBudgetMutationVariables['input'];
+
+/** Helpers of the `complete` suites over the server `server()` returns (started in beforeAll). */
+export function completionHelpers(server: () => TestServer) {
+  let seq = 0;
+  const uniq = (p: string) => `${p}-${++seq}-${Date.now()}`;
+  return {
+    uniq,
+    /** A DAILY COST budget of $100 named uniquely, unless `input` says otherwise. */
+    budget: async (input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) =>
+      ok(await server().gql(CreateBudgetDocument, {
+        input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
+      })).createBudget,
+    /** gpt-4o with MESSAGES and maxTokens 20, unless `input` says otherwise. */
+    complete: (input: Record<string, unknown>, key?: string) =>
+      server().gql(CompleteDocument, { input: { messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never }, key),
+    status: async (id: string) => ok(await server().gql(BudgetStatusDocument, { id })).budget!.status,
+  };
+}

@@ -82,10 +82,11 @@ export class CompletionService {
     private readonly log: Logger,
     /** The clock that places a request in its budget periods (injectable for tests). */
     private readonly now: () => Date = () => new Date(),
-    deps?: CompletionDeps,
+    /** What is not given is built here (each then private to this service: a second service on the same database should share the app's budget cache). */
+    deps: Partial<CompletionDeps> = {},
   ) {
-    this.budgetCache = deps?.budgets ?? new BudgetCache(orm, log);
-    this.ledger = deps?.ledger
+    this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
+    this.ledger = deps.ledger
       ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls);
   }
 

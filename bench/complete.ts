@@ -1,25 +1,28 @@
 /**
- * The `complete` benchmark (issue #4): the whole server (startApp on port 0) against the provider
- * simulator with zero latency, on PostgreSQL and on the embedded database (file-backed PGlite).
- * Budgets GLOBAL (soft, huge), USER and PROJECT apply to every request, so each one reserves and
- * settles three ledger rows. Measured at 1 and 16 requests in flight, against a direct call to the
- * simulator (the overhead) and the same server's bare `{ __typename }` (the throughput target).
+ * The `complete` benchmark (issues #4 and #13): real gateway processes (bench/gateway-process.ts)
+ * against the provider simulator with zero latency, on PostgreSQL and on the embedded database
+ * (file-backed PGlite). Budgets GLOBAL (soft, huge), USER and PROJECT apply to every request.
+ *
+ * Rows, interleaved over rounds so that a noisy neighbour hits them alike: a direct call to the
+ * simulator and `complete` at 1 in flight (the overhead); at 16 in flight `complete`, the same
+ * server's `{ __typename }` and `complete` on a server with BUDGET_ENABLED=false; on PostgreSQL,
+ * two instances on one database sharing the GLOBAL budget, against one alone. For each row: CPU
+ * per request of the gateway process(es) and of the database's PostgreSQL backends (/proc), SQL
+ * statements per request (counted at the gateway's driver), transactions per request
+ * (pg_stat_database), and the backends' Lock waits (pg_stat_activity, sampled every 20 ms).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { startApp, type RunningApp } from '../src/app';
-import { createLogger } from '../src/common/logger';
-import { loadConfig } from '../src/config/config';
 import { simulatorEnv } from '../test/utils/providers';
 import { runLoad, type LoadResult, type LoadSpec } from './load';
-import { busyShare, profileWhile, summarise } from './profile';
+import { startGateway, watchBackends, type BackendFigures, type GatewayProcess } from './processes';
 import { machine, table } from './report';
 import { startSimulatorWorker } from './simulator-worker';
 
-const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const USER = 'bench-user';
 const PROJECT = 'bench-project';
 const MESSAGES = [{ role: 'user', content: 'Summarise the quarterly report in one line.' }];
@@ -27,183 +30,305 @@ const COMPLETE = `mutation Complete($input: CompletionInput!) {
   complete(input: $input) { requestId provider model finishReason message { role content } usage { inputTokens outputTokens totalCost } }
 }`;
 const BUDGET = 'mutation B($input: CreateBudgetInput!) { createBudget(input: $input) { id } }';
+export const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` };
+export const COMPLETE_BODY = JSON.stringify({
+  query: COMPLETE,
+  variables: { input: { provider: 'openai', model: 'gpt-4o', messages: MESSAGES, maxTokens: 20, userId: USER, projectId: PROJECT } },
+});
+export const TYPENAME_BODY = JSON.stringify({ query: '{ __typename }' });
 
 /** Durations; BENCH_QUICK=1 shortens them for a smoke run. */
-const QUICK = process.env.BENCH_QUICK === '1';
-const WARMUP_MS = QUICK ? 500 : 2_000;
-const DURATION_MS = QUICK ? 2_000 : 8_000;
-const PROFILE_MS = QUICK ? 2_000 : 5_000;
+export const QUICK = process.env.BENCH_QUICK === '1';
+export const WARMUP_MS = QUICK ? 300 : 1_000;
+export const DURATION_MS = QUICK ? 1_500 : 4_000;
+export const ROUNDS = QUICK ? 1 : 2;
+const PROFILE_MS = QUICK ? 1_500 : 4_000;
 
-interface DbTarget {
+export interface DbTarget {
   name: 'PostgreSQL' | 'embedded (PGlite, on disk)';
-  env: Record<string, string>;
+  /** The database for instance `i` (PGlite: a directory of its own, it cannot be shared). */
+  env(i: number): Record<string, string>;
+  /** PostgreSQL: the admin URL and the bench database's name, for pg_stat_activity. */
+  pg: { adminUrl: string; db: string } | null;
   drop(): Promise<void>;
 }
 
-async function postgresTarget(): Promise<DbTarget> {
-  const admin = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `bg_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const run = async (sql: string) => {
-    const c = new Client({ connectionString: admin });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function adminQuery(sql: string, url = ADMIN_URL): Promise<Record<string, unknown>[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}
+
+export async function postgresTarget(): Promise<DbTarget> {
+  const db = `bg_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  await adminQuery(`create database "${db}"`);
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${db}`;
+  return {
+    name: 'PostgreSQL',
+    env: () => ({ DATABASE_URL: u.toString() }),
+    pg: { adminUrl: ADMIN_URL, db },
+    drop: async () => void (await adminQuery(`drop database if exists "${db}" with (force)`)),
   };
-  await run(`create database "${name}"`);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { name: 'PostgreSQL', env: { DATABASE_URL: u.toString() }, drop: () => run(`drop database if exists "${name}" with (force)`) };
 }
 
 function pgliteTarget(): DbTarget {
   const dir = mkdtempSync(join(tmpdir(), 'bg-bench-'));
-  return { name: 'embedded (PGlite, on disk)', env: { DATA_DIR: dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    name: 'embedded (PGlite, on disk)',
+    env: (i) => ({ DATA_DIR: join(dir, String(i)) }),
+    pg: null,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
-async function gql(app: RunningApp, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const res = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
-    body: JSON.stringify({ query, variables }),
-  });
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ query, variables }) });
   const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
   if (body.errors?.length || !body.data) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data;
 }
 
-/** Cumulative bucket counts of the overhead histogram from /metrics. */
-async function overheadBuckets(app: RunningApp): Promise<Map<number, number>> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
-  const m = new Map<number, number>();
-  for (const line of text.split('\n')) {
-    const r = /^\w+_gateway_overhead_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
-    if (r) m.set(r[1] === '+Inf' ? Infinity : Number(r[1]), Number(r[2]));
-  }
-  return m;
+/** One measured row: the load, and what it cost per request. */
+export interface Row {
+  label: string;
+  instances: number;
+  concurrency: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  firstError: string | null;
+  count: number;
+  gatewayCpuMs: number;
+  /** null on the embedded database (its engine runs inside the gateway process). */
+  pgCpuMs: number | null;
+  statements: number;
+  pg: BackendFigures | null;
 }
 
-/** The q-quantile of the histogram's growth between two scrapes, as the upper bound of its bucket (ms). */
-function histogramQuantile(before: Map<number, number>, after: Map<number, number>, q: number): string {
-  const les = [...after.keys()].sort((a, b) => a - b);
-  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
-  if (!total) return 'n/a';
-  for (const le of les) {
-    if ((after.get(le)! - (before.get(le) ?? 0)) / total >= q) return le === Infinity ? '> last bucket' : `≤ ${+(le * 1000).toFixed(3)}`;
-  }
-  return 'n/a';
+/** What one round of a row measured, before rounds are summed. */
+export type Sample = Omit<Row, 'label' | 'instances' | 'concurrency'> & { elapsedMs: number };
+
+/** Runs `body` at `concurrency` against every gateway at once (one load worker each); one sample. */
+export async function measure(gws: GatewayProcess[], url: (g: GatewayProcess) => string, body: string, concurrency: number, target: DbTarget | null): Promise<Sample> {
+  const spec = (g: GatewayProcess, warm: boolean): LoadSpec => ({
+    url: url(g), body, headers: HEADERS, concurrency, warmupMs: 0, durationMs: warm ? WARMUP_MS : DURATION_MS,
+  });
+  await Promise.all(gws.map((g) => runLoad(spec(g, true))));
+  const cpu0 = gws.map((g) => g.cpuMs());
+  const st0 = await Promise.all(gws.map((g) => g.statements()));
+  const watch = target?.pg ? await watchBackends(target.pg.adminUrl, target.pg.db) : null;
+  const loads: LoadResult[] = await Promise.all(gws.map((g) => runLoad(spec(g, false))));
+  const pg = watch ? await watch() : null;
+  const cpu1 = gws.map((g) => g.cpuMs());
+  const st1 = await Promise.all(gws.map((g) => g.statements()));
+  const count = loads.reduce((s, l) => s + l.count, 0);
+  const sum = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v - b[i], 0);
+  return {
+    throughput: loads.reduce((s, l) => s + l.throughput, 0),
+    p50: Math.max(...loads.map((l) => l.p50)),
+    p99: Math.max(...loads.map((l) => l.p99)),
+    errors: loads.reduce((s, l) => s + l.errors, 0),
+    firstError: loads.find((l) => l.firstError)?.firstError ?? null,
+    count,
+    elapsedMs: Math.max(...loads.map((l) => l.elapsedMs)),
+    gatewayCpuMs: sum(cpu1, cpu0),
+    pgCpuMs: pg ? pg.cpuMs : null,
+    statements: sum(st1, st0),
+    pg,
+  };
+}
+
+/** Sums the rounds of one row: throughput over the summed window, latencies as the median round's, costs per request. */
+function combine(label: string, instances: number, concurrency: number, samples: Sample[]): Row {
+  const count = samples.reduce((s, x) => s + x.count, 0);
+  const per = (total: number) => (count ? total / count : NaN);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const pgs = samples.map((s) => s.pg).filter((p): p is BackendFigures => p !== null);
+  const lockWaits = new Map<string, number>();
+  for (const p of pgs) for (const [k, v] of p.lockWaits) lockWaits.set(k, (lockWaits.get(k) ?? 0) + v);
+  return {
+    label, instances, concurrency, count,
+    throughput: samples.reduce((s, x) => s + x.throughput * x.elapsedMs, 0) / samples.reduce((s, x) => s + x.elapsedMs, 0),
+    p50: median(samples.map((s) => s.p50)),
+    p99: median(samples.map((s) => s.p99)),
+    errors: samples.reduce((s, x) => s + x.errors, 0),
+    firstError: samples.find((s) => s.firstError)?.firstError ?? null,
+    gatewayCpuMs: per(samples.reduce((s, x) => s + x.gatewayCpuMs, 0)),
+    pgCpuMs: pgs.length ? per(pgs.reduce((s, p) => s + p.cpuMs, 0)) : null,
+    statements: per(samples.reduce((s, x) => s + x.statements, 0)),
+    pg: pgs.length
+      ? {
+        cpuMs: pgs.reduce((s, p) => s + p.cpuMs, 0),
+        samples: pgs.reduce((s, p) => s + p.samples, 0),
+        active: pgs.reduce((s, p) => s + p.active, 0),
+        lockWaits,
+        transactions: per(pgs.reduce((s, p) => s + p.transactions, 0)),
+      }
+      : null,
+  };
 }
 
 interface DbFigures {
   db: string;
-  direct1: LoadResult;
-  direct16: LoadResult;
-  complete1: LoadResult;
-  complete16: LoadResult;
-  typename16: LoadResult;
-  serverOverhead1: { p50: string; p99: string };
-  serverOverhead16: { p50: string; p99: string };
-  queriesPerRequest: number;
-  statements: string[];
-  profile?: { file: string; busy: number; top: { category: string; share: number }[] };
+  rows: Row[];
+  synchronousCommit: string | null;
+  profiles: { what: string; file: string; busy: number; top: { category: string; share: number }[] }[];
+}
+
+/** Runs each named row once per round, in order, and combines the rounds. */
+export async function rounds(defs: { key: string; label: string; instances: number; concurrency: number; run: () => Promise<Sample> }[]): Promise<Map<string, Row>> {
+  const samples = new Map<string, Sample[]>(defs.map((d) => [d.key, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const d of defs) {
+      process.stderr.write(`  round ${r + 1}/${ROUNDS}: ${d.label}, ${d.instances} instance(s), ${d.concurrency} in flight…\n`);
+      samples.get(d.key)!.push(await d.run());
+    }
+  }
+  return new Map(defs.map((d) => [d.key, combine(d.label, d.instances, d.concurrency, samples.get(d.key)!)]));
 }
 
 async function benchDatabase(target: DbTarget, simUrl: string, profileDir: string | null): Promise<DbFigures> {
-  const config = loadConfig({
+  const env = (i: number, extra: Record<string, string> = {}) => ({
     PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0',
     ...simulatorEnv({ url: simUrl } as Parameters<typeof simulatorEnv>[0]),
-    ...target.env,
+    ...target.env(i),
+    ...extra,
   });
-  const app = await startApp(config, { log: createLogger('silent') });
+  const gws: GatewayProcess[] = [];
   try {
+    const a = await startGateway(env(0));
+    gws.push(a);
     const budget = (input: Record<string, unknown>) =>
-      gql(app, BUDGET, { input: { budgetName: `bench ${input.budgetType as string}`, limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1e9, hardLimitEnabled: false, ...input } });
+      gql(a.url, BUDGET, { input: { budgetName: `bench ${input.budgetType as string}`, limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1e9, hardLimitEnabled: false, ...input } });
     await budget({ budgetType: 'GLOBAL' });
     await budget({ budgetType: 'USER', userId: USER, hardLimitEnabled: true });
     await budget({ budgetType: 'PROJECT', projectId: PROJECT, hardLimitEnabled: true });
-
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` };
-    const completeBody = JSON.stringify({
-      query: COMPLETE,
-      variables: { input: { provider: 'openai', model: 'gpt-4o', messages: MESSAGES, maxTokens: 20, userId: USER, projectId: PROJECT } },
-    });
-    // Checked once by hand: three budgets apply, so the ledger work is real.
-    const first = (await gql(app, 'mutation C($input: CompletionInput!) { complete(input: $input) { budgetIds: budgets { id } } }', {
+    // Checked once: three budgets apply, so the ledger work is real.
+    const first = (await gql(a.url, 'mutation C($input: CompletionInput!) { complete(input: $input) { budgetIds: budgets { id } } }', {
       input: { provider: 'openai', model: 'gpt-4o', messages: MESSAGES, maxTokens: 20, userId: USER, projectId: PROJECT },
     })) as { complete: { budgetIds: unknown[] } };
     if (first.complete.budgetIds.length !== 3) throw new Error(`expected 3 budgets to apply, got ${first.complete.budgetIds.length}`);
+    // The budget-less server: its own database on PGlite (one process per data directory).
+    const off = await startGateway(env(target.pg ? 0 : 1, { BUDGET_ENABLED: 'false' }));
+    gws.push(off);
 
-    // SQL statements per request, counted at the driver (knex emits one 'query' per round trip).
-    const knex = app.services.db.orm.em.getConnection().getKnex();
-    const seen: string[] = [];
-    const onQuery = (q: { sql: string }) => seen.push(q.sql);
-    knex.on('query', onQuery);
-    const SAMPLE = 20;
-    for (let i = 0; i < SAMPLE; i++) {
-      const r = await fetch(`${app.url}/graphql`, { method: 'POST', headers, body: completeBody });
-      await r.text();
-    }
-    knex.removeListener('query', onQuery);
-    const statements = [...new Set(seen.map((s) => s.replace(/\s+/g, ' ').trim().slice(0, 90)))];
-
-    const load = (body: string, concurrency: number, url = `${app.url}/graphql`): LoadSpec => ({
-      url, body, headers, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
-    });
+    const synchronousCommit = target.pg
+      ? String((await adminQuery('show synchronous_commit', target.env(0).DATABASE_URL))[0].synchronous_commit)
+      : null;
+    const gqlUrl = (g: GatewayProcess) => `${g.url}/graphql`;
+    const directUrl = () => `${simUrl}/v1/chat/completions`;
     const directBody = JSON.stringify({ model: 'gpt-4o', messages: MESSAGES, max_tokens: 20 });
-    const direct = (c: number) => runLoad({ ...load(directBody, c, `${simUrl}/v1/chat/completions`), headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim' } });
-
-    const direct1 = await direct(1);
-    const direct16 = await direct(16);
-    let before = await overheadBuckets(app);
-    const complete1 = await runLoad(load(completeBody, 1));
-    let after = await overheadBuckets(app);
-    const serverOverhead1 = { p50: histogramQuantile(before, after, 0.5), p99: histogramQuantile(before, after, 0.99) };
-    before = after;
-    const complete16 = await runLoad(load(completeBody, 16));
-    after = await overheadBuckets(app);
-    const serverOverhead16 = { p50: histogramQuantile(before, after, 0.5), p99: histogramQuantile(before, after, 0.99) };
-    const typename16 = await runLoad(load(JSON.stringify({ query: '{ __typename }' }), 16));
-
-    let profile: DbFigures['profile'];
-    if (profileDir) {
-      const file = join(profileDir, `complete-16-${target.name.startsWith('Post') ? 'postgres' : 'pglite'}.cpuprofile`);
-      const p = await profileWhile(file, async () => void (await runLoad({ ...load(completeBody, 16), warmupMs: 0, durationMs: PROFILE_MS })));
-      profile = { file, busy: busyShare(p), top: summarise(p) };
-    }
-    return {
-      db: target.name, direct1, direct16, complete1, complete16, typename16, serverOverhead1, serverOverhead16,
-      queriesPerRequest: seen.length / SAMPLE, statements, profile,
+    const direct = async (c: number): Promise<Sample> => {
+      // The simulator is called from the load worker alone: no gateway, nothing to count.
+      const l = await runLoad({ url: directUrl(), body: directBody, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim' }, concurrency: c, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+      return { ...l, gatewayCpuMs: 0, pgCpuMs: null, statements: 0, pg: null };
     };
+    const rows = await rounds([
+      { key: 'direct1', label: 'direct to simulator', instances: 0, concurrency: 1, run: () => direct(1) },
+      { key: 'complete1', label: 'complete', instances: 1, concurrency: 1, run: () => measure([a], gqlUrl, COMPLETE_BODY, 1, target) },
+      { key: 'complete16', label: 'complete', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
+      { key: 'typename16', label: '`{ __typename }`', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, TYPENAME_BODY, 16, target) },
+      { key: 'off16', label: 'complete, BUDGET_ENABLED=false', instances: 1, concurrency: 16, run: () => measure([off], gqlUrl, COMPLETE_BODY, 16, target) },
+    ]);
+
+    const profiles: DbFigures['profiles'] = [];
+    if (profileDir) {
+      const tag = target.pg ? 'postgres' : 'pglite';
+      for (const [what, g] of [['complete', a], ['complete, BUDGET_ENABLED=false', off]] as const) {
+        const file = join(profileDir, `${what.startsWith('complete,') ? 'off' : 'complete'}-16-${tag}.cpuprofile`);
+        const p = await g.profile(file, () => runLoad({ url: gqlUrl(g), body: COMPLETE_BODY, headers: HEADERS, concurrency: 16, warmupMs: 0, durationMs: PROFILE_MS }));
+        profiles.push({ what, file, ...p });
+      }
+    }
+    await off.stop();
+
+    if (target.pg) {
+      // Two instances on one database, both charging the same GLOBAL, USER and PROJECT ledger rows.
+      const b = await startGateway(env(0));
+      gws.push(b);
+      const two = await rounds([
+        { key: 'one', label: 'complete, one instance alone', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'two', label: 'complete, two instances together', instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
+      ]);
+      for (const [k, v] of two) rows.set(k, v);
+    }
+    return { db: target.name, rows: [...rows.values()], synchronousCommit, profiles };
   } finally {
-    await app.stop();
+    for (const g of gws) await g.stop().catch(() => undefined);
   }
 }
 
-/** The reading of the profile and SQL counts (written by hand from the runs; re-check it when the figures move). */
-const LIMITS = [
-  '- **Round trips cost CPU here, not only latency.** A `complete` makes 7 SQL round trips (listed below): budgets + missing ledger',
-  '  rows + their figures in one statement, the reservation in one statement, then `BEGIN` / settle / usage row / rollups / `COMMIT`.',
-  '  In the profile at 16 in flight, writing to the PostgreSQL sockets (`writeBuffer` under pg\'s `_send`) is 14% of the server',
-  '  thread\'s busy time, a cost per round trip whatever the statement, and the thread is busy ~73% at 87 req/s, i.e. ~8 ms of CPU per',
-  '  `complete`, spread thinly over node internals, MikroORM, knex, Apollo and GC. Two round trips are commits: a one-row insert',
-  '  commits in 1.9 ms here with `synchronous_commit=on` and 0.5 ms with it off (pgbench, machine under load). Resolver-level',
-  '  middlewares (src/graphql/schema.ts) took `{ __typename }` from 1,719 to 2,891 req/s; `complete` did not move.',
-  '- **Every request updates the same three ledger rows** (GLOBAL, USER, PROJECT) and the same rollup rows (one project, one model).',
-  '  Reserve locks the ledger rows for one statement; settle holds them from the settle statement to `COMMIT` (four round trips).',
-  '  At 16 in flight the requests queue on those rows: throughput ≈ 1 / (lock hold time). On the embedded database there is one',
-  '  connection, so every statement is serialised.',
-  '- **Tried and reverted**: the usage row and the rollups in one statement (7 → 6 round trips): 450 sequential requests each,',
-  '  twice, old vs new: PostgreSQL 18.1 vs 18.1 ms per request, PGlite 20.2 vs 21.5 ms. One round trip is not where the time goes.',
-  '- **Next steps**: the ~8 ms of CPU per request — the hot path on raw `pg` (prepared statements, no EntityManager fork, knex',
-  '  query building or entity hydration per statement); batched settles of concurrent requests for the shared rows.',
-  '- **The machine**: 2 cores shared by the server, the load generator, the simulator and PostgreSQL; absolute figures move between',
-  '  runs, the ratios within a database are the result. Neither target is met.',
-].join('\n');
+export const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+export const rps = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
+const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 
-const ms = (v: number) => v.toFixed(2);
-const rps = (v: number) => v.toFixed(0);
+function lockCell(r: Row): string {
+  if (!r.pg) return '';
+  const locks = [...r.pg.lockWaits.values()].reduce((s, v) => s + v, 0);
+  const detail = [...r.pg.lockWaits].map(([k, v]) => `${k} ${v}`).join(', ');
+  return `${locks} of ${r.pg.active} (${r.pg.active ? ((locks / r.pg.active) * 100).toFixed(0) : 0}%)${detail ? `: ${detail}` : ''}`;
+}
+
+/** Share of a profile's busy time in the packages matching `re`. */
+function share(f: DbFigures, what: string, re: RegExp): number {
+  return f.profiles.find((p) => p.what === what)?.top.filter((t) => re.test(t.category)).reduce((s, t) => s + t.share, 0) ?? NaN;
+}
+
+/**
+ * "What limits it now": the reading of the profiles and counters, written by hand from the runs
+ * of December 2026 (issue #13); the figures are this run's. Re-read it when the shape changes.
+ */
+function limits(figs: DbFigures[]): string {
+  const pg = figs.find((f) => f.db === 'PostgreSQL');
+  const row = (f: DbFigures, label: string, c = 16, inst = 1) => f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst);
+  const out: string[] = ['### What limits it now', ''];
+  if (pg) {
+    const c16 = row(pg, 'complete')!;
+    const c1 = row(pg, 'complete', 1)!;
+    const locks = c16.pg ? [...c16.pg.lockWaits.values()].reduce((s, v) => s + v, 0) / Math.max(1, c16.pg.active) : NaN;
+    const one = row(pg, 'complete, one instance alone');
+    const two = row(pg, 'complete, two instances together', 16, 2);
+    out.push(
+      `- **With budgets, the ledger rows.** At 16 in flight ${pct(locks)} of the active backend samples wait on a Lock ` +
+        '(`transactionid`: on the transaction that holds the GLOBAL / USER / PROJECT ledger row until it commits; `tuple`: queued behind it), ' +
+        'so requests of one instance queue on the same three rows and throughput is about 1 / (lock hold time); ' +
+        (one && two ? `two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone. ` : '') +
+        `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16 (reservations refused under contention are decided and sent again), ` +
+        `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
+        `${pct(share(pg, 'complete', /mikro-orm|knex|tarn/))} of the busy time (EntityManager forks, query building, hydration, pool), the driver ${pct(share(pg, 'complete', /^pg/))}. ` +
+        'This is the part issue #13\'s ledger work replaces (leases, group commit, prepared statements).',
+    );
+  }
+  const off = figs[0] && row(figs[0], 'complete, BUDGET_ENABLED=false');
+  const tn = figs[0] && row(figs[0], '`{ __typename }`');
+  if (off && tn) {
+    const what = 'complete, BUDGET_ENABLED=false';
+    out.push(
+      `- **Without budgets, the GraphQL path and the provider call** (made cheaper here: bench section "path"): ${f2(off.gatewayCpuMs)} ms of CPU per \`complete\` ` +
+        `against ${f2(tn.gatewayCpuMs)} ms for \`{ __typename }\`. In its profile what is left is node's HTTP server and client ` +
+        `(\`node:*\`, native writes, undici: ${pct(share(figs[0], what, /^node:|native|undici|\(program\)/))}), the garbage collector (${pct(share(figs[0], what, /garbage/))}), ` +
+        `graphql-js execution and variable coercion (${pct(share(figs[0], what, /^graphql$/))}), Apollo's request pipeline (${pct(share(figs[0], what, /@apollo/))}, with a sha256 of the query text per request), ` +
+        `express, its router and body-parser (${pct(share(figs[0], what, /^express$|^router$|body-parser|raw-body/))}), type-graphql (${pct(share(figs[0], what, /type-graphql/))}), ` +
+        `and, in the completion flow, an EntityManager fork and a TokenUsage entity per request that the pass-through never stores (\`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}, \`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}).`,
+      '- **Next steps on the path**: no fork and no entity in the pass-through (the CompletionRun refactor of src/completions/completion.service.ts); ' +
+        '`NODE_ENV=production` in deployments (graphql-js then skips its development `instanceOf` checks, ~1–2% here); ' +
+        'a lighter HTTP layer than express + body-parser for `/graphql`.',
+    );
+  }
+  out.push(
+    '- **The machine**: 2 cores shared by the gateways, the load generator, the simulator, PostgreSQL and other jobs (see the load average above); ' +
+      'absolute figures move between runs, the ratios within one run are the result.',
+  );
+  return out.join('\n');
+}
 
 function render(figs: DbFigures[]): string {
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
@@ -211,39 +336,57 @@ function render(figs: DbFigures[]): string {
     '## complete',
     '',
     `Run ${date} UTC on: ${machine()}. ${QUICK ? '**Quick run (BENCH_QUICK=1), shortened windows.** ' : ''}` +
-      `Closed loop (node:http, keep-alive) in a worker thread, the simulator in another, the server on the main thread; ` +
-      `${WARMUP_MS / 1000} s warm-up then ${DURATION_MS / 1000} s measured per row. Budgets GLOBAL (soft, huge limit), USER and PROJECT apply to every request (3 ledger rows reserved and settled). ` +
-      'Overhead = gateway latency − direct simulator latency at the same concurrency; "server overhead" is the bucket of `biowerk_gateway_overhead_seconds` (whole-ms resolution: the service rounds durations to ms) holding the quantile.',
+      'Each gateway is a process of its own (`bench/gateway-process.ts`); the closed-loop load (node:http, keep-alive) runs in worker threads of the bench process and ' +
+      `the simulator in another. Per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
+      'Budgets GLOBAL (soft, huge limit), USER and PROJECT (hard) apply to every `complete`. ' +
+      'CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database\'s PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). ' +
+      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`); transactions: pg_stat_database of the bench database. ' +
+      'Lock waits: backend samples with `wait_event_type = \'Lock\'` among the active ones.',
     '',
   ];
   const rows: (string | number)[][] = [];
   for (const f of figs) {
-    const r = (what: string, x: LoadResult, extra: string[] = ['', '']) =>
-      rows.push([f.db, what, x.concurrency, rps(x.throughput), ms(x.p50), ms(x.p99), x.errors, ...extra]);
-    r('direct to simulator', f.direct1);
-    r('complete', f.complete1, [ms(f.complete1.p50 - f.direct1.p50), `${f.serverOverhead1.p50} / ${f.serverOverhead1.p99}`]);
-    r('direct to simulator', f.direct16);
-    r('complete', f.complete16, [ms(f.complete16.p50 - f.direct16.p50), `${f.serverOverhead16.p50} / ${f.serverOverhead16.p99}`]);
-    r('`{ __typename }`', f.typename16);
+    for (const r of f.rows) {
+      rows.push([
+        f.db, r.label, r.instances || '', r.concurrency, rps(r.throughput), f2(r.p50), f2(r.p99), r.errors,
+        r.instances ? f2(r.gatewayCpuMs) : '', r.pgCpuMs === null ? '' : f2(r.pgCpuMs),
+        r.instances ? f2(r.statements) : '', r.pg ? f2(r.pg.transactions) : '', lockCell(r),
+      ]);
+    }
   }
-  out.push(table(['database', 'request', 'in flight', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'overhead p50 ms', 'server overhead p50 / p99 ms'], rows));
-  out.push('', '### Targets', '');
+  out.push(table(['database', 'request', 'instances', 'in flight', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/req gateway', 'CPU ms/req PostgreSQL', 'SQL statements/req', 'transactions/req', 'Lock waits (active samples)'], rows));
+  const errs = figs.flatMap((f) => f.rows.filter((r) => r.firstError).map((r) => `${f.db}, ${r.label}: ${r.firstError}`));
+  if (errs.length) out.push('', 'First errors:', '', ...errs.map((e) => `- \`${e.slice(0, 200).replace(/`/g, "'")}\``));
+
+  out.push('', '### Targets (issue #13)', '');
   out.push(table(
-    ['database', 'overhead p50 at 1 in flight (target < 1 ms)', 'complete / `{ __typename }` at 16 (target ≥ 60%)'],
+    ['database', '16 in flight: complete / `{ __typename }` (≥ 50%)', 'complete / budget-less complete', '1 in flight: overhead p50 (≤ 1 ms)', 'CPU per complete, gateway + PostgreSQL (≤ 1 ms)', 'SQL per complete (≤ 0.5)', 'two instances together / one alone', 'synchronous_commit'],
     figs.map((f) => {
-      const o = f.complete1.p50 - f.direct1.p50;
-      const ratio = f.complete16.throughput / f.typename16.throughput;
-      return [f.db, `${ms(o)} ms ${o < 1 ? '✅' : '❌'}`, `${(ratio * 100).toFixed(0)}% ${ratio >= 0.6 ? '✅' : '❌'}`];
+      const get = (label: string, c: number, inst = 1) => f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst)!;
+      const c16 = get('complete', 16);
+      const ratio = c16.throughput / get('`{ __typename }`', 16).throughput;
+      const overhead = get('complete', 1).p50 - get('direct to simulator', 1, 0).p50;
+      const cpu = c16.gatewayCpuMs + (c16.pgCpuMs ?? 0);
+      const one = f.rows.find((r) => r.label === 'complete, one instance alone');
+      const two = f.rows.find((r) => r.label === 'complete, two instances together');
+      return [
+        f.db,
+        `${pct(ratio)} ${ratio >= 0.5 ? '✅' : '❌'}`,
+        pct(c16.throughput / get('complete, BUDGET_ENABLED=false', 16).throughput),
+        `${f2(overhead)} ms ${overhead <= 1 ? '✅' : '❌'}`,
+        `${f2(cpu)} ms ${cpu <= 1 ? '✅' : '❌'}`,
+        `${f2(c16.statements)} ${c16.statements <= 0.5 ? '✅' : '❌'}`,
+        one && two ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` : 'n/a (one process per data directory)',
+        f.synchronousCommit ?? 'n/a (embedded)',
+      ];
     }),
   ));
-  out.push('', '### What limits it', '', LIMITS);
+  out.push('', limits(figs));
   for (const f of figs) {
-    out.push('', `### Where the time goes: ${f.db}`, '');
-    out.push(`SQL round trips per \`complete\`: **${f.queriesPerRequest.toFixed(1)}** (counted at the driver). Statements seen:`, '');
-    for (const s of f.statements) out.push(`- \`${s.replace(/`/g, "'")}\``);
-    if (f.profile) {
-      out.push('', `CPU profile of the server's thread at 16 in flight (${PROFILE_MS / 1000} s; \`${f.profile.file}\`, open in Chrome DevTools): busy ${(f.profile.busy * 100).toFixed(0)}% of the time. Self time by package, share of busy time:`, '');
-      out.push(table(['where', 'share'], f.profile.top.map((t) => [`\`${t.category}\``, `${(t.share * 100).toFixed(1)}%`])));
+    for (const p of f.profiles) {
+      out.push('', `### CPU profile: ${f.db}, ${p.what}, 16 in flight`, '');
+      out.push(`The gateway's main thread over ${PROFILE_MS / 1000} s (\`${p.file}\`, open in Chrome DevTools): busy ${(p.busy * 100).toFixed(0)}% of the time. Self time by package, share of busy time:`, '');
+      out.push(table(['where', 'share'], p.top.slice(0, 15).map((t) => [`\`${t.category}\``, `${(t.share * 100).toFixed(1)}%`])));
     }
   }
   return out.join('\n');
@@ -258,8 +401,7 @@ export async function benchComplete(opts: { profileDir: string | null }): Promis
       const target = await make();
       try {
         process.stderr.write(`complete: ${target.name}…\n`);
-        // Only the PostgreSQL run is profiled (the issue's question); PGlite's profile is its engine.
-        figs.push(await benchDatabase(target, sim.url, target.name === 'PostgreSQL' ? opts.profileDir : null));
+        figs.push(await benchDatabase(target, sim.url, opts.profileDir));
       } finally {
         await target.drop();
       }
@@ -269,5 +411,3 @@ export async function benchComplete(opts: { profileDir: string | null }): Promis
   }
   return render(figs);
 }
-
-

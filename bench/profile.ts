@@ -7,14 +7,14 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string };
   hitCount?: number;
 }
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   samples?: number[];
   timeDeltas?: number[];
 }
 
-/** Profiles the main thread while `work` runs; writes the .cpuprofile to `file`; returns the profile. */
-export async function profileWhile(file: string, work: () => Promise<void>): Promise<Profile> {
+/** Starts profiling this process's main thread; the returned function stops it, writes the .cpuprofile to `file` and returns it. */
+export async function startProfile(): Promise<(file: string) => Promise<Profile>> {
   const s = new Session();
   s.connect();
   const post = <T>(method: string, params?: object) =>
@@ -22,15 +22,15 @@ export async function profileWhile(file: string, work: () => Promise<void>): Pro
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 200 });
   await post('Profiler.start');
-  let profile: Profile;
-  try {
-    await work();
-  } finally {
-    profile = (await post<{ profile: Profile }>('Profiler.stop')).profile;
-    s.disconnect();
-  }
-  writeFileSync(file, JSON.stringify(profile));
-  return profile;
+  return async (file) => {
+    try {
+      const { profile } = await post<{ profile: Profile }>('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      return profile;
+    } finally {
+      s.disconnect();
+    }
+  };
 }
 
 /** Where a frame's code lives: a package, one of our src/ folders, Node's internals, or V8's own buckets. */
@@ -70,3 +70,4 @@ export function busyShare(p: Profile): number {
   const idle = all.filter((id) => byId.get(id)?.callFrame.functionName === '(idle)').length;
   return all.length ? 1 - idle / all.length : 0;
 }
+

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- suite…]`: runs the named suites (default: all) and writes each one's
- * section of bench/README.md. Suites: complete, analytics (BENCH_ANALYTICS_ROWS, default
+ * section of bench/README.md. Suites: complete, path (BENCH_BASELINE=<dist/ of another build> adds
+ * it to the A/B), analytics (BENCH_ANALYTICS_ROWS, default
  * 1000000, comma-separated for several sizes; BENCH_ANALYTICS_KEEP=1 keeps the seeded databases).
  */
 import { mkdirSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { benchAnalytics } from './analytics';
 import { benchComplete } from './complete';
+import { benchPath } from './path';
 import { writeSection } from './report';
 
 /** A suite returns its README section (Markdown); the runner writes it between its markers. */
@@ -22,6 +24,7 @@ const SUITES: Record<string, Suite> = {
     mkdirSync(dir, { recursive: true });
     return benchComplete({ profileDir: process.env.BENCH_PROFILE === '0' ? null : dir });
   },
+  path: () => benchPath({ baseline: process.env.BENCH_BASELINE ?? null }),
   analytics: () => benchAnalytics({
     rows: (process.env.BENCH_ANALYTICS_ROWS ?? '1000000').split(',').map(Number),
     keep: process.env.BENCH_ANALYTICS_KEEP === '1',

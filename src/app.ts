@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -154,6 +154,9 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
 
     const app = express();
     app.disable('x-powered-by');
+    // No ETag on answers: hashing every GraphQL response costs CPU on each request and no
+    // client revalidates a POST (measured in bench/README.md, "complete").
+    app.set('etag', false);
     // A slow client (headers sent byte by byte, a body that never ends) is answered 408 and closed;
     // the check runs every connectionsCheckingInterval, so keep it well below the timeouts.
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
@@ -183,6 +186,8 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       formatError: formatError(log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // Installed by default, it wraps every field resolver to compute cache hints no one sets.
+        ApolloServerPluginCacheControlDisabled(),
         { async serverWillStart() { return { async drainServer() { clearInterval(sweep); await wsCleanup.dispose(); } }; } },
         // Decided by our config, not by Apollo's own reading of NODE_ENV.
         config.introspection ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
@@ -247,6 +252,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
           await expiry?.stop();
           budgetCache?.stop();
           await invalidations?.stop();
+          await providers.close();
           await services.alerts.stop();
           await apiKeys.stop();
           await retention?.stop();

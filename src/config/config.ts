@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { PROVIDER_CLIENTS, type ProviderClient } from '../providers/provider.types';
 
 /** Thrown for a bad environment variable; the message is the one line printed at start. */
 export class ConfigError extends Error {
@@ -37,6 +38,8 @@ export interface AppConfig {
     timeoutMs: number;
     /** @default 2 */
     maxRetries: number;
+    /** PROVIDER_CLIENT: the lean HTTP client or the official SDKs (see ProviderClient). @default 'lean' */
+    client: ProviderClient;
   };
   budget: {
     enabled: boolean;
@@ -309,6 +312,7 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       ollama: { apiKey: undefined, baseUrl: r.url('OLLAMA_BASE_URL', HTTP, 'http://127.0.0.1:11434') },
       timeoutMs: r.int('PROVIDER_TIMEOUT_MS', 60_000, 1, 3_600_000),
       maxRetries: r.int('PROVIDER_MAX_RETRIES', 2, 0, 10),
+      client: r.oneOf('PROVIDER_CLIENT', PROVIDER_CLIENTS, 'lean'),
     },
     budget: {
       enabled: r.bool('BUDGET_ENABLED', true),

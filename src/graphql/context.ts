@@ -15,14 +15,33 @@ export interface GraphQLContext {
   log: Logger;
 }
 
+/**
+ * The context of one operation. The EntityManager fork, the DataLoaders and the child logger
+ * are made when a resolver first asks for them: a fork costs more than a whole `{ __typename }`
+ * (bench/README.md, "complete"), and `complete` and most queries need none of the three. The
+ * getters live on the prototype: Apollo copies the context's own properties for each operation
+ * (`Object.assign` onto `Object.create(prototype)`), which would call own getters at once.
+ */
+class OperationContext implements GraphQLContext {
+  private forked: EntityManager | undefined;
+  private made: Loaders | undefined;
+  private logger: Logger | undefined;
+
+  constructor(readonly services: AppServices, readonly auth: AuthInfo, readonly requestId: string) {}
+
+  get em(): EntityManager {
+    return (this.forked ??= this.services.db.orm.em.fork() as EntityManager);
+  }
+
+  get loaders(): Loaders {
+    return (this.made ??= createLoaders(this.services, this.em));
+  }
+
+  get log(): Logger {
+    return (this.logger ??= this.services.log.child({ requestId: this.requestId, keyId: this.auth.keyId }));
+  }
+}
+
 export function buildContext(services: AppServices, auth: AuthInfo, requestId: string): GraphQLContext {
-  const em = services.db.orm.em.fork() as EntityManager;
-  return {
-    requestId,
-    auth,
-    em,
-    services,
-    loaders: createLoaders(services, em),
-    log: services.log.child({ requestId, keyId: auth.keyId }),
-  };
+  return new OperationContext(services, auth, requestId);
 }

@@ -2,12 +2,17 @@ import { STATUS_CODES } from 'node:http';
 import { AppError } from '../common/errors';
 import type { CallPolicy, ProviderId, RetryPolicy } from './provider.types';
 
-/** What an adapter learns from its SDK's error, independent of which SDK threw it. */
+/** Response headers by (case-insensitive) name: the `Headers` the SDKs expose, or the lean transport's plain ones. */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
+/** What an adapter learns from a failed call, independent of the transport (an SDK or the lean client) that made it. */
 export interface ClassifiedError {
   kind: 'http' | 'timeout' | 'connection' | 'abort' | 'other';
   /** HTTP status, for `kind: 'http'`. */
   status: number | null;
-  headers: Headers | null;
+  headers: HeaderLookup | null;
   /** For `kind: 'http'`: the provider's own error message only (never the raw body); else the SDK's message. */
   message: string;
   /** For `kind: 'http'`: the provider's error type (`rate_limit_error`, `invalid_request_error`, …), if it sent one. */
@@ -72,7 +77,7 @@ export function isRetryable(e: ClassifiedError): boolean {
  * The wait a response asks for, in ms: `retry-after-ms` (OpenAI), else `retry-after` as seconds
  * (fractions accepted) or an HTTP date. Null when absent or unparsable.
  */
-export function retryAfterMs(headers: Headers | null, now = Date.now()): number | null {
+export function retryAfterMs(headers: HeaderLookup | null, now = Date.now()): number | null {
   if (!headers) return null;
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {

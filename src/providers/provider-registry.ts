@@ -12,6 +12,7 @@ import {
   type AdapterOptions,
   type CallPolicy,
   type ProviderAdapter,
+  type ProviderClient,
   type ProviderId,
   type RetryPolicy,
 } from './provider.types';
@@ -26,12 +27,16 @@ export interface ProviderRegistry {
   get(id: string): ProviderAdapter;
   /** Whether `id` is known and has what it needs (a key, except Ollama). Never throws. */
   isConfigured(id: string): boolean;
+  /** Closes every adapter's connections (at shutdown, after the last call). */
+  close(): Promise<void>;
 }
 
 /** Options beyond the config, mainly for tests. */
 export interface ProviderRegistryOptions {
   /** Overrides parts of {@link DEFAULT_RETRY_POLICY}. */
   retry?: Partial<RetryPolicy>;
+  /** Overrides `cfg.client`. */
+  client?: ProviderClient;
 }
 
 /**
@@ -45,7 +50,7 @@ export function createProviderRegistry(cfg: AppConfig['providers'], opts: Provid
     maxRetries: cfg.maxRetries ?? 2,
     retry: { ...DEFAULT_RETRY_POLICY, ...opts.retry },
   };
-  const opt = (id: ProviderId): AdapterOptions => ({ endpoint: cfg[id], policy });
+  const opt = (id: ProviderId): AdapterOptions => ({ endpoint: cfg[id], policy, client: opts.client ?? cfg.client ?? 'lean' });
   const adapters = {
     openai: new OpenAIAdapter(opt('openai')),
     anthropic: new AnthropicAdapter(opt('anthropic')),
@@ -66,6 +71,9 @@ export function createProviderRegistry(cfg: AppConfig['providers'], opts: Provid
     },
     isConfigured(id: string): boolean {
       return isKnownProvider(id) && (id === 'ollama' || Boolean(cfg[id].apiKey));
+    },
+    async close(): Promise<void> {
+      await Promise.all(Object.values(adapters).map((a) => a.close()));
     },
   };
 }

@@ -57,6 +57,8 @@ export interface ChatResponse {
 export interface ProviderAdapter {
   readonly id: ProviderId;
   chat(req: ChatRequest): Promise<ChatResponse>;
+  /** Closes the adapter's keep-alive connections (at shutdown). */
+  close(): Promise<void>;
 }
 
 /**
@@ -91,8 +93,18 @@ export interface CallPolicy {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
 
+/**
+ * How adapters talk to providers: `lean`, one undici keep-alive pool per provider and a JSON POST
+ * (src/providers/provider-http.ts); `sdk`, the official `openai` / `@anthropic-ai/sdk` clients.
+ * Both send the same bodies and give the same results and errors (an equivalence test holds them
+ * to it); `lean` costs less CPU per call (bench/README.md). @default 'lean'
+ */
+export const PROVIDER_CLIENTS = ['lean', 'sdk'] as const;
+export type ProviderClient = (typeof PROVIDER_CLIENTS)[number];
+
 /** What every adapter constructor takes. */
 export interface AdapterOptions {
   endpoint: ProviderEndpoint;
   policy: CallPolicy;
+  client: ProviderClient;
 }

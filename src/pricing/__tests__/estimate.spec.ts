@@ -33,6 +33,7 @@ const registry = () =>
     ollama: { apiKey: undefined, baseUrl: sim.url },
     timeoutMs: 5_000,
     maxRetries: 0,
+    client: 'lean',
   });
 
 describe('estimates are never below what the provider reports', () => {

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { AppError } from '../../common/errors';
-import { callWithRetries, classifySdkError } from '../provider-call';
+import { ProviderHttp, callOverClient } from '../provider-http';
 import type { AdapterOptions, ChatRequest, ChatResponse, NormalizedUsage, ProviderAdapter, ProviderId } from '../provider.types';
 
 /** Usage as OpenAI-compatible APIs send it, including DeepSeek's cache fields. */
@@ -36,21 +36,27 @@ export function assertConfigured(id: ProviderId, apiKey: string | undefined): as
   }
 }
 
+/** Where the openai SDK finds the error object of an error body (`APIError.generate`). */
+const openAIErrorObject = (body: unknown) => (body as { error?: unknown } | null)?.error;
+
 /**
- * Chat Completions over the official `openai` SDK, for OpenAI itself and for the
- * OpenAI-compatible APIs (DeepSeek, Ollama's `/v1`). Subclasses set the id, base URL and
- * key, and may override usage normalisation and the output-cap parameter.
+ * Chat Completions for OpenAI itself and for the OpenAI-compatible APIs (DeepSeek, Ollama's
+ * `/v1`), over the lean HTTP client or the official `openai` SDK (`opts.client`): the same body
+ * either way, the same response handling. Subclasses set the id, base URL and key, and may
+ * override usage normalisation and the output-cap parameter.
  *
  * The SDK's own retries are off (`maxRetries: 0`): `callWithRetries` retries with a
- * configurable backoff and honours `retry-after-ms` / `retry-after`.
+ * configurable backoff and honours `retry-after-ms` / `retry-after`, for both clients.
  */
 export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
   abstract readonly id: ProviderId;
   private client: OpenAI | undefined;
+  private http: ProviderHttp | undefined;
+  private headers: Record<string, string> | undefined;
 
   constructor(protected readonly opts: AdapterOptions) {}
 
-  /** The base URL handed to the SDK (it appends `/chat/completions`). */
+  /** The base URL (the SDK and the lean client append `/chat/completions`). */
   protected baseURL(): string {
     return this.opts.endpoint.baseUrl;
   }
@@ -80,28 +86,39 @@ export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
     return this.client;
   }
 
+  /** The lean client's pool and its constant headers, built once. */
+  private lean(apiKey: string): { http: ProviderHttp; headers: Record<string, string> } {
+    this.http ??= new ProviderHttp(this.baseURL(), { timeoutMs: this.opts.policy.timeoutMs });
+    this.headers ??= { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json' };
+    return { http: this.http, headers: this.headers };
+  }
+
+  async close(): Promise<void> {
+    await this.http?.close();
+  }
+
   async chat(req: ChatRequest): Promise<ChatResponse> {
     const apiKey = this.apiKey();
     assertConfigured(this.id, apiKey);
-    const client = this.sdk(apiKey);
     const body: ChatCompletionCreateParamsNonStreaming = {
       model: req.model,
       messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
       ...(req.maxTokens !== undefined ? this.outputCap(req.maxTokens) : {}),
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     };
-    const res: ChatCompletion = await callWithRetries({
-      provider: this.id,
-      policy: this.opts.policy,
-      apiKey,
-      signal: req.signal,
-      classify: (err) => classifySdkError(err, OpenAI),
-      attempt: () =>
-        client.chat.completions.create(body, { signal: req.signal, timeout: this.opts.policy.timeoutMs, maxRetries: 0 }),
-    });
-    const choice = res.choices[0];
+    const common = { provider: this.id, policy: this.opts.policy, apiKey, signal: req.signal };
+    const res = await callOverClient<ChatCompletion>(
+      this.opts.client,
+      common,
+      () => {
+        const { http, headers } = this.lean(apiKey);
+        return http.postJson<ChatCompletion>('/chat/completions', headers, JSON.stringify(body), req.signal, openAIErrorObject);
+      },
+      { errors: OpenAI, attempt: () => this.sdk(apiKey).chat.completions.create(body, { signal: req.signal, timeout: this.opts.policy.timeoutMs, maxRetries: 0 }) },
+    );
+    const choice = res.choices?.[0];
     return {
-      message: { role: 'assistant', content: choice?.message.content ?? '' },
+      message: { role: 'assistant', content: choice?.message?.content ?? '' },
       finishReason: choice?.finish_reason ?? null,
       model: res.model,
       usage: this.normalizeUsage(res.usage),

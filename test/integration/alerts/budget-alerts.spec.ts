@@ -65,12 +65,12 @@ describe('Budget.alerts: first, status in SQL, cost', () => {
     }
   });
 
-  it('counts `first` in the query cost: 10 budgets x 500 alerts x 10 fields is over the limit of 50000', async () => {
-    const fields = 'id message severity status alertType createdAt userId projectId provider model';
+  it('counts `first` in the query cost: 10 budgets x 500 alerts x 13 fields is over the limit of 60000', async () => {
+    const fields = 'id message severity status alertType createdAt userId projectId provider model usagePercentage currentValue limitValue';
     const over = await s.gql(`{ budgets { alerts(first: 500) { ${fields} } } }`);
     expect(over.status).toBe(400);
     expect(over.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(over.errors?.[0].message).toMatch(/estimated cost above the limit of 50000/);
+    expect(over.errors?.[0].message).toMatch(/estimated cost above the limit of 60000/);
     expect((await s.gql(`{ budgets { alerts(first: 400) { ${fields} } } }`)).errors).toBeUndefined();
   });
 });

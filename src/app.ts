@@ -59,8 +59,12 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** The composition root: database, services, GraphQL over HTTP and WebSocket, /healthz and /metrics on one port. */
-export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): Promise<RunningApp> {
+/**
+ * The composition root: database, services, GraphQL over HTTP and WebSocket, /healthz and /metrics on one port.
+ * `opts.now` is the clock that places each `complete` in its budget periods (tests pin it to a moment
+ * far from any period boundary, or move it across one); default: the wall clock.
+ */
+export async function startApp(config: AppConfig, opts: { log?: Logger; now?: () => Date } = {}): Promise<RunningApp> {
   const log = opts.log ?? createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   let httpServer: Server | null = null;
@@ -122,7 +126,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger } = {}): 
       alerts: alertService,
       prices,
       providers,
-      completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log, undefined, { budgets: budgetCache, ledger }),
+      completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log, opts.now, { budgets: budgetCache, ledger }),
       usage: new UsageService(),
     };
     expiry = new HoldExpiryJob(db.orm, ledger, {

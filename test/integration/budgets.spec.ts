@@ -1,5 +1,6 @@
 import { CreateBudgetDocument, DeleteBudgetDocument, GetBudgetDocument, ListBudgetsDocument, UpdateBudgetDocument } from '../generated/graphql';
 import { ok, startTestServer, type TestServer } from '../utils/server';
+import { clearOfPeriodBoundary } from '../utils/wait';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -10,6 +11,9 @@ afterAll(async () => {
 });
 
 const base = { budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10000 } as const;
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('budgets over GraphQL', () => {
   it('creates a budget with the contract defaults and a zero status for the current period', async () => {

@@ -54,21 +54,23 @@ pgOnly('database outage', () => {
 
     await cut();
     const cutAt = Date.now();
-    // Requests that had reserved before the cut may still call the provider (and settle after); give them one provider latency.
-    await new Promise((r) => setTimeout(r, 300));
+    // The load was running when the database went: its requests in flight then end (success, if they had
+    // reserved and the settle's retries outlast the cut, else SERVICE_UNAVAILABLE). Waiting for them, rather
+    // than for a fixed time, leaves no request able to call the provider from here on but the ones sent next.
+    const cutLoad = await load.stop();
     const providerCalls = sim.control.requestCount;
     const during = await Promise.all(Array.from({ length: 8 }, () => completeOnce(s.app.url, ADMIN_KEY, input())));
     expect(during.map((o) => o.code)).toEqual(Array(8).fill('SERVICE_UNAVAILABLE'));
     expect(Math.max(...during.map((o) => o.ms))).toBeLessThan(FAIL_FAST_MS);
     expect(await healthz()).toBe(503);
-    await new Promise((r) => setTimeout(r, 700));
+    // All eight have answered: a provider call any of them made would have reached the simulator before that.
     expect(sim.control.requestCount).toBe(providerCalls);
 
     await restore();
     await until(async () => (await healthz()) === 200, 15_000, '/healthz back to 200');
-    const resumedFrom = load.successes();
-    await until(() => load.successes() >= resumedFrom + 10, 60_000, 'completes served again');
-    const outcomes = [...(await load.stop()), ...during];
+    const resumed = startLoad({ url: s.app.url }, ADMIN_KEY, 8, input);
+    await until(() => resumed.successes() >= 10, 60_000, 'completes served again');
+    const outcomes = [...cutLoad, ...(await resumed.stop()), ...during];
 
     // Only successes and SERVICE_UNAVAILABLE, each in bounded time: nothing hung.
     expect([...new Set(outcomes.filter((o) => !o.requestId).map((o) => o.code ?? o.network))].filter((c) => c !== 'SERVICE_UNAVAILABLE')).toEqual([]);

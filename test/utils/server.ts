@@ -28,12 +28,13 @@ export interface GqlResponse<T> {
 
 /**
  * Starts the real server on port 0 against a fresh test database. `env` adds or overrides
- * variables; `opts.db` shares a database (not dropped on close), `opts.log` captures the logs.
+ * variables; `opts.db` shares a database (not dropped on close), `opts.log` captures the logs,
+ * `opts.now` is the clock `complete` places requests in budget periods by.
  */
-export async function startTestServer(env: Record<string, string> = {}, opts: { db?: TestDatabase; log?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { db?: TestDatabase; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
   const db = opts.db ?? (await createTestDatabase());
   const config = loadConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DATABASE_URL: db.url, ...env });
-  const app = await startApp(config, { log: opts.log ?? createLogger(config.logLevel) });
+  const app = await startApp(config, { log: opts.log ?? createLogger(config.logLevel), now: opts.now });
   const gql = async <T, V>(query: TypedDocumentNode<T, V> | string, variables?: V, key: string | null = ADMIN_KEY): Promise<GqlResponse<T>> => {
     const res = await fetch(`${app.url}/graphql`, {
       method: 'POST',

@@ -335,3 +335,52 @@ describe('failoverTarget', () => {
     expect(failoverTarget(GPT, [b], new Map([['openai/gpt-4o', { cost: 1n, tokens: 1 }]]), settings)).toBeNull();
   });
 });
+
+describe('decide: order and boundaries (found by the mutation run, docs/testing.md)', () => {
+  it('judges budgets most specific first, then by name: the first one that reroutes takes the first step', () => {
+    const firstStep = (d: ReturnType<typeof run>) => (d.kind === 'allow' ? { to: d.fallbacks[0]?.to, budgetId: d.fallbacks[0]?.budgetId } : null);
+    const zeta = budget({ name: 'zeta', enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    const alpha = budget({ name: 'alpha', enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    // Both at their fallback threshold whatever runs: each prefers its own fallback.
+    expect(firstStep(run([fig(zeta, 10, 9.5), fig(alpha, 10, 9.5)]))).toEqual({ to: DS, budgetId: alpha.id });
+    const service = budget({ name: 'a-service', budgetType: BudgetType.SERVICE, enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    const project = budget({ name: 'z-project', budgetType: BudgetType.PROJECT, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    expect(firstStep(run([fig(service, 10, 9.5), fig(project, 10, 9.5)]))).toEqual({ to: DS, budgetId: project.id });
+    const global = budget({ name: 'a-global', budgetType: BudgetType.GLOBAL, enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    expect(firstStep(run([fig(global, 10, 9.5), fig(service, 10, 9.5)]))).toEqual({ to: OLLAMA, budgetId: service.id });
+    const user = budget({ name: 'z-user', enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    expect(firstStep(run([fig(global, 10, 9.5), fig(user, 10, 9.5)]))).toEqual({ to: DS, budgetId: user.id });
+  });
+
+  it('reroutes exactly at the fallback threshold, and refuses from one unit over a hard limit or maxCostPerRequest', () => {
+    const f = budget({ enableFallback: true, fallbackThreshold: 0.5 });
+    expect(run([fig(f, 4, 1)])).toMatchObject({ kind: 'allow', target: DS }); // 1 + 1 = 50% of 4
+    expect(run([fig(f, 4, 0.999999)])).toMatchObject({ kind: 'allow', target: GPT, fallbacks: [] });
+    const hard = budget({ hardLimitEnabled: true });
+    expect(run([{ ...fig(hard, 10, 9), limit: usd(10) - 1n }])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED' });
+    const capped = budget();
+    expect(run([fig(capped, 100, 0, 0, 1)])).toMatchObject({ kind: 'allow', target: GPT }); // the estimate is exactly $1
+    expect(run([{ ...fig(capped, 100), maxCostPerRequest: usd(1) - 1n }])).toMatchObject({ kind: 'refuse', code: 'REQUEST_COST_LIMIT', message: `cost limit ${capped.name}` });
+  });
+
+  it('refuses with the first stopping budget’s code and message, and reports the request’s own model as the target', () => {
+    const blocked = budget({ blockedModels: ['gpt-4o'], enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    const project = budget({ budgetType: BudgetType.PROJECT, allowedProviders: ['openai'] });
+    expect(run([fig(blocked, 100), fig(project, 100)])).toEqual({
+      kind: 'refuse', code: 'MODEL_BLOCKED', budgetId: blocked.id, message: 'Model gpt-4o is blocked by budget \'' + blocked.name + '\'', target: GPT,
+    });
+    const providers = budget({ allowedProviders: [] });
+    expect(run([fig(providers, 100)])).toMatchObject({ message: `Provider openai is not allowed by budget '${providers.name}' (allowed: none)` });
+    const two = budget({ allowedProviders: ['anthropic', 'ollama'] });
+    expect(run([fig(two, 100)])).toMatchObject({ message: `Provider openai is not allowed by budget '${two.name}' (allowed: anthropic, ollama)` });
+  });
+
+  it('lists in possibleTargets a budget’s fallback only when it may fall back, and the default only when some budget names none', () => {
+    const own = budget({ enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    expect(possibleTargets(GPT, [own], settings)).toEqual([GPT, OLLAMA]);
+    expect(possibleTargets(GPT, [budget({ fallbackProvider: 'ollama', fallbackModel: 'llama3.1' })], settings)).toEqual([GPT]);
+    expect(possibleTargets(GPT, [budget({ blockOnExceeded: false, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' })], settings)).toEqual([GPT, OLLAMA]);
+    expect(possibleTargets(GPT, [budget({ fallbackProvider: 'ollama' })], settings)).toEqual([GPT, DS]);
+    expect(possibleTargets(GPT, [], settings)).toEqual([GPT]);
+  });
+});

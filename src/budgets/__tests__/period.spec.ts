@@ -55,5 +55,7 @@ describe('describePeriod', () => {
     expect(describePeriod(LimitPeriod.DAILY, d('2025-01-16T00:00:00Z'))).toBe('2025-01-16');
     expect(describePeriod(LimitPeriod.MONTHLY, d('2025-01-01T00:00:00Z'))).toBe('2025-01');
     expect(describePeriod(LimitPeriod.TOTAL, TOTAL_PERIOD_START)).toBe('all time');
+    expect(describePeriod(LimitPeriod.HOURLY, d('2025-01-16T09:00:00Z'))).toBe('2025-01-16 09:00 UTC');
+    expect(describePeriod(LimitPeriod.WEEKLY, d('2025-01-13T00:00:00Z'))).toBe('week of 2025-01-13');
   });
 });

@@ -1,60 +1,29 @@
-import { startProviderSimulator, type ProviderSimulator } from '../../../test/fixtures/provider-simulator';
+import fc from 'fast-check';
+import { simulatedAnthropicPromptTokens, simulatedOpenAIPromptTokens } from '../../../test/fixtures/provider-simulator';
 import { parseUnits } from '../../common/money';
-import { createProviderRegistry } from '../../providers/provider-registry';
-import type { ChatMessage, ProviderId } from '../../providers/provider.types';
 import { findSeedPrice } from '../seed-prices';
 import { approximateTokens, estimateCost, estimateInputTokens, estimateOutputTokens, openAIEncodingFor } from '../estimate';
 
-const KEY = 'sk-sim-valid-key-000000';
-let sim: ProviderSimulator;
+describe('the input estimate against the provider count, for any conversation', () => {
+  const text = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 200 }),
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    fc.constantFrom('<|endoftext|>', '<|im_start|>user<|im_sep|>', '<|im_end|>', '   ', '\n\n', 'a b c d e f', '1234567890'),
+    fc.array(fc.constantFrom('the', ' ', 'ünïcödé', '日本語', '🙂', '<|', '|>', '\t', '.'), { maxLength: 60 }).map((a) => a.join('')),
+  );
+  const conversation = fc.array(fc.record({ role: fc.constantFrom('system', 'user', 'assistant'), content: text }), { minLength: 1, maxLength: 6 });
 
-beforeAll(async () => {
-  sim = await startProviderSimulator({ apiKey: null, replyTokens: 300 });
-});
-afterAll(() => sim.close());
-
-const CONVERSATIONS: ChatMessage[][] = [
-  [{ role: 'user', content: 'Hi' }],
-  [
-    { role: 'system', content: 'You are a careful assistant that answers in one paragraph.' },
-    { role: 'user', content: 'Explain why the sky is blue, mentioning Rayleigh scattering and wavelength.' },
-    { role: 'assistant', content: 'Sunlight scatters off air molecules; shorter wavelengths scatter more.' },
-    { role: 'user', content: 'And why are sunsets red? Keep it short, 2-3 sentences max!' },
-  ],
-  [{ role: 'user', content: 'Summarise: ' + 'The quick brown fox jumps over the lazy dog. '.repeat(40) }],
-  [{ role: 'user', content: 'Übersetze bitte: „Guten Morgen, wie geht es dir?“ — und 日本語でも。' }],
-];
-
-const registry = () =>
-  createProviderRegistry({
-    openai: { apiKey: KEY, baseUrl: `${sim.url}/v1` },
-    anthropic: { apiKey: KEY, baseUrl: sim.url },
-    deepseek: { apiKey: KEY, baseUrl: sim.url },
-    ollama: { apiKey: undefined, baseUrl: sim.url },
-    timeoutMs: 5_000,
-    maxRetries: 0,
-    client: 'lean',
+  it.each(['gpt-4o', 'gpt-4o-mini', 'gpt-4-turbo'])('%s: equals the rendered ChatML token count (never below it)', (model) => {
+    fc.assert(fc.property(conversation, (messages) => {
+      expect(estimateInputTokens('openai', model, messages)).toBe(simulatedOpenAIPromptTokens(model, messages));
+    }), { numRuns: 100 });
   });
 
-describe('estimates are never below what the provider reports', () => {
-  const cases: [ProviderId, string][] = [
-    ['openai', 'gpt-4o'],
-    ['openai', 'gpt-4-turbo'],
-    ['anthropic', 'claude-3-5-sonnet-20241022'],
-    ['deepseek', 'deepseek-chat'],
-    ['ollama', 'llama3.1'],
-  ];
-  it.each(cases)('%s/%s: input and output with maxTokens', async (provider, model) => {
-    for (const messages of CONVERSATIONS) {
-      for (const maxTokens of [1, 50, 1000]) {
-        const res = await registry().get(provider).chat({ model, messages, maxTokens });
-        const reported = res.usage.inputTokens + res.usage.cachedTokens + res.usage.cacheWriteTokens;
-        const estimate = estimateInputTokens(provider, model, messages);
-        expect(estimate).toBeGreaterThanOrEqual(reported);
-        if (provider === 'openai') expect(estimate).toBe(reported); // same tokenizer, same framing
-        expect(estimateOutputTokens(model, maxTokens)).toBeGreaterThanOrEqual(res.usage.outputTokens);
-      }
-    }
+  it('anthropic, deepseek, ollama: at or above the simulated Anthropic-format count', () => {
+    fc.assert(fc.property(conversation, (messages) => {
+      const reported = simulatedAnthropicPromptTokens(null, messages);
+      for (const provider of ['anthropic', 'deepseek', 'ollama']) expect(estimateInputTokens(provider, 'm', messages)).toBeGreaterThanOrEqual(reported);
+    }), { numRuns: 100 });
   });
 });
 

@@ -7,6 +7,7 @@ import { CreateBudgetDocument, ListAlertsDocument, ResolveAlertDocument } from '
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { movement, raise, waitFor } from './helpers';
 import { httpReceiver, smtpReceiver, type HttpReceiver } from './receivers';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 let slack: HttpReceiver;
@@ -51,6 +52,9 @@ const allSent = (alertId: string) => async () => {
   return rows.length > 0 && rows.every((r) => r.status === 'SENT') ? rows : null;
 };
 const forAlert = (r: HttpReceiver, id: string) => r.received.filter((x) => x.body.includes(id));
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('alert delivery', () => {
   it('delivers a CRITICAL alert to every channel, each in its wire format', async () => {

@@ -2,16 +2,19 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BudgetMovement } from '../../../src/alerts/alert.service';
 import type { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { Budget } from '../../../src/budgets/budget.entity';
-import { periodOf } from '../../../src/budgets/period';
 import { parseUnits } from '../../../src/common/money';
 import type { TestServer } from '../../utils/server';
+import { expectedPeriodStart } from '../../utils/periods';
+import { waitFor } from '../../utils/wait';
+
+export { waitFor };
 
 /** A movement of `amount` (decimal, budget's unit) on the budget's current period. */
 export async function movement(s: TestServer, budgetId: string, amount: string, patch: Partial<BudgetMovement> = {}): Promise<BudgetMovement> {
   const em = s.app.services.db.orm.em.fork() as EntityManager;
   const budget = await em.findOneOrFail(Budget, { id: budgetId });
   return {
-    budget, periodStart: periodOf(budget.limitPeriod, new Date()).start, amount: parseUnits(amount), limit: parseUnits(budget.limitValue),
+    budget, periodStart: expectedPeriodStart(budget.limitPeriod, new Date()), amount: parseUnits(amount), limit: parseUnits(budget.limitValue),
     userId: budget.userId ?? null, projectId: budget.projectId ?? null, provider: 'openai', model: 'gpt-4o', actionTaken: 'none', ...patch,
   };
 }
@@ -23,20 +26,4 @@ export async function raise(s: TestServer, movements: BudgetMovement[]): Promise
   const raised = await em.transactional((tem) => alerts.raiseThresholdAlerts(tem as EntityManager, movements));
   await alerts.publishRaised(raised);
   return raised;
-}
-
-/** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

@@ -7,36 +7,80 @@ import { createLogger } from '../../../src/common/logger';
 import { AlertRaisedDocument, CreateBudgetDocument, type AlertRaisedSubscription, type AlertRaisedSubscriptionVariables } from '../../generated/graphql';
 import { onPostgres } from '../../utils/database';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import type { AlertRaisedPayload } from '../../../src/graphql/pubsub';
 import { movement, raise, waitFor } from './helpers';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 const clients: Client[] = [];
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
 });
 
-/** Subscribes over graphql-ws and collects every event; resolves once the server has acknowledged the subscription. */
-async function subscribe(s: TestServer, variables: AlertRaisedSubscriptionVariables, key = ADMIN_KEY) {
+interface Subscription {
+  events: NonNullable<AlertRaisedSubscription['alertRaised']>[];
+  errors: unknown[];
+  /** Probes received (see `sync`); they are not in `events`. */
+  probes: number;
+}
+
+/**
+ * A probe: a payload naming an existing alert (`probeAlert`, raised on a budget of its own) that
+ * passes the subscriptions' filters (`budgetId` / `projectId` as given, the highest type and
+ * severity). Subscribers count probes instead of recording them.
+ */
+let probeAlert: string | null = null;
+const probe = (over: Partial<AlertRaisedPayload>): AlertRaisedPayload =>
+  ({ id: probeAlert!, budgetId: null, alertType: 'EXCEEDED', severity: 'CRITICAL', userId: null, projectId: null, ...over });
+
+/**
+ * Waits on the event instead of a fixed time: publishes the probe (again every 25 ms) on `via`
+ * until every subscription has received one more. Once a subscription has its probe, it is
+ * listening, and it has been handed everything published before it (one subscription's events
+ * are filtered and delivered in order).
+ */
+async function sync(via: TestServer, subs: Subscription[], payload: AlertRaisedPayload): Promise<void> {
+  const before = subs.map((x) => x.probes);
+  await waitFor(async () => {
+    await via.app.services.alerts.live.publish(payload);
+    return subs.every((x, i) => x.probes > before[i]);
+  }, 10_000, 'the probe on every subscription');
+}
+
+/** Subscribes over graphql-ws and collects every event; resolves once the subscription receives `payload` (see `sync`). */
+async function subscribe(s: TestServer, variables: AlertRaisedSubscriptionVariables, payload: AlertRaisedPayload, key = ADMIN_KEY): Promise<Subscription> {
   const client = createClient({ url: `${s.app.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, lazy: false });
   clients.push(client);
-  const events: NonNullable<AlertRaisedSubscription['alertRaised']>[] = [];
-  const errors: unknown[] = [];
+  const sub: Subscription = { events: [], errors: [], probes: 0 };
   await new Promise<void>((resolve, reject) => {
     client.on('connected', () => resolve());
     client.on('closed', (e) => reject(new Error(`closed: ${JSON.stringify(e)}`)));
   });
   client.subscribe<AlertRaisedSubscription>({ query: print(AlertRaisedDocument), variables }, {
-    next: (r) => (r.data ? events.push(r.data.alertRaised) : errors.push(r.errors)),
-    error: (e) => errors.push(e),
+    next: (r) => {
+      if (!r.data) sub.errors.push(r.errors);
+      else if (r.data.alertRaised.id === probeAlert) sub.probes++;
+      else sub.events.push(r.data.alertRaised);
+    },
+    error: (e) => sub.errors.push(e),
     complete: () => undefined,
   });
-  // The subscribe message is handled asynchronously: wait until the server's pubsub has the listener.
-  await new Promise((r) => setTimeout(r, 200));
-  return { events, errors };
+  await sync(s, [sub], payload);
+  return sub;
+}
+
+/** Raises the probe alert once, on a budget of its own. */
+async function ensureProbeAlert(s: TestServer): Promise<void> {
+  if (probeAlert) return;
+  const b = await budget(s, 'project-probe');
+  [{ id: probeAlert }] = await raise(s, [await movement(s, b.id, '85')]);
 }
 
 let n = 0;
 const budget = async (s: TestServer, projectId = 'project-live') =>
   ok(await s.gql(CreateBudgetDocument, { input: { budgetName: `Live ${++n}`, budgetType: 'PROJECT', projectId, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100 } })).createBudget;
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('alertRaised', () => {
   let s: TestServer;
@@ -49,12 +93,14 @@ describe('alertRaised', () => {
   });
 
   it('streams alerts as they are raised, narrowed by budget, types and minimum severity', async () => {
+    await ensureProbeAlert(s);
     const b = await budget(s);
-    const all = await subscribe(s, { budgetId: b.id });
-    const critical = await subscribe(s, { budgetId: b.id, minSeverity: 'CRITICAL' });
-    const exceeded = await subscribe(s, { alertTypes: ['EXCEEDED'], budgetId: b.id });
+    const p = probe({ budgetId: b.id });
+    const all = await subscribe(s, { budgetId: b.id }, p);
+    const critical = await subscribe(s, { budgetId: b.id, minSeverity: 'CRITICAL' }, p);
+    const exceeded = await subscribe(s, { alertTypes: ['EXCEEDED'], budgetId: b.id }, p);
     const raised = await raise(s, [await movement(s, b.id, '120')]);
-    await waitFor(() => all.events.length === 3 && critical.events.length === 2 && exceeded.events.length === 1, 10_000, 'events');
+    await sync(s, [all, critical, exceeded], p);
     expect(all.events.map((e) => e.alertType)).toEqual(['WARNING', 'CRITICAL', 'EXCEEDED']);
     expect(all.events[0]).toMatchObject({ id: raised[0].id, severity: 'WARNING', budget: { id: b.id, name: b.name } });
     expect(critical.events.map((e) => e.alertType)).toEqual(['CRITICAL', 'EXCEEDED']);
@@ -66,11 +112,12 @@ describe('alertRaised', () => {
     const mine = await budget(s, 'p-mine');
     const other = await budget(s, 'p-theirs');
     const key = ok(await s.gql<{ createApiKey: { secret: string } }>(`mutation { createApiKey(name: "live-viewer", role: VIEWER, projectId: "p-mine") { secret } }`)).createApiKey.secret;
-    const viewer = await subscribe(s, {}, key);
+    await ensureProbeAlert(s);
+    const p = probe({ budgetId: mine.id, projectId: 'p-mine' });
+    const viewer = await subscribe(s, {}, p, key);
     await raise(s, [await movement(s, other.id, '85')]);
     await raise(s, [await movement(s, mine.id, '85')]);
-    await waitFor(() => viewer.events.length >= 1, 10_000, 'viewer event');
-    await new Promise((r) => setTimeout(r, 200));
+    await sync(s, [viewer], p); // both were published before the probe: delivered by now, if at all
     expect(viewer.events.map((e) => e.budget?.id)).toEqual([mine.id]);
   });
 });
@@ -111,13 +158,17 @@ describe.each(transports)('alertRaised across instances ($name)', ({ env, enable
   (enabled ? it : it.skip)('delivers an alert raised on instance B to a subscriber on instance A, and to B’s own subscriber once', async () => {
     // Both instances use the transport under test (4 = 2 instances × subscriber and publisher connections).
     if (connectedLog) expect(logs.filter((l) => l.includes(connectedLog))).toHaveLength(4);
+    probeAlert = null; // this pair of instances has its own database
+    await ensureProbeAlert(b);
     const bud = await budget(b);
-    const onA = await subscribe(a, { budgetId: bud.id });
-    const onB = await subscribe(b, { budgetId: bud.id });
+    const p = probe({ budgetId: bud.id });
+    // Each subscription is listening once a probe published on B (and carried to A by the transport) reached it.
+    const onA = await subscribe(a, { budgetId: bud.id }, p);
+    await sync(b, [onA], p);
+    const onB = await subscribe(b, { budgetId: bud.id }, p);
     const [w] = await raise(b, [await movement(b, bud.id, '80')]);
-    await waitFor(() => onA.events.length === 1 && onB.events.length === 1, 10_000, 'events on both instances');
+    await sync(b, [onA, onB], p); // published after the alert, on the same paths: the alert is delivered by now, and once
     expect(onA.events[0]).toMatchObject({ id: w.id, alertType: 'WARNING', budget: { id: bud.id } });
-    await new Promise((r) => setTimeout(r, 300));
     expect(onB.events).toHaveLength(1);
     expect(onA.events).toHaveLength(1);
   });

@@ -3,6 +3,7 @@ import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { Budget } from '../../../src/budgets/budget.entity';
 import { CreateBudgetDocument } from '../../generated/graphql';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -39,6 +40,9 @@ async function steady(dims: { userId?: string; projectId?: string; service?: str
 
 const spikes = (where: Record<string, unknown>) => em().find(CostAlert, { alertType: 'SPIKE', ...where } as never);
 const metric = async (name: string) => (await s.app.services.metrics.registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('cost spikes', () => {
   it('raises one SPIKE per user per window when the last hour costs more than 3× the 24-hour average', async () => {

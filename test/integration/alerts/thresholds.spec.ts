@@ -3,6 +3,7 @@ import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { AcknowledgeAlertDocument, BudgetAlertsDocument, CreateBudgetDocument, ListAlertsDocument, ResolveAlertDocument, UpdateBudgetDocument } from '../../generated/graphql';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { movement, raise } from './helpers';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -17,6 +18,9 @@ async function createBudget(patch: Record<string, unknown> = {}) {
   const input = { budgetName: `Project Monthly Budget ${++n}`, budgetType: 'PROJECT', projectId: 'project-456', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 500, ...patch };
   return ok(await s.gql(CreateBudgetDocument, { input: input as never })).createBudget;
 }
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('threshold alerts', () => {
   it('raises WARNING, CRITICAL and EXCEEDED in order when one request crosses all three, each once', async () => {

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { CreateApiKeyDocument, CreateBudgetDocument } from '../../generated/graphql';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
 import { seedUsage } from '../../utils/usage-seed';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 let aliceBudget: string;
@@ -51,6 +52,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('REST wrappers', () => {
   it('GET /api/budgets/:id returns the GraphQL Budget fields with status', async () => {

@@ -1,5 +1,6 @@
 import { CreateApiKeyDocument, CreateBudgetDocument, GetBudgetDocument, ListBudgetsDocument } from '../../generated/graphql';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 const ids = {} as Record<'alice' | 'bob' | 'global' | 'project' | 'service', string>;
@@ -21,6 +22,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('what a scoped key may read of budgets', () => {
   it("a viewer bound to alice lists alice's USER budgets and GLOBAL ones only", async () => {

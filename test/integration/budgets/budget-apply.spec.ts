@@ -7,6 +7,7 @@ import { BudgetService } from '../../../src/budgets/budget.service';
 import { AppError } from '../../../src/common/errors';
 import { PROVIDER_IDS } from '../../../src/providers/provider.types';
 import { useMigratedDatabase } from '../../utils/database';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 const f = useMigratedDatabase();
 const service = new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: new Set() });
@@ -20,6 +21,9 @@ const apply = (specs: BudgetSpec[], dryRun = false) => applyBudgets(f.db.orm.em.
 const rows = () => f.db.orm.em.fork().find(Budget, {}, { orderBy: { name: 'asc' } });
 /** Every column but the bookkeeping timestamps, to compare states of the table. */
 const snapshot = async () => (await rows()).map(({ updatedAt: _u, createdAt: _c, ...rest }) => rest);
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('applyBudgets', () => {
   it('creates the example budgets, and a second run changes nothing', async () => {

@@ -1,9 +1,11 @@
 import { CompleteLeanDocument, CreateApiKeyDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
+import { onPostgres } from '../../utils/database';
 import { completionHelpers, GPT4O_COST as gpt4oCost, GPT4O_PROMPT_TOKENS as promptTokens, MESSAGES as messages } from '../../utils/completions';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
+import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
 
 let sim: ProviderSimulator;
 let s: TestServer;
@@ -18,6 +20,9 @@ afterAll(async () => {
   await sim?.close();
 });
 beforeEach(() => sim.control.reset());
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('complete', () => {
   it('serves the request, records exact usage and cost, and charges every applicable budget', async () => {
@@ -175,18 +180,57 @@ describe('complete', () => {
     expect(c.usage).toMatchObject({ service: "'; drop table budget; --", endpoint: 'a;b', success: true });
   });
 
-  it('never overshoots a hard budget under 200 concurrent requests, and leaves nothing reserved', async () => {
+  it('under 200 concurrent requests on a hard budget with room for exactly k more, serves exactly k and leaves nothing reserved', async () => {
     const user = uniq('u');
-    const fits = 37n;
-    const b = await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost * fits), hardLimitEnabled: true });
-    const results = await Promise.all(Array.from({ length: 200 }, () => complete({ userId: user })));
+    const k = 37n;
+    // TOTAL: no period boundary can pass during the test. The first request creates the ledger row; k more fit exactly.
+    const b = await budget({ budgetType: 'USER', userId: user, limitPeriod: 'TOTAL', limitValue: unitsToNumber(gpt4oCost * (k + 1n)), hardLimitEnabled: true });
+    ok(await complete({ userId: user }));
+    // Every request must decide from stale figures, so only the reservation statement's own check can stop the
+    // overshoot. On PostgreSQL they race for real (10 connections). PGlite's one connection would serialise them
+    // into fresh reads, so there the connection is held until all 200 are in flight (on PostgreSQL holding the row
+    // would leave the others waiting for a connection past the pool's 10 s acquire timeout on a busy machine).
+    let release = () => undefined as void;
+    let holding: Promise<void> = Promise.resolve();
+    if (!onPostgres()) {
+      const released = new Promise<void>((r) => (release = r));
+      holding = s.app.services.db.orm.em.fork().transactional(async (tem) => {
+        await tem.execute('select used from budget_ledger where budget_id = ? for update', [b.id]);
+        await released;
+      });
+    }
+    const pending = Promise.all(Array.from({ length: 200 }, () => complete({ userId: user })));
+    if (!onPostgres()) await waitFor(() => s.app.services.completions.inFlightCount === 200, 50_000, '200 requests in flight');
+    release();
+    await holding;
+    const results = await pending;
     const succeeded = results.filter((r) => !r.errors).length;
     const codes = new Set(results.flatMap((r) => r.errors?.map((e) => e.extensions?.code) ?? []));
     expect([...codes]).toEqual(['BUDGET_EXCEEDED']);
-    expect(succeeded).toBeGreaterThanOrEqual(Number(fits) - 1);
+    expect(succeeded).toBe(Number(k));
     const st = await status(b.id);
     expect(st.reserved).toBe(0);
-    expect(parseUnits(String(st.used))).toBeLessThanOrEqual(gpt4oCost * fits);
-    expect(parseUnits(String(st.used))).toBe(gpt4oCost * BigInt(succeeded));
+    expect(parseUnits(String(st.used))).toBe(gpt4oCost * (k + 1n));
+  });
+
+  it('always caps the provider call at the reservation: the default 1,024 output tokens when the caller sets no maxTokens', async () => {
+    sim.control.setReplyTokens(5_000);
+    const user = uniq('u');
+    const c = ok(await complete({ userId: user, maxTokens: undefined })).complete;
+    expect(sim.control.requests.map((r) => r.maxTokens)).toEqual([1024]);
+    expect(c.usage.outputTokens).toBe(1024);
+    ok(await complete({ userId: user, maxTokens: 7 }));
+    expect(sim.control.requests.map((r) => r.maxTokens)).toEqual([1024, 7]);
+  });
+
+  it('keeps a hard budget sized for one uncapped request under its limit when the model would answer at length', async () => {
+    sim.control.setReplyTokens(5_000);
+    const user = uniq('u');
+    // Room for the estimate of one request without maxTokens: its prompt and 1,024 output tokens.
+    const oneRequest = BigInt(promptTokens) * 2_500_000n + 1024n * 10_000_000n;
+    const b = await budget({ budgetType: 'USER', userId: user, limitPeriod: 'TOTAL', limitValue: unitsToNumber(oneRequest), hardLimitEnabled: true });
+    ok(await complete({ userId: user, maxTokens: undefined }));
+    expect(parseUnits(String((await status(b.id)).used))).toBe(oneRequest);
+    expect((await complete({ userId: user, maxTokens: undefined })).errors?.[0].extensions?.code).toBe('BUDGET_EXCEEDED');
   });
 });

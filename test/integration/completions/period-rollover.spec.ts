@@ -10,6 +10,7 @@ import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { NO_SETTLE_HOOKS } from '../../utils/completions';
 import { useMigratedDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { waitFor } from '../../utils/wait';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 
@@ -31,7 +32,7 @@ describe('a period rolling over while a request is in flight', () => {
     });
     // The request is placed at 09:59:59.900 and answered well after 10:00.
     let clock = new Date('2031-03-04T09:59:59.900Z');
-    sim.control.setLatency(200);
+    sim.control.setLatency(300);
     const service = new CompletionService(
       f.db.orm, config, createProviderRegistry(config.providers), new PriceCatalog(f.db.orm, { allowUnpricedModels: false }), NO_SETTLE_HOOKS,
       createMetrics('t', { defaultMetrics: false }), createLogger('silent'), () => clock,
@@ -40,7 +41,8 @@ describe('a period rolling over while a request is in flight', () => {
       { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: 'ADMIN' as never, userId: null, projectId: null, service: null },
       { messages: [{ role: 'user', content: 'hi' }], provider: 'openai', model: 'gpt-4o', userId: 'u', projectId: null, service: null, endpoint: null, maxTokens: 20, temperature: null, idempotencyKey: null },
     );
-    await new Promise((r) => setTimeout(r, 100));
+    // Reserved (at 09:59:59.900) once the call has reached the provider: the hour turns while it is answered.
+    await waitFor(() => sim.control.requestCount === 1, 15_000, 'the request at the provider');
     clock = new Date('2031-03-04T10:00:00.100Z');
     const out = await pending;
     const rows = await f.db.orm.em.fork().execute<{ period_start: Date; used: string; reserved: string }[]>(

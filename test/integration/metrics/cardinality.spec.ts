@@ -39,8 +39,8 @@ describe('metric label cardinality', () => {
     sim.control.setHang(true);
     const held = complete(served);
     await waitFor(() => sim.control.requestCount === served + 1, 10_000, 'the held request to reach the provider');
-    for (let i = served + 1; i < USERS; i += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, USERS - i) }, (_, j) => complete(i + j, `made-up-model-${i + j}`)));
+    for (let i = served + 1; i < USERS; i += 25) {
+      const batch = await Promise.all(Array.from({ length: Math.min(25, USERS - i) }, (_, j) => complete(i + j, `made-up-model-${i + j}`)));
       for (const r of batch) expect(r.errors?.[0].extensions?.code).toBe('OVERLOADED');
     }
     const text = await scrape();

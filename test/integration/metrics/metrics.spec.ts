@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBudgetDocument } from '../../generated/graphql';
 import { LimitPeriod } from '../../../src/common/enums';
-import { periodOf } from '../../../src/budgets/period';
 import { recordRequest, recordSpike } from '../../../src/metrics/record';
 import { createMetrics } from '../../../src/metrics/metrics';
 import { find, parsePrometheusText, type Exposition } from '../../utils/prom-text';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { seedUsage } from '../../utils/usage-seed';
+import { expectedPeriodStart } from '../../utils/periods';
+import { clearOfPeriodBoundary } from '../../utils/wait';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -28,9 +29,12 @@ async function scrape(): Promise<Exposition> {
 const em = () => s.app.services.db.orm.em.fork() as EntityManager;
 async function setLedger(budgetId: string, period: LimitPeriod, used: string, reserved: string) {
   await em().execute('insert into budget_ledger (budget_id, period_start, used, reserved) values (?, ?, ?, ?)', [
-    budgetId, periodOf(period, new Date()).start.toISOString(), used, reserved,
+    budgetId, expectedPeriodStart(period, new Date()).toISOString(), used, reserved,
   ]);
 }
+
+// Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
+beforeEach(() => clearOfPeriodBoundary());
 
 describe('/metrics', () => {
   it('reports every active budget from the ledger at scrape time, whatever this process has seen', async () => {

@@ -21,10 +21,14 @@ import { AppError } from './common/errors';
 import { configuredChannels } from './alerts/channels';
 import { consoleRouter } from './console/serve';
 import { BudgetService } from './budgets/budget.service';
-import { releaseExpired } from './budgets/ledger';
+import { BudgetCache } from './budgets/budget-cache';
+import { HoldExpiryJob } from './budgets/hold-expiry';
+import { LedgerBatcher } from './budgets/ledger-batcher';
 import { CompletionService } from './completions/completion.service';
-import { purgeExpired } from './completions/idempotency';
-import type { SettleHooks } from './completions/settle-hooks';
+import { batchAlerts, type SettleHooks } from './completions/settle-hooks';
+import { createTransport } from './alerts/alert.transport';
+import { INVALIDATION_CHANNEL, InvalidationBus } from './common/invalidation-bus';
+import { HotSql } from './db/hot-sql';
 import { createLogger, type Logger } from './common/logger';
 import { throttleByKey } from './common/throttle';
 import type { AppConfig } from './config/config';
@@ -42,7 +46,6 @@ import { createProviderRegistry } from './providers/provider-registry';
 import { PROVIDER_IDS } from './providers/provider.types';
 import { installScrapeCollectors } from './metrics/scrape';
 import { UsageRetentionJob } from './usage/retention';
-import { addToHourlyRollup } from './usage/rollup';
 import { UsageService } from './usage/usage.service';
 
 /** At most one spike check per scope this often on the complete path. @default 5_000 */
@@ -68,7 +71,9 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
   let httpServer: Server | null = null;
   let alerts: AlertService | null = null;
   let sweep: NodeJS.Timeout | undefined;
-  let sweeper: NodeJS.Timeout | undefined;
+  let expiry: HoldExpiryJob | null = null;
+  let invalidations: InvalidationBus | null = null;
+  let budgetCache: BudgetCache | null = null;
   let retention: UsageRetentionJob | null = null;
   try {
     const applied = await migrate(db.orm);
@@ -83,13 +88,22 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       negativeCacheSize: config.auth.negativeCacheSize,
       onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
     });
-    const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels });
+    // Budgets and price overrides are cached in memory; every change is announced to the other instances (docs/ledger.md, "Caches").
+    const bus = new InvalidationBus(
+      createTransport(config, db.orm, log, { postgres: INVALIDATION_CHANNEL, redis: `${config.redis.alertChannel}:cache`, name: 'budget-gateway-cache' }),
+      log,
+    );
+    invalidations = bus;
+    const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels, onChanged: () => void bus.changed('prices') });
+    bus.on('prices', () => prices.invalidate());
+    budgetCache = new BudgetCache(db.orm, log, config.budget.cacheRefreshMs);
+    bus.on('budgets', () => budgetCache!.invalidate());
     const providers = createProviderRegistry(config.providers);
     const alertService = new AlertService({ config, orm: db.orm, log, metrics, pubSub });
     alerts = alertService;
     const hooks: SettleHooks = {
       raiseThresholdAlerts: (em, movements) => alertService.raiseThresholdAlerts(em, movements),
-      addToHourlyRollup: addToHourlyRollup,
+      thresholdsDue: (movements) => alertService.thresholdsDue(movements),
       publishRaised: (raised) => alertService.publishRaised(raised),
       // The after-commit checks: spikes, then forecasts of the request's budgets (both read the hourly rollups).
       // Spikes are judged over hour-long windows and forecasts over hours: one check per scope every few seconds
@@ -103,6 +117,9 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
         SPIKE_CHECK_INTERVAL_MS,
       ),
     };
+    const ledger = new LedgerBatcher(
+      db.orm, new HotSql(db.orm, db.embedded), batchAlerts(hooks), log, config.budget.costTracking, () => services.completions.betweenCalls,
+    );
     const admission = new Admission(apiKeys, new RateLimiter(config.rateLimitPerMinute), new RateLimiter(config.auth.failuresPerMinute), config.auth.trustProxyHops);
     const services: AppServices = {
       config,
@@ -111,21 +128,20 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       metrics,
       apiKeys,
       admission,
-      budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }),
+      budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }, () => void bus.changed('budgets')),
       alerts: alertService,
       prices,
       providers,
-      completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log, opts.now),
+      completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log, opts.now, { budgets: budgetCache, ledger }),
       usage: new UsageService(),
     };
-    sweeper = setInterval(() => {
-      const em = db.orm.em.fork();
-      void releaseExpired(em)
-        .then((n) => n && log.warn({ released: n }, 'released overdue reservations'))
-        .then(() => purgeExpired(em))
-        .catch((e: unknown) => log.error({ err: e }, 'sweep failed'));
-    }, config.budget.sweepIntervalMs);
-    sweeper.unref();
+    expiry = new HoldExpiryJob(db.orm, ledger, {
+      intervalMs: config.budget.sweepIntervalMs, ttlMs: config.budget.reservationTtlMs, costTracking: config.budget.costTracking,
+      held: () => services.completions.heldRequestIds(),
+    }, log);
+    expiry.start();
+    await bus.start();
+    budgetCache.start();
     const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
     const unbound = await apiKeys.unboundServiceKeys();
     if (unbound.length) {
@@ -240,10 +256,13 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       bootstrapAdminKey,
       stop: () =>
         (stopped ??= (async () => {
-          clearInterval(sweeper);
           clearInterval(sweep);
           await apollo.stop();
+          // Requests in flight settle and the queued ledger batches commit before the database closes.
           await services.completions.drain();
+          await expiry?.stop();
+          budgetCache?.stop();
+          await invalidations?.stop();
           await providers.close();
           await services.alerts.stop();
           await apiKeys.stop();
@@ -253,7 +272,9 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
     };
   } catch (e) {
     clearInterval(sweep);
-    clearInterval(sweeper);
+    await expiry?.stop();
+    budgetCache?.stop();
+    await invalidations?.stop();
     await retention?.stop();
     httpServer?.close();
     await alerts?.stop();

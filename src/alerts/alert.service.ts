@@ -186,6 +186,16 @@ export class AlertService {
     return inserted;
   }
 
+  /**
+   * True when some movement reaches a threshold whose alert this instance has
+   * not seen committed: the settle batch then raises alerts in its transaction.
+   * Pure memory; the unique dedup key stays the guarantee.
+   */
+  thresholdsDue(movements: readonly BudgetMovement[]): boolean {
+    return movements.some((m) => m.budget.isActive && !m.budget.deletedAt
+      && thresholdsReached(m.budget, m.amount, m.limit).some((type) => !this.thresholdSeen.has(thresholdDedupKey(m.budget.id, type, m.periodStart))));
+  }
+
   private rememberThreshold(key: string): void {
     if (this.thresholdSeen.size >= SPIKE_MEMORY_MAX) this.thresholdSeen.clear();
     this.thresholdSeen.add(key);

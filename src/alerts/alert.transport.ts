@@ -36,13 +36,19 @@ export interface AlertTransport {
  * instances must share a database; REDIS_URL is then ignored with a warning).
  */
 export function createAlertTransport(config: AppConfig, orm: MikroORM, log: Logger): AlertTransport | null {
+  if (config.database.kind !== 'postgres' && config.redis.url) log.warn('REDIS_URL is ignored on the embedded database: live alerts stay in this process');
+  return createTransport(config, orm, log, { postgres: ALERT_NOTIFY_CHANNEL, redis: config.redis.alertChannel, name: 'budget-gateway-alerts' });
+}
+
+/**
+ * The same choice for any cross-instance channel (the cache invalidations use it too):
+ * Redis when REDIS_URL is set, LISTEN/NOTIFY otherwise, none on the embedded database.
+ */
+export function createTransport(config: AppConfig, orm: MikroORM, log: Logger, channel: { postgres: string; redis: string; name: string }): AlertTransport | null {
   const db = config.database;
-  if (db.kind !== 'postgres') {
-    if (config.redis.url) log.warn('REDIS_URL is ignored on the embedded database: live alerts stay in this process');
-    return null;
-  }
-  if (config.redis.url) return new RedisAlertTransport(config.redis.url, config.redis.alertChannel, log);
-  return new PgNotifyTransport(db.url, orm, log);
+  if (db.kind !== 'postgres') return null;
+  if (config.redis.url) return new RedisAlertTransport(config.redis.url, channel.redis, log, channel.name);
+  return new PgNotifyTransport(db.url, orm, log, channel.postgres, channel.name);
 }
 
 /**
@@ -62,6 +68,8 @@ export class PgNotifyTransport implements AlertTransport {
     private readonly orm: MikroORM,
     private readonly log: Logger,
     private readonly channel = ALERT_NOTIFY_CHANNEL,
+    /** application_name of the LISTEN connection is this plus `-listen`. @default 'budget-gateway-alerts' */
+    private readonly name = 'budget-gateway-alerts',
   ) {}
 
   async start(onMessage: (message: string) => void): Promise<void> {
@@ -84,7 +92,7 @@ export class PgNotifyTransport implements AlertTransport {
   }
 
   private async connect(): Promise<void> {
-    const c = new Client({ connectionString: this.url, application_name: 'budget-gateway-alerts-listen' });
+    const c = new Client({ connectionString: this.url, application_name: `${this.name}-listen` });
     c.on('notification', (msg) => {
       if (msg.channel === this.channel && msg.payload) this.onMessage(msg.payload);
     });

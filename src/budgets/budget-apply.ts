@@ -181,6 +181,7 @@ export async function applyBudgets(em: EntityManager, service: BudgetService, sp
       }
       if (opts.dryRun) throw new DryRun();
     });
+    service.changed();
   } catch (e) {
     if (!(e instanceof DryRun)) throw e;
   }

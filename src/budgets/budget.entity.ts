@@ -70,3 +70,18 @@ export class BudgetReservation {
   @Property({ type: 'timestamptz' }) expiresAt!: Date;
   @Property({ type: 'timestamptz', defaultRaw: 'now()' }) createdAt: Date = new Date();
 }
+
+/**
+ * A request whose provider call may have started: written (group-committed) with its
+ * reservations before the call, deleted by its settle. `draft` is the usage row the
+ * request would be charged at its estimate; the expiry job writes it (marked
+ * estimated) if the hold outlives `expiresAt` (docs/ledger.md, "Crash safety").
+ */
+@Entity({ tableName: 'completion_hold' })
+@Index({ properties: ['expiresAt'] })
+export class CompletionHold {
+  @PrimaryKey({ type: 'text' }) requestId!: string;
+  @Property({ type: 'jsonb' }) draft!: Record<string, unknown>;
+  @Property({ type: 'timestamptz' }) expiresAt!: Date;
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' }) createdAt: Date = new Date();
+}

@@ -55,7 +55,16 @@ const pick = <T>(given: T | undefined, current: T): T => (given === undefined ? 
 const pickRequired = <T>(given: T | null | undefined, current: T): T => (given === undefined || given === null ? current : given);
 
 export class BudgetService {
-  constructor(private readonly validation: ValidationContext) {}
+  constructor(
+    private readonly validation: ValidationContext,
+    /** Called after a change is committed (the budget caches of every instance drop their copy). */
+    private readonly onChanged: () => void = () => undefined,
+  ) {}
+
+  /** Tells the caches that budgets changed; called by the methods below unless inside a caller's transaction (which calls it after commit). */
+  changed(em?: EntityManager): void {
+    if (!em?.isInTransaction()) this.onChanged();
+  }
 
   async create(em: EntityManager, input: CreateBudgetInput): Promise<Budget> {
     const s: BudgetSettings = {
@@ -86,6 +95,7 @@ export class BudgetService {
     const b = new Budget();
     assign(b, s, pickFlags(input));
     await em.persistAndFlush(b);
+    this.changed(em);
     return b;
   }
 
@@ -115,6 +125,7 @@ export class BudgetService {
     assign(b, s, pickFlags(input));
     b.updatedAt = new Date();
     await em.flush();
+    this.changed(em);
     return b;
   }
 
@@ -124,6 +135,7 @@ export class BudgetService {
     b.deletedAt = new Date();
     b.isActive = false;
     await em.flush();
+    this.changed(em);
     return true;
   }
 

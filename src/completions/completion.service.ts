@@ -3,35 +3,34 @@ import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CostAlert } from '../alerts/cost-alert.entity';
 import type { AuthInfo } from '../auth/auth.types';
-import { Budget } from '../budgets/budget.entity';
+import type { Budget } from '../budgets/budget.entity';
+import { BudgetCache } from '../budgets/budget-cache';
 import {
   amountFor, decide, failoverTarget, possibleTargets, targetKey,
-  type BudgetFigures, type CandidateEstimate, type Decision, type Describe, type PolicySettings, type Target,
+  type BudgetFigures, type Decision, type Describe, type PolicySettings, type Target,
 } from '../budgets/budget-policy';
 import { percentage } from '../budgets/budget-state';
-import {
-  applicableBudgets, ledgerKey, readLedgers, reserve, retryOnConflict, settleCharges,
-  type LedgerFigures, type LedgerKey,
-} from '../budgets/ledger';
+import { ledgerKey, readLedgers, type LedgerFigures } from '../budgets/ledger';
+import { LedgerBatcher, type HoldJob, type SettleJob, type UsageRow } from '../budgets/ledger-batcher';
 import { describePeriod, periodOf } from '../budgets/period';
-import { ApiKeyRole, LimitPeriod, LimitType } from '../common/enums';
+import { ApiKeyRole, LimitType } from '../common/enums';
 import { AppError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { formatUnits, formatUsd, parseUnits } from '../common/money';
 import type { AppConfig } from '../config/config';
-import { retryWhileDatabaseUnavailable } from '../db/errors';
+import { HotSql } from '../db/hot-sql';
 import type { Metrics } from '../metrics/metrics';
 import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
 import { estimateCost, estimateInputTokens, estimateOutputTokens } from '../pricing/estimate';
 import type { PriceCatalog } from '../pricing/price-catalog';
-import type { Price } from '../pricing/price.types';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ChatResponse, NormalizedUsage } from '../providers/provider.types';
 import { TokenUsage } from '../usage/token-usage.entity';
+import { type Allowed, CompletionRun } from './completion-run';
 import type { CompletionRequest } from './completion.validation';
 import { abandon, claim, finish } from './idempotency';
-import type { BudgetMovement, SettleHooks } from './settle-hooks';
+import { batchAlerts, type BudgetMovement, type SettleHooks } from './settle-hooks';
 
 /** How often a reservation refused by a concurrent request is decided again from the fresh figures. @default 5 */
 const MAX_RESERVE_ATTEMPTS = 5;
@@ -53,29 +52,26 @@ export interface CompletionOutcome {
 /** A usage record as plain data (the row written, or what would have been written with tracking off). */
 export type UsageSnapshot = { [K in keyof TokenUsage]: TokenUsage[K] };
 
-interface Applicable {
-  budget: Budget;
-  key: LedgerKey;
-  limit: bigint;
+/** What `complete` needs besides the ORM: the budget cache and the ledger's group commit (built here when not given, for tests). */
+export interface CompletionDeps {
+  budgets: BudgetCache;
+  ledger: LedgerBatcher;
 }
 
-interface Prepared {
-  applicable: Applicable[];
-  /** Figures read with the budgets, before reserving. */
-  ledgers: Map<string, LedgerFigures>;
-  prices: Map<string, Price>;
-  estimates: Map<string, CandidateEstimate>;
-  inputTokens: Map<string, number>;
-  outputTokens: number;
-}
+type CallResult = { response: ChatResponse | null; error: unknown };
 
 /**
- * The `complete` flow: attribute → find budgets → estimate → decide (pure) →
- * reserve atomically → call the provider → settle in one transaction → alerts
- * and metrics after commit. Whatever happens after the reservation, it is
- * settled or released before this returns.
+ * The `complete` flow, step by step as the README tells it: attribute → find
+ * the budgets → estimate → decide (pure) → hold (group-committed) → call the
+ * provider → settle (group-committed) → alerts and metrics after commit.
+ * Deciding reads memory only (BudgetCache, the ledger figures of the last
+ * batch). Whatever happens after the hold, it is settled or released before
+ * this returns.
  */
 export class CompletionService {
+  readonly budgetCache: BudgetCache;
+  readonly ledger: LedgerBatcher;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
@@ -86,10 +82,29 @@ export class CompletionService {
     private readonly log: Logger,
     /** The clock that places a request in its budget periods (injectable for tests). */
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    /** What is not given is built here (each then private to this service: a second service on the same database should share the app's budget cache). */
+    deps: Partial<CompletionDeps> = {},
+  ) {
+    this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
+    this.ledger = deps.ledger
+      ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls);
+  }
 
   private inFlight = 0;
+  private inProvider = 0;
+  /** Requests holding budget now (their holds are renewed while they run). */
+  private readonly holding = new Set<string>();
+
+  heldRequestIds(): string[] {
+    return [...this.holding];
+  }
+
   private readonly running = new Set<Promise<unknown>>();
+
+  /** Requests running here and not inside a provider call: the ledger batch waits (briefly) for them to join it. */
+  get betweenCalls(): number {
+    return this.inFlight - this.inProvider;
+  }
 
   /** `complete` requests running on this instance now (bounded by MAX_IN_FLIGHT). */
   get inFlightCount(): number {
@@ -133,16 +148,16 @@ export class CompletionService {
   }
 
   /**
-   * Waits (at most `timeoutMs`) for the completions running now to settle. The
-   * HTTP drain only waits for open sockets: a request whose socket was closed
-   * under it is still reserving, calling or settling, and closing the database
-   * then would strand its reservation until the TTL. @default timeoutMs 10_000
+   * Waits (at most `timeoutMs`) for the completions running now to settle, then
+   * for the ledger batches queued. The HTTP drain only waits for open sockets:
+   * a request whose socket was closed under it is still holding, calling or
+   * settling, and closing the database then would strand its hold until the
+   * TTL (and charge it at its estimate). @default timeoutMs 10_000
    */
   async drain(timeoutMs = 10_000): Promise<void> {
-    if (this.running.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.running]),
+      Promise.allSettled([...this.running]).then(() => this.ledger.flush()),
       new Promise((r) => (timer = setTimeout(r, timeoutMs))),
     ]);
     clearTimeout(timer);
@@ -150,58 +165,88 @@ export class CompletionService {
 
   private async completeAdmitted(auth: AuthInfo, input: CompletionRequest): Promise<CompletionOutcome> {
     const req = this.attribute(input, auth);
-    const requestId = randomUUID();
+    if (!this.config.budget.enabled) return this.passThrough(req);
+    if (!req.idempotencyKey) return this.run(new CompletionRun(req, auth, this.now()));
+    const run = new CompletionRun(req, auth, this.now());
     const em = this.orm.em.fork() as EntityManager;
-    if (!req.idempotencyKey) return this.run(em, req, requestId, auth);
-    const c = await claim<CompletionOutcome>(em, auth.keyId, req.idempotencyKey, requestId);
+    const c = await claim<CompletionOutcome>(em, auth.keyId, req.idempotencyKey, run.requestId);
     if (c.kind === 'replay') return c.result;
     try {
-      const out = await this.run(em, req, requestId, auth);
+      const out = await this.run(run);
       await finish(em, auth.keyId, req.idempotencyKey, out);
       return out;
     } catch (e) {
-      await abandon(em, auth.keyId, req.idempotencyKey, requestId).catch(() => undefined);
+      await abandon(em, auth.keyId, req.idempotencyKey, run.requestId).catch(() => undefined);
       throw e;
     }
   }
 
-  private async run(em: EntityManager, req: CompletionRequest, requestId: string, auth: AuthInfo): Promise<CompletionOutcome> {
-    const started = performance.now();
-    const requested: Target = { provider: req.provider, model: req.model };
-    if (!this.config.budget.enabled) return this.passThrough(req, requested, requestId, started);
+  /** The steps, in order. */
+  private async run(run: CompletionRun): Promise<CompletionOutcome> {
+    await this.findBudgets(run);
+    await this.estimate(run);
+    const decision = await this.decideAndHold(run, run.requested);
+    if (decision.kind === 'refuse') return this.refuse(run, decision);
+    const result = await this.callWithFailover(run);
+    return this.settle(run, result);
+  }
 
-    const now = this.now();
-    const p = await this.prepare(em, req, requested, now);
-    const decision = await this.decideAndReserve(em, requestId, p, requested);
-    if (decision.kind === 'refuse') await this.refuse(em, req, p, decision, requested);
-    return this.callAndSettle(em, req, requestId, auth, p, decision as Extract<Decision, { kind: 'allow' }>, requested, started);
+  /** Step 2: every active budget whose scope matches, from memory, with its ledger key for this request's period. */
+  private async findBudgets(run: CompletionRun): Promise<void> {
+    const { userId, projectId, service } = run.req;
+    const budgets = await this.budgetCache.applicable({ userId, projectId, service });
+    run.applicable = budgets.map((budget) => ({
+      budget,
+      key: { budgetId: budget.id, periodStart: periodOf(budget.limitPeriod, run.at).start },
+      limit: parseUnits(budget.limitValue),
+    }));
+  }
+
+  /** Step 3: prices and estimates of the requested model and of every model the cascade could reach. */
+  private async estimate(run: CompletionRun): Promise<void> {
+    const { req, requested } = run;
+    run.outputTokens = estimateOutputTokens(req.model, req.maxTokens ?? undefined);
+    for (const t of possibleTargets(requested, run.budgets, this.settings)) {
+      const isRequested = targetKey(t) === targetKey(requested);
+      if (!isRequested && !this.providers.isConfigured(t.provider)) continue;
+      let price;
+      try {
+        price = await this.prices.resolve(t.provider, t.model, run.at);
+      } catch (e) {
+        if (isRequested) throw e;
+        this.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
+        continue;
+      }
+      const inputTokens = estimateInputTokens(t.provider, t.model, req.messages);
+      const estimate = { cost: estimateCost(price, inputTokens, run.outputTokens).totalCost, tokens: inputTokens + run.outputTokens, unpriced: price.source === 'unpriced' };
+      run.candidates.set(targetKey(t), { price, inputTokens, estimate });
+      run.estimates.set(targetKey(t), estimate);
+    }
   }
 
   /**
-   * Decides from the current ledgers and reserves the chosen target's estimate on
-   * every applicable budget; a reservation refused under the lock is decided again
-   * from the fresh figures. Returns an `allow` whose reservation is made, or a refusal.
+   * Steps 4 and 5: decides from the figures in memory and holds the chosen
+   * target's estimate on every applicable budget (a group-committed statement
+   * that checks hard limits under the row locks). A decision that would refuse
+   * or fall back is made again from figures read now, so a stale figure never
+   * refuses; a hold refused under the lock is decided again from the fresh
+   * figures that batch returned. Returns an `allow` whose hold is made, or a refusal.
    */
-  private async decideAndReserve(em: EntityManager, requestId: string, p: Prepared, requested: Target): Promise<Decision> {
-    let decision = decide(requested, this.figures(p, p.ledgers), p.estimates, this.settings, this.describe);
+  private async decideAndHold(run: CompletionRun, requested: Target): Promise<Decision> {
+    let figures = await this.ledger.figuresOf(run.keys);
+    let decision = this.decide(run, requested, figures);
+    if (run.keys.length && (decision.kind === 'refuse' || decision.fallbacks.length > 0)) {
+      figures = await this.ledger.figuresOf(run.keys, true);
+      decision = this.decide(run, requested, figures);
+    }
     for (let attempt = 1; decision.kind === 'allow'; attempt++) {
-      const { target, pastLimit } = decision;
-      const est = p.estimates.get(targetKey(target))!;
-      const res = await reserve(
-        em,
-        requestId,
-        p.applicable.map((a) => ({
-          ...a.key,
-          amount: amountFor(a.budget, est),
-          limit: a.limit,
-          // A budget that admits the target past its limit (see admitsPastLimit) is reserved on without the check.
-          hard: this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled && !pastLimit.includes(a.budget.id),
-        })),
-        new Date(Date.now() + this.config.budget.reservationTtlMs),
-      );
-      if (res.fits) return decision;
+      if (await this.ledger.hold(this.holdJob(run, decision))) {
+        run.decision = decision;
+        this.markHeld(run, true);
+        return decision;
+      }
       // A concurrent request got there first: decide again from the figures seen under the lock.
-      decision = decide(requested, this.figures(p, res.figures), p.estimates, this.settings, this.describe);
+      decision = this.decide(run, requested, await this.ledger.figuresOf(run.keys));
       if (attempt >= MAX_RESERVE_ATTEMPTS && decision.kind === 'allow') {
         decision = { kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: null, message: 'Budgets are contended; try again', target: decision.target };
       }
@@ -209,114 +254,134 @@ export class CompletionService {
     return decision;
   }
 
-  /** One provider call, always capped at the reservation's output estimate; failures are returned, not thrown. */
-  private async callProvider(target: Target, req: CompletionRequest, p: Prepared): Promise<{ response: ChatResponse | null; error: unknown; ms: number }> {
+  private decide(run: CompletionRun, requested: Target, figures: Map<string, LedgerFigures>): Decision {
+    const rows: BudgetFigures[] = run.applicable.map((a) => {
+      const f = figures.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
+      return {
+        budget: a.budget, limit: a.limit, used: f.used, reserved: f.reserved,
+        maxCostPerRequest: a.budget.maxCostPerRequest == null ? null : parseUnits(a.budget.maxCostPerRequest),
+      };
+    });
+    return decide(requested, rows, run.estimates, this.settings, this.describe);
+  }
+
+  /**
+   * The hold of `d`'s target: its estimate on every applicable budget, and the
+   * usage row it is charged if this instance dies. `spent`: the call already
+   * happened and failed (nothing more can be billed): a hold of zero, which
+   * always fits, only so that the failure's record settles like any other.
+   */
+  private holdJob(run: CompletionRun, d: Allowed, spent = false): HoldJob {
+    const c = run.candidate(d.target);
+    const tokens = spent ? { inputTokens: 0, outputTokens: 0 } : { inputTokens: c.inputTokens, outputTokens: run.outputTokens };
+    const cost = estimateCost(c.price, tokens.inputTokens, tokens.outputTokens);
+    const draft = usageRow(this.usage(run, d, { ...tokens, cachedTokens: 0, cacheWriteTokens: 0 }, cost, 0, {
+      success: false, errorCode: 'INTERRUPTED', estimated: true,
+    }));
+    return {
+      requestId: run.requestId,
+      items: run.applicable.map((a) => ({
+        ...a.key,
+        amount: spent ? 0n : amountFor(a.budget, c.estimate),
+        limit: a.limit,
+        // The per-budget hard check of this target: a budget that admits it past its limit (see admitsPastLimit) holds without it.
+        hard: !spent && this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled && !d.pastLimit.includes(a.budget.id),
+      })),
+      draft,
+      expiresAt: new Date(Date.now() + this.config.budget.reservationTtlMs),
+    };
+  }
+
+  private markHeld(run: CompletionRun, held: boolean): void {
+    run.held = held;
+    if (held) this.holding.add(run.requestId);
+    else this.holding.delete(run.requestId);
+  }
+
+  /** Releases this request's hold (nothing charged). The one place a hold is given back. */
+  private async release(run: CompletionRun): Promise<void> {
+    if (!run.held) return;
+    await this.ledger.release(run.requestId, run.keys);
+    this.markHeld(run, false);
+  }
+
+  /** Step 6: the provider call, with one fail-over to another provider after an outage (see `failover`). */
+  private async callWithFailover(run: CompletionRun): Promise<CallResult> {
+    const first = await this.callProvider(run);
+    if (!first.error || !(await this.failover(run, first.error))) return first;
+    return this.callProvider(run);
+  }
+
+  /** One provider call, always capped at the hold's output estimate; failures are returned, not thrown. */
+  private async callProvider(run: CompletionRun): Promise<CallResult> {
     const start = performance.now();
+    const target = run.decision!.target;
+    this.inProvider++;
     try {
       const response = await this.providers.get(target.provider).chat({
         model: target.model,
-        messages: req.messages,
-        // Always capped: the reservation's output estimate is then an upper bound.
-        maxTokens: p.outputTokens,
-        temperature: req.temperature ?? undefined,
+        messages: run.req.messages,
+        // Always capped: the hold's output estimate is then an upper bound.
+        maxTokens: run.outputTokens,
+        temperature: run.req.temperature ?? undefined,
       });
-      return { response, error: null, ms: performance.now() - start };
+      return { response, error: null };
     } catch (error) {
-      return { response: null, error, ms: performance.now() - start };
+      return { response: null, error };
+    } finally {
+      this.inProvider--;
+      run.providerMs += performance.now() - start;
     }
   }
 
   /**
    * After the provider failed in a way another provider would not (5xx, timeout,
-   * connection): releases this request's reservation, decides again from the
-   * failover target (see `failoverTarget`) and reserves its estimate. Returns the
-   * new decision, with the provider failure as its last fallback step, or null
-   * (nothing reserved any more) when there is no failover or it does not fit.
-   * Release-then-reserve, not "reserve the larger of both up front": a request
+   * connection): releases this request's hold, decides again from the failover
+   * target (see `failoverTarget`) and holds its estimate. Returns true with
+   * `run.decision` the new one (the provider failure as its last fallback
+   * step), or false (the first decision stands, its hold still made) when
+   * there is no failover or it does not fit.
+   * Release-then-hold, not "hold the larger of both up front": a request
    * never holds budget for a model it may not run, and the failover is judged
    * by every budget from the figures of the moment, like any other request.
    */
-  private async failover(em: EntityManager, requestId: string, p: Prepared, d: Extract<Decision, { kind: 'allow' }>, error: unknown): Promise<Extract<Decision, { kind: 'allow' }> | null> {
-    if (!isProviderOutage(error)) return null;
+  private async failover(run: CompletionRun, error: unknown): Promise<boolean> {
+    if (!isProviderOutage(error)) return false;
+    const d = run.decision!;
     const failed = d.target;
-    const next = failoverTarget(failed, p.applicable.map((a) => a.budget), p.estimates, this.settings);
-    if (!next) return null;
-    const release = p.applicable.map((a) => ({ ...a.key, actual: 0n }));
-    await retryOnConflict(() => em.transactional((tem) => settleCharges(tem as EntityManager, requestId, release)));
-    const fresh = await this.decideAndReserve(em, requestId, p, next.to);
-    if (fresh.kind !== 'allow') return null;
-    if (fresh.target.provider === failed.provider) {
-      await retryOnConflict(() => em.transactional((tem) => settleCharges(tem as EntityManager, requestId, release)));
-      return null;
+    const next = failoverTarget(failed, run.budgets, run.estimates, this.settings);
+    if (!next) return false;
+    await this.release(run);
+    const fresh = await this.decideAndHold(run, next.to);
+    if (fresh.kind !== 'allow' || fresh.target.provider === failed.provider) {
+      // Nothing runs on another provider: the failure stands, on the first decision, recorded through a hold of zero.
+      await this.release(run);
+      run.decision = d;
+      this.markHeld(run, await this.ledger.hold(this.holdJob(run, d, true)));
+      return false;
     }
     const reason = `provider ${failed.provider} failed: ${(error as Error).message}`;
-    this.log.warn({ requestId, from: failed, to: fresh.target, err: error }, 'provider failed; retrying on the fallback');
-    return {
+    this.log.warn({ requestId: run.requestId, from: failed, to: fresh.target, err: error }, 'provider failed; retrying on the fallback');
+    run.decision = {
       kind: 'allow',
       target: fresh.target,
       fallbacks: [...d.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
       pastLimit: fresh.pastLimit,
     };
-  }
-
-  /** Finds the budgets, resolves prices and estimates every model the cascade could reach. */
-  private async prepare(em: EntityManager, req: CompletionRequest, requested: Target, now: Date): Promise<Prepared> {
-    const periodStarts = Object.fromEntries(Object.values(LimitPeriod).map((lp) => [lp, periodOf(lp, now).start]));
-    const rows = await applicableBudgets(em, { userId: req.userId, projectId: req.projectId, service: req.service }, periodStarts);
-    const applicable = rows.map((r) => {
-      const budget = em.map(Budget, r.budget);
-      return { budget, key: { budgetId: budget.id, periodStart: r.periodStart }, limit: parseUnits(budget.limitValue) };
-    });
-    const ledgers = new Map(rows.map((r, i) => [ledgerKey(applicable[i].key), r.figures]));
-    const budgets = applicable.map((a) => a.budget);
-
-    const outputTokens = estimateOutputTokens(req.model, req.maxTokens ?? undefined);
-    const prices = new Map<string, Price>();
-    const estimates = new Map<string, CandidateEstimate>();
-    const inputTokens = new Map<string, number>();
-    const targets = possibleTargets(requested, budgets, this.settings);
-    for (const t of targets) {
-      const isRequested = targetKey(t) === targetKey(requested);
-      let price: Price;
-      try {
-        if (!isRequested && !this.providers.isConfigured(t.provider)) continue;
-        price = await this.prices.resolve(t.provider, t.model, now);
-      } catch (e) {
-        if (isRequested) throw e;
-        this.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
-        continue;
-      }
-      const input = estimateInputTokens(t.provider, t.model, req.messages);
-      prices.set(targetKey(t), price);
-      inputTokens.set(targetKey(t), input);
-      estimates.set(targetKey(t), { cost: estimateCost(price, input, outputTokens).totalCost, tokens: input + outputTokens, unpriced: price.source === 'unpriced' });
-    }
-    return { applicable, ledgers, prices, estimates, inputTokens, outputTokens };
-  }
-
-  private figures(p: Prepared, ledgers: Map<string, LedgerFigures>): BudgetFigures[] {
-    return p.applicable.map((a) => {
-      const f = ledgers.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
-      return {
-        budget: a.budget,
-        limit: a.limit,
-        used: f.used,
-        reserved: f.reserved,
-        maxCostPerRequest: a.budget.maxCostPerRequest == null ? null : parseUnits(a.budget.maxCostPerRequest),
-      };
-    });
+    return true;
   }
 
   /** Raises the refusal's alert (EXCEEDED, action "blocked") when a budget's limit stopped it, then throws. */
-  private async refuse(em: EntityManager, req: CompletionRequest, p: Prepared, d: Extract<Decision, { kind: 'refuse' }>, requested: Target): Promise<never> {
-    const labels = this.labels(req, requested.provider, requested.model);
-    this.metrics.llmRequests.inc({ ...labels, status: 'blocked' });
-    const a = p.applicable.find((x) => x.budget.id === d.budgetId);
+  private async refuse(run: CompletionRun, d: Extract<Decision, { kind: 'refuse' }>): Promise<never> {
+    const { req, requested } = run;
+    this.metrics.llmRequests.inc({ ...this.labels(req, requested.provider, requested.model), status: 'blocked' });
+    const a = run.applicable.find((x) => x.budget.id === d.budgetId);
     if (a && d.code === 'BUDGET_EXCEEDED') {
       this.metrics.budgetExceeded.inc({ budget_id: a.budget.id, budget_name: a.budget.name, budget_type: a.budget.budgetType, threshold: 'exceeded' });
       try {
+        const em = this.orm.em.fork() as EntityManager;
         const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
-        const est = p.estimates.get(targetKey(d.target));
+        const est = run.estimates.get(targetKey(d.target));
         // What is used and what the refused request would have added, apart: the refusal moved nothing.
         const movement: BudgetMovement = {
           budget: a.budget, periodStart: a.key.periodStart, limit: a.limit, amount: figures.used + figures.reserved,
@@ -332,128 +397,113 @@ export class CompletionService {
     throw new AppError(d.code, d.message, d.budgetId ? { budgetId: d.budgetId } : {});
   }
 
-  private async callAndSettle(
-    em: EntityManager, req: CompletionRequest, requestId: string, auth: AuthInfo, p: Prepared,
-    d: Extract<Decision, { kind: 'allow' }>, requested: Target, started: number,
-  ): Promise<CompletionOutcome> {
-    const first = await this.callProvider(d.target, req, p);
-    let { response, error } = first;
-    let providerMs = first.ms;
-    if (error) {
-      const next = await this.failover(em, requestId, p, d, error);
-      if (next) {
-        d = next;
-        const second = await this.callProvider(d.target, req, p);
-        ({ response, error } = second);
-        providerMs += second.ms;
-      }
-    }
-    const target = d.target;
-    const price = p.prices.get(targetKey(target))!;
-    const fallbackReason = d.fallbacks.length ? d.fallbacks.map((s) => s.reason).join('; ') : null;
+  /**
+   * Step 7: the usage row, the ledger (hold → actual in `used`) and the rollups,
+   * group-committed with the other requests of the batch; threshold alerts once
+   * per batch. A provider failure is recorded with success=false and cost 0.
+   */
+  private async settle(run: CompletionRun, { response, error }: CallResult): Promise<CompletionOutcome> {
+    const d = run.decision!;
+    const price = run.candidate(d.target).price;
     const usage: NormalizedUsage = response?.usage ?? { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
     const cost = response ? computeCost(price, usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
-    const totalTokens = usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens + usage.outputTokens;
-    const errorCode = error ? (error instanceof AppError ? error.code : 'PROVIDER_ERROR') : null;
-    const durationMs = Math.round(performance.now() - started);
-
-    const row = Object.assign(new TokenUsage(), {
-      requestId,
-      userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
-      requestedProvider: requested.provider, requestedModel: requested.model,
-      provider: target.provider, model: target.model,
-      fallbackUsed: d.fallbacks.length > 0, fallbackReason,
-      inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
-      cacheWriteTokens: usage.cacheWriteTokens, totalTokens,
-      inputCost: formatUnits(cost.inputCost), outputCost: formatUnits(cost.outputCost), totalCost: formatUnits(cost.totalCost),
-      inputPricePerMillion: formatUnits(price.inputPerMillion), outputPricePerMillion: formatUnits(price.outputPerMillion),
-      cachedPricePerMillion: price.cachedInputPerMillion === null ? null : formatUnits(price.cachedInputPerMillion),
-      cacheWritePricePerMillion: price.cacheWritePerMillion === null ? null : formatUnits(price.cacheWritePerMillion),
-      durationMs, providerDurationMs: Math.round(providerMs), success: response !== null, errorCode,
-      apiKeyId: auth.keyId === 'env-admin' ? null : auth.keyId, createdAt: new Date(),
+    const row = this.usage(run, d, usage, cost, Math.round(performance.now() - run.started), {
+      success: response !== null, errorCode: error ? (error instanceof AppError ? error.code : 'PROVIDER_ERROR') : null, estimated: false,
     });
-    const charges = p.applicable.map((a) => ({
-      ...a.key,
-      actual: a.budget.limitType === LimitType.TOKENS ? BigInt(totalTokens) * UNIT : cost.totalCost,
-    }));
+    const job: SettleJob = {
+      requestId: run.requestId,
+      charges: run.applicable.map((a) => ({
+        ...a.key,
+        actual: a.budget.limitType === LimitType.TOKENS ? BigInt(row.totalTokens) * UNIT : cost.totalCost,
+      })),
+      usage: usageRow(row),
+      alert: response ? {
+        budgets: run.applicable.map((a) => ({ ...a.key, budget: a.budget, limit: a.limit })),
+        userId: run.req.userId, projectId: run.req.projectId, provider: d.target.provider, model: d.target.model,
+        actionTaken: d.fallbacks.length ? `fallback:${targetKey(d.target)}` : 'none',
+      } : undefined,
+    };
+    const out = await this.settleOrRelease(run, job);
+    row.id = out.usageId ?? `untracked:${run.requestId}`;
+    if (!out.live) this.log.warn({ requestId: run.requestId }, 'the request outlived its hold (BUDGET_RESERVATION_TTL_MS) and stays charged at its estimate');
 
-    // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
-    const raised = await this.settleOrRelease(requestId, p, () => retryWhileDatabaseUnavailable(() => retryOnConflict(() =>
-      em.transactional(async (tem) => {
-        const t = tem as EntityManager;
-        const after = await settleCharges(t, requestId, charges);
-        if (this.config.budget.costTracking) row.id = await insertUsage(t, row, charges);
-        await this.hooks.addToHourlyRollup(t, [{
-          at: row.createdAt, userId: row.userId ?? null, projectId: row.projectId ?? null, service: row.service ?? null,
-          provider: row.provider, model: row.model, success: row.success, inputTokens: row.inputTokens, outputTokens: row.outputTokens,
-          cachedTokens: row.cachedTokens, totalTokens, totalCost: cost.totalCost, durationMs,
-        }]);
-        const action = d.fallbacks.length ? `fallback:${targetKey(target)}` : 'none';
-        const movements: BudgetMovement[] = p.applicable.map((a) => {
-          const f = after.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
-          return {
-            budget: a.budget, periodStart: a.key.periodStart, amount: f.used + f.reserved, limit: a.limit,
-            userId: req.userId, projectId: req.projectId, provider: target.provider, model: target.model, actionTaken: action,
-          };
-        });
-        return response ? this.hooks.raiseThresholdAlerts(t, movements) : [];
-      }),
-    )));
-    if (!this.config.budget.costTracking) row.id = `untracked:${requestId}`;
-
-    this.afterSettle(req, row, cost.totalCost, d, requested, providerMs, started, raised, p);
+    this.afterSettle(run, row, cost.totalCost, out.raised);
     if (error) throw error;
     return {
-      requestId,
+      requestId: run.requestId,
       message: response!.message,
       finishReason: response!.finishReason,
-      provider: target.provider,
-      model: target.model,
+      provider: d.target.provider,
+      model: d.target.model,
       fallbackUsed: d.fallbacks.length > 0,
-      fallbackReason,
+      fallbackReason: row.fallbackReason ?? null,
       usage: { ...row },
-      budgetIds: p.applicable.map((a) => a.budget.id),
+      budgetIds: run.applicable.map((a) => a.budget.id),
     };
   }
 
   /**
    * Runs the settle; if it fails for good (not a passing outage, which it has
-   * retried), releases the request's reservation before rethrowing, so one bad
+   * retried), releases the request's hold before rethrowing, so one bad
    * record does not hold budget until the TTL. Nothing is charged then: no
    * usage row was written either, and the ledger still equals its usage.
    */
-  private async settleOrRelease<T>(requestId: string, p: Prepared, settle: () => Promise<T>): Promise<T> {
+  private async settleOrRelease(run: CompletionRun, job: SettleJob) {
     try {
-      return await settle();
+      let out = await this.ledger.settle(job);
+      // The hold was gone: the expiry job charged it at its estimate while this request was alive (stalled past its TTL),
+      // committing after this settle's snapshot was taken. Settling again sees the estimated row and replaces it.
+      if (!out.live && this.config.budget.costTracking) out = await this.ledger.settle(job);
+      this.markHeld(run, false);
+      return out;
     } catch (e) {
-      const release = p.applicable.map((a) => ({ ...a.key, actual: 0n }));
-      const em = this.orm.em.fork() as EntityManager;
-      await retryOnConflict(() => em.transactional((tem) => settleCharges(tem as EntityManager, requestId, release)))
-        .catch((err: unknown) => this.log.error({ err, requestId }, 'could not release the reservation after a failed settle'));
+      await this.release(run).catch((err: unknown) => this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'));
       throw e;
     }
   }
 
-  /** Metrics, publication and spike checks: after commit, never failing the request. */
-  private afterSettle(
-    req: CompletionRequest, row: TokenUsage, cost: bigint, d: Extract<Decision, { kind: 'allow' }>, requested: Target,
-    providerMs: number, started: number, raised: CostAlert[], p: Prepared,
-  ): void {
+  /** The usage record of `run` on `d`'s target with the given tokens and cost. */
+  private usage(
+    run: CompletionRun, d: Allowed, usage: NormalizedUsage, cost: { inputCost: bigint; outputCost: bigint; totalCost: bigint }, durationMs: number,
+    outcome: { success: boolean; errorCode: string | null; estimated: boolean },
+  ): TokenUsage {
+    const { req, requested } = run;
+    const price = run.candidate(d.target).price;
+    return Object.assign(new TokenUsage(), {
+      requestId: run.requestId,
+      userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
+      requestedProvider: requested.provider, requestedModel: requested.model,
+      provider: d.target.provider, model: d.target.model,
+      fallbackUsed: d.fallbacks.length > 0, fallbackReason: d.fallbacks.length ? d.fallbacks.map((s) => s.reason).join('; ') : null,
+      inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
+      cacheWriteTokens: usage.cacheWriteTokens, totalTokens: usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens + usage.outputTokens,
+      inputCost: formatUnits(cost.inputCost), outputCost: formatUnits(cost.outputCost), totalCost: formatUnits(cost.totalCost),
+      inputPricePerMillion: formatUnits(price.inputPerMillion), outputPricePerMillion: formatUnits(price.outputPerMillion),
+      cachedPricePerMillion: price.cachedInputPerMillion === null ? null : formatUnits(price.cachedInputPerMillion),
+      cacheWritePricePerMillion: price.cacheWritePerMillion === null ? null : formatUnits(price.cacheWritePerMillion),
+      durationMs, providerDurationMs: Math.round(run.providerMs), ...outcome,
+      apiKeyId: run.auth.keyId === 'env-admin' ? null : run.auth.keyId, createdAt: new Date(),
+    });
+  }
+
+  /** Step 8: metrics, publication and spike checks: after commit, never failing the request. */
+  private afterSettle(run: CompletionRun, row: TokenUsage, cost: bigint, raised: CostAlert[]): void {
+    const { req, requested } = run;
     const status = row.success ? 'success' : 'error';
     // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
-    const durationMs = performance.now() - started;
+    const durationMs = performance.now() - run.started;
     recordRequest(this.metrics, {
       userId: req.userId, projectId: req.projectId, service: req.service, provider: row.provider, model: row.model, success: row.success,
       inputTokens: row.inputTokens + row.cacheWriteTokens, outputTokens: row.outputTokens, cachedTokens: row.cachedTokens, totalCost: cost,
     });
     this.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
-    this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - providerMs) / 1000);
-    for (const s of d.fallbacks) {
+    this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
+    for (const s of run.decision!.fallbacks) {
       this.metrics.budgetFallback.inc({ original_provider: requested.provider, original_model: requested.model, fallback_provider: s.to.provider, fallback_model: s.to.model });
     }
     void this.hooks.publishRaised(raised).catch((e: unknown) => this.log.error({ err: e }, 'publishing alerts failed'));
     void this.hooks
-      .checkSpikes({ userId: req.userId, projectId: req.projectId, budgets: p.applicable.map((a) => a.budget) })
+      .checkSpikes({ userId: req.userId, projectId: req.projectId, budgets: run.budgets })
       .catch((e: unknown) => this.log.error({ err: e }, 'spike check failed'));
   }
 
@@ -461,8 +511,11 @@ export class CompletionService {
     return { ...whoLabels(this.metrics, req.userId, req.projectId), provider, model, service: req.service ?? '' };
   }
 
-  /** BUDGET_ENABLED=false: straight to the provider; nothing checked, reserved or recorded. */
-  private async passThrough(req: CompletionRequest, target: Target, requestId: string, started: number): Promise<CompletionOutcome> {
+  /** BUDGET_ENABLED=false: straight to the provider; nothing checked, held or recorded. */
+  private async passThrough(req: CompletionRequest): Promise<CompletionOutcome> {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const target: Target = { provider: req.provider, model: req.model };
     const response = await this.providers.get(target.provider).chat({
       model: target.model, messages: req.messages, maxTokens: req.maxTokens ?? undefined, temperature: req.temperature ?? undefined,
     });
@@ -501,30 +554,19 @@ export class CompletionService {
   }
 }
 
-/** Inserts the usage row and its budget links in one statement; returns the new id. */
-async function insertUsage(em: EntityManager, u: TokenUsage, charges: { budgetId: string; periodStart: Date; actual: bigint }[]): Promise<string> {
-  const rows = await em.execute<{ id: string }[]>(
-    `with u as (
-       insert into token_usage (request_id, user_id, project_id, service, endpoint, requested_provider, requested_model, provider, model,
-         fallback_used, fallback_reason, input_tokens, output_tokens, cached_tokens, cache_write_tokens, total_tokens,
-         input_cost, output_cost, total_cost, input_price_per_million, output_price_per_million, cached_price_per_million,
-         cache_write_price_per_million, duration_ms, provider_duration_ms, success, error_code, api_key_id, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz)
-       returning id
-     ), b as (
-       insert into token_usage_budget (usage_id, budget_id, period_start, amount)
-       select u.id, c.budget_id, c.period_start, c.amount from u, json_to_recordset(?::json) as c(budget_id uuid, period_start timestamptz, amount numeric)
-     )
-     select id from u`,
-    [
-      u.requestId, u.userId ?? null, u.projectId ?? null, u.service ?? null, u.endpoint ?? null, u.requestedProvider, u.requestedModel, u.provider, u.model,
-      u.fallbackUsed, u.fallbackReason ?? null, u.inputTokens, u.outputTokens, u.cachedTokens, u.cacheWriteTokens, u.totalTokens,
-      u.inputCost, u.outputCost, u.totalCost, u.inputPricePerMillion ?? null, u.outputPricePerMillion ?? null, u.cachedPricePerMillion ?? null,
-      u.cacheWritePricePerMillion ?? null, u.durationMs, u.providerDurationMs, u.success, u.errorCode ?? null, u.apiKeyId ?? null, u.createdAt.toISOString(),
-      JSON.stringify(charges.map((c) => ({ budget_id: c.budgetId, period_start: c.periodStart.toISOString(), amount: formatUnits(c.actual) }))),
-    ],
-  );
-  return String(rows[0].id);
+/** A usage record as the columns the ledger statements write (USAGE_COLUMNS). */
+function usageRow(u: TokenUsage): UsageRow {
+  return {
+    request_id: u.requestId, user_id: u.userId ?? null, project_id: u.projectId ?? null, service: u.service ?? null, endpoint: u.endpoint ?? null,
+    requested_provider: u.requestedProvider, requested_model: u.requestedModel, provider: u.provider, model: u.model,
+    fallback_used: u.fallbackUsed, fallback_reason: u.fallbackReason ?? null, input_tokens: u.inputTokens, output_tokens: u.outputTokens,
+    cached_tokens: u.cachedTokens, cache_write_tokens: u.cacheWriteTokens, total_tokens: u.totalTokens,
+    input_cost: u.inputCost, output_cost: u.outputCost, total_cost: u.totalCost,
+    input_price_per_million: u.inputPricePerMillion ?? null, output_price_per_million: u.outputPricePerMillion ?? null,
+    cached_price_per_million: u.cachedPricePerMillion ?? null, cache_write_price_per_million: u.cacheWritePricePerMillion ?? null,
+    duration_ms: u.durationMs, provider_duration_ms: u.providerDurationMs, success: u.success, error_code: u.errorCode ?? null,
+    estimated: u.estimated, api_key_id: u.apiKeyId ?? null, created_at: u.createdAt.toISOString(),
+  };
 }
 
 /** A provider failure another provider would not share: 5xx, timeout, connection error (not a 4xx, not an abort). */

@@ -65,6 +65,8 @@ export interface AppConfig {
     reservationTtlMs: number;
     /** How often reservations past their expiry (and expired idempotency records) are swept. @default 10_000 */
     sweepIntervalMs: number;
+    /** How often each instance reloads its budget cache even without an invalidation (the staleness bound when the transport is down). */
+    cacheRefreshMs: number;
   };
   alerts: {
     slackWebhookUrl: string | undefined;
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       allowUnpricedModels: r.bool('BUDGET_ALLOW_UNPRICED_MODELS', false),
       reservationTtlMs: r.int('BUDGET_RESERVATION_TTL_MS', 300_000, 1_000, 86_400_000),
       sweepIntervalMs: r.int('BUDGET_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),
+      cacheRefreshMs: r.int('BUDGET_CACHE_REFRESH_MS', 5_000, 100, 3_600_000),
     },
     alerts: {
       slackWebhookUrl: r.url('SLACK_WEBHOOK_URL', HTTP),

@@ -15,6 +15,8 @@ export interface PriceCatalogOptions {
   refreshMs?: number;
   /** Clock for the refresh interval (tests). @default Date.now */
   now?: () => number;
+  /** Called after `setOverride` committed (other instances then drop their loaded overrides). */
+  onChanged?: () => void;
 }
 
 /** The body of `setModelPrice`: USD per 1M tokens as decimal strings (≤ 6 decimals). */
@@ -135,6 +137,7 @@ export class PriceCatalog {
     });
     await em.persistAndFlush(row);
     this.invalidate();
+    this.opts.onChanged?.();
     await this.overrides();
     return price;
   }

@@ -28,7 +28,8 @@ const SUM_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_t
 const ADD_SUMS = SUM_COLUMNS.map((c) => `${c} = u.${c} + excluded.${c}`).join(', ');
 
 /** Aggregates of the deltas in `d`, in the column order of ADD_SUMS. */
-const DELTA_SUMS = `count(*), count(*) filter (where d.success), sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_tokens),
+/** `n` is +1 per request added (−1 for one taken back: an estimate replaced by the actual, src/budgets/ledger-sql.ts). */
+const DELTA_SUMS = `sum(d.n), coalesce(sum(d.n) filter (where d.success), 0), sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_tokens),
         sum(d.total_tokens), sum(d.total_cost), sum(d.duration_ms)`;
 
 /**
@@ -64,33 +65,47 @@ export async function addToHourlyRollup(em: EntityManager, deltas: RollupDelta[]
     total_cost: formatUnits(d.totalCost),
     duration_ms: d.durationMs,
   }));
-  const sums = SUM_COLUMNS.join(', ');
-  await em.execute(
-    `with d as materialized (
-       select date_trunc('hour', r.at, 'UTC') as hour, r.*
+  await em.execute(`with d as materialized (${ROLLUP_DELTAS_FROM_JSON}), ${rollupUpserts('d')} select 1`, [JSON.stringify(rows)]);
+}
+
+/** The deltas of `addToHourlyRollup`'s JSON parameter as the CTE the upserts read. */
+const ROLLUP_DELTAS_FROM_JSON = `select date_trunc('hour', r.at, 'UTC') as hour, 1 as n, r.*
          from json_to_recordset(?::json) as r(at timestamptz, user_id text, project_id text, service text, provider text, model text,
               success boolean, input_tokens bigint, output_tokens bigint, cached_tokens bigint, total_tokens bigint,
-              total_cost numeric, duration_ms bigint)
-     ), by_user as (
+              total_cost numeric, duration_ms bigint)`;
+
+/**
+ * The four rollup upserts as CTEs (`ru_user, ru_user_day, ru_day, ru_scope`) reading the deltas from the CTE
+ * named `source` (columns: hour, user_id, project_id, service — '' when absent — provider, model, success,
+ * input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms, and n: +1 per request, −1 to take one back). Shared by
+ * `addToHourlyRollup` and the settle batch (src/budgets/ledger-batcher.ts), so both write the same sums.
+ */
+export function rollupUpserts(source: string): string {
+  const sums = SUM_COLUMNS.join(', ');
+  const agg = DELTA_SUMS.replaceAll('d.', `${source}.`);
+  return `ru_user as (
        insert into usage_hourly as u (hour, user_id, project_id, service, provider, model, ${sums})
-       select d.hour, d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+       select hour, user_id, project_id, service, provider, model, ${agg}
+         from ${source} group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (hour, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
-     ), by_user_day as (
+       returning 1
+     ), ru_user_day as (
        insert into usage_daily_user as u (day, user_id, project_id, service, provider, model, ${sums})
-       select date_trunc('day', d.hour, 'UTC'), d.user_id, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from d group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+       select date_trunc('day', hour, 'UTC'), user_id, project_id, service, provider, model, ${agg}
+         from ${source} group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
        on conflict (day, user_id, project_id, service, provider, model) do update set ${ADD_SUMS}
-     ), by_day as (
+       returning 1
+     ), ru_day as (
        insert into usage_daily_scope as u (day, project_id, service, provider, model, ${sums})
-       select date_trunc('day', d.hour, 'UTC'), d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-         from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+       select date_trunc('day', hour, 'UTC'), project_id, service, provider, model, ${agg}
+         from ${source} group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
        on conflict (day, project_id, service, provider, model) do update set ${ADD_SUMS}
-     )
-     insert into usage_hourly_scope as u (hour, project_id, service, provider, model, ${sums})
-     select d.hour, d.project_id, d.service, d.provider, d.model, ${DELTA_SUMS}
-       from d group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-     on conflict (hour, project_id, service, provider, model) do update set ${ADD_SUMS}`,
-    [JSON.stringify(rows)],
-  );
+       returning 1
+     ), ru_scope as (
+       insert into usage_hourly_scope as u (hour, project_id, service, provider, model, ${sums})
+       select hour, project_id, service, provider, model, ${agg}
+         from ${source} group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+       on conflict (hour, project_id, service, provider, model) do update set ${ADD_SUMS}
+       returning 1
+     )`;
 }

@@ -42,6 +42,8 @@ export class TokenUsage {
   @Property({ type: 'integer', default: 0 }) providerDurationMs: number = 0;
   @Property({ type: 'boolean' }) success!: boolean;
   @Property({ type: 'text', nullable: true }) errorCode?: string | null;
+  /** Charged at the held estimate: the instance serving it died after its provider call may have started (docs/ledger.md). */
+  @Property({ type: 'boolean', default: false }) estimated: boolean = false;
   @Property({ type: 'uuid', nullable: true }) apiKeyId?: string | null;
   @Property({ type: 'timestamptz', defaultRaw: 'now()' }) createdAt: Date = new Date();
 }

@@ -29,6 +29,10 @@ export class UsageView {
   @Field(() => Int) durationMs!: number;
   @Field() success!: boolean;
   @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field({
+    description: 'True when the cost was charged at the reserved estimate because the instance serving the request died after its provider call may have started.',
+  })
+  estimated!: boolean;
   @Field(() => DateTime) createdAt!: Date;
 }
 
@@ -85,6 +89,7 @@ export function toUsageView(u: TokenUsage): UsageView {
     durationMs: u.durationMs,
     success: u.success,
     errorCode: u.errorCode ?? null,
+    estimated: u.estimated ?? false,
     createdAt: u.createdAt,
   });
 }

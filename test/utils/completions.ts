@@ -15,7 +15,7 @@ export const GPT4O_COST = BigInt(GPT4O_PROMPT_TOKENS) * 2_500_000n + 20n * 10_00
 /** Settle hooks that do nothing, for a CompletionService built by hand. */
 export const NO_SETTLE_HOOKS: SettleHooks = {
   raiseThresholdAlerts: async () => [],
-  addToHourlyRollup: async () => undefined,
+  thresholdsDue: () => false,
   publishRaised: async () => undefined,
   checkSpikes: async () => undefined,
 };

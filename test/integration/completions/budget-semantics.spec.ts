@@ -27,7 +27,10 @@ const used = async (id: string) => parseUnits(String((await status(id)).used));
 /** A CompletionService on the test server's database without alerts or rollups, with its own clock or price catalog. */
 function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
   const { db, providers, prices } = s.app.services;
-  return new CompletionService(db.orm, s.config, providers, opts.prices ?? prices, NO_SETTLE_HOOKS, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now);
+  // The server's budget cache: budgets changed through the server are then seen here at once.
+  return new CompletionService(db.orm, s.config, providers, opts.prices ?? prices, NO_SETTLE_HOOKS, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now, {
+    budgets: s.app.services.completions.budgetCache,
+  });
 }
 const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
 const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({

@@ -1,4 +1,4 @@
-import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, ListAlertsDocument, UsageDocument, UsageRecordsDocument } from '../../generated/graphql';
+import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, ListAlertsDocument, UpdateBudgetDocument, UsageDocument, UsageRecordsDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres, createTestDatabase, type TestDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
@@ -99,7 +99,7 @@ describe('global switches', () => {
 });
 
 describe('reservations', () => {
-  it('are released by the sweeper timer once expired, making the budget usable again', async () => {
+  it('without a hold (the call provably never started) are released by the sweeper timer once expired, making the budget usable again', async () => {
     await withServer({ BUDGET_SWEEP_INTERVAL_MS: '100' }, async (s) => {
       // TOTAL: one ledger row whatever the clock says.
       const b = ok(await s.gql(CreateBudgetDocument, { input: { budgetName: 'tiny', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 0.01, hardLimitEnabled: true } })).createBudget;
@@ -116,6 +116,47 @@ describe('reservations', () => {
       ok(await complete(s));
     });
   }, SERVER_TEST_MS);
+});
+
+describe('holds', () => {
+  it('past their expiry with the provider call under way are charged at the estimate, as a usage row marked estimated, which the late answer replaces by the actual', async () => {
+    await withServer({}, async (s) => {
+      const b = await hardBudget(s, 1);
+      sim.control.setLatency(1_500);
+      try {
+        const pending = complete(s);
+        // The hold is committed before the provider is called.
+        for (let i = 0; (await count(s, 'completion_hold')) === 0; i++) {
+          if (i > 200) throw new Error('no hold was written');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const later = new Date(Date.now() + 3_600_000);
+        expect(await s.app.services.completions.ledger.expire(later, true)).toEqual({ charged: 1, released: 0 });
+        const em = s.app.services.db.orm.em.fork();
+        const [row] = await em.execute<{ id: string; estimated: boolean; success: boolean; total_cost: string; error_code: string }[]>(
+          "select id::text, estimated, success, total_cost::text, error_code from token_usage where user_id = 'u1' and estimated");
+        expect(row).toMatchObject({ estimated: true, success: false, error_code: 'INTERRUPTED' });
+        const st = ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status;
+        expect(st).toMatchObject({ reserved: 0 });
+        expect(st.used).toBeCloseTo(Number(row.total_cost), 12);
+        // The instance was alive after all (stalled past its TTL): its answer replaces the estimate by the actual, once.
+        const late = ok(await pending).complete;
+        expect(late.usage).toMatchObject({ estimated: false, success: true });
+        expect(late.usage.totalCost).toBeLessThanOrEqual(Number(row.total_cost));
+        expect(ok(await s.gql(BudgetStatusDocument, { id: b.id })).budget!.status.used).toBeCloseTo(late.usage.totalCost, 12);
+        const rows = await em.execute<{ n: number; estimated: boolean }[]>("select (count(*) over ())::int as n, estimated from token_usage where user_id = 'u1'");
+        expect(rows).toEqual([{ n: 1, estimated: false }]);
+        const [roll] = await em.execute<{ request_count: string; total_cost: string }[]>(
+          "select sum(request_count)::text as request_count, sum(total_cost)::text as total_cost from usage_hourly where user_id = 'u1'");
+        expect(Number(roll.request_count)).toBe(1);
+        expect(Number(roll.total_cost)).toBeCloseTo(late.usage.totalCost, 12);
+        expect(await count(s, 'completion_hold')).toBe(0);
+        expect(await count(s, 'budget_reservation')).toBe(0);
+      } finally {
+        sim.control.setLatency(0);
+      }
+    });
+  });
 });
 
 (onPostgres() ? describe : describe.skip)('two server instances (separate pools) on one PostgreSQL database', () => {
@@ -142,4 +183,38 @@ describe('reservations', () => {
       await db.drop();
     }
   });
+
+  // The budget cache (docs/ledger.md, "Caches"): refreshes are set far apart, so only the invalidation can explain what B sees.
+  it.each(process.env.TEST_REDIS_URL ? [['LISTEN/NOTIFY', {}], ['Redis', { REDIS_URL: process.env.TEST_REDIS_URL }]] : [['LISTEN/NOTIFY', {}]])(
+    'see a budget created or changed on the other at once (over %s), not after the cache refresh',
+    async (_via, extra) => {
+      const db = await createTestDatabase();
+      try {
+        const env = { ...simulatorEnv(sim), BUDGET_CACHE_REFRESH_MS: '3600000', ...(extra as Record<string, string>) };
+        const a = await startTestServer(env, { db });
+        const b = await startTestServer(env, { db });
+        try {
+          ok(await complete(b)); // B's cache is loaded: no budget applies
+          const budget = await hardBudget(a, 0.000001);
+          const refused = async (s: TestServer) => (await complete(s)).errors?.[0]?.extensions?.code === 'BUDGET_EXCEEDED';
+          const within = async (ms: number, check: () => Promise<boolean>) => {
+            const end = Date.now() + ms;
+            while (!(await check())) {
+              if (Date.now() > end) return false;
+              await new Promise((r) => setTimeout(r, 20));
+            }
+            return true;
+          };
+          expect(await within(5_000, () => refused(b))).toBe(true);
+          ok(await a.gql(UpdateBudgetDocument, { id: budget.id, input: { limitValue: 1000 } }));
+          expect(await within(5_000, async () => !(await refused(b)))).toBe(true);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      } finally {
+        await db.drop();
+      }
+    },
+  );
 });

@@ -1,0 +1,337 @@
+import { performance } from 'node:perf_hooks';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { CostAlert } from '../alerts/cost-alert.entity';
+import type { Budget } from './budget.entity';
+import type { Logger } from '../common/logger';
+import { formatUnits, parseUnits } from '../common/money';
+import { isDatabaseUnavailable, retryWhileDatabaseUnavailable } from '../db/errors';
+import type { HotSql } from '../db/hot-sql';
+import { ledgerKey, retryOnConflict, type LedgerFigures, type LedgerKey } from './ledger';
+import { ENSURE, EXPIRE, HOLD, LOCK_EXPIRED, RENEW, SETTLE } from './ledger-sql';
+
+/** One budget a request holds on: its amount in the budget's unit, the limit, and whether the hold must fit under it. */
+export interface HoldItem extends LedgerKey {
+  amount: bigint;
+  limit: bigint;
+  /** True: the hold must fit under the limit (hard, enforced budgets, for this target). */
+  hard: boolean;
+}
+
+/** A usage row as its columns (snake_case, JSON-safe), see USAGE_COLUMNS. */
+export type UsageRow = Record<string, string | number | boolean | null>;
+
+export interface HoldJob {
+  requestId: string;
+  items: HoldItem[];
+  /** The usage row this request is charged if it dies after its call may have started (estimated = true). */
+  draft: UsageRow;
+  expiresAt: Date;
+}
+
+export interface Charge extends LedgerKey {
+  /** What the request actually used, in the budget's unit (0 when it failed or is released). */
+  actual: bigint;
+}
+
+export interface SettleJob {
+  requestId: string;
+  charges: Charge[];
+  /** The usage row (with the rollups it feeds); null for a release. */
+  usage: UsageRow | null;
+  /** For threshold alerts: who moved the budgets and with what (absent for releases and failures). */
+  alert?: SettleAlertContext;
+}
+
+export interface SettleAlertContext {
+  budgets: readonly (LedgerKey & { budget: Budget; limit: bigint })[];
+  userId: string | null;
+  projectId: string | null;
+  provider: string;
+  model: string;
+  actionTaken: string;
+}
+
+export interface SettleOutcome {
+  /**
+   * False when the hold had expired and been charged at its estimate with no usage row to replace
+   * (cost tracking off): the estimate stands. With a row, the actual replaces it and this is true.
+   */
+  live: boolean;
+  usageId: string | null;
+  /** Threshold alerts this batch raised in its transaction (publish them after the answer). */
+  raised: CostAlert[];
+}
+
+/**
+ * Decides, after a batch's figures are known, which threshold alerts to raise.
+ * `pending` says from the figures expected after the batch whether any alert
+ * might be due (the batch then runs in a transaction with the alert insert,
+ * so the alert commits with the usage that reached it); `raise` inserts them.
+ */
+export interface BatchAlerts {
+  pending(jobs: readonly SettleJob[], expected: (k: LedgerKey) => LedgerFigures): boolean;
+  raise(em: EntityManager, jobs: readonly SettleJob[], after: ReadonlyMap<string, LedgerFigures>): Promise<CostAlert[]>;
+}
+
+interface Waiter<J, R> {
+  job: J;
+  resolve(r: R): void;
+  reject(e: unknown): void;
+}
+
+/** Most jobs of one kind in one statement. @default 64 */
+export const MAX_BATCH = 64;
+/** Longest a batch waits for requests still running to join it. @default 2 */
+export const MAX_WAIT_MS = 2;
+/** How many ledger keys' figures are kept before the map is cleared (they are re-read on demand). @default 50_000 */
+const MAX_FIGURES = 50_000;
+
+/**
+ * Group commit of the ledger: holds (before the provider call), settles and
+ * releases (after it), and the creation of ledger rows are queued and written
+ * in batches, ONE statement per kind and batch, on one lane per instance: a
+ * batch starts as soon as the previous one is done, and takes everything queued
+ * meanwhile (at most MAX_BATCH per kind). So under load a batch carries many
+ * requests and no request of this instance waits on a row lock another of its
+ * requests holds; alone, a request waits for no timer. Each request's promise
+ * settles only after its batch committed. A batch that fails for a reason other
+ * than an outage is split and its jobs retried one by one, so a bad job fails
+ * only itself.
+ *
+ * `figures` keeps the last known figures of every ledger key this instance
+ * touched, refreshed by each batch's RETURNING: the decision reads them.
+ */
+export class LedgerBatcher {
+  readonly figures = new Map<string, LedgerFigures>();
+  private readonly ensureQ: Waiter<LedgerKey[], void>[] = [];
+  private readonly holdQ: Waiter<HoldJob, boolean>[] = [];
+  private readonly settleQ: Waiter<SettleJob, SettleOutcome>[] = [];
+  private running: Promise<void> | null = null;
+  private expiring: Promise<unknown> | null = null;
+  /** Batches committed, by kind (the benchmark reads them). */
+  readonly batches = { hold: 0, settle: 0, ensure: 0 };
+
+  constructor(
+    private readonly orm: MikroORM,
+    /** The driver-level statements (their counts are read by tests and the benchmark). */
+    readonly sql: HotSql,
+    private readonly alerts: BatchAlerts,
+    private readonly log: Logger,
+    /** BUDGET_COST_TRACKING: write usage rows (the ledgers and rollups move either way). */
+    private readonly track: boolean,
+    /** How many jobs may be coming soon (requests running and not in a provider call); a batch waits up to MAX_WAIT_MS for them. */
+    private readonly expected: () => number = () => 0,
+  ) {}
+
+  /** The figures of `keys`, reading (and creating as zero) the rows not seen yet, or all of them when `fresh`. */
+  async figuresOf(keys: readonly LedgerKey[], fresh = false): Promise<Map<string, LedgerFigures>> {
+    const missing = fresh ? [...keys] : keys.filter((k) => !this.figures.has(ledgerKey(k)));
+    if (missing.length) await this.enqueue(this.ensureQ, missing);
+    return new Map(keys.map((k) => [ledgerKey(k), this.figures.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n }]));
+  }
+
+  /** Holds `job` (true) or finds it does not fit (false; `figures` then has the fresh numbers to decide again from). */
+  hold(job: HoldJob): Promise<boolean> {
+    return this.enqueue(this.holdQ, job);
+  }
+
+  /** Settles (or, with no usage and zero charges, releases) a request. */
+  settle(job: SettleJob): Promise<SettleOutcome> {
+    return this.enqueue(this.settleQ, job);
+  }
+
+  /** Releases a request's hold: nothing charged, no usage row. */
+  async release(requestId: string, keys: readonly LedgerKey[]): Promise<void> {
+    await this.settle({ requestId, usage: null, charges: keys.map((k) => ({ ...k, actual: 0n })) });
+  }
+
+  /** Extends the holds of requests still running here to `expiresAt` (no ledger row is touched, so not on the lane). */
+  async renew(requestIds: readonly string[], expiresAt: Date): Promise<void> {
+    if (requestIds.length === 0) return;
+    const at = expiresAt.toISOString();
+    await this.sql.query(RENEW, [JSON.stringify(requestIds), at, at]);
+  }
+
+  /**
+   * Charges the holds expired before `now` at their estimates and releases
+   * reservations without a hold (see EXPIRE). Returns the counts.
+   */
+  expire(now: Date, track: boolean): Promise<{ charged: number; released: number }> {
+    const run = (this.expiring ?? Promise.resolve()).then(() =>
+      retryOnConflict(() => this.orm.em.fork().transactional(async (tem) => {
+        const t = tem as EntityManager;
+        const locked = await this.sql.query(LOCK_EXPIRED, [now.toISOString()], t);
+        const [hasHolds] = await t.execute<{ n: string }[]>('select count(*) as n from completion_hold where expires_at < ?::timestamptz', [now.toISOString()]);
+        if (locked.length === 0 && Number(hasHolds.n) === 0) return { charged: 0, released: 0 };
+        const [r] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [now.toISOString(), now.toISOString(), track], t);
+        return { charged: Number(r.charged), released: Number(r.released) };
+      })),
+    );
+    this.expiring = run.catch(() => undefined);
+    return run.then((r) => {
+      // Figures of the keys it touched are stale now: re-read on next use.
+      if (r.charged || r.released) this.figures.clear();
+      return r;
+    });
+  }
+
+  private queued(): number {
+    return this.ensureQ.length + this.settleQ.length + this.holdQ.length;
+  }
+
+  /** Waits until every queued job has been written. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private enqueue<J, R>(q: Waiter<J, R>[], job: J): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      q.push({ job, resolve, reject });
+      this.running ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        // Lets the requests of this turn of the event loop join the batch; with more requests running than
+        // queued, waits up to MAX_WAIT_MS for them (a request alone waits for nothing).
+        await new Promise((r) => setImmediate(r));
+        const deadline = performance.now() + MAX_WAIT_MS;
+        while (this.queued() < this.expected() && this.queued() < MAX_BATCH && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 0.2));
+        }
+        if (!this.queued()) break;
+        if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (w) => this.ensureBatch(w));
+        if (this.settleQ.length) await this.run(this.settleQ.splice(0, MAX_BATCH), (w) => this.settleBatch(w));
+        if (this.holdQ.length) await this.run(this.holdQ.splice(0, MAX_BATCH), (w) => this.holdBatch(w));
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** Runs one batch; on a failure that is not an outage, each job alone, so only the bad one fails. */
+  private async run<J, R>(batch: Waiter<J, R>[], exec: (w: Waiter<J, R>[]) => Promise<void>): Promise<void> {
+    try {
+      await exec(batch);
+    } catch (e) {
+      if (batch.length === 1 || isDatabaseUnavailable(e)) {
+        for (const w of batch) w.reject(e);
+        return;
+      }
+      this.log.warn({ err: e, jobs: batch.length }, 'a ledger batch failed; retrying its jobs one by one');
+      for (const w of batch) {
+        try {
+          await exec([w]);
+        } catch (err) {
+          w.reject(err);
+        }
+      }
+    }
+  }
+
+  private remember(budgetId: string, periodStart: Date | string, used: string, reserved: string): string {
+    if (this.figures.size >= MAX_FIGURES) this.figures.clear();
+    const k = ledgerKey({ budgetId, periodStart: new Date(periodStart) });
+    this.figures.set(k, { used: parseUnits(used), reserved: parseUnits(reserved) });
+    return k;
+  }
+
+  private async ensureBatch(batch: Waiter<LedgerKey[], void>[]): Promise<void> {
+    const keys = new Map<string, LedgerKey>();
+    for (const w of batch) for (const k of w.job) keys.set(ledgerKey(k), k);
+    const rows = await this.sql.query<{ budget_id: string; period_start: Date; used: string; reserved: string }>(ENSURE, [
+      JSON.stringify([...keys.values()].map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() }))),
+    ]);
+    for (const r of rows) this.remember(r.budget_id, r.period_start, String(r.used), String(r.reserved));
+    // A row another instance created concurrently may not be visible to this statement: it is zero.
+    for (const [k] of keys) if (!this.figures.has(k)) this.figures.set(k, { used: 0n, reserved: 0n });
+    this.batches.ensure++;
+    for (const w of batch) w.resolve();
+  }
+
+  private async holdBatch(batch: Waiter<HoldJob, boolean>[]): Promise<void> {
+    const items = batch.flatMap((w, seq) => w.job.items.map((i) => ({
+      seq, budget_id: i.budgetId, period_start: i.periodStart.toISOString(), amount: formatUnits(i.amount), lim: formatUnits(i.limit), hard: i.hard,
+    })));
+    const holds = batch.map((w, seq) => ({ seq, request_id: w.job.requestId, draft: w.job.draft, expires_at: w.job.expiresAt.toISOString() }));
+    // No retry on an outage: a request that cannot hold must not call its provider (it fails fast instead).
+    const rows = await retryOnConflict(() => this.sql.query<{ seq: number | null; fits: boolean | null; budget_id: string | null; period_start: Date | null; used: string | null; reserved: string | null }>(
+      HOLD, [JSON.stringify(items), JSON.stringify(holds)],
+    ));
+    const fits = new Map<number, boolean>();
+    for (const r of rows) {
+      if (r.seq !== null) fits.set(Number(r.seq), Boolean(r.fits));
+      else this.remember(r.budget_id!, r.period_start!, String(r.used), String(r.reserved));
+    }
+    this.batches.hold++;
+    batch.forEach((w, seq) => w.resolve(fits.get(seq) ?? false));
+  }
+
+  private async settleBatch(batch: Waiter<SettleJob, SettleOutcome>[]): Promise<void> {
+    const jobs = batch.map((w) => w.job);
+    const params = [
+      JSON.stringify(jobs.map((j) => ({ request_id: j.requestId }))),
+      JSON.stringify(jobs.flatMap((j) => j.charges.map((c) => ({
+        request_id: j.requestId, budget_id: c.budgetId, period_start: c.periodStart.toISOString(), actual: formatUnits(c.actual),
+      })))),
+      JSON.stringify(jobs.flatMap((j) => (j.usage ? [j.usage] : []))),
+    ];
+    const expected = (k: LedgerKey) => {
+      const f = this.figures.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n };
+      let used = f.used;
+      for (const j of jobs) for (const c of j.charges) if (ledgerKey(c) === ledgerKey(k)) used += c.actual;
+      return { used, reserved: f.reserved };
+    };
+    const withAlerts = this.alerts.pending(jobs, expected);
+    // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
+    const { rows, raised } = await retryWhileDatabaseUnavailable(() => retryOnConflict(async () => {
+      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(SETTLE, [...params, this.track]), raised: [] as CostAlert[] };
+      return this.orm.em.fork().transactional(async (tem) => {
+        const t = tem as EntityManager;
+        const r = await this.sql.query<SettleRow>(SETTLE, [...params, this.track], t);
+        return { rows: r, raised: await this.alerts.raise(t, jobs, this.figuresFrom(r)) };
+      });
+    }));
+    const live = new Set<string>();
+    const usageIds = new Map<string, string>();
+    for (const r of rows) {
+      if (r.kind === 'h') live.add(r.request_id!);
+      else if (r.kind === 'u') usageIds.set(r.request_id!, r.id!);
+    }
+    const after = this.figuresFrom(rows);
+    this.batches.settle++;
+    // Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction.
+    let late: CostAlert[] = [];
+    if (!withAlerts && this.alerts.pending(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n })) {
+      late = await this.orm.em.fork().transactional((tem) => this.alerts.raise(tem as EntityManager, jobs, after))
+        .catch((e: unknown) => {
+          this.log.error({ err: e }, 'could not raise the threshold alerts of a settled batch; the next settle of the budget raises them');
+          return [];
+        });
+    }
+    const all = [...raised, ...late];
+    batch.forEach((w, i) => w.resolve({ live: live.has(w.job.requestId), usageId: usageIds.get(w.job.requestId) ?? null, raised: i === 0 ? all : [] }));
+  }
+
+  private figuresFrom(rows: readonly SettleRow[]): Map<string, LedgerFigures> {
+    const out = new Map<string, LedgerFigures>();
+    for (const r of rows) {
+      if (r.kind !== 'l') continue;
+      const k = this.remember(r.budget_id!, r.period_start!, String(r.used), String(r.reserved));
+      out.set(k, this.figures.get(k)!);
+    }
+    return out;
+  }
+}
+
+interface SettleRow {
+  kind: 'h' | 'u' | 'l';
+  request_id: string | null;
+  id: string | null;
+  budget_id: string | null;
+  period_start: Date | null;
+  used: string | null;
+  reserved: string | null;
+}

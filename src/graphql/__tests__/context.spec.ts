@@ -8,6 +8,7 @@ function fakeServices() {
   const services = {
     db: { orm: { em: { fork: () => ({ id: ++calls.fork }) } } },
     log: { child: (b: object) => (calls.child++, { bindings: b }) },
+    config: { budget: { forecastMinElapsed: 0.1 } },
   } as unknown as AppServices;
   return { services, calls };
 }

@@ -5,6 +5,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger } from '../../../src/common/logger';
 import { AlertRaisedDocument, CreateBudgetDocument, type AlertRaisedSubscription, type AlertRaisedSubscriptionVariables } from '../../generated/graphql';
+import { BudgetType } from '../../../src/common/enums';
 import { onPostgres } from '../../utils/database';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
 import type { AlertRaisedPayload } from '../../../src/graphql/pubsub';
@@ -113,7 +114,8 @@ describe('alertRaised', () => {
     const other = await budget(s, 'p-theirs');
     const key = ok(await s.gql<{ createApiKey: { secret: string } }>(`mutation { createApiKey(name: "live-viewer", role: VIEWER, projectId: "p-mine") { secret } }`)).createApiKey.secret;
     await ensureProbeAlert(s);
-    const p = probe({ budgetId: mine.id, projectId: 'p-mine' });
+    // The event carries its budget's audience (what the filter decides visibility from, without a query).
+    const p = probe({ budgetId: mine.id, projectId: 'p-mine', budget: { budgetType: BudgetType.PROJECT, userId: null, projectId: 'p-mine', scopeId: null } });
     const viewer = await subscribe(s, {}, p, key);
     await raise(s, [await movement(s, other.id, '85')]);
     await raise(s, [await movement(s, mine.id, '85')]);

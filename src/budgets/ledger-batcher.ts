@@ -4,7 +4,7 @@ import type { CostAlert } from '../alerts/cost-alert.entity';
 import type { Budget } from './budget.entity';
 import type { Logger } from '../common/logger';
 import { formatUnits, parseUnits } from '../common/money';
-import { isDatabaseUnavailable, retryWhileDatabaseUnavailable } from '../db/errors';
+import { isDatabaseUnavailable } from '../db/errors';
 import type { HotSql } from '../db/hot-sql';
 import { ledgerKey, retryOnConflict, type LedgerFigures, type LedgerKey } from './ledger';
 import { ENSURE, EXPIRE, HOLD, LOCK_EXPIRED, RENEW, SETTLE } from './ledger-sql';
@@ -77,7 +77,17 @@ interface Waiter<J, R> {
   job: J;
   resolve(r: R): void;
   reject(e: unknown): void;
+  /** Attempts already failed because the database was away (settles only). */
+  outages?: number;
 }
+
+/**
+ * How long a settle waits before each new attempt while the database is away
+ * (the provider has done and billed the work: a brief outage must not lose its
+ * record). The wait is off the lane, so holds and other settles are not queued
+ * behind it: they fail fast or succeed on their own. @default [250, 500, 1000, 2000]
+ */
+export const SETTLE_OUTAGE_RETRY_MS: readonly number[] = [250, 500, 1_000, 2_000];
 
 /** Most jobs of one kind in one statement. @default 64 */
 export const MAX_BATCH = 64;
@@ -107,6 +117,8 @@ export class LedgerBatcher {
   private readonly holdQ: Waiter<HoldJob, boolean>[] = [];
   private readonly settleQ: Waiter<SettleJob, SettleOutcome>[] = [];
   private running: Promise<void> | null = null;
+  /** Settles waiting off the lane to be tried again after an outage. */
+  private retrying = 0;
   private expiring: Promise<unknown> | null = null;
   /** Batches committed, by kind (the benchmark reads them). */
   readonly batches = { hold: 0, settle: 0, ensure: 0 };
@@ -181,7 +193,23 @@ export class LedgerBatcher {
 
   /** Waits until every queued job has been written. */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.retrying) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** A settle that met an outage: queued again after its next wait, or rejected once the waits are used up. */
+  private retryAfterOutage(w: Waiter<SettleJob, SettleOutcome>, e: unknown): void {
+    const n = w.outages ?? 0;
+    if (n >= SETTLE_OUTAGE_RETRY_MS.length) return w.reject(e);
+    w.outages = n + 1;
+    this.retrying++;
+    setTimeout(() => {
+      this.retrying--;
+      this.settleQ.push(w);
+      this.running ??= this.drain();
+    }, SETTLE_OUTAGE_RETRY_MS[n]);
   }
 
   private enqueue<J, R>(q: Waiter<J, R>[], job: J): Promise<R> {
@@ -203,7 +231,7 @@ export class LedgerBatcher {
         }
         if (!this.queued()) break;
         if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (w) => this.ensureBatch(w));
-        if (this.settleQ.length) await this.run(this.settleQ.splice(0, MAX_BATCH), (w) => this.settleBatch(w));
+        if (this.settleQ.length) await this.run(this.settleQ.splice(0, MAX_BATCH), (w) => this.settleBatch(w), (w, e) => this.retryAfterOutage(w, e));
         if (this.holdQ.length) await this.run(this.holdQ.splice(0, MAX_BATCH), (w) => this.holdBatch(w));
       }
     } finally {
@@ -211,12 +239,22 @@ export class LedgerBatcher {
     }
   }
 
-  /** Runs one batch; on a failure that is not an outage, each job alone, so only the bad one fails. */
-  private async run<J, R>(batch: Waiter<J, R>[], exec: (w: Waiter<J, R>[]) => Promise<void>): Promise<void> {
+  /**
+   * Runs one batch; on a failure that is not an outage, each job alone, so only
+   * the bad one fails. On an outage each job goes to `onOutage` (default: rejected).
+   */
+  private async run<J, R>(
+    batch: Waiter<J, R>[], exec: (w: Waiter<J, R>[]) => Promise<void>,
+    onOutage: (w: Waiter<J, R>, e: unknown) => void = (w, e) => w.reject(e),
+  ): Promise<void> {
     try {
       await exec(batch);
     } catch (e) {
-      if (batch.length === 1 || isDatabaseUnavailable(e)) {
+      if (isDatabaseUnavailable(e)) {
+        for (const w of batch) onOutage(w, e);
+        return;
+      }
+      if (batch.length === 1) {
         for (const w of batch) w.reject(e);
         return;
       }
@@ -286,14 +324,15 @@ export class LedgerBatcher {
     };
     const withAlerts = this.alerts.pending(jobs, expected);
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
-    const { rows, raised } = await retryWhileDatabaseUnavailable(() => retryOnConflict(async () => {
+    // One attempt on the lane; an outage sends the jobs to wait off it (retryAfterOutage).
+    const { rows, raised } = await retryOnConflict(async () => {
       if (!withAlerts) return { rows: await this.sql.query<SettleRow>(SETTLE, [...params, this.track]), raised: [] as CostAlert[] };
       return this.orm.em.fork().transactional(async (tem) => {
         const t = tem as EntityManager;
         const r = await this.sql.query<SettleRow>(SETTLE, [...params, this.track], t);
         return { rows: r, raised: await this.alerts.raise(t, jobs, this.figuresFrom(r)) };
       });
-    }));
+    });
     const live = new Set<string>();
     const usageIds = new Map<string, string>();
     for (const r of rows) {

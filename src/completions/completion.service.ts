@@ -15,6 +15,7 @@ import { LedgerBatcher, type HoldJob, type SettleJob, type UsageRow } from '../b
 import { describePeriod, periodOf } from '../budgets/period';
 import { ApiKeyRole, LimitType } from '../common/enums';
 import { AppError } from '../common/errors';
+import { isDatabaseUnavailable } from '../db/errors';
 import type { Logger } from '../common/logger';
 import { formatUnits, formatUsd, parseUnits } from '../common/money';
 import type { AppConfig } from '../config/config';
@@ -443,10 +444,14 @@ export class CompletionService {
   }
 
   /**
-   * Runs the settle; if it fails for good (not a passing outage, which it has
-   * retried), releases the request's hold before rethrowing, so one bad
-   * record does not hold budget until the TTL. Nothing is charged then: no
-   * usage row was written either, and the ledger still equals its usage.
+   * Runs the settle. If it fails for good because of a bad record, releases
+   * the request's hold before rethrowing, so one bad record does not hold
+   * budget until the TTL: nothing is charged then, no usage row was written
+   * either, and the ledger still equals its usage. If it fails because the
+   * database stayed away through the settle's retries, the hold is left to
+   * expire and be charged at its estimate (the provider did the work: the
+   * books must not show less than it may have billed); it is no longer
+   * renewed, so it expires after BUDGET_RESERVATION_TTL_MS.
    */
   private async settleOrRelease(run: CompletionRun, job: SettleJob) {
     try {
@@ -457,7 +462,9 @@ export class CompletionService {
       this.markHeld(run, false);
       return out;
     } catch (e) {
-      await this.release(run).catch((err: unknown) => this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'));
+      if (isDatabaseUnavailable(e)) this.log.error({ err: e, requestId: run.requestId }, 'could not settle: the database stayed away; the hold will be charged at its estimate when it expires');
+      else await this.release(run).catch((err: unknown) => this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'));
+      this.markHeld(run, false);
       throw e;
     }
   }

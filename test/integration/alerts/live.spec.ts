@@ -158,8 +158,9 @@ describe.each(transports)('alertRaised across instances ($name)', ({ env, enable
   });
 
   (enabled ? it : it.skip)('delivers an alert raised on instance B to a subscriber on instance A, and to B’s own subscriber once', async () => {
-    // Both instances use the transport under test (4 = 2 instances × subscriber and publisher connections).
-    if (connectedLog) expect(logs.filter((l) => l.includes(connectedLog))).toHaveLength(4);
+    // Both instances use the transport under test (8 = 2 instances × the alert and the cache-invalidation
+    // transports × subscriber and publisher connections).
+    if (connectedLog) expect(logs.filter((l) => l.includes(connectedLog))).toHaveLength(8);
     probeAlert = null; // this pair of instances has its own database
     await ensureProbeAlert(b);
     const bud = await budget(b);

@@ -231,8 +231,11 @@ describe('usageRecords', () => {
   });
 });
 
-/** Statements of background jobs (outbox dispatcher, reservation and idempotency sweeper with its transaction, lastUsedAt flush), not of the operation measured. */
-const BACKGROUND = /^(BEGIN|COMMIT|ROLLBACK)\b|alert_notification|budget_reservation|idempotency_record|api_key|usage_hourly/;
+/**
+ * Statements of background jobs (outbox dispatcher, hold expiry and idempotency sweeper with its transaction,
+ * lastUsedAt flush, the budget cache's periodic reload of every live active budget), not of the operation measured.
+ */
+const BACKGROUND = /^(BEGIN|COMMIT|ROLLBACK)\b|alert_notification|budget_reservation|completion_hold|idempotency_record|api_key|usage_hourly|^select "b0"\.\* from "budget" as "b0" where "b0"\."deleted_at" is null and "b0"\."is_active" = true order by "b0"\."id" asc$/;
 
 describe('SQL statements per operation', () => {
   it('reads 100 budgets with status and alerts in a small fixed number of statements', async () => {

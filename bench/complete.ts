@@ -293,18 +293,18 @@ function limits(figs: DbFigures[]): string {
   if (pg) {
     const c16 = row(pg, 'complete')!;
     const c1 = row(pg, 'complete', 1)!;
-    const locks = c16.pg ? [...c16.pg.lockWaits.values()].reduce((s, v) => s + v, 0) / Math.max(1, c16.pg.active) : NaN;
+    const lockShare = (r: typeof c16) => (r.pg ? [...r.pg.lockWaits.values()].reduce((s, v) => s + v, 0) / Math.max(1, r.pg.active) : NaN);
+    const locks = lockShare(c16);
     const one = row(pg, 'complete, one instance alone');
     const two = row(pg, 'complete, two instances together', 16, 2);
     out.push(
-      `- **With budgets, the ledger rows.** At 16 in flight ${pct(locks)} of the active backend samples wait on a Lock ` +
-        '(`transactionid`: on the transaction that holds the GLOBAL / USER / PROJECT ledger row until it commits; `tuple`: queued behind it), ' +
-        'so requests of one instance queue on the same three rows and throughput is about 1 / (lock hold time); ' +
-        (one && two ? `two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone. ` : '') +
-        `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16 (reservations refused under contention are decided and sent again), ` +
+      `- **With budgets, the ledger rows.** Holds and settles are group-committed on one lane per instance, so at 16 in flight ${pct(locks)} of one instance's active backend samples wait on a Lock; ` +
+        (one && two
+          ? `two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone, ${pct(lockShare(two))} of their samples waiting on a Lock: across instances the shared ledger rows are still locked once per batch (escrow leases would take them off the path, docs/ledger.md). `
+          : '') +
+        `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16, ` +
         `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
-        `${pct(share(pg, 'complete', /mikro-orm|knex|tarn/))} of the busy time (EntityManager forks, query building, hydration, pool), the driver ${pct(share(pg, 'complete', /^pg/))}. ` +
-        'This is the part issue #13\'s ledger work replaces (leases, group commit, prepared statements).',
+        `${pct(share(pg, 'complete', /mikro-orm|knex|tarn/))} of the busy time, the driver ${pct(share(pg, 'complete', /^pg/))}.`,
     );
   }
   const off = figs[0] && row(figs[0], 'complete, BUDGET_ENABLED=false');

@@ -27,6 +27,55 @@ export interface ChatRequest {
   temperature?: number;
   /** Aborts the call (and any retry wait); the adapter then throws PROVIDER_ERROR with `aborted: true`. */
   signal?: AbortSignal;
+  /**
+   * The client's own request body, when it came through a provider-compatible front door
+   * (`/v1/chat/completions`: `openai`; `/anthropic/v1/messages`: `anthropic`). An adapter that
+   * speaks the same wire format builds its body from it (so tools, `response_format`, `n`,
+   * `stop`, `seed`, image parts, ... reach the provider as the client sent them), replacing only
+   * `model`, the output cap (always `maxTokens`) and the stream fields. An adapter of another
+   * format uses `messages` / `maxTokens` / `temperature` and translates the client's other
+   * fields where the mapping is exact; a field it cannot translate fails the call with
+   * BAD_USER_INPUT (`extensions.field` names it) before anything is sent: never dropped silently.
+   */
+  wire?: ClientWire;
+}
+
+/** The wire formats of the front doors. */
+export type WireFormat = 'openai' | 'anthropic';
+
+export interface ClientWire {
+  format: WireFormat;
+  body: Record<string, unknown>;
+}
+
+/**
+ * One event of a streamed completion, in the order the provider sent them. `usage` carries
+ * absolute figures (never increments): a later one replaces an earlier one. An adapter always
+ * asks its provider for usage (OpenAI-compatible: `stream_options.include_usage`; Anthropic:
+ * `message_start` + `message_delta`). A provider error after the stream started is thrown from
+ * the iterator as PROVIDER_ERROR with `extensions.midStream: true`; aborting `req.signal`
+ * ends the upstream request at once (the iterator then throws PROVIDER_ERROR, `aborted: true`).
+ */
+export type StreamEvent =
+  /** Generated text. `raw`: the provider's chunk as parsed, for a front door of the same wire format to relay (tool-call deltas and all). */
+  | { type: 'delta'; text: string; raw?: Record<string, unknown> }
+  | { type: 'usage'; usage: NormalizedUsage }
+  | { type: 'done'; finishReason: string | null; model: string };
+
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  signal?: AbortSignal;
+  /** The client's body (`/v1/embeddings`), for fields such as `dimensions` and `encoding_format`. */
+  wire?: ClientWire;
+}
+
+export interface EmbeddingResponse {
+  model: string;
+  /** One vector per input, in input order (base64 strings when the client asked `encoding_format: base64`). */
+  data: (number[] | string)[];
+  /** Input tokens as the provider reported them. */
+  inputTokens: number;
 }
 
 /**
@@ -51,12 +100,18 @@ export interface ChatResponse {
   /** The model as the provider reported it (often a dated id such as `gpt-4o-2024-08-06`). */
   model: string;
   usage: NormalizedUsage;
+  /** The provider's response body as parsed, for a front door of the same wire format to relay (tool calls, logprobs, ...). */
+  raw?: Record<string, unknown>;
 }
 
 /** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED). */
 export interface ProviderAdapter {
   readonly id: ProviderId;
   chat(req: ChatRequest): Promise<ChatResponse>;
+  /** The same call, streamed (see {@link StreamEvent}). Optional only until every adapter has it (issue 14). */
+  chatStream?(req: ChatRequest): AsyncIterable<StreamEvent>;
+  /** Embeddings; a provider without them throws BAD_USER_INPUT. Optional only until every adapter has it (issue 14). */
+  embed?(req: EmbeddingRequest): Promise<EmbeddingResponse>;
   /** Closes the adapter's keep-alive connections (at shutdown). */
   close(): Promise<void>;
 }

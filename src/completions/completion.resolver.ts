@@ -4,6 +4,7 @@ import { BudgetView, toBudgetView } from '../budgets/budget.type';
 import type { Budget } from '../budgets/budget.entity';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AppError } from '../common/errors';
+import { httpRefusal } from '../common/http-status';
 import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { toUsageView } from '../usage/usage.type';
@@ -19,7 +20,10 @@ export class CompletionResolver {
   async complete(@Arg('input', () => CompletionInput) input: CompletionInput, @Ctx() ctx: GraphQLContext): Promise<CompletionResultView> {
     const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input)).catch((e: unknown) => {
       // Shed load answers 429 with retry-after, like the rate limiter, so HTTP clients back off.
-      if (e instanceof AppError && e.code === 'OVERLOADED') throw httpAppError(e, 429, { 'retry-after': String(e.extensions.retryAfterSeconds ?? 1) });
+      if (e instanceof AppError && e.code === 'OVERLOADED') {
+        const { status, headers } = httpRefusal(e);
+        throw httpAppError(e, status, headers);
+      }
       throw e;
     });
     return Object.assign(new CompletionResultView(), {

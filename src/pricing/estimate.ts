@@ -68,6 +68,16 @@ export function estimateInputTokens(provider: string, model: string, messages: r
 }
 
 /**
+ * Tokens of generated text (a stream cut short: what was relayed before the client left or
+ * the provider failed): the model's tokenizer for OpenAI models, {@link approximateTokens}
+ * (which errs high) for the others.
+ */
+export function estimateTextTokens(provider: string, model: string, text: string): number {
+  if (text === '') return 0;
+  return provider === 'openai' ? encoder(openAIEncodingFor(model)).countTokens(text, PLAIN_TEXT) : approximateTokens(text);
+}
+
+/**
  * Output tokens to reserve for: `maxTokens` when given (the provider cannot exceed it), else
  * {@link DEFAULT_MAX_OUTPUT_TOKENS} (1024) for every model — what the Anthropic adapter sends
  * as its cap. OpenAI-compatible providers are sent no cap then, so a long reply can exceed it.

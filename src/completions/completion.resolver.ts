@@ -9,6 +9,7 @@ import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { toUsageView } from '../usage/usage.type';
 import type { TokenUsage } from '../usage/token-usage.entity';
+import type { CompletionOutcome } from './completion.service';
 import { CompletionInput, CompletionResultView } from './completion.type';
 import { validateCompletion } from './completion.validation';
 
@@ -26,17 +27,7 @@ export class CompletionResolver {
       }
       throw e;
     });
-    return Object.assign(new CompletionResultView(), {
-      requestId: out.requestId,
-      message: out.message,
-      finishReason: out.finishReason,
-      provider: out.provider,
-      model: out.model,
-      fallbackUsed: out.fallbackUsed,
-      fallbackReason: out.fallbackReason,
-      usage: toUsageView(out.usage as TokenUsage),
-      budgetIds: out.budgetIds,
-    });
+    return toResultView(out);
   }
 
   @FieldResolver(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it: those the caller may read (as `budgets` shows them).' })
@@ -45,4 +36,19 @@ export class CompletionResolver {
     const scope = rowScope(ctx.auth);
     return budgets.filter((b): b is Budget => b !== null && visibleBudget(b, scope)).map(toBudgetView);
   }
+}
+
+/** A completion's outcome as its GraphQL view (for `complete` and the last chunk of `completeStream`). */
+export function toResultView(out: CompletionOutcome): CompletionResultView {
+  return Object.assign(new CompletionResultView(), {
+    requestId: out.requestId,
+    message: out.message,
+    finishReason: out.finishReason,
+    provider: out.provider,
+    model: out.model,
+    fallbackUsed: out.fallbackUsed,
+    fallbackReason: out.fallbackReason,
+    usage: toUsageView(out.usage as TokenUsage),
+    budgetIds: out.budgetIds,
+  });
 }

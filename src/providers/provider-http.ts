@@ -221,7 +221,7 @@ export class ProviderHttp {
   async postStream(path: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined, errorObjectOf: ErrorObjectOf): Promise<AsyncIterable<SseEvent>> {
     const { res, ac, release, timedOut } = await this.send(path, headers, body, signal);
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      let text = '';
+      let text: string;
       try {
         text = await res.body.text();
       } catch (err) {

@@ -87,6 +87,7 @@ export async function* parseSse(body: AsyncIterable<Buffer | string>): AsyncGene
   let pendingCr = false;
   for await (const chunk of body) {
     buf += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    if (buf === '') continue; // an empty chunk, or the first bytes of a character
     if (pendingCr && buf.startsWith('\n')) buf = buf.slice(1);
     pendingCr = false;
     let start = 0;

@@ -22,7 +22,7 @@ export function untranslatable(provider: ProviderId, field: string, why: string)
   return new AppError('BAD_USER_INPUT', `${field}: ${why} (provider ${provider})`, { field, provider });
 }
 
-const absentOr = (...ok: unknown[]) => ({ neutral: (v: unknown) => v === null || ok.some((o) => JSON.stringify(o) === JSON.stringify(v)) });
+const neutralOnly = (...ok: unknown[]) => ({ neutral: (v: unknown) => ok.some((o) => JSON.stringify(o) === JSON.stringify(v)) });
 
 function stringList(v: unknown, field: string, max: number): string[] {
   const list = typeof v === 'string' ? [v] : v;
@@ -71,18 +71,18 @@ export const OPENAI_TO_ANTHROPIC: Record<string, Rule> = {
   stream: 'replaced',
   stream_options: 'replaced',
   temperature: (v, field) => {
-    if (v !== null && (typeof v !== 'number' || v > 1)) throw new AppError('BAD_USER_INPUT', `${field}: Anthropic takes 0 to 1, got ${String(v)}`, { field });
+    if (typeof v !== 'number' || v > 1) throw new AppError('BAD_USER_INPUT', `${field}: Anthropic takes 0 to 1, got ${String(v)}`, { field });
     return {};
   },
-  top_p: (v) => (v === null ? {} : { top_p: v }),
-  stop: (v, field) => (v === null ? {} : { stop_sequences: stringList(v, field, Infinity) }),
+  top_p: (v) => ({ top_p: v }),
+  stop: (v, field) => ({ stop_sequences: stringList(v, field, Infinity) }),
   user: (v) => (typeof v === 'string' ? { metadata: { user_id: v } } : {}),
-  n: absentOr(1),
-  response_format: absentOr({ type: 'text' }),
-  logprobs: absentOr(false),
-  presence_penalty: absentOr(0),
-  frequency_penalty: absentOr(0),
-  tools: absentOr([]),
+  n: neutralOnly(1),
+  response_format: neutralOnly({ type: 'text' }),
+  logprobs: neutralOnly(false),
+  presence_penalty: neutralOnly(0),
+  frequency_penalty: neutralOnly(0),
+  tools: neutralOnly([]),
   store: 'ignored',
   metadata: 'ignored',
 };
@@ -103,8 +103,8 @@ export const ANTHROPIC_TO_OPENAI: Record<string, Rule> = {
     for (const k of Object.keys(v)) if (k !== 'user_id') throw new AppError('BAD_USER_INPUT', `${field}.${k}: does not translate`, { field: `${field}.${k}` });
     return typeof v.user_id === 'string' ? { user: v.user_id } : {};
   },
-  thinking: absentOr({ type: 'disabled' }),
-  tools: absentOr([]),
+  thinking: neutralOnly({ type: 'disabled' }),
+  tools: neutralOnly([]),
 };
 
 /**
@@ -115,7 +115,8 @@ export function translateWire(provider: ProviderId, from: WireFormat, body: Reco
   const table = from === 'openai' ? OPENAI_TO_ANTHROPIC : ANTHROPIC_TO_OPENAI;
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(body)) {
-    if (value === undefined) continue;
+    // A null is the client saying "not set": absent, whatever the field.
+    if (value === undefined || value === null) continue;
     const rule = Object.hasOwn(table, field) ? table[field] : undefined;
     if (rule === undefined) throw untranslatable(provider, field, `has no exact translation from the ${from} format`);
     if (rule === 'replaced' || rule === 'ignored') continue;

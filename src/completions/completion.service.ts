@@ -23,7 +23,7 @@ import { HotSql } from '../db/hot-sql';
 import type { Metrics } from '../metrics/metrics';
 import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
-import { estimateCost, estimateInputTokens, estimateOutputTokens, estimateTextTokens } from '../pricing/estimate';
+import { estimateCost, estimateInputTokens, estimateOutputTokens, countStreamedOutputTokens } from '../pricing/estimate';
 import type { PriceCatalog } from '../pricing/price-catalog';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ChatRequest, ChatResponse, NormalizedUsage } from '../providers/provider.types';
@@ -378,7 +378,7 @@ export class CompletionService {
     let finishReason: string | null = null;
     let relayed = false;
     const partial = (): ChatResponse => {
-      const streamed = Math.min(run.outputTokens, estimateTextTokens(d.target.provider, d.target.model, text));
+      const streamed = Math.min(run.outputTokens, countStreamedOutputTokens(d.target.provider, d.target.model, text));
       const u = usage ?? { inputTokens: run.candidate(d.target).inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
       return { message: { role: 'assistant', content: text }, finishReason, model: d.target.model, usage: { ...u, outputTokens: Math.max(u.outputTokens, streamed) } };
     };

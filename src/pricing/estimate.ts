@@ -68,13 +68,16 @@ export function estimateInputTokens(provider: string, model: string, messages: r
 }
 
 /**
- * Tokens of generated text (a stream cut short: what was relayed before the client left or
- * the provider failed): the model's tokenizer for OpenAI models, {@link approximateTokens}
- * (which errs high) for the others.
+ * The output tokens of `text` a provider streamed so far, with the estimator's tokenizers: for
+ * charging a stream the client abandoned (or the provider broke) when the provider sent no usage.
+ * - `openai`: exact — the model's encoding over the text, as `completion_tokens` counts a text reply;
+ * - other providers: {@link approximateTokens}, which errs high as the input estimate does.
+ * Text only: tool-call arguments streamed in raw chunks are not in `text` (pass them in if they count).
  */
-export function estimateTextTokens(provider: string, model: string, text: string): number {
+export function countStreamedOutputTokens(provider: string, model: string, text: string): number {
   if (text === '') return 0;
-  return provider === 'openai' ? encoder(openAIEncodingFor(model)).countTokens(text, PLAIN_TEXT) : approximateTokens(text);
+  if (provider === 'openai') return encoder(openAIEncodingFor(model)).countTokens(text, PLAIN_TEXT);
+  return approximateTokens(text);
 }
 
 /**

@@ -383,7 +383,6 @@ export class CompletionService {
       return { message: { role: 'assistant', content: text }, finishReason, model: d.target.model, usage: { ...u, outputTokens: Math.max(u.outputTokens, streamed) } };
     };
     try {
-      if (!adapter.chatStream) throw new AppError('PROVIDER_ERROR', `Provider ${d.target.provider} cannot stream`, { provider: d.target.provider });
       for await (const e of adapter.chatStream({ ...req, signal: sink.signal })) {
         if (e.type === 'delta') {
           run.timeToFirstTokenMs ??= Math.round(performance.now() - run.started);
@@ -671,7 +670,6 @@ function gone(sink: StreamSink | undefined): void {
 
 /** An embeddings call as the response the steps settle: its input tokens, no output; the vectors in `raw.data`. */
 async function embed(adapter: Adapter, req: ChatRequest, input: string[]): Promise<ChatResponse> {
-  if (!adapter.embed) throw new AppError('BAD_USER_INPUT', `Provider ${adapter.id} has no embeddings`, { field: 'model' });
   const r = await adapter.embed({ model: req.model, input, signal: req.signal, wire: req.wire });
   return {
     message: { role: 'assistant', content: '' }, finishReason: null, model: r.model,
@@ -694,7 +692,6 @@ function replayTo(sink: StreamSink, out: CompletionOutcome): void {
 
 /** BUDGET_ENABLED=false, streamed: relays the events; nothing is charged, so a disconnect only stops the call. */
 async function relayUntracked(adapter: Adapter, req: ChatRequest, sink: StreamSink, served: Served): Promise<ChatResponse> {
-  if (!adapter.chatStream) throw new AppError('PROVIDER_ERROR', `Provider ${adapter.id} cannot stream`, { provider: adapter.id });
   let text = '';
   let usage: NormalizedUsage = { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
   let finishReason: string | null = null;

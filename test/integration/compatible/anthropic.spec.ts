@@ -8,8 +8,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { simulatedAnthropicPromptTokens, type ProviderSimulator } from '../../fixtures/provider-simulator';
 import { completionHelpers, MESSAGES } from '../../utils/completions';
 import { holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ADMIN_KEY, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ADMIN_KEY, type TestServer } from '../../utils/server';
 import { waitFor } from '../../utils/wait';
 import { formatUnits, parseUnits } from '../../../src/common/money';
 
@@ -25,16 +25,11 @@ const sonnet = (u: { input: number; output: number; read?: number; write?: numbe
   BigInt(u.input) * 3_000_000n + BigInt(u.output) * 15_000_000n + BigInt(u.read ?? 0) * 300_000n + BigInt(u.write ?? 0) * 3_750_000n;
 const units = (usd: number) => parseUnits(String(usd));
 
+const fx = useSimulatedServer();
 beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
+  ({ sim, s } = fx);
   anthropic = sdkClients(s).anthropic;
 });
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
 
 describe('POST /anthropic/v1/messages', () => {
   it('answers in Anthropic format with cache reads and writes, at the exact cost', async () => {

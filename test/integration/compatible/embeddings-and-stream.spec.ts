@@ -7,8 +7,8 @@ import OpenAI from 'openai';
 import { simulatedEmbedding, simulatedEmbeddingTokens, type ProviderSimulator } from '../../fixtures/provider-simulator';
 import { completionHelpers, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
 import { holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ADMIN_KEY, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ADMIN_KEY, type TestServer } from '../../utils/server';
 import { waitFor } from '../../utils/wait';
 import { connectWs, type WsConnection } from '../../utils/ws';
 import { formatUnits, parseUnits } from '../../../src/common/money';
@@ -21,19 +21,16 @@ const { uniq, budget, status } = completionHelpers(() => s);
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
 const units = (usd: number) => parseUnits(String(usd));
 
+const fx = useSimulatedServer();
 beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
+  ({ sim, s } = fx);
   openai = sdkClients(s).openai;
   ws = connectWs(s.app.url, ADMIN_KEY);
   await ws.connected;
 });
 afterAll(async () => {
   await ws?.client.dispose();
-  await s?.close();
-  await sim?.close();
 });
-beforeEach(() => sim.control.reset());
 
 describe('POST /v1/embeddings', () => {
   it('embeds at the catalog input price, tracked with no output', async () => {

@@ -8,25 +8,19 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { completionHelpers } from '../../utils/completions';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ADMIN_KEY, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ADMIN_KEY, type TestServer } from '../../utils/server';
 import { parseUnits } from '../../../src/common/money';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '../../..');
-let sim: ProviderSimulator;
 let s: TestServer;
 const { uniq, budget, status } = completionHelpers(() => s);
 
+const fx = useSimulatedServer();
 beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
+  ({ s } = fx);
 });
 
 type Line = { call: number; stream?: boolean; model?: string; cost?: string | number | null; error?: { status: number; code?: string } };

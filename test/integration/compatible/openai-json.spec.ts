@@ -8,8 +8,8 @@ import { CreateApiKeyDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { completionHelpers, GPT4O_COST, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
 import { countingFetch, holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok, type TestServer } from '../../utils/server';
 import { formatUnits } from '../../../src/common/money';
 
 let sim: ProviderSimulator;
@@ -19,16 +19,11 @@ const { uniq, budget, status } = completionHelpers(() => s);
 const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
 
+const fx = useSimulatedServer();
 beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
+  ({ sim, s } = fx);
   openai = sdkClients(s).openai;
 });
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
 
 describe('POST /v1/chat/completions (JSON)', () => {
   it('answers in OpenAI format with the exact cost, and tracks the request like complete', async () => {

@@ -11,8 +11,8 @@ import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { completionHelpers, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
 import { holdsNone, sdkClients, usageOf } from '../../utils/compatible';
 import { find, parsePrometheusText } from '../../utils/prom-text';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import type { TestServer } from '../../utils/server';
 import { waitFor } from '../../utils/wait';
 import { formatUnits, parseUnits } from '../../../src/common/money';
 
@@ -26,16 +26,11 @@ const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
 const gpt4o = (input: number, output: number) => BigInt(input) * 2_500_000n + BigInt(output) * 10_000_000n;
 const units = (usd: number) => parseUnits(String(usd));
 
+const fx = useSimulatedServer();
 beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
+  ({ sim, s } = fx);
   openai = sdkClients(s).openai;
 });
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
 
 async function ttftCount(): Promise<number> {
   const text = await (await fetch(`${s.app.url}/metrics`)).text();

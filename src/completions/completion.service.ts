@@ -377,6 +377,8 @@ export class CompletionService {
     let usage: NormalizedUsage | null = null;
     let finishReason: string | null = null;
     let relayed = false;
+    // Gone while a fail-over was being held: nothing was called on this provider, nothing to charge.
+    if (sink.signal.aborted) return { response: null, error: new AppError('CLIENT_DISCONNECTED', 'The client disconnected before the call') };
     const partial = (): ChatResponse => {
       const streamed = Math.min(run.outputTokens, countStreamedOutputTokens(d.target.provider, d.target.model, text));
       const u = usage ?? { inputTokens: run.candidate(d.target).inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };

@@ -75,8 +75,7 @@ export interface SseEvent {
  * Server-sent events from a byte stream, parsed incrementally (per the WHATWG rules the SDKs
  * follow: LF, CRLF or CR line ends; `event` and `data` fields; comments and other fields
  * ignored; an event is dispatched at a blank line when it has data; an unfinished one at the end
- * is discarded). Multi-byte characters split
- * across chunks are decoded whole.
+ * is discarded). Multi-byte characters split across chunks are decoded whole.
  */
 export async function* parseSse(body: AsyncIterable<Buffer | string>): AsyncGenerator<SseEvent> {
   const decoder = new StringDecoder('utf8');

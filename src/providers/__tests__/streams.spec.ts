@@ -129,6 +129,17 @@ describe.each(RUNS)('$id streams through the $client client', (c) => {
     expect(sim.control.requestCount).toBe(1);
   });
 
+  it('streams one after another over kept-alive connections (a completed stream leaves its socket reusable)', async () => {
+    const sim = c.sim();
+    const a = adapter();
+    const before = sim.control.connectionsAccepted;
+    for (let i = 0; i < 6; i++) expect((await drain(a, { model: c.model, messages: MESSAGES, maxTokens: 3 })).error).toBeNull();
+    // Not one each: a finished stream's socket goes back to the pool (the pool may open a second
+    // one when the next request comes before it has noticed the first is free).
+    expect(sim.control.connectionsAccepted - before).toBeLessThanOrEqual(2);
+    expect(sim.control.openStreams).toBe(0);
+  });
+
   it('breaking out of the iteration closes the upstream connection too', async () => {
     const sim = c.sim();
     sim.control.setStreamDelay(30);

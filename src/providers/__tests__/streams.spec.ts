@@ -134,9 +134,10 @@ describe.each(RUNS)('$id streams through the $client client', (c) => {
     const a = adapter();
     const before = sim.control.connectionsAccepted;
     for (let i = 0; i < 6; i++) expect((await drain(a, { model: c.model, messages: MESSAGES, maxTokens: 3 })).error).toBeNull();
-    // Not one each: a finished stream's socket goes back to the pool (the pool may open a second
-    // one when the next request comes before it has noticed the first is free).
-    expect(sim.control.connectionsAccepted - before).toBeLessThanOrEqual(2);
+    // Not one each: a finished stream's socket goes back to the pool. (The pool may open another
+    // when the next request comes before it has noticed the last one is free: 2 or 3 were seen
+    // here for 6 streams; a stream that left its socket unusable makes it 6 or more.)
+    expect(sim.control.connectionsAccepted - before).toBeLessThan(6);
     expect(sim.control.openStreams).toBe(0);
   });
 

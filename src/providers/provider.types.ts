@@ -125,7 +125,7 @@ export interface ChatResponse {
   raw?: Record<string, unknown>;
 }
 
-/** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED). */
+/** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED, and BAD_USER_INPUT for a client field that does not translate or an API the provider lacks). */
 export interface ProviderAdapter {
   readonly id: ProviderId;
   chat(req: ChatRequest): Promise<ChatResponse>;

@@ -75,8 +75,7 @@ export interface SseEvent {
  * Server-sent events from a byte stream, parsed incrementally (per the WHATWG rules the SDKs
  * follow: LF, CRLF or CR line ends; `event` and `data` fields; comments and other fields
  * ignored; an event is dispatched at a blank line when it has data; an unfinished one at the end
- * is discarded). Multi-byte characters split
- * across chunks are decoded whole.
+ * is discarded). Multi-byte characters split across chunks are decoded whole.
  */
 export async function* parseSse(body: AsyncIterable<Buffer | string>): AsyncGenerator<SseEvent> {
   const decoder = new StringDecoder('utf8');
@@ -279,29 +278,49 @@ export function callOverClient<T>(
 /**
  * A streamed provider call over the client an adapter is set to: opening the stream (up to a
  * 2xx answer's headers, before its first byte) goes through `callOverClient`, so it is retried
- * as a JSON call is; after that every failure is thrown as {@link midStreamError}. The SDKs
+ * as a JSON call is; after that every failure is thrown as {@link midStreamError}. A provider
+ * that sends no event for `policy.timeoutMs` (while the consumer is not holding an event) has
+ * stalled: the request is aborted and the stream fails with `timeout: true`. `lean` and
+ * `sdk.attempt` get the signal to send with: the caller's, tied to that stall timer. The SDKs
  * turn an error event into an `APIError` without a status, and end silently when aborted: both
  * are mapped here the way the lean parsers (which throw `midStreamError` themselves) map them.
  */
 export async function* streamOverClient<T>(
   client: ProviderClient,
   common: { provider: ProviderId; policy: CallPolicy; apiKey: string | undefined; signal: AbortSignal | undefined },
-  lean: () => Promise<AsyncIterable<T>>,
-  sdk: { errors: SdkErrorClasses; attempt: () => Promise<AsyncIterable<T>> },
+  lean: (signal: AbortSignal) => Promise<AsyncIterable<T>>,
+  sdk: { errors: SdkErrorClasses; attempt: (signal: AbortSignal) => Promise<AsyncIterable<T>> },
 ): AsyncGenerator<T> {
-  const { provider, apiKey, signal } = common;
-  const events = await callOverClient(client, common, lean, sdk);
-  try {
-    for await (const e of events) yield e;
-  } catch (err) {
-    if (signal?.aborted) throw midStreamError(provider, { kind: 'aborted' }, apiKey);
-    if (err instanceof AppError) throw err;
+  const { provider, apiKey, signal, policy } = common;
+  const stall = new AbortController();
+  const linked = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
+  const events = await callOverClient(client, common, () => lean(linked), { errors: sdk.errors, attempt: () => sdk.attempt(linked) });
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => stall.abort(), policy.timeoutMs);
+  };
+  const failure = (err: unknown): AppError => {
+    if (signal?.aborted) return midStreamError(provider, { kind: 'aborted' }, apiKey);
+    if (stall.signal.aborted) return midStreamError(provider, { kind: 'stalled', ms: policy.timeoutMs }, apiKey);
+    if (err instanceof AppError) return err;
     if (err instanceof sdk.errors.APIError && typeof err.status !== 'number') {
-      throw midStreamError(provider, { kind: 'event', body: (err as { error?: unknown }).error }, apiKey);
+      return midStreamError(provider, { kind: 'event', body: (err as { error?: unknown }).error }, apiKey);
     }
-    throw midStreamError(provider, { kind: 'lost', detail: err instanceof SyntaxError ? `unreadable event: ${err.message}` : 'connection lost' }, apiKey);
+    return midStreamError(provider, { kind: 'lost', detail: err instanceof SyntaxError ? `unreadable event: ${err.message}` : 'connection lost' }, apiKey);
+  };
+  arm();
+  try {
+    for await (const e of events) {
+      clearTimeout(timer);
+      yield e;
+      arm();
+    }
+  } catch (err) {
+    throw failure(err);
+  } finally {
+    clearTimeout(timer);
   }
-  if (signal?.aborted) throw midStreamError(provider, { kind: 'aborted' }, apiKey);
+  if (signal?.aborted || stall.signal.aborted) throw failure(null);
 }
 
 /** Parses each event's data as JSON (a stream's events are JSON objects in both formats). */

@@ -60,8 +60,11 @@ export interface ClientWire {
  * the iterator as PROVIDER_ERROR with `extensions.midStream: true` (an error event inside the
  * stream also carries `providerErrorType`); aborting `req.signal`, or ending the iteration early
  * (`break`, `return()`), ends the upstream request at once (on abort the iterator throws
- * PROVIDER_ERROR with `aborted: true`, `midStream: true`). Retries happen only before the
- * stream's first byte. The last event of a stream that completed is `done`.
+ * PROVIDER_ERROR with `aborted: true`, `midStream: true`). A provider that sends nothing for the
+ * per-attempt timeout while streaming has stalled: the request is ended and the iterator throws
+ * PROVIDER_ERROR with `timeout: true`, `midStream: true` (the timeout runs between events, so a
+ * long stream that keeps coming is never cut). Retries happen only before the stream's first
+ * byte. The last event of a stream that completed is `done`.
  *
  * `raw` (only when `req.wire` has the adapter's own format): in that mode every provider event
  * (OpenAI chunk; Anthropic event except `ping`) is the `raw` of exactly one StreamEvent, in order,
@@ -122,7 +125,7 @@ export interface ChatResponse {
   raw?: Record<string, unknown>;
 }
 
-/** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED). */
+/** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED, and BAD_USER_INPUT for a client field that does not translate or an API the provider lacks). */
 export interface ProviderAdapter {
   readonly id: ProviderId;
   chat(req: ChatRequest): Promise<ChatResponse>;

@@ -27,6 +27,8 @@ export let open: ProviderSimulator; // accepts any key, as Ollama does
 
 beforeAll(async () => {
   [keyed, open] = await Promise.all([startProviderSimulator({ apiKey: GOOD_KEY }), startProviderSimulator({ apiKey: null })]);
+  // The simulator's tokenizer loads on first use (seconds on a loaded machine): not inside the first test's timeout.
+  simulatedOpenAIPromptTokens('gpt-4o', MESSAGES);
 });
 afterAll(async () => {
   await Promise.all([keyed.close(), open.close()]);

@@ -158,11 +158,11 @@ export class AnthropicAdapter implements ProviderAdapter {
     const events = streamOverClient<RawMessageStreamEvent>(
       this.opts.client,
       this.common(req, apiKey),
-      async () => {
+      async (signal) => {
         const { http, headers } = this.lean(apiKey);
-        return leanEvents(await http.postStream('/v1/messages', headers, JSON.stringify(body), req.signal, (b) => b), apiKey);
+        return leanEvents(await http.postStream('/v1/messages', headers, JSON.stringify(body), signal, (b) => b), apiKey);
       },
-      { errors: Anthropic, attempt: () => this.sdk(apiKey).messages.create(body, this.sdkOptions(req)) },
+      { errors: Anthropic, attempt: (signal) => this.sdk(apiKey).messages.create(body, { ...this.sdkOptions(req), signal }) },
     );
     let model = req.model;
     let finishReason: string | null = null;

@@ -180,11 +180,11 @@ export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
     const chunks = streamOverClient<ChatCompletionChunk>(
       this.opts.client,
       this.common(req, apiKey),
-      async () => {
+      async (signal) => {
         const { http, headers } = this.lean(apiKey);
-        return this.leanChunks(await http.postStream('/chat/completions', headers, JSON.stringify(body), req.signal, openAIErrorObject), apiKey);
+        return this.leanChunks(await http.postStream('/chat/completions', headers, JSON.stringify(body), signal, openAIErrorObject), apiKey);
       },
-      { errors: OpenAI, attempt: () => this.sdk(apiKey).chat.completions.create(body, this.sdkOptions(req)) },
+      { errors: OpenAI, attempt: (signal) => this.sdk(apiKey).chat.completions.create(body, { ...this.sdkOptions(req), signal }) },
     );
     let model = req.model;
     let finishReason: string | null = null;

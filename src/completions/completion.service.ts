@@ -23,7 +23,7 @@ import { HotSql } from '../db/hot-sql';
 import type { Metrics } from '../metrics/metrics';
 import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
-import { estimateCost, estimateInputTokens, estimateOutputTokens, countStreamedOutputTokens } from '../pricing/estimate';
+import { estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, countStreamedOutputTokens } from '../pricing/estimate';
 import type { PriceCatalog } from '../pricing/price-catalog';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ChatRequest, ChatResponse, NormalizedUsage } from '../providers/provider.types';
@@ -239,7 +239,8 @@ export class CompletionService {
         this.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
         continue;
       }
-      const inputTokens = estimateInputTokens(t.provider, t.model, req.messages);
+      // Tools, images and tool calls of a front door's body too: the messages' text alone would under-reserve them.
+      const inputTokens = estimateInputTokens(t.provider, t.model, req.messages) + estimateWireExtraTokens(t.provider, t.model, req.wire);
       const estimate = { cost: estimateCost(price, inputTokens, run.outputTokens).totalCost, tokens: inputTokens + run.outputTokens, unpriced: price.source === 'unpriced' };
       run.candidates.set(targetKey(t), { price, inputTokens, estimate });
       run.estimates.set(targetKey(t), estimate);

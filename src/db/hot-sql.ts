@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { withoutBoundValues } from './errors';
 
 /** A statement of the hot path: its tag (a name for the driver's prepared statement and for counting) and its text with `?` placeholders. */
 export interface HotStatement {
@@ -54,6 +55,9 @@ export class HotSql {
         ? await conn.query(numbered, params)
         : await conn.query({ name: `bg_${st.tag}`, text: numbered, values: params });
       return res.rows as T[];
+    } catch (e) {
+      // As the ORM's errors (src/db/orm.ts): no bound value reaches a message or a log.
+      throw withoutBoundValues(e);
     } finally {
       await client.releaseConnection(conn);
       this.ms.set(st.tag, (this.ms.get(st.tag) ?? 0) + performance.now() - t0);

@@ -11,8 +11,7 @@ export interface LedgerFigures {
   reserved: bigint;
 }
 
-/** A ledger row's key in maps (opaque: the period as epoch ms, cheaper than an ISO string on the hot path). */
-export const ledgerKey = (k: LedgerKey) => `${k.budgetId}@${k.periodStart.getTime()}`;
+export const ledgerKey = (k: LedgerKey) => `${k.budgetId}@${k.periodStart.toISOString()}`;
 
 /** Reads the ledger rows for the given (budget, period) pairs in one statement; absent rows are zero. */
 export async function readLedgers(em: EntityManager, keys: readonly LedgerKey[]): Promise<Map<string, LedgerFigures>> {

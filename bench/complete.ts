@@ -340,7 +340,7 @@ function render(figs: DbFigures[]): string {
       `the simulator in another. Per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
       'Budgets GLOBAL (soft, huge limit), USER and PROJECT (hard) apply to every `complete`. ' +
       'CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database\'s PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). ' +
-      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`); transactions: pg_stat_database of the bench database. ' +
+      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`/`execProtocol`); transactions: pg_stat_database of the bench database. ' +
       'Lock waits: backend samples with `wait_event_type = \'Lock\'` among the active ones.',
     '',
   ];

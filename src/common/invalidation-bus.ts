@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { createTransport, type AlertTransport } from '../alerts/alert.transport';
+import { createTransport } from '../alerts/alert.transport';
+import type { AlertTransport } from '../alerts/transport.types';
 import type { AppConfig } from '../config/config';
 import type { Logger } from './logger';
 

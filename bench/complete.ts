@@ -307,6 +307,22 @@ function limits(figs: DbFigures[]): string {
         `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16, ` +
         `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
         `${pct(share(pg, 'complete', /mikro-orm|knex|tarn/))} of the busy time, the driver ${pct(share(pg, 'complete', /^pg/))}.`,
+      `- **At 1 in flight, two durable commits.** A request waits for its hold to commit before it calls the provider (docs/ledger.md, invariant 4) ` +
+        `and for its settle to commit before it answers, each alone in its batch (no timer waits when nothing else runs): ` +
+        `${f2(c1.p50 - (row(pg, 'direct to simulator', 1, 0)?.p50 ?? NaN))} ms over a direct call, ${f2(c1.pgCpuMs ?? NaN)} ms of PostgreSQL CPU and ${f2(c1.gatewayCpuMs)} ms of gateway CPU per request ` +
+        '(the gateway\'s is higher than at 16 in flight: nothing is shared between requests, every step is a wake-up and a write of its own). ' +
+        'The statements are named and their plans cached; what remains is their execution (a hold writes the ledger update, a reservation per budget and the hold row; ' +
+        'a settle the usage row, its budget links, the ledger and four rollups) and two WAL flushes on a disk the other jobs of this machine share. ' +
+        'Neither wait can go without breaking an invariant; cheaper statements (fewer rows per hold, docs/ledger.md "escrow leases") are the way down.',
+    );
+  }
+  const lite = figs.find((f) => f.db !== 'PostgreSQL');
+  const liteC16 = lite && row(lite, 'complete');
+  if (lite && liteC16) {
+    out.push(
+      `- **On PGlite, the engine on the event loop.** The batch statements are named statements now (parsed and planned once per instance, src/db/hot-sql.ts), ` +
+        `but each still runs synchronously on the gateway's thread: PGlite's wasm and its JS take ${pct(share(lite, 'complete', /^wasm|pglite/))} of the busy time at 16 in flight, ` +
+        `${f2(liteC16.gatewayCpuMs)} ms of CPU per \`complete\` (the database's work included).`,
     );
   }
   const off = figs[0] && row(figs[0], 'complete, BUDGET_ENABLED=false');
@@ -319,8 +335,8 @@ function limits(figs: DbFigures[]): string {
         `(\`node:*\`, native writes, undici: ${pct(share(figs[0], what, /^node:|native|undici|\(program\)/))}), the garbage collector (${pct(share(figs[0], what, /garbage/))}), ` +
         `graphql-js execution and variable coercion (${pct(share(figs[0], what, /^graphql$/))}), Apollo's request pipeline (${pct(share(figs[0], what, /@apollo/))}, with a sha256 of the query text per request), ` +
         `express, its router and body-parser (${pct(share(figs[0], what, /^express$|^router$|body-parser|raw-body/))}), type-graphql (${pct(share(figs[0], what, /type-graphql/))}), ` +
-        `and, in the completion flow, an EntityManager fork and a TokenUsage entity per request that the pass-through never stores (\`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}, \`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}).`,
-      '- **Next steps on the path**: no fork and no entity in the pass-through (the CompletionRun refactor of src/completions/completion.service.ts); ' +
+        `and the completion flow itself (\`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}; it makes no EntityManager fork and no entity any more, \`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}).`,
+      '- **Next steps on the path**: ' +
         '`NODE_ENV=production` in deployments (graphql-js then skips its development `instanceOf` checks, ~1–2% here); ' +
         'a lighter HTTP layer than express + body-parser for `/graphql`.',
     );
@@ -342,7 +358,7 @@ function render(figs: DbFigures[]): string {
       `the simulator in another. Per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
       'Budgets GLOBAL (soft, huge limit), USER and PROJECT (hard) apply to every `complete`. ' +
       'CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database\'s PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). ' +
-      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`); transactions: pg_stat_database of the bench database. ' +
+      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`/`execProtocol`); transactions: pg_stat_database of the bench database. ' +
       'Lock waits: backend samples with `wait_event_type = \'Lock\'` among the active ones.',
     '',
   ];

@@ -29,8 +29,7 @@ import { HoldExpiryJob } from './budgets/hold-expiry';
 import { LedgerBatcher } from './budgets/ledger-batcher';
 import { CompletionService } from './completions/completion.service';
 import { batchAlerts, type SettleHooks } from './completions/settle-hooks';
-import { createTransport } from './alerts/alert.transport';
-import { INVALIDATION_CHANNEL, InvalidationBus } from './common/invalidation-bus';
+import { InvalidationBus, invalidationTransport } from './common/invalidation-bus';
 import { HotSql } from './db/hot-sql';
 import { createLogger, type Logger } from './common/logger';
 import { throttleByKey } from './common/throttle';
@@ -92,10 +91,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
     });
     // Budgets and price overrides are cached in memory; every change is announced to the other instances (docs/ledger.md, "Caches").
-    const bus = new InvalidationBus(
-      createTransport(config, db.orm, log, { postgres: INVALIDATION_CHANNEL, redis: `${config.redis.alertChannel}:cache`, name: 'budget-gateway-cache' }),
-      log,
-    );
+    const bus = new InvalidationBus(invalidationTransport(config, db.orm, log), log);
     invalidations = bus;
     const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels, onChanged: () => void bus.changed('prices') });
     bus.on('prices', () => prices.invalidate());

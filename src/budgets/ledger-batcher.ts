@@ -316,11 +316,13 @@ export class LedgerBatcher {
       })))),
       JSON.stringify(jobs.flatMap((j) => (j.usage ? [j.usage] : []))),
     ];
+    // The batch's charges summed per key once (the alert check asks for every key of every job).
+    const charged = new Map<string, bigint>();
+    for (const j of jobs) for (const c of j.charges) charged.set(ledgerKey(c), (charged.get(ledgerKey(c)) ?? 0n) + c.actual);
     const expected = (k: LedgerKey) => {
-      const f = this.figures.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n };
-      let used = f.used;
-      for (const j of jobs) for (const c of j.charges) if (ledgerKey(c) === ledgerKey(k)) used += c.actual;
-      return { used, reserved: f.reserved };
+      const key = ledgerKey(k);
+      const f = this.figures.get(key) ?? { used: 0n, reserved: 0n };
+      return { used: f.used + (charged.get(key) ?? 0n), reserved: f.reserved };
     };
     const withAlerts = this.alerts.pending(jobs, expected);
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.

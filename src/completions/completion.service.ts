@@ -13,7 +13,7 @@ import { percentage } from '../budgets/budget-state';
 import { ledgerKey, readLedgers, type LedgerFigures } from '../budgets/ledger';
 import { LedgerBatcher, type HoldJob, type SettleJob, type UsageRow } from '../budgets/ledger-batcher';
 import { describePeriod, periodOf } from '../budgets/period';
-import { ApiKeyRole, LimitType } from '../common/enums';
+import { ApiKeyRole, type LimitPeriod, LimitType } from '../common/enums';
 import { AppError } from '../common/errors';
 import { isDatabaseUnavailable } from '../db/errors';
 import type { Logger } from '../common/logger';
@@ -27,7 +27,7 @@ import { estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireEx
 import type { PriceCatalog } from '../pricing/price-catalog';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ChatRequest, ChatResponse, NormalizedUsage } from '../providers/provider.types';
-import { TokenUsage } from '../usage/token-usage.entity';
+import type { TokenUsage } from '../usage/token-usage.entity';
 import { type Allowed, CompletionRun, type Served, type StreamSink } from './completion-run';
 import type { CompletionRequest } from './completion.validation';
 import { abandon, claim, finish } from './idempotency';
@@ -219,8 +219,8 @@ export class CompletionService {
     const budgets = await this.budgetCache.applicable({ userId, projectId, service });
     run.applicable = budgets.map((budget) => ({
       budget,
-      key: { budgetId: budget.id, periodStart: periodOf(budget.limitPeriod, run.at).start },
-      limit: parseUnits(budget.limitValue),
+      key: { budgetId: budget.id, periodStart: periodStartOf(budget.limitPeriod, run.at) },
+      limit: unitsOf(budget).limit,
     }));
   }
 
@@ -282,7 +282,7 @@ export class CompletionService {
       const f = figures.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
       return {
         budget: a.budget, limit: a.limit, used: f.used, reserved: f.reserved,
-        maxCostPerRequest: a.budget.maxCostPerRequest == null ? null : parseUnits(a.budget.maxCostPerRequest),
+        maxCostPerRequest: unitsOf(a.budget).maxCostPerRequest,
       };
     });
     return decide(requested, rows, run.estimates, this.settingsFor(run), this.wording);
@@ -549,11 +549,12 @@ export class CompletionService {
   private usage(
     run: CompletionRun, d: Allowed, usage: NormalizedUsage, cost: { inputCost: bigint; outputCost: bigint; totalCost: bigint }, durationMs: number,
     outcome: { success: boolean; errorCode: string | null; estimated: boolean },
-  ): TokenUsage {
+  ): UsageSnapshot {
     const { req, requested } = run;
     const price = run.candidate(d.target).price;
-    return Object.assign(new TokenUsage(), {
-      requestId: run.requestId,
+    // A plain object, not a TokenUsage entity: the ORM's property accessors cost more than the rest of this function.
+    return {
+      id: '', requestId: run.requestId,
       userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
       requestedProvider: requested.provider, requestedModel: requested.model,
       provider: d.target.provider, model: d.target.model,
@@ -566,11 +567,11 @@ export class CompletionService {
       cacheWritePricePerMillion: price.cacheWritePerMillion === null ? null : formatUnits(price.cacheWritePerMillion),
       durationMs, providerDurationMs: Math.round(run.providerMs), timeToFirstTokenMs: run.timeToFirstTokenMs, ...outcome,
       apiKeyId: run.auth.keyId === 'env-admin' ? null : run.auth.keyId, createdAt: new Date(),
-    });
+    };
   }
 
   /** Step 8: metrics, publication and spike checks: after commit, never failing the request. */
-  private afterSettle(run: CompletionRun, row: TokenUsage, cost: bigint, raised: CostAlert[]): void {
+  private afterSettle(run: CompletionRun, row: UsageSnapshot, cost: bigint, raised: CostAlert[]): void {
     const { req, requested } = run;
     const status = row.success ? 'success' : 'error';
     // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
@@ -610,14 +611,14 @@ export class CompletionService {
     const price = await this.prices.resolve(target.provider, target.model).catch(() => null);
     const cost = price ? computeCost(price, response.usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
     const u = response.usage;
-    const row = Object.assign(new TokenUsage(), {
+    const row: UsageSnapshot = {
       id: `untracked:${requestId}`, requestId, userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
       requestedProvider: target.provider, requestedModel: target.model, provider: target.provider, model: target.model,
       inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedTokens: u.cachedTokens, cacheWriteTokens: u.cacheWriteTokens,
       totalTokens: u.inputTokens + u.cachedTokens + u.cacheWriteTokens + u.outputTokens,
       inputCost: formatUnits(cost.inputCost), outputCost: formatUnits(cost.outputCost), totalCost: formatUnits(cost.totalCost),
-      durationMs: Math.round(performance.now() - started), success: true, createdAt: new Date(),
-    });
+      durationMs: Math.round(performance.now() - started), providerDurationMs: 0, fallbackUsed: false, success: true, estimated: false, createdAt: new Date(),
+    };
     return {
       requestId, message: response.message, finishReason: response.finishReason, provider: target.provider, model: target.model,
       fallbackUsed: false, fallbackReason: null, usage: { ...row }, budgetIds: [], raw: response.raw ?? null,
@@ -642,8 +643,33 @@ export class CompletionService {
   }
 }
 
+/**
+ * A cached budget's limits in units, parsed once per loaded budget (the cache hands out the same
+ * objects until its next load; a changed budget is a new object).
+ */
+const budgetUnits = new WeakMap<Budget, { limit: bigint; maxCostPerRequest: bigint | null }>();
+function unitsOf(b: Budget): { limit: bigint; maxCostPerRequest: bigint | null } {
+  let u = budgetUnits.get(b);
+  if (!u) {
+    u = { limit: parseUnits(b.limitValue), maxCostPerRequest: b.maxCostPerRequest == null ? null : parseUnits(b.maxCostPerRequest) };
+    budgetUnits.set(b, u);
+  }
+  return u;
+}
+
+/** The start of the period of `period` containing `at`, the same Date while the period lasts (one per kind of period, not one per budget and request). */
+const periodStarts = new Map<LimitPeriod, { start: Date; from: number; to: number }>();
+function periodStartOf(period: LimitPeriod, at: Date): Date {
+  const t = at.getTime();
+  const p = periodStarts.get(period);
+  if (p && t >= p.from && t < p.to) return p.start;
+  const { start, end } = periodOf(period, at);
+  periodStarts.set(period, { start, from: start.getTime(), to: end ? end.getTime() : Infinity });
+  return start;
+}
+
 /** A usage record as the columns the ledger statements write (USAGE_COLUMNS). */
-function usageRow(u: TokenUsage): UsageRow {
+function usageRow(u: UsageSnapshot): UsageRow {
   return {
     request_id: u.requestId, user_id: u.userId ?? null, project_id: u.projectId ?? null, service: u.service ?? null, endpoint: u.endpoint ?? null,
     requested_provider: u.requestedProvider, requested_model: u.requestedModel, provider: u.provider, model: u.model,

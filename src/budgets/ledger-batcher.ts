@@ -132,7 +132,7 @@ export class LedgerBatcher {
   /** Batches committed, by kind (the benchmark reads them). */
   readonly batches = { hold: 0, settle: 0, ensure: 0, lease: 0 };
   /** This instance's name on its leases (a new one per process: a restarted instance's old leases expire). */
-  readonly instanceId = randomUUID();
+  readonly instanceId: string = randomUUID();
   /** This instance's leases (empty with leases off). */
   readonly leases = new LeaseBook();
   private readonly leaseQ: Waiter<LeaseRequest[], void>[] = [];

@@ -155,11 +155,15 @@ export class LeaseBook {
     return this.own.get(k)!;
   }
 
-  /** Leases with nothing held and no hold since the last call: to return. Marks the others as not active for next time. */
+  /**
+   * Leases no hold went on since the last call: to return. Marks the others as not active for next
+   * time. A lease still holding for requests in flight longer than that may be returned too: its
+   * reservations are handed over to the ledger row (LEASE), where those requests then settle.
+   */
   idle(): LeaseRequest[] {
     const out: LeaseRequest[] = [];
     for (const o of this.own.values()) {
-      if (!o.active && o.held === 0n) out.push(this.returning(o));
+      if (!o.active) out.push(this.returning(o));
       o.active = false;
     }
     return out;

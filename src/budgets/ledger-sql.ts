@@ -47,9 +47,16 @@ export const leaseAdds = (leases: string) => `select budget_id, period_start, su
 const leasesOn = (keys: string, where = 'true') => `select e.instance_id, e.budget_id, e.period_start, e.granted, e.used, e.held from budget_lease e
      where (e.budget_id, e.period_start) in (select budget_id, period_start from ${keys}) and ${where}`;
 
-/** A budget's figures as every reader sees them: the ledger row `l` plus its leases (a lateral join named `la`). */
+/**
+ * A budget's figures as readers outside the hot path see them (BudgetStatus, alerts, metrics, the
+ * refusal's alert): `used` = the row's + what its leases charged; `reserved` = what requests hold,
+ * on the row or on a lease (the row's `reserved` less the leases' grants plus what they hold): spare
+ * lease headroom is nobody's spending and is not shown. A lateral join named `la` on ledger row `l`.
+ * (Decisions read the batch statements' figures instead, which count the spare headroom of every
+ * lease as reserved: `leaseAdds`.)
+ */
 export const LEDGER_TOTALS = {
-  join: `left join lateral (select sum(e.used) as used, sum(greatest(e.granted, e.used + e.held) - e.granted - e.used) as reserved
+  join: `left join lateral (select sum(e.used) as used, sum(e.held - e.granted) as reserved
       from budget_lease e where e.budget_id = l.budget_id and e.period_start = l.period_start) la on true`,
   used: '(l.used + coalesce(la.used, 0))',
   reserved: '(l.reserved + coalesce(la.reserved, 0))',

@@ -9,7 +9,7 @@ import { isDatabaseUnavailable } from '../db/errors';
 import type { HotSql } from '../db/hot-sql';
 import { ledgerKey, retryOnConflict, type LedgerFigures, type LedgerKey } from './ledger';
 import { LeaseBook, type LeaseRequest } from './ledger-leases';
-import { ENSURE, EXPIRE, HOLD, LEASE, LOCK_EXPIRED, RENEW, RETURN_EXPIRED, SETTLE } from './ledger-sql';
+import { ENSURE, EXPIRE, HOLD, LEASE, LEASE_RETURN, LOCK_EXPIRED, RENEW, RETURN_EXPIRED, SETTLE } from './ledger-sql';
 
 /** One budget a request holds on: its amount in the budget's unit, the limit, and whether the hold must fit under it. */
 export interface HoldItem extends LedgerKey {
@@ -342,7 +342,7 @@ export class LedgerBatcher {
   /** One lease statement for `reqs` (take, top up, fold, return: see LEASE). */
   private async leaseBatch(reqs: readonly LeaseRequest[], waiters: readonly Waiter<LeaseRequest[], void>[] = []): Promise<void> {
     const byKey = new Map(reqs.map((r) => [ledgerKey(r.key), r]));
-    const rows = await retryOnConflict(() => this.sql.query<FiguresRow>(LEASE, [
+    const rows = await retryOnConflict(() => this.sql.query<FiguresRow>(reqs.every((r) => r.ret) ? LEASE_RETURN : LEASE, [
       this.instanceId, new Date(Date.now() + this.leaseOpts.ttlMs).toISOString(),
       JSON.stringify([...byKey.values()].map((r) => ({
         budget_id: r.key.budgetId, period_start: r.key.periodStart.toISOString(), want: formatUnits(r.want), min_grant: formatUnits(r.minGrant),

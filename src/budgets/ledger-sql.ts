@@ -463,6 +463,9 @@ export const RETURN_EXPIRED: HotStatement = {
   select (select count(*) from gone)::int as returned`,
 };
 
+/** LEASE when every item returns a lease (the sweep's idle returns and the drain's): counted apart, as background work. */
+export const LEASE_RETURN: HotStatement = { ...LEASE, tag: 'ledger_lease_return' };
+
 /** Moves the expiry of live requests' holds and reservations, and of this instance's leases, forward (their instance is alive: they must not be charged or returned as dead). */
 export const RENEW: HotStatement = {
   tag: 'ledger_renew',

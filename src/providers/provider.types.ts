@@ -1,4 +1,8 @@
-import type { ProviderEndpoint } from '../config/config';
+/** Where a provider is reached, and with which key (from its `*_API_KEY` / `*_BASE_URL` variables). */
+export interface ProviderEndpoint {
+  apiKey: string | undefined;
+  baseUrl: string;
+}
 
 /** Every provider the gateway can call, by the id clients use in `CompletionInput.provider`. */
 export const PROVIDER_IDS = ['openai', 'anthropic', 'deepseek', 'ollama'] as const;

@@ -9,7 +9,7 @@ import { isDatabaseUnavailable } from '../db/errors';
 import type { HotSql } from '../db/hot-sql';
 import { ledgerKey, retryOnConflict, type LedgerFigures, type LedgerKey } from './ledger';
 import { LeaseBook, type LeaseRequest } from './ledger-leases';
-import { ENSURE, EXPIRE, HOLD, LEASE, LEASE_RETURN, LOCK_EXPIRED, RENEW, RETURN_EXPIRED, SETTLE } from './ledger-sql';
+import { ENSURE, EXPIRE, HOLD, HOLD_LEASED, LEASE, LEASE_RETURN, LOCK_EXPIRED, RENEW, RETURN_EXPIRED, SETTLE, SETTLE_LEASED } from './ledger-sql';
 
 /** One budget a request holds on: its amount in the budget's unit, the limit, and whether the hold must fit under it. */
 export interface HoldItem extends LedgerKey {
@@ -190,7 +190,7 @@ export class LedgerBatcher {
     await this.sql.query(RENEW, [JSON.stringify(requestIds), at, at, this.instanceId, at]);
   }
 
-  /** Returns this instance's leases with nothing held and no hold since the last call (the sweep calls it). */
+  /** Returns this instance's leases no hold went on since the last call (the sweep calls it; see LeaseBook.idle). */
   async returnIdle(): Promise<void> {
     const idle = this.leases.idle();
     if (idle.length) await this.enqueue(this.leaseQ, idle);
@@ -381,7 +381,7 @@ export class LedgerBatcher {
     const holds = batch.map((w, seq) => ({ seq, request_id: w.job.requestId, draft: w.job.draft, expires_at: w.job.expiresAt.toISOString() }));
     // No retry on an outage: a request that cannot hold must not call its provider (it fails fast instead).
     const rows = await retryOnConflict(() => this.sql.query<FiguresRow & { seq: number | null; fits: boolean | null }>(
-      HOLD, [this.instanceId, JSON.stringify(items), JSON.stringify(holds)],
+      routes ? HOLD_LEASED : HOLD, [...(routes ? [this.instanceId] : []), JSON.stringify(items), JSON.stringify(holds)],
     ));
     const fits = new Map<number, boolean>();
     for (const r of rows) {
@@ -398,8 +398,10 @@ export class LedgerBatcher {
 
   private async settleBatch(batch: Waiter<SettleJob, SettleOutcome>[]): Promise<void> {
     const jobs = batch.map((w) => w.job);
+    const leased = this.leaseOpts.enabled;
+    const settle = leased ? SETTLE_LEASED : SETTLE;
     const params = [
-      this.instanceId,
+      ...(leased ? [this.instanceId] : []),
       JSON.stringify(jobs.map((j) => ({ request_id: j.requestId }))),
       JSON.stringify(jobs.flatMap((j) => j.charges.map((c) => ({
         request_id: j.requestId, budget_id: c.budgetId, period_start: c.periodStart.toISOString(), actual: formatUnits(c.actual),
@@ -417,10 +419,10 @@ export class LedgerBatcher {
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
     // One attempt on the lane; an outage sends the jobs to wait off it (retryAfterOutage).
     const { rows, raised } = await retryOnConflict(async () => {
-      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(SETTLE, [...params, this.track]), raised: [] as CostAlert[] };
+      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(settle, [...params, this.track]), raised: [] as CostAlert[] };
       return this.orm.em.fork().transactional(async (tem) => {
         const t = tem as EntityManager;
-        const r = await this.sql.query<SettleRow>(SETTLE, [...params, this.track], t);
+        const r = await this.sql.query<SettleRow>(settle, [...params, this.track], t);
         return { rows: r, raised: await this.alerts.raise(t, jobs, this.figuresFrom(r)) };
       });
     });

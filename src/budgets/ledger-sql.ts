@@ -108,6 +108,58 @@ const FIG_COLS = 'budget_id, period_start, used, reserved, granted, lease_used, 
 const NO_FIG = 'null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved, null::text as granted, null::text as lease_used, null::text as held';
 
 /**
+ * Holds a batch of requests, with leases off (BUDGET_LEASES=false: the statement as it was before leases; HOLD_LEASED
+ * below is the same with leases). Items (seq = the request's place in the batch) are
+ * checked in batch order: a hard item fits when used + reserved + the amounts of
+ * every item of this key up to it (earlier requests of the batch included,
+ * whether they fit or not: conservative, never optimistic) stay under the limit.
+ * A request fits when all its items fit; only then are its amounts added to
+ * `reserved`, its reservation rows and its hold (the estimated usage row for
+ * crash safety) written. Returns one row per request (`seq`, `fits`) and one per
+ * ledger key (figures after the batch).
+ */
+export const HOLD: HotStatement = {
+  tag: 'ledger_hold',
+  sql: `with req as materialized (
+    select * from json_to_recordset(?::json) as r(seq int, budget_id uuid, period_start timestamptz, amount numeric, lim numeric, hard boolean)
+  ), hs as materialized (
+    select * from json_to_recordset(?::json) as h(seq int, request_id text, draft jsonb, expires_at timestamptz)
+  ), cur as materialized (
+    select l.budget_id, l.period_start, l.used, l.reserved from budget_ledger l
+     where (l.budget_id, l.period_start) in (select budget_id, period_start from req)
+     order by l.budget_id, l.period_start
+       for update of l
+  ), chk as materialized (
+    select r.seq, r.budget_id, r.period_start, r.amount,
+           c.used is not null and (not r.hard or c.used + c.reserved
+             + sum(r.amount) over (partition by r.budget_id, r.period_start order by r.seq) <= r.lim) as ok
+      from req r left join cur c on c.budget_id = r.budget_id and c.period_start = r.period_start
+  ), fit as materialized (
+    select h.seq, h.request_id, h.expires_at, h.draft, coalesce((select bool_and(c.ok) from chk c where c.seq = h.seq), true) as fits from hs h
+  ), acc as materialized (
+    select c.budget_id, c.period_start, sum(c.amount) as amount
+      from chk c join fit f on f.seq = c.seq where f.fits group by c.budget_id, c.period_start
+  ), upd as (
+    update budget_ledger l set reserved = l.reserved + a.amount, updated_at = now()
+      from acc a where l.budget_id = a.budget_id and l.period_start = a.period_start
+    returning 1
+  ), res as (
+    insert into budget_reservation (id, budget_id, period_start, amount, request_id, expires_at, created_at)
+    select gen_random_uuid(), c.budget_id, c.period_start, c.amount, f.request_id, f.expires_at, now()
+      from chk c join fit f on f.seq = c.seq where f.fits
+    returning 1
+  ), ins as (
+    insert into completion_hold (request_id, draft, expires_at, created_at)
+    select f.request_id, f.draft, f.expires_at, now() from fit f where f.fits
+    returning 1
+  )
+  select f.seq, f.fits, null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved from fit f
+  union all
+  select null, null, c.budget_id, c.period_start, c.used::text, (c.reserved + coalesce(a.amount, 0))::text
+    from cur c left join acc a on a.budget_id = c.budget_id and a.period_start = c.period_start`,
+};
+
+/**
  * Holds a batch of requests. Each item (seq = the request's place in the batch) is on this
  * instance's lease (`lease`, chosen by the batcher from the lease's figures) or on the ledger row.
  * Items are checked in batch order, per key and place: a hard item on the lease fits when the
@@ -122,8 +174,8 @@ const NO_FIG = 'null::uuid as budget_id, null::timestamptz as period_start, null
  * for crash safety) written. Returns one row per request (`seq`, `fits`) and one per ledger key
  * (figures after the batch, this instance's lease after).
  */
-export const HOLD: HotStatement = {
-  tag: 'ledger_hold',
+export const HOLD_LEASED: HotStatement = {
+  tag: 'ledger_hold_leased',
   sql: `with me as materialized (
     select ?::text as id
   ), req as materialized (
@@ -278,7 +330,7 @@ export const LEASE: HotStatement = {
 };
 
 /**
- * Settles a batch: deletes the requests' holds and reservations and, for every
+ * Settles a batch, with leases off (the statement as it was before leases; SETTLE_LEASED below is the same with leases): deletes the requests' holds and reservations and, for every
  * request whose hold was still there, adds its actual charges to `used`,
  * writes its usage row (when `track`) with its budget links and adds it to the
  * rollups. A request whose hold had expired while it was alive (its instance
@@ -292,6 +344,83 @@ export const LEASE: HotStatement = {
  */
 export const SETTLE: HotStatement = {
   tag: 'ledger_settle',
+  sql: `with s as materialized (
+    select * from json_to_recordset(?::json) as s(request_id text)
+  ), chg as materialized (
+    select * from json_to_recordset(?::json) as c(request_id text, budget_id uuid, period_start timestamptz, actual numeric)
+  ), rows as materialized (
+    select * from json_to_recordset(?::json) as x(${COL_TYPES})
+  ), locked as materialized (
+    select l.budget_id, l.period_start from budget_ledger l
+     where (l.budget_id, l.period_start) in (select budget_id, period_start from chg)
+     order by l.budget_id, l.period_start
+       for update of l
+  ), held as materialized (
+    delete from completion_hold h using s where h.request_id = s.request_id returning h.request_id
+  ), est as materialized (
+    select t.* from token_usage t join s on s.request_id = t.request_id
+     where t.estimated and not exists (select 1 from held h where h.request_id = t.request_id)
+  ), est_links as materialized (
+    select b.budget_id, b.period_start, b.amount from token_usage_budget b join est e on e.id = b.usage_id
+  ), charged as materialized (
+    select request_id from held union all select request_id from est
+  ), rel as materialized (
+    delete from budget_reservation r using s where r.request_id = s.request_id returning r.budget_id, r.period_start, r.amount
+  ), moved as materialized (
+    select k.budget_id, k.period_start,
+           coalesce((select sum(c.actual) from chg c join charged h on h.request_id = c.request_id
+                      where c.budget_id = k.budget_id and c.period_start = k.period_start), 0)
+         - coalesce((select sum(e.amount) from est_links e where e.budget_id = k.budget_id and e.period_start = k.period_start), 0) as actual,
+           coalesce((select sum(r.amount) from rel r where r.budget_id = k.budget_id and r.period_start = k.period_start), 0) as released
+      from locked k
+  ), upd as (
+    update budget_ledger l set used = l.used + m.actual, reserved = greatest(l.reserved - m.released, 0), updated_at = now()
+      from moved m where l.budget_id = m.budget_id and l.period_start = m.period_start
+    returning l.budget_id, l.period_start, l.used, l.reserved
+  ), live as materialized (
+    select x.* from rows x join charged h on h.request_id = x.request_id
+  ), u as (
+    insert into token_usage (${COLS})
+    select ${COLS} from rows x where ?::boolean and x.request_id in (select request_id from held)
+    returning id, request_id
+  ), ub as (
+    insert into token_usage_budget (usage_id, budget_id, period_start, amount)
+    select u.id, c.budget_id, c.period_start, c.actual from u join chg c on c.request_id = u.request_id
+    returning 1
+  ), revived as (
+    update token_usage t set ${SET_ACTUAL}
+      from rows x join est e on e.request_id = x.request_id where t.id = e.id
+    returning t.id, t.request_id
+  ), revived_links as (
+    update token_usage_budget b set amount = c.actual
+      from est e join chg c on c.request_id = e.request_id
+     where b.usage_id = e.id and b.budget_id = c.budget_id and b.period_start = c.period_start
+    returning 1
+  ), d as materialized (${deltasOf('live')} union all ${deltasOf('est', '-')}), ${rollupUpserts('d')}
+  select 'h' as kind, request_id, null::text as id, null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved from charged
+  union all
+  select 'u', request_id, id::text, null, null, null, null from u
+  union all
+  select 'u', request_id, id::text, null, null, null, null from revived
+  union all
+  select 'l', null, null, budget_id, period_start, used::text, reserved::text from upd`,
+};
+
+/**
+ * Settles a batch: deletes the requests' holds and reservations and, for every
+ * request whose hold was still there, adds its actual charges to `used`,
+ * writes its usage row (when `track`) with its budget links and adds it to the
+ * rollups. A request whose hold had expired while it was alive (its instance
+ * stalled) was charged at its estimate by the expiry job: its estimated row is
+ * replaced by the actual one in place — its links, `used` and the rollups take
+ * the estimate back and add the actual, which is at most the estimate. (Without usage rows,
+ * `track` off, the estimate stays.) `reserved` loses what the deleted
+ * reservations held. Releases are settles with zero charges and no usage row.
+ * Returns per request 'h' (charged now) and 'u' (usage id) rows, and per
+ * ledger key 'l' rows with the figures after.
+ */
+export const SETTLE_LEASED: HotStatement = {
+  tag: 'ledger_settle_leased',
   sql: `with me as materialized (
     select ?::text as id
   ), s as materialized (

@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     ]);
     const lock = (r: Row) => {
       const n = r.pg ? [...r.pg.lockWaits.values()].reduce((s, v) => s + v, 0) : 0;
-      return r.pg ? `${n} of ${r.pg.active} (${r.pg.active ? ((n / r.pg.active) * 100).toFixed(0) : 0}%)` : '';
+      const detail = r.pg ? [...r.pg.lockWaits].map(([k, v]) => `${k} ${v}`).join(', ') : '';
+      return r.pg ? `${n} of ${r.pg.active} (${r.pg.active ? ((n / r.pg.active) * 100).toFixed(0) : 0}%)${detail ? `: ${detail}` : ''}` : '';
     };
     process.stdout.write(`Run ${new Date().toISOString()} on: ${machine()}\n\n`);
     process.stdout.write(`${table(['server', 'instances', 'req/s', 'p50 ms', 'CPU ms/req gateway', 'CPU ms/req PostgreSQL', 'SQL/req', 'Lock waits'],

@@ -253,12 +253,16 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     await off.stop();
 
     if (target.pg) {
-      // Two instances on one database, both charging the same GLOBAL, USER and PROJECT ledger rows.
+      // Two instances on one database, both charging the same GLOBAL, USER and PROJECT ledger rows: without and with escrow leases.
       const b = await startGateway(env(0));
       gws.push(b);
+      const [c, d] = [await startGateway(env(0, { BUDGET_LEASES: 'true' })), await startGateway(env(0, { BUDGET_LEASES: 'true' }))];
+      gws.push(c, d);
       const two = await rounds([
-        { key: 'one', label: 'complete, one instance alone', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
-        { key: 'two', label: 'complete, two instances together', instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'one', label: ONE_ALONE, instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'two', label: TWO_TOGETHER, instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'oneLeases', label: `${ONE_ALONE}${LEASED}`, instances: 1, concurrency: 16, run: () => measure([c], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'twoLeases', label: `${TWO_TOGETHER}${LEASED}`, instances: 2, concurrency: 16, run: () => measure([c, d], gqlUrl, COMPLETE_BODY, 16, target) },
       ]);
       for (const [k, v] of two) rows.set(k, v);
     }
@@ -267,6 +271,10 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     for (const g of gws) await g.stop().catch(() => undefined);
   }
 }
+
+const ONE_ALONE = 'complete, one instance alone';
+const TWO_TOGETHER = 'complete, two instances together';
+const LEASED = ', BUDGET_LEASES=true';
 
 export const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 export const rps = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
@@ -297,12 +305,20 @@ function limits(figs: DbFigures[]): string {
     const c1 = row(pg, 'complete', 1)!;
     const lockShare = (r: typeof c16) => (r.pg ? [...r.pg.lockWaits.values()].reduce((s, v) => s + v, 0) / Math.max(1, r.pg.active) : NaN);
     const locks = lockShare(c16);
-    const one = row(pg, 'complete, one instance alone');
-    const two = row(pg, 'complete, two instances together', 16, 2);
+    const one = row(pg, ONE_ALONE);
+    const two = row(pg, TWO_TOGETHER, 16, 2);
+    const oneL = row(pg, `${ONE_ALONE}${LEASED}`);
+    const twoL = row(pg, `${TWO_TOGETHER}${LEASED}`, 16, 2);
+    const lockDetail = (r: Row) => (r.pg ? [...r.pg.lockWaits].map(([k, v]) => `${k} ${v}`).join(', ') || 'none' : 'n/a');
     out.push(
       `- **With budgets, the ledger rows.** Holds and settles are group-committed on one lane per instance, so at 16 in flight ${pct(locks)} of one instance's active backend samples wait on a Lock; ` +
         (one && two
-          ? `two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone, ${pct(lockShare(two))} of their samples waiting on a Lock: across instances the shared ledger rows are still locked once per batch (escrow leases would take them off the path, docs/ledger.md). `
+          ? `without leases two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone, ${pct(lockShare(two))} of their samples waiting on a Lock (${lockDetail(two)}): every hold and settle batch of each instance locks the shared GLOBAL / USER / PROJECT ledger rows. `
+          : '') +
+        (oneL && twoL
+          ? `With escrow leases (BUDGET_LEASES=true, docs/ledger.md) holds and settles lock each instance's own lease rows and a top-up locks the shared row once per ~64 requests: two instances serve ${f2(twoL.throughput / oneL.throughput)}x what one serves alone with leases ` +
+            `(one alone with leases: ${f2(oneL.throughput / (one?.throughput ?? NaN))}x one alone without), ${pct(lockShare(twoL))} of their samples waiting on a Lock (${lockDetail(twoL)}); ` +
+            'what two instances still share is the rollup rows every settle upserts (same user, project and model) and the machine\'s two cores. '
           : '') +
         `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16, ` +
         `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
@@ -385,8 +401,10 @@ function render(figs: DbFigures[]): string {
       const ratio = c16.throughput / get('`{ __typename }`', 16).throughput;
       const overhead = get('complete', 1).p50 - get('direct to simulator', 1, 0).p50;
       const cpu = c16.gatewayCpuMs + (c16.pgCpuMs ?? 0);
-      const one = f.rows.find((r) => r.label === 'complete, one instance alone');
-      const two = f.rows.find((r) => r.label === 'complete, two instances together');
+      const one = f.rows.find((r) => r.label === ONE_ALONE);
+      const two = f.rows.find((r) => r.label === TWO_TOGETHER);
+      const oneL = f.rows.find((r) => r.label === `${ONE_ALONE}${LEASED}`);
+      const twoL = f.rows.find((r) => r.label === `${TWO_TOGETHER}${LEASED}`);
       return [
         f.db,
         `${pct(ratio)} ${ratio >= 0.5 ? '✅' : '❌'}`,
@@ -394,7 +412,10 @@ function render(figs: DbFigures[]): string {
         `${f2(overhead)} ms ${overhead <= 1 ? '✅' : '❌'}`,
         `${f2(cpu)} ms ${cpu <= 1 ? '✅' : '❌'}`,
         `${f2(c16.statements)} ${c16.statements <= 0.5 ? '✅' : '❌'}`,
-        one && two ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` : 'n/a (one process per data directory)',
+        one && two
+          ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` +
+            (oneL && twoL ? `; with leases ${rps(twoL.throughput)} / ${rps(oneL.throughput)} req/s = ${f2(twoL.throughput / oneL.throughput)}x` : '')
+          : 'n/a (one process per data directory)',
         f.synchronousCommit ?? 'n/a (embedded)',
       ];
     }),

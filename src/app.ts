@@ -118,6 +118,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
     };
     const ledger = new LedgerBatcher(
       db.orm, new HotSql(db.orm, db.embedded), batchAlerts(hooks), log, config.budget.costTracking, () => services.completions.betweenCalls,
+      { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
     );
     const admission = new Admission(apiKeys, new RateLimiter(config.rateLimitPerMinute), new RateLimiter(config.auth.failuresPerMinute), config.auth.trustProxyHops);
     const services: AppServices = {

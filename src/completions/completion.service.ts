@@ -93,7 +93,8 @@ export class CompletionService {
   ) {
     this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
     this.ledger = deps.ledger
-      ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls);
+      ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls,
+        { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs });
   }
 
   private inFlight = 0;
@@ -160,7 +161,7 @@ export class CompletionService {
 
   /**
    * Waits (at most `timeoutMs`) for the completions running now to settle, then
-   * for the ledger batches queued. The HTTP drain only waits for open sockets:
+   * for the ledger batches queued, then returns this instance's leases. The HTTP drain only waits for open sockets:
    * a request whose socket was closed under it is still holding, calling or
    * settling, and closing the database then would strand its hold until the
    * TTL (and charge it at its estimate). @default timeoutMs 10_000
@@ -168,7 +169,7 @@ export class CompletionService {
   async drain(timeoutMs = 10_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.running]).then(() => this.ledger.flush()),
+      Promise.allSettled([...this.running]).then(() => this.ledger.returnAll()),
       new Promise((r) => (timer = setTimeout(r, timeoutMs))),
     ]);
     clearTimeout(timer);

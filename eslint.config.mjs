@@ -14,6 +14,13 @@ export default tseslint.config(
     },
   },
   {
+    // No function in src/ over 60 lines (issue 16): a long one is a list of steps waiting for names.
+    // Declarative tables (the config schema, type maps) are objects, not functions, so they do not count.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/__tests__/**'],
+    rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
+  },
+  {
     // Decorated classes need runtime imports of the types used in decorator metadata.
     files: ['src/**/*.resolver.ts', 'src/**/*.type.ts', 'src/**/*.input.ts', 'src/**/*.entity.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

@@ -117,9 +117,11 @@ export interface Row {
 export type Sample = Omit<Row, 'label' | 'instances' | 'concurrency'> & { elapsedMs: number };
 
 /** Runs `body` at `concurrency` against every gateway at once (one load worker each); one sample. */
-export async function measure(gws: GatewayProcess[], url: (g: GatewayProcess) => string, body: string, concurrency: number, target: DbTarget | null): Promise<Sample> {
+export async function measure(
+  gws: GatewayProcess[], url: (g: GatewayProcess) => string, body: string, concurrency: number, target: DbTarget | null, headers: Record<string, string> = HEADERS,
+): Promise<Sample> {
   const spec = (g: GatewayProcess, warm: boolean): LoadSpec => ({
-    url: url(g), body, headers: HEADERS, concurrency, warmupMs: 0, durationMs: warm ? WARMUP_MS : DURATION_MS,
+    url: url(g), body, headers, concurrency, warmupMs: 0, durationMs: warm ? WARMUP_MS : DURATION_MS,
   });
   await Promise.all(gws.map((g) => runLoad(spec(g, true))));
   const cpu0 = gws.map((g) => g.cpuMs());

@@ -13,13 +13,16 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
 import { createRestRouter } from './api/rest';
+import { anthropicRouter } from './api/compatible/anthropic';
+import { openAIRouter } from './api/compatible/openai';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import { AlertService } from './alerts/alert.service';
 import { ConnectionRegistry } from './auth/connection-registry';
 import { KeyRecheckJob } from './auth/key-recheck';
-import { Admission, refusalHttp } from './auth/admission';
+import { Admission } from './auth/admission';
 import { RateLimiter } from './auth/rate-limiter';
 import { AppError } from './common/errors';
+import { httpRefusal } from './common/http-status';
 import { configuredChannels } from './alerts/channels';
 import { consoleRouter } from './console/serve';
 import { BudgetService } from './budgets/budget.service';
@@ -305,6 +308,9 @@ function mountRoutes(app: express.Express, apollo: ApolloServer<GraphQLContext>,
     res.send(await metrics.registry.metrics());
   });
   app.use('/api', createRestRouter(services));
+  // The provider-compatible front doors (docs/compatible-api.md): the same `complete` behind OpenAI's and Anthropic's wire formats.
+  app.use('/v1', openAIRouter(services));
+  app.use('/anthropic', anthropicRouter(services));
   app.use(consoleRouter());
   app.use(
     '/graphql',
@@ -315,7 +321,7 @@ function mountRoutes(app: express.Express, apollo: ApolloServer<GraphQLContext>,
         // Batched HTTP requests are off, so one request is one operation; roles are checked per root field.
         const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) }).catch((e: unknown) => {
           if (!(e instanceof AppError)) throw e;
-          const { status, headers } = refusalHttp(e);
+          const { status, headers } = httpRefusal(e);
           throw httpAppError(e, status, headers);
         });
         return buildContext(services, auth, requestId);

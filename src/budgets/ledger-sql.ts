@@ -19,7 +19,7 @@ export const USAGE_COLUMNS: readonly (readonly [string, string])[] = [
   ['input_price_per_million', 'numeric'], ['output_price_per_million', 'numeric'],
   ['cached_price_per_million', 'numeric'], ['cache_write_price_per_million', 'numeric'],
   ['duration_ms', 'int'], ['provider_duration_ms', 'int'], ['success', 'boolean'], ['error_code', 'text'],
-  ['estimated', 'boolean'], ['api_key_id', 'uuid'], ['created_at', 'timestamptz'],
+  ['estimated', 'boolean'], ['api_key_id', 'uuid'], ['created_at', 'timestamptz'], ['time_to_first_token_ms', 'int'],
 ];
 const COLS = USAGE_COLUMNS.map(([c]) => c).join(', ');
 const COL_TYPES = USAGE_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ');

@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // No function in src/ over 60 lines (issue 16): a long one is a list of steps waiting for names.
+    // Declarative tables (the config schema, type maps) are objects, not functions, so they do not count.
+    files: ['src/**/*.ts'],
+    // openAIRouter (70 lines) landed with the rule's branch still open: split it, then drop it from this list.
+    ignores: ['src/**/__tests__/**', 'src/api/compatible/openai.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
+  },
+  {
     // The example programs are plain Node scripts (ES modules).
     files: ['examples/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../common/logger';
-import type { AlertTransport } from './alert.transport';
+import type { AlertTransport } from './transport.types';
 
 /** Longest wait between two reconnect attempts to Redis (attempt n waits min(n × 200 ms, this)). @default 2_000 */
 export const REDIS_RETRY_MAX_MS = 2_000;

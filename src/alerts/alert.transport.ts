@@ -3,31 +3,15 @@ import { Client } from 'pg';
 import type { Logger } from '../common/logger';
 import type { AppConfig } from '../config/config';
 import { RedisAlertTransport } from './alert.redis';
+import type { AlertTransport } from './transport.types';
+
+export type { AlertTransport } from './transport.types';
 
 /** The PostgreSQL NOTIFY channel that carries raised alerts between instances. */
 export const ALERT_NOTIFY_CHANNEL = 'budget_gateway_alert_raised';
 
 /** Reconnect delay of the LISTEN connection after it drops. @default 1_000 */
 export const LISTEN_RETRY_MS = 1_000;
-
-/**
- * Carries opaque JSON messages between instances. `AlertLiveBus` owns the
- * envelope and the "skip my own" rule; a transport only moves strings.
- */
-export interface AlertTransport {
-  /** For logs: `postgres` or `redis`. */
-  readonly kind: string;
-  /**
-   * Starts receiving; `onMessage` gets every message on the channel, this
-   * instance's own included. Resolves once listening, or after the first
-   * failed attempt (the transport then keeps retrying on its own). Never throws.
-   */
-  start(onMessage: (message: string) => void): Promise<void>;
-  /** Sends to every instance. Rejects promptly when the transport is down (nothing is queued). */
-  send(message: string): Promise<void>;
-  /** Stops receiving and closes its connections; no reconnection afterwards. */
-  stop(): Promise<void>;
-}
 
 /**
  * Picks the transport: Redis pub/sub when REDIS_URL is set, PostgreSQL

@@ -1,8 +1,6 @@
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
 import { ApiKeyRole } from '../common/enums';
 import { AppError } from '../common/errors';
-import type { GraphQLContext } from '../graphql/context';
 import type { AuthInfo } from './auth.types';
 
 const { ADMIN, SERVICE, VIEWER } = ApiKeyRole;
@@ -104,13 +102,3 @@ export function rootOperations(document: DocumentNode, op: OperationDefinitionNo
 export function forbidden(auth: AuthInfo, op: string): AppError {
   return new AppError('FORBIDDEN', `A ${auth.role} key may not run ${op}`);
 }
-
-/** Global type-graphql middleware: applies OPERATION_ROLES to every root field. */
-export const enforcePolicy: MiddlewareFn<GraphQLContext> = async ({ info, context }, next) => {
-  const parent = info.parentType.name;
-  if (parent === 'Query' || parent === 'Mutation' || parent === 'Subscription') {
-    const op = `${parent}.${info.fieldName}`;
-    if (!mayRun(context.auth, op)) throw forbidden(context.auth, op);
-  }
-  return next();
-};

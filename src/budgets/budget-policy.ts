@@ -125,7 +125,7 @@ export function admitsPastLimit(b: PolicyBudget, c: Target, est: CandidateEstima
 }
 
 /** The requests a budget refuses or reroutes for one candidate, ignoring the others. */
-function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySettings, describe: Describe): Verdict {
+function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySettings, wording: Wording): Verdict {
   const b = f.budget;
   if (!s.enforceLimits || !b.isEnforced) return { kind: 'ok' };
   const to = fallbackOf(b, s);
@@ -139,24 +139,24 @@ function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySet
     return violation('PROVIDER_NOT_ALLOWED', `Provider ${c.provider} is not allowed by budget '${b.name}' (allowed: ${b.allowedProviders.join(', ') || 'none'})`);
   }
   if (f.maxCostPerRequest !== null && est.cost > f.maxCostPerRequest) {
-    return violation('REQUEST_COST_LIMIT', describe.costLimit(b, c, est.cost, f.maxCostPerRequest));
+    return violation('REQUEST_COST_LIMIT', wording.costLimit(b, c, est.cost, f.maxCostPerRequest));
   }
   if (admitsPastLimit(b, c, est, s)) return { kind: 'ok' };
   const projected = f.used + f.reserved + amountFor(b, est);
   if (b.hardLimitEnabled && projected > f.limit) {
-    const message = describe.exceeded(b, f);
+    const message = wording.exceeded(b, f);
     // blockOnExceeded off: the fallback instead of blocking, whether or not threshold fallback (enableFallback) is on.
     if (!b.blockOnExceeded && s.autoFallback) return { kind: 'must', to, code: 'BUDGET_EXCEEDED', reason: message, budget: b };
     return violation('BUDGET_EXCEEDED', message);
   }
   if (canFallBack && reaches(projected, f.limit, b.fallbackThreshold)) {
-    return { kind: 'prefer', to, reason: describe.threshold(b, f, projected), budget: b };
+    return { kind: 'prefer', to, reason: wording.threshold(b, f, projected), budget: b };
   }
   return { kind: 'ok' };
 }
 
 /** How refusals and fallbacks are worded for people; injected so the wording can use periods and currency. */
-export interface Describe {
+export interface Wording {
   exceeded(b: PolicyBudget, f: BudgetFigures): string;
   threshold(b: PolicyBudget, f: BudgetFigures, projected: bigint): string;
   costLimit(b: PolicyBudget, c: Target, cost: bigint, max: bigint): string;
@@ -177,7 +177,7 @@ export function decide(
   budgets: readonly BudgetFigures[],
   estimates: ReadonlyMap<string, CandidateEstimate>,
   s: PolicySettings,
-  describe: Describe,
+  wording: Wording,
 ): Decision {
   const ordered = [...budgets].sort(
     (a, b) => SPECIFICITY[a.budget.budgetType] - SPECIFICITY[b.budget.budgetType] || a.budget.name.localeCompare(b.budget.name),
@@ -200,7 +200,7 @@ export function decide(
   for (;;) {
     const est = estimates.get(targetKey(candidate));
     if (!est) throw new Error(`no estimate for ${targetKey(candidate)}`);
-    const verdicts = ordered.map((f) => judge(f, candidate, est, s, describe));
+    const verdicts = ordered.map((f) => judge(f, candidate, est, s, wording));
     const refusal = verdicts.find((v) => v.kind === 'refuse');
     const must = verdicts.find((v) => v.kind === 'must');
     const prefer = verdicts.find((v) => v.kind === 'prefer');

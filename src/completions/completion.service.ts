@@ -7,7 +7,7 @@ import type { Budget } from '../budgets/budget.entity';
 import { BudgetCache } from '../budgets/budget-cache';
 import {
   amountFor, decide, failoverTarget, possibleTargets, targetKey,
-  type BudgetFigures, type Decision, type Describe, type PolicySettings, type Target,
+  type BudgetFigures, type Decision, type Wording, type PolicySettings, type Target,
 } from '../budgets/budget-policy';
 import { percentage } from '../budgets/budget-state';
 import { ledgerKey, readLedgers, type LedgerFigures } from '../budgets/ledger';
@@ -263,7 +263,7 @@ export class CompletionService {
         maxCostPerRequest: a.budget.maxCostPerRequest == null ? null : parseUnits(a.budget.maxCostPerRequest),
       };
     });
-    return decide(requested, rows, run.estimates, this.settings, this.describe);
+    return decide(requested, rows, run.estimates, this.settings, this.wording);
   }
 
   /**
@@ -544,7 +544,7 @@ export class CompletionService {
   }
 
   /** People-readable refusal and fallback reasons. */
-  private readonly describe: Describe = {
+  private readonly wording: Wording = {
     exceeded: (b, f) => {
       const full = b as Budget;
       const pct = percentage(f.used + f.reserved, f.limit);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { PROVIDER_CLIENTS, type ProviderClient } from '../providers/provider.types';
+import { PROVIDER_CLIENTS, type ProviderClient, type ProviderEndpoint } from '../providers/provider.types';
 
 /** Thrown for a bad environment variable; the message is the one line printed at start. */
 export class ConfigError extends Error {
@@ -17,10 +17,7 @@ export type DatabaseConfig =
   | { kind: 'postgres'; url: string }
   | { kind: 'pglite'; dataDir: string | null /* null = in memory */ };
 
-export interface ProviderEndpoint {
-  apiKey: string | undefined;
-  baseUrl: string;
-}
+export type { ProviderEndpoint };
 
 export interface AppConfig {
   port: number;

@@ -4,7 +4,7 @@ import { buildSchema, UseMiddleware, type PubSub } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import { AlertResolver } from '../alerts/alert.resolver';
 import { ApiKeyResolver } from '../auth/api-key.resolver';
-import { enforcePolicy } from '../auth/policy';
+import { enforcePolicy } from './enforce-policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
 import { ForecastResolver } from '../budgets/forecast.resolver';
 import { CompletionResolver } from '../completions/completion.resolver';

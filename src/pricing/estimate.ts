@@ -72,6 +72,19 @@ export function estimateInputTokens(provider: string, model: string, messages: r
 }
 
 /**
+ * The output tokens of `text` a provider streamed so far, with the estimator's tokenizers: for
+ * charging a stream the client abandoned (or the provider broke) when the provider sent no usage.
+ * - `openai`: exact — the model's encoding over the text, as `completion_tokens` counts a text reply;
+ * - other providers: {@link approximateTokens}, which errs high as the input estimate does.
+ * Text only: tool-call arguments streamed in raw chunks are not in `text` (pass them in if they count).
+ */
+export function countStreamedOutputTokens(provider: string, model: string, text: string): number {
+  if (text === '') return 0;
+  if (provider === 'openai') return encoder(openAIEncodingFor(model)).countTokens(text, PLAIN_TEXT);
+  return approximateTokens(text);
+}
+
+/**
  * Output tokens to reserve for: `maxTokens` when given (the provider cannot exceed it), else
  * {@link DEFAULT_MAX_OUTPUT_TOKENS} (1024) for every model — what the Anthropic adapter sends
  * as its cap. OpenAI-compatible providers are sent no cap then, so a long reply can exceed it.

@@ -178,3 +178,28 @@ export async function callWithRetries<T>(opts: {
     }
   }
 }
+
+/**
+ * The error of a stream that fails after it started (nothing is retried then): PROVIDER_ERROR
+ * with `midStream: true` and
+ * - `aborted: true` when the caller's signal ended it;
+ * - `timeout: true` when the provider stalled (no event for the per-attempt timeout);
+ * - the provider's error type and message for an error event inside the stream (Anthropic
+ *   `event: error`, OpenAI `{"error": ...}` data; `body` is the event's data);
+ * - else a lost connection or an unreadable stream.
+ */
+export function midStreamError(
+  provider: ProviderId,
+  cause: { kind: 'aborted' } | { kind: 'stalled'; ms: number } | { kind: 'event'; body: unknown } | { kind: 'lost'; detail: string },
+  apiKey: string | undefined,
+): AppError {
+  const ext = { provider, status: null, midStream: true };
+  if (cause.kind === 'aborted') return new AppError('PROVIDER_ERROR', `${provider}: request aborted`, { ...ext, aborted: true });
+  if (cause.kind === 'stalled') return new AppError('PROVIDER_ERROR', `${provider}: stream stalled: no event for ${cause.ms} ms`, { ...ext, timeout: true });
+  if (cause.kind === 'lost') return new AppError('PROVIDER_ERROR', `${provider}: stream interrupted: ${redactSecrets(cause.detail, apiKey)}`, ext);
+  const fields = providerErrorFields(cause.body);
+  return new AppError('PROVIDER_ERROR', `${provider}: stream error: ${redactSecrets(fields.message ?? 'error', apiKey)}`, {
+    ...ext,
+    ...(fields.type ? { providerErrorType: fields.type } : {}),
+  });
+}

@@ -1,4 +1,8 @@
-import type { ProviderEndpoint } from '../config/config';
+/** Where a provider is reached, and with which key (from its `*_API_KEY` / `*_BASE_URL` variables). */
+export interface ProviderEndpoint {
+  apiKey: string | undefined;
+  baseUrl: string;
+}
 
 /** Every provider the gateway can call, by the id clients use in `CompletionInput.provider`. */
 export const PROVIDER_IDS = ['openai', 'anthropic', 'deepseek', 'ollama'] as const;
@@ -53,13 +57,27 @@ export interface ClientWire {
  * absolute figures (never increments): a later one replaces an earlier one. An adapter always
  * asks its provider for usage (OpenAI-compatible: `stream_options.include_usage`; Anthropic:
  * `message_start` + `message_delta`). A provider error after the stream started is thrown from
- * the iterator as PROVIDER_ERROR with `extensions.midStream: true`; aborting `req.signal`
- * ends the upstream request at once (the iterator then throws PROVIDER_ERROR, `aborted: true`).
+ * the iterator as PROVIDER_ERROR with `extensions.midStream: true` (an error event inside the
+ * stream also carries `providerErrorType`); aborting `req.signal`, or ending the iteration early
+ * (`break`, `return()`), ends the upstream request at once (on abort the iterator throws
+ * PROVIDER_ERROR with `aborted: true`, `midStream: true`). A provider that sends nothing for the
+ * per-attempt timeout while streaming has stalled: the request is ended and the iterator throws
+ * PROVIDER_ERROR with `timeout: true`, `midStream: true` (the timeout runs between events, so a
+ * long stream that keeps coming is never cut). Retries happen only before the stream's first
+ * byte. The last event of a stream that completed is `done`.
+ *
+ * `raw` (only when `req.wire` has the adapter's own format): in that mode every provider event
+ * (OpenAI chunk; Anthropic event except `ping`) is the `raw` of exactly one StreamEvent, in order,
+ * so a front door of that format can relay the stream verbatim: chunks and block events are
+ * `delta`s (text `''` when they carry none, e.g. tool-call deltas, `content_block_start`,
+ * `message_stop`); OpenAI's usage-only chunk and Anthropic's `message_start` / `message_delta`
+ * are `usage` events. OpenAI's `data: [DONE]` is not an event: `done` stands for it.
  */
 export type StreamEvent =
-  /** Generated text. `raw`: the provider's chunk as parsed, for a front door of the same wire format to relay (tool-call deltas and all). */
+  /** Generated text (of choice 0 when the client asked `n` > 1). `raw`: the provider's chunk as parsed. */
   | { type: 'delta'; text: string; raw?: Record<string, unknown> }
-  | { type: 'usage'; usage: NormalizedUsage }
+  /** `raw`: the provider's event that carried the usage, in same-wire mode. */
+  | { type: 'usage'; usage: NormalizedUsage; raw?: Record<string, unknown> }
   | { type: 'done'; finishReason: string | null; model: string };
 
 export interface EmbeddingRequest {
@@ -100,18 +118,28 @@ export interface ChatResponse {
   /** The model as the provider reported it (often a dated id such as `gpt-4o-2024-08-06`). */
   model: string;
   usage: NormalizedUsage;
-  /** The provider's response body as parsed, for a front door of the same wire format to relay (tool calls, logprobs, ...). */
+  /**
+   * The provider's response body as parsed, for a front door of the same wire format to relay
+   * (tool calls, logprobs, ...). Set only when `req.wire` has the adapter's own format.
+   */
   raw?: Record<string, unknown>;
 }
 
-/** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED). */
+/** One provider behind one interface. Errors are always `AppError`s (PROVIDER_ERROR, PROVIDER_NOT_CONFIGURED, and BAD_USER_INPUT for a client field that does not translate or an API the provider lacks). */
 export interface ProviderAdapter {
   readonly id: ProviderId;
   chat(req: ChatRequest): Promise<ChatResponse>;
-  /** The same call, streamed (see {@link StreamEvent}). Optional only until every adapter has it (issue 14). */
-  chatStream?(req: ChatRequest): AsyncIterable<StreamEvent>;
-  /** Embeddings; a provider without them throws BAD_USER_INPUT. Optional only until every adapter has it (issue 14). */
-  embed?(req: EmbeddingRequest): Promise<EmbeddingResponse>;
+  /**
+   * The same call, streamed (see {@link StreamEvent}). Errors before the stream starts
+   * (BAD_USER_INPUT for an untranslatable field, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR after
+   * the retries) are thrown from the iterator's first `next()`.
+   */
+  chatStream(req: ChatRequest): AsyncIterable<StreamEvent>;
+  /**
+   * Embeddings (`POST /embeddings` of OpenAI-compatible APIs). A provider without them
+   * (Anthropic, DeepSeek) throws BAD_USER_INPUT with `field: 'model'`.
+   */
+  embed(req: EmbeddingRequest): Promise<EmbeddingResponse>;
   /** Closes the adapter's keep-alive connections (at shutdown). */
   close(): Promise<void>;
 }

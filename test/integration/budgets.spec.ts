@@ -1,14 +1,9 @@
 import { CreateBudgetDocument, DeleteBudgetDocument, GetBudgetDocument, ListBudgetsDocument, UpdateBudgetDocument } from '../generated/graphql';
-import { ok, startTestServer, type TestServer } from '../utils/server';
+import { ok } from '../utils/server';
+import { useTestServer } from '../utils/fixture';
 import { clearOfPeriodBoundary } from '../utils/wait';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer();
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer();
 
 const base = { budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10000 } as const;
 

@@ -18,6 +18,7 @@ import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { CompleteDocument } from '../generated/graphql';
 import { createTestDatabase, type TestDatabase } from '../utils/database';
 import { startSimulator } from '../utils/providers';
+import { waitFor } from '../utils/wait';
 
 const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -215,22 +216,8 @@ export function startLoad(target: { url: string }, key: string, concurrency: num
   };
 }
 
-/** Polls until `check` returns a truthy value; throws after `timeoutMs` with the last value seen. */
-export async function until<T>(check: () => Promise<T> | T, timeoutMs: number, what: string): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls until `check` returns a truthy value; throws after `timeoutMs` naming `what` and the last error seen. */
+export const until = waitFor;
 
 /** A direct connection to the test database, for checks the API does not expose. */
 export async function sqlClient(url: string): Promise<Client> {

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { BudgetType, LimitType } from '../../common/enums';
 import {
   amountFor, decide, failoverTarget, possibleTargets, targetKey,
-  type BudgetFigures, type CandidateEstimate, type Describe, type PolicyBudget, type PolicySettings, type Target,
+  type BudgetFigures, type CandidateEstimate, type Wording, type PolicyBudget, type PolicySettings, type Target,
 } from '../budget-policy';
 
 const U = 10n ** 12n;
 const usd = (n: number) => BigInt(Math.round(n * 1e6)) * 10n ** 6n;
-const describe_: Describe = {
+const wording: Wording = {
   exceeded: (b) => `exceeded ${b.name}`,
   threshold: (b) => `threshold ${b.name}`,
   costLimit: (b) => `cost limit ${b.name}`,
@@ -34,7 +34,7 @@ function fig(b: PolicyBudget, limit: number, used = 0, reserved = 0, maxCost: nu
   const unit = b.limitType === LimitType.TOKENS ? (x: number) => BigInt(x) * U : usd;
   return { budget: b, limit: unit(limit), used: unit(used), reserved: unit(reserved), maxCostPerRequest: maxCost === null ? null : usd(maxCost) };
 }
-const run = (figs: BudgetFigures[], s: PolicySettings = settings, est = estimates) => decide(GPT, figs, est, s, describe_);
+const run = (figs: BudgetFigures[], s: PolicySettings = settings, est = estimates) => decide(GPT, figs, est, s, wording);
 
 describe('decide', () => {
   it('allows the requested model when no budget objects', () => {
@@ -156,7 +156,7 @@ describe('decide: blockOnExceeded false past the hard limit', () => {
 
   it('admits its fallback model asked for directly, and the default fallback when it names none', () => {
     const b = fallingBack();
-    expect(decide(DS, [fig(b, 10, 10)], estimates, settings, describe_)).toEqual({ kind: 'allow', target: DS, fallbacks: [], pastLimit: [b.id] });
+    expect(decide(DS, [fig(b, 10, 10)], estimates, settings, wording)).toEqual({ kind: 'allow', target: DS, fallbacks: [], pastLimit: [b.id] });
     const dflt = budget({ hardLimitEnabled: true, blockOnExceeded: false });
     expect(run([fig(dflt, 10, 10)])).toMatchObject({ kind: 'allow', target: settings.defaultFallback, pastLimit: [dflt.id] });
   });
@@ -164,9 +164,9 @@ describe('decide: blockOnExceeded false past the hard limit', () => {
   it('lists it in pastLimit only for its own fallback model, and only when it is hard and enforced', () => {
     const b = fallingBack();
     expect(run([fig(b, 100)])).toEqual({ kind: 'allow', target: GPT, fallbacks: [], pastLimit: [] });
-    expect(decide(DS, [fig(b, 100)], estimates, settings, describe_)).toMatchObject({ pastLimit: [b.id] });
-    expect(decide(DS, [fig(fallingBack({ hardLimitEnabled: false }), 100)], estimates, settings, describe_)).toMatchObject({ pastLimit: [] });
-    expect(decide(DS, [fig(fallingBack({ isEnforced: false }), 100)], estimates, settings, describe_)).toMatchObject({ pastLimit: [] });
+    expect(decide(DS, [fig(b, 100)], estimates, settings, wording)).toMatchObject({ pastLimit: [b.id] });
+    expect(decide(DS, [fig(fallingBack({ hardLimitEnabled: false }), 100)], estimates, settings, wording)).toMatchObject({ pastLimit: [] });
+    expect(decide(DS, [fig(fallingBack({ isEnforced: false }), 100)], estimates, settings, wording)).toMatchObject({ pastLimit: [] });
   });
 
   it('still applies its blocked models, allowed providers and maxCostPerRequest to the fallback', () => {
@@ -212,18 +212,18 @@ describe('decide: blockOnExceeded false past the hard limit', () => {
     const b = fallingBack({ blockOnExceeded: true });
     expect(run([fig(b, 10, 9.5)])).toMatchObject({ kind: 'allow', target: DS, pastLimit: [] });
     expect(run([fig(b, 10, 9.95)])).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
-    expect(decide(DS, [fig(b, 10, 9.95)], estimates, settings, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(decide(DS, [fig(b, 10, 9.95)], estimates, settings, wording)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
   });
 
   it('BUDGET_AUTO_FALLBACK=false: refuses past the limit, even the fallback model asked for directly', () => {
     const s = { ...settings, autoFallback: false };
     const b = fallingBack();
-    expect(decide(DS, [fig(b, 10, 10)], estimates, s, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(decide(DS, [fig(b, 10, 10)], estimates, s, wording)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
   });
 });
 
 describe('decide: a request that costs nothing', () => {
-  const local = (figs: BudgetFigures[]) => decide(OLLAMA, figs, estimates, settings, describe_);
+  const local = (figs: BudgetFigures[]) => decide(OLLAMA, figs, estimates, settings, wording);
 
   it('is never refused by a COST budget for being over its limit, even one that blocks', () => {
     const b = budget({ hardLimitEnabled: true });
@@ -245,8 +245,8 @@ describe('decide: a request that costs nothing', () => {
   it('is an unpriced model (BUDGET_ALLOW_UNPRICED_MODELS) only when known to be free: a hard COST budget past its limit refuses it', () => {
     const b = budget({ hardLimitEnabled: true });
     const est = new Map([...estimates, ['ollama/llama3.1', { cost: 0n, tokens: 1000, unpriced: true }]]);
-    expect(decide(OLLAMA, [fig(b, 10, 10.5)], est, settings, describe_)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
-    expect(decide(OLLAMA, [fig(b, 10, 9)], est, settings, describe_)).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [] });
+    expect(decide(OLLAMA, [fig(b, 10, 10.5)], est, settings, wording)).toMatchObject({ kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect(decide(OLLAMA, [fig(b, 10, 9)], est, settings, wording)).toEqual({ kind: 'allow', target: OLLAMA, fallbacks: [], pastLimit: [] });
   });
 
   it('is still refused for a blocked model or a provider not allowed', () => {
@@ -285,7 +285,7 @@ describe('decide: properties', () => {
         return { budget: b, limit: units(x.limit), used: units(x.used), reserved: units(x.reserved), maxCostPerRequest: x.maxCost === null ? null : usd(x.maxCost / 100) };
       });
       const s = { ...settings, autoFallback };
-      const d = decide(requested, figs, est, s, describe_);
+      const d = decide(requested, figs, est, s, wording);
       if (d.kind === 'refuse') return;
       const chain = [requested, ...d.fallbacks.map((st) => st.to)];
       expect(d.fallbacks.length).toBeLessThanOrEqual(3);

@@ -1,90 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AppConfig } from '../../config/config';
-import { AppError } from '../../common/errors';
-import {
-  simulatedAnthropicPromptTokens,
-  simulatedOpenAIPromptTokens,
-  startProviderSimulator,
-  type ProviderSimulator,
-} from '../../../test/fixtures/provider-simulator';
+import type { AppError } from '../../common/errors';
+import type { ProviderSimulator } from '../../../test/fixtures/provider-simulator';
 import { createProviderRegistry, isKnownProvider, type ProviderRegistryOptions } from '../provider-registry';
-import { PROVIDER_CLIENTS, type ChatMessage, type ProviderClient, type ProviderId } from '../provider.types';
+import { PROVIDER_CLIENTS, type ProviderClient, type ProviderId } from '../provider.types';
 
-const GOOD_KEY = 'sk-sim-valid-key-000000';
-const BAD_KEY = 'sk-live-wrong-key-987654321';
-const FAST_RETRIES: ProviderRegistryOptions = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
-const MESSAGES: ChatMessage[] = [
-  { role: 'system', content: 'You are terse.' },
-  { role: 'user', content: 'Name three prime numbers, please.' },
-];
-
-let keyed: ProviderSimulator; // checks the key, as OpenAI, Anthropic and DeepSeek do
-let open: ProviderSimulator; // accepts any key, as Ollama does
-
-beforeAll(async () => {
-  [keyed, open] = await Promise.all([startProviderSimulator({ apiKey: GOOD_KEY }), startProviderSimulator({ apiKey: null })]);
-});
-afterAll(async () => {
-  await Promise.all([keyed.close(), open.close()]);
-});
-beforeEach(() => {
-  keyed.control.reset();
-  open.control.reset();
-});
-
-/** `key: null` leaves every keyed provider unconfigured. */
-function providersConfig(over: Partial<AppConfig['providers']> = {}, apiKey: string | null = GOOD_KEY): AppConfig['providers'] {
-  const key = apiKey ?? undefined;
-  return {
-    openai: { apiKey: key, baseUrl: `${keyed.url}/v1` },
-    anthropic: { apiKey: key, baseUrl: keyed.url },
-    deepseek: { apiKey: key, baseUrl: keyed.url },
-    ollama: { apiKey: undefined, baseUrl: open.url },
-    timeoutMs: 2_000,
-    maxRetries: 2,
-    client: 'lean',
-    ...over,
-  };
-}
-
-interface Case {
-  id: ProviderId;
-  model: string;
-  sim: () => ProviderSimulator;
-  promptTokens: (messages: ChatMessage[]) => number;
-  needsKey: boolean;
-}
-
-const anthropicPrompt = (messages: ChatMessage[]) => {
-  const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
-  return simulatedAnthropicPromptTokens(system.length ? system.join('\n\n') : null, messages.filter((m) => m.role !== 'system'));
-};
-
-const CASES: Case[] = [
-  { id: 'openai', model: 'gpt-4o', sim: () => keyed, promptTokens: (m) => simulatedOpenAIPromptTokens('gpt-4o', m), needsKey: true },
-  { id: 'anthropic', model: 'claude-3-5-sonnet-20241022', sim: () => keyed, promptTokens: anthropicPrompt, needsKey: true },
-  { id: 'deepseek', model: 'deepseek-chat', sim: () => keyed, promptTokens: (m) => simulatedOpenAIPromptTokens('deepseek-chat', m), needsKey: true },
-  { id: 'ollama', model: 'llama3.1', sim: () => open, promptTokens: (m) => simulatedOpenAIPromptTokens('llama3.1', m), needsKey: false },
-];
-
-async function providerError(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  const appErr = err as AppError;
-  // Never leak a key, whole or in the masked form providers echo back.
-  for (const k of [GOOD_KEY, BAD_KEY]) {
-    expect(appErr.message).not.toContain(k);
-    expect(appErr.message).not.toContain(k.slice(-4));
-    expect(JSON.stringify(appErr.extensions)).not.toContain(k);
-  }
-  return appErr;
-}
+import {
+  BAD_KEY,
+  CASES,
+  FAST_RETRIES,
+  GOOD_KEY,
+  MESSAGES,
+  keyed,
+  providerError,
+  providersConfig,
+  type Case,
+} from './simulated-providers';
 
 // Every case runs through the official SDK (which proves the simulator speaks the real wire
 // format) and through the lean client (which must then behave the same against it).

@@ -26,4 +26,9 @@ export class DeepSeekAdapter extends OpenAICompatibleAdapter {
   protected override normalizeUsage(u: OpenAICompatibleUsage | null | undefined): NormalizedUsage {
     return normalizeDeepSeekUsage(u);
   }
+
+  // DeepSeek's API has chat and completions endpoints only (api-docs.deepseek.com): no embeddings.
+  protected override hasEmbeddings(): boolean {
+    return false;
+  }
 }

@@ -3,16 +3,11 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { AlertSeverity, AlertStatus, AlertType } from '../../../src/common/enums';
-import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import { ADMIN_KEY, ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { movement, raise, waitFor } from './helpers';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer();
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer();
 
 let n = 0;
 async function createBudget(input: string): Promise<string> {

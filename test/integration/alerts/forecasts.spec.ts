@@ -3,28 +3,19 @@ import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { Budget } from '../../../src/budgets/budget.entity';
 import { periodOf } from '../../../src/budgets/period';
 import { type LimitPeriod } from '../../../src/common/enums';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { forecastFrame, projectBudget } from '../../../src/budgets/forecast';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
 import { BudgetForecastsDocument, CompleteDocument, CreateBudgetDocument } from '../../generated/graphql';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { useSimulatedServer } from '../../utils/fixture';
+import { simulatorEnv } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { waitFor } from './helpers';
 
-let s: TestServer;
-let sim: ProviderSimulator;
-beforeAll(async () => {
-  sim = await startSimulator();
-  // These tests pass fixed times (`at`); fresh budgets are backdated to their period start.
-  s = await startTestServer({ ...simulatorEnv(sim), BUDGET_FORECAST_MIN_ELAPSED: '0.1' });
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
+// These tests pass fixed times (`at`); fresh budgets are backdated to their period start.
+const fx = useSimulatedServer({ BUDGET_FORECAST_MIN_ELAPSED: '0.1' });
 
 const HOUR = 3_600_000;
-const em = () => s.app.services.db.orm.em.fork() as EntityManager;
+const em = () => fx.s.app.services.db.orm.em.fork() as EntityManager;
 
 /** One hour of a scope's usage in both hourly rollups, as the settle transaction keeps them. */
 async function rollup(hour: Date, dims: { userId?: string; projectId?: string }, cost: string, tokens = 100) {
@@ -42,7 +33,7 @@ async function rollup(hour: Date, dims: { userId?: string; projectId?: string },
 
 /** A budget that has counted since `countedFrom`, with `used` on the ledger of the period containing `at`. */
 async function budget(input: Record<string, unknown>, used: string, at: Date): Promise<Budget> {
-  const created = ok(await s.gql(CreateBudgetDocument, { input: { limitType: 'COST', ...input } as never })).createBudget;
+  const created = ok(await fx.s.gql(CreateBudgetDocument, { input: { limitType: 'COST', ...input } as never })).createBudget;
   const { start } = periodOf(created.limitPeriod as LimitPeriod, at);
   await em().execute(`update budget set created_at = ? where id = ?`, [start, created.id]);
   await em().execute(`insert into budget_ledger (budget_id, period_start, used) values (?, ?, ?)`, [created.id, start, used]);
@@ -61,8 +52,8 @@ describe('FORECAST alerts', () => {
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-user' }, '1');
     // Another user's spend is not this budget's scope.
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-other' }, '100');
-    await Promise.all([s.app.services.alerts.checkForecasts([b], AT), s.app.services.alerts.checkForecasts([b], AT)]);
-    await s.app.services.alerts.checkForecasts([b], new Date(AT.getTime() + 60_000));
+    await Promise.all([fx.s.app.services.alerts.checkForecasts([b], AT), fx.s.app.services.alerts.checkForecasts([b], AT)]);
+    await fx.s.app.services.alerts.checkForecasts([b], new Date(AT.getTime() + 60_000));
     const [a, ...more] = await forecastAlerts(b.id);
     expect(more).toHaveLength(0);
     expect(a).toMatchObject({ alertType: 'FORECAST', severity: 'WARNING', status: 'ACTIVE', usagePercentage: 60, userId: 'fc-user', periodStart: h(0) });
@@ -75,21 +66,21 @@ describe('FORECAST alerts', () => {
     const over = await budget({ budgetName: 'forecast-over', budgetType: 'PROJECT', projectId: 'fc-p2', limitPeriod: 'DAILY', limitValue: 10 }, '12', AT);
     const early = await budget({ budgetName: 'forecast-early', budgetType: 'PROJECT', projectId: 'fc-p3', limitPeriod: 'DAILY', limitValue: 1 }, '0.5', h(2));
     await rollup(h(1), { projectId: 'fc-p3' }, '0.5');
-    await s.app.services.alerts.checkForecasts([under, over], AT);
-    await s.app.services.alerts.checkForecasts([early], h(2)); // 2 h of 24 < a tenth
+    await fx.s.app.services.alerts.checkForecasts([under, over], AT);
+    await fx.s.app.services.alerts.checkForecasts([early], h(2)); // 2 h of 24 < a tenth
     for (const b of [under, over, early]) expect(await forecastAlerts(b.id)).toHaveLength(0);
   });
 
   it('resolves when the limit is raised past the projection, like the threshold alerts', async () => {
     const b = await budget({ budgetName: 'forecast-raise', budgetType: 'USER', userId: 'fc-raise', limitPeriod: 'DAILY', limitValue: 20 }, '12', AT);
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-raise' }, '1');
-    await s.app.services.alerts.checkForecasts([b], AT);
+    await fx.s.app.services.alerts.checkForecasts([b], AT);
     expect(await forecastAlerts(b.id)).toHaveLength(1);
     // A rename keeps it (the projection still crosses); raising the limit past $24 resolves it.
     const e = em();
-    await s.app.services.alerts.onBudgetUpdated(e, await s.app.services.budgets.update(e, b.id, { budgetName: 'forecast-raised' }), AT);
+    await fx.s.app.services.alerts.onBudgetUpdated(e, await fx.s.app.services.budgets.update(e, b.id, { budgetName: 'forecast-raised' }), AT);
     expect((await forecastAlerts(b.id))[0].status).toBe('ACTIVE');
-    await s.app.services.alerts.onBudgetUpdated(e, await s.app.services.budgets.update(e, b.id, { limitValue: 25 }), AT);
+    await fx.s.app.services.alerts.onBudgetUpdated(e, await fx.s.app.services.budgets.update(e, b.id, { limitValue: 25 }), AT);
     expect((await forecastAlerts(b.id))[0]).toMatchObject({ status: 'RESOLVED', resolvedBy: 'system:limit-raised' });
   });
 });
@@ -97,7 +88,7 @@ describe('FORECAST alerts', () => {
 describe('forecasts at the current time (BUDGET_FORECAST_MIN_ELAPSED=0)', () => {
   let now0: TestServer;
   beforeAll(async () => {
-    now0 = await startTestServer({ ...simulatorEnv(sim), BUDGET_FORECAST_MIN_ELAPSED: '0' });
+    now0 = await startTestServer({ ...simulatorEnv(fx.sim), BUDGET_FORECAST_MIN_ELAPSED: '0' });
   });
   afterAll(async () => {
     await now0?.close();

@@ -5,36 +5,26 @@
  * and never by accident.
  */
 import { CompleteDocument, CreateBudgetDocument, ListAlertsDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok } from '../../utils/server';
 import { unitsToNumber } from '../../../src/common/money';
 
 const messages = [{ role: 'user', content: 'Name three primary colours.' }];
-let sim: ProviderSimulator;
-let s: TestServer;
+const fx = useSimulatedServer({}, { now: () => clock });
 let clock = new Date('2031-03-04T09:30:00.000Z');
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim), { now: () => clock });
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
 
 let n = 0;
 const complete = (userId: string) =>
-  s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId } });
+  fx.s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId } });
 const alertsOf = async (budgetId: string) =>
-  ok(await s.gql(ListAlertsDocument, { budgetId, first: 100 })).alerts.map((a) => `${a.alertType}:${a.actionTaken}`).sort();
+  ok(await fx.s.gql(ListAlertsDocument, { budgetId, first: 100 })).alerts.map((a) => `${a.alertType}:${a.actionTaken}`).sort();
 
 /** A budget on `userId` whose limit is `requests` times what one request costs (measured on another user first). */
 async function budgetFor(userId: string, requests: number, patch: Record<string, unknown> = {}) {
   const one = ok(await complete(`probe-${++n}`)).complete.usage.totalCost;
   const input = { budgetName: `alerting ${++n}`, budgetType: 'USER', userId, limitType: 'COST', limitPeriod: 'HOURLY', limitValue: unitsToNumber((BigInt(Math.round(one * 1e12)) * BigInt(requests * 10)) / 10n), ...patch };
-  return ok(await s.gql(CreateBudgetDocument, { input: input as never })).createBudget;
+  return ok(await fx.s.gql(CreateBudgetDocument, { input: input as never })).createBudget;
 }
 
 describe('threshold alerts raised by complete', () => {
@@ -54,7 +44,7 @@ describe('threshold alerts raised by complete', () => {
     expect(await alertsOf(b.id)).toHaveLength(3);
     ok(await complete(user));
     expect(await alertsOf(b.id)).toEqual(['CRITICAL:none', 'CRITICAL:none', 'EXCEEDED:none', 'EXCEEDED:none', 'WARNING:none', 'WARNING:none']);
-    const listed = ok(await s.gql(ListAlertsDocument, { budgetId: b.id, alertType: 'WARNING' })).alerts;
+    const listed = ok(await fx.s.gql(ListAlertsDocument, { budgetId: b.id, alertType: 'WARNING' })).alerts;
     expect(listed.map((a) => a.message.match(/hourly (\S+ \S+)/)?.[1]).sort()).toEqual(['2031-03-04 09:00', '2031-03-04 10:00']);
   });
 

@@ -2,16 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { Budget } from '../../../src/budgets/budget.entity';
 import { CreateBudgetDocument } from '../../generated/graphql';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { clearOfPeriodBoundary } from '../../utils/wait';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ BUDGET_SPIKE_MULTIPLIER: '3', BUDGET_SPIKE_WINDOW_HOURS: '1', BUDGET_SPIKE_MIN_BASELINE: '0.01', BUDGET_SPIKE_MIN_BASELINE_REQUESTS: '10' });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ BUDGET_SPIKE_MULTIPLIER: '3', BUDGET_SPIKE_WINDOW_HOURS: '1', BUDGET_SPIKE_MIN_BASELINE: '0.01', BUDGET_SPIKE_MIN_BASELINE_REQUESTS: '10' });
 
 const HOUR = 3_600_000;
 const AT = new Date('2026-03-10T12:30:00Z');

@@ -1,17 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { AcknowledgeAlertDocument, BudgetAlertsDocument, CreateBudgetDocument, ListAlertsDocument, ResolveAlertDocument, UpdateBudgetDocument } from '../../generated/graphql';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { movement, raise } from './helpers';
 import { clearOfPeriodBoundary } from '../../utils/wait';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer();
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer();
 
 let n = 0;
 async function createBudget(patch: Record<string, unknown> = {}) {

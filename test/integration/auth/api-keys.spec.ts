@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
 import { CreateApiKeyDocument, ListApiKeysDocument, ListBudgetsDocument, RevokeApiKeyDocument } from '../../generated/graphql';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 
 const FLUSH_MS = 50;
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ API_KEY_LAST_USED_FLUSH_MS: String(FLUSH_MS) });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ API_KEY_LAST_USED_FLUSH_MS: String(FLUSH_MS) });
 
 async function until<T>(probe: () => Promise<T | null | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -1,8 +1,7 @@
 import { DeleteBudgetDocument, ListAlertsDocument, UpdateBudgetDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { completionHelpers, GPT4O_COST as gpt4oCost, MESSAGES as messages, NO_SETTLE_HOOKS } from '../../utils/completions';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok } from '../../utils/server';
 import { CompletionService } from '../../../src/completions/completion.service';
 import type { CompletionRequest } from '../../../src/completions/completion.validation';
 import { ApiKeyRole } from '../../../src/common/enums';
@@ -17,19 +16,18 @@ import { PriceCatalog } from '../../../src/pricing/price-catalog';
  * `complete` against the provider simulator: blockOnExceeded false past a hard limit, zero-cost requests,
  * the refusal alert and message.
  */
-let sim: ProviderSimulator;
-let s: TestServer;
+const fx = useSimulatedServer();
 
-const { uniq, budget, complete, status } = completionHelpers(() => s);
-const setLimit = async (id: string, limitValue: number) => ok(await s.gql(UpdateBudgetDocument, { id, input: { limitValue } }));
+const { uniq, budget, complete, status } = completionHelpers(() => fx.s);
+const setLimit = async (id: string, limitValue: number) => ok(await fx.s.gql(UpdateBudgetDocument, { id, input: { limitValue } }));
 const used = async (id: string) => parseUnits(String((await status(id)).used));
 
 /** A CompletionService on the test server's database without alerts or rollups, with its own clock or price catalog. */
 function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
-  const { db, providers, prices } = s.app.services;
+  const { db, providers, prices } = fx.s.app.services;
   // The server's budget cache: budgets changed through the server are then seen here at once.
-  return new CompletionService(db.orm, s.config, providers, opts.prices ?? prices, NO_SETTLE_HOOKS, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now, {
-    budgets: s.app.services.completions.budgetCache,
+  return new CompletionService(db.orm, fx.s.config, providers, opts.prices ?? prices, NO_SETTLE_HOOKS, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now, {
+    budgets: fx.s.app.services.completions.budgetCache,
   });
 }
 const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
@@ -39,15 +37,6 @@ const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({
 });
 const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
 
 describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of blocking', () => {
   /** The issue's USER budget: hard, blockOnExceeded false, fallback deepseek-chat at 90%, filled by one gpt-4o request. */
@@ -59,7 +48,7 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost)); // exactly at its limit, as after the issue's $0.10 request
     expect(await status(b.id)).toMatchObject({ usagePercentage: 100, state: 'EXCEEDED' });
-    sim.control.reset();
+    fx.sim.control.reset();
     return b;
   }
 
@@ -74,7 +63,7 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     const st = await status(b.id);
     expect(st).toMatchObject({ reserved: 0, state: 'EXCEEDED' });
     expect(st.usagePercentage).toBeGreaterThan(100);
-    expect(sim.control.requestCount).toBe(2);
+    expect(fx.sim.control.requestCount).toBe(2);
   });
 
   it('admits deepseek-chat asked for directly, too', async () => {
@@ -90,7 +79,7 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     const p = await budget({ budgetType: 'PROJECT', projectId: project, hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost) / 1000 });
     const r = await complete({ userId: user, projectId: project });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: p.id });
-    expect(sim.control.requestCount).toBe(0);
+    expect(fx.sim.control.requestCount).toBe(0);
   });
 
   it('never overshoots the other hard budgets under 40 concurrent requests, while the full one is charged every fallback', async () => {
@@ -148,7 +137,7 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
       expect(await used(p.id)).toBe(gpt4oCost);
       expect(await used(g.id)).toBe(gpt4oCost);
     } finally {
-      ok(await s.gql(DeleteBudgetDocument, { id: g.id })); // a GLOBAL budget would judge every later test's requests
+      ok(await fx.s.gql(DeleteBudgetDocument, { id: g.id })); // a GLOBAL budget would judge every later test's requests
     }
   });
 });
@@ -176,7 +165,7 @@ describe('a request that costs nothing (a local model)', () => {
   it('is not an unpriced model (BUDGET_ALLOW_UNPRICED_MODELS): charged 0 but not known to be free, a hard COST budget past its limit refuses it', async () => {
     const user = uniq('u');
     const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true });
-    const service = bareService({ prices: new PriceCatalog(s.app.services.db.orm, { allowUnpricedModels: true }) });
+    const service = bareService({ prices: new PriceCatalog(fx.s.app.services.db.orm, { allowUnpricedModels: true }) });
     const unknown = request({ userId: user, model: 'gpt-unlisted-2099' });
     expect(await service.complete(admin, unknown)).toMatchObject({ model: 'gpt-unlisted-2099', usage: { totalCost: '0' } });
     ok(await complete({ userId: user }));
@@ -201,7 +190,7 @@ describe('a refusal', () => {
     const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('Daily'), hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost * 3n) / 2 });
     ok(await complete({ userId: user })); // 66.67%: no alert yet
     expect((await complete({ userId: user })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
-    const alerts = ok(await s.gql(ListAlertsDocument, { budgetId: b.id })).alerts;
+    const alerts = ok(await fx.s.gql(ListAlertsDocument, { budgetId: b.id })).alerts;
     expect(alerts).toHaveLength(1);
     const limit = formatUsd(parseUnits(String(unitsToNumber(gpt4oCost * 3n) / 2)));
     expect(alerts[0]).toMatchObject({ alertType: 'EXCEEDED', actionTaken: 'blocked', currentValue: unitsToNumber(gpt4oCost), usagePercentage: 66.666666 });

@@ -2,32 +2,21 @@ import { CompleteDocument } from '../../generated/graphql';
 import { createMetrics, OTHER_LABEL } from '../../../src/metrics/metrics';
 import { foldRareModels } from '../../../src/metrics/scrape';
 import { recordRequest } from '../../../src/metrics/record';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { find, parsePrometheusText } from '../../utils/prom-text';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok } from '../../utils/server';
 import { waitFor } from '../alerts/helpers';
 
 /** Issue #12, 3.7: label values chosen by clients cannot grow /metrics without bound. */
 const CAP = 20;
 const USERS = 1_000;
 
-let sim: ProviderSimulator;
-let s: TestServer;
-beforeAll(async () => {
-  sim = await startSimulator();
-  // One completion at a time: while one hangs at the provider, the others are refused with OVERLOADED, cheaply, and still counted.
-  s = await startTestServer({ ...simulatorEnv(sim), METRICS_MAX_LABEL_VALUES: String(CAP), MAX_IN_FLIGHT: '1' });
-});
-afterAll(async () => {
-  // The simulator first: it ends the hung request, which the server's stop would otherwise wait for.
-  await sim?.close();
-  await s?.close();
-});
+// One completion at a time: while one hangs at the provider, the others are refused with OVERLOADED, cheaply, and still counted.
+const fx = useSimulatedServer({ METRICS_MAX_LABEL_VALUES: String(CAP), MAX_IN_FLIGHT: '1' });
 
-const scrape = async () => (await fetch(`${s.app.url}/metrics`)).text();
+const scrape = async () => (await fetch(`${fx.s.app.url}/metrics`)).text();
 const input = (i: number, model = 'gpt-4o') => ({ messages: [{ role: 'user', content: 'hi' }], provider: 'openai', model, maxTokens: 5, userId: `user-${i}`, projectId: `project-${i}` });
-const complete = (i: number, model?: string) => s.gql(CompleteDocument, { input: input(i, model) as never });
+const complete = (i: number, model?: string) => fx.s.gql(CompleteDocument, { input: input(i, model) as never });
 
 describe('metric label cardinality', () => {
   it(`keeps /metrics bounded after ${USERS} distinct user ids and models (${CAP} values each, then "${OTHER_LABEL}"), with exact totals`, async () => {
@@ -36,9 +25,9 @@ describe('metric label cardinality', () => {
     const served = CAP + 5;
     for (let i = 0; i < served; i++) expect(ok(await complete(i)).complete.provider).toBe('openai');
     // Refused ones, each with its own user, project and (made-up) model: they label the counters too.
-    sim.control.setHang(true);
+    fx.sim.control.setHang(true);
     const held = complete(served);
-    await waitFor(() => sim.control.requestCount === served + 1, 10_000, 'the held request to reach the provider');
+    await waitFor(() => fx.sim.control.requestCount === served + 1, 10_000, 'the held request to reach the provider');
     for (let i = served + 1; i < USERS; i += 25) {
       const batch = await Promise.all(Array.from({ length: Math.min(25, USERS - i) }, (_, j) => complete(i + j, `made-up-model-${i + j}`)));
       for (const r of batch) expect(r.errors?.[0].extensions?.code).toBe('OVERLOADED');

@@ -4,24 +4,13 @@
  * fallbacks and alerts. Each test reads the deltas of one scrape to the next.
  */
 import { CompleteDocument, CreateBudgetDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { find, parsePrometheusText, type Exposition } from '../../utils/prom-text';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok } from '../../utils/server';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer({ ...simulatorEnv(sim), METRICS_PREFIX: 'cm' });
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
+const fx = useSimulatedServer({ METRICS_PREFIX: 'cm' });
 
-const scrape = async () => parsePrometheusText(await (await fetch(`${s.app.url}/metrics`)).text());
+const scrape = async () => parsePrometheusText(await (await fetch(`${fx.s.app.url}/metrics`)).text());
 const total = (e: Exposition, name: string, labels: Record<string, string>) => find(e, `cm_${name}`, labels).reduce((a, x) => a + x.value, 0);
 /** Runs `fn` and returns how much each asked-for series moved meanwhile. */
 async function moved(fn: () => Promise<unknown>, series: Record<string, [string, Record<string, string>]>): Promise<Record<string, number>> {
@@ -32,14 +21,14 @@ async function moved(fn: () => Promise<unknown>, series: Record<string, [string,
 }
 let n = 0;
 const complete = (userId: string, extra: Record<string, unknown> = {}) =>
-  s.gql(CompleteDocument, { input: { messages: [{ role: 'user', content: 'Count to three' }], provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId, service: 'cm-svc', ...extra } });
+  fx.s.gql(CompleteDocument, { input: { messages: [{ role: 'user', content: 'Count to three' }], provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId, service: 'cm-svc', ...extra } });
 const budget = async (input: Record<string, unknown>) =>
-  ok(await s.gql(CreateBudgetDocument, { input: { budgetName: `cm ${++n}`, budgetType: 'USER', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 100, ...input } as never })).createBudget;
+  ok(await fx.s.gql(CreateBudgetDocument, { input: { budgetName: `cm ${++n}`, budgetType: 'USER', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 100, ...input } as never })).createBudget;
 
 describe('metrics moved by complete', () => {
   it('counts a served request: status success, its tokens by type, its cost and its duration', async () => {
     const user = `cm-u-${++n}`;
-    sim.control.setCachedTokens(2);
+    fx.sim.control.setCachedTokens(2);
     const who = { user_id: user, provider: 'openai', model: 'gpt-4o', service: 'cm-svc' };
     let usage!: { inputTokens: number; outputTokens: number; cachedTokens: number; totalCost: number };
     const d = await moved(async () => (usage = ok(await complete(user)).complete.usage), {
@@ -59,7 +48,7 @@ describe('metrics moved by complete', () => {
   it('counts a provider failure as status error, with no tokens and no cost', async () => {
     const user = `cm-u-${++n}`;
     const who = { user_id: user, provider: 'openai', model: 'gpt-4o', service: 'cm-svc' };
-    sim.control.failNext(1, 500);
+    fx.sim.control.failNext(1, 500);
     const d = await moved(async () => expect((await complete(user)).errors?.[0].extensions?.code).toBe('PROVIDER_ERROR'), {
       success: ['llm_requests_total', { ...who, status: 'success' }],
       error: ['llm_requests_total', { ...who, status: 'error' }],

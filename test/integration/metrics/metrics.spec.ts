@@ -6,18 +6,13 @@ import { LimitPeriod } from '../../../src/common/enums';
 import { recordRequest, recordSpike } from '../../../src/metrics/record';
 import { createMetrics } from '../../../src/metrics/metrics';
 import { find, parsePrometheusText, type Exposition } from '../../utils/prom-text';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { seedUsage } from '../../utils/usage-seed';
 import { expectedPeriodStart } from '../../utils/periods';
 import { clearOfPeriodBoundary } from '../../utils/wait';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ METRICS_PREFIX: 'bgt' });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ METRICS_PREFIX: 'bgt' });
 
 async function scrape(): Promise<Exposition> {
   const res = await fetch(`${s.app.url}/metrics`);

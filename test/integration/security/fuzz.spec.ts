@@ -2,9 +2,8 @@ import fc from 'fast-check';
 import { ERROR_CODES } from '../../../src/common/errors';
 import { parseUnits } from '../../../src/common/money';
 import { CreateBudgetDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ADMIN_KEY, ok } from '../../utils/server';
 
 /** Runs per target: 1,500 requests in all, enough to find edge cases, small enough for CI. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 750);
@@ -145,29 +144,24 @@ const TARGETS: FuzzTarget[] = [
 
 // ---- the test ----------------------------------------------------------------------------------
 
-let s: TestServer;
-let sim: ProviderSimulator;
+const fx = useSimulatedServer();
 const budgetIds: string[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
   for (const budgetType of ['GLOBAL', 'USER'] as const) {
     const input = { budgetName: `fuzz ${budgetType}`, budgetType, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 0.05, hardLimitEnabled: true, ...(budgetType === 'USER' ? { userId: 'alice' } : {}) } as const;
-    budgetIds.push(ok(await s.gql(CreateBudgetDocument, { input })).createBudget.id);
+    budgetIds.push(ok(await fx.s.gql(CreateBudgetDocument, { input })).createBudget.id);
   }
 });
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
-  await s?.close();
-  await sim?.close();
 });
 
 async function send(req: FuzzRequest): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
-  const res = await fetch(`${s.app.url}/graphql`, {
+  const res = await fetch(`${fx.s.app.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
     body: JSON.stringify(req),
@@ -177,9 +171,9 @@ async function send(req: FuzzRequest): Promise<{ status: number; body: { data?: 
 
 /** After a target's run (each test checks its own, so none depends on another having run): still answering, ledgers exact, nothing reserved. */
 async function expectServerWhole(): Promise<void> {
-  const r = await s.gql('{ budgets { id limitValue status { used reserved state } } }');
+  const r = await fx.s.gql('{ budgets { id limitValue status { used reserved state } } }');
   expect(r.errors).toBeUndefined();
-  const rows = await s.app.services.db.orm.em.fork().execute<{ budget_id: string; used: string; reserved: string; charged: string }[]>(
+  const rows = await fx.s.app.services.db.orm.em.fork().execute<{ budget_id: string; used: string; reserved: string; charged: string }[]>(
     `select l.budget_id, l.used::text, l.reserved::text, coalesce(sum(c.amount), 0)::text as charged
        from budget_ledger l left join token_usage_budget c on c.budget_id = l.budget_id and c.period_start = l.period_start
       group by l.budget_id, l.period_start, l.used, l.reserved`,

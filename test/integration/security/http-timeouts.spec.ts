@@ -1,14 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { loadConfig } from '../../../src/config/config';
-import { startTestServer, type TestServer } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '300' });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '300' });
 
 interface Outcome {
   /** What the server wrote before closing. */

@@ -1,4 +1,5 @@
-import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import { ADMIN_KEY, ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 
 /**
  * Inputs at the edges that used to answer 5xx or be silently reinterpreted:
@@ -6,13 +7,7 @@ import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/ser
  * calendar, amounts below the smallest unit, recipients that are not one plain
  * address. Each answers BAD_USER_INPUT naming the field (or is clamped).
  */
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ SMTP_URL: 'smtp://127.0.0.1:9', SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ SMTP_URL: 'smtp://127.0.0.1:9', SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
 
 async function rest(path: string): Promise<{ status: number; body: { error?: { code: string; field?: string; message: string } } & Record<string, unknown> }> {
   const res = await fetch(`${s.app.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });

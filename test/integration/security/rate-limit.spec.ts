@@ -1,16 +1,11 @@
 import { CreateApiKeyDocument, ListBudgetsDocument } from '../../generated/graphql';
-import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import { ADMIN_KEY, ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { connectWs, wsRequest } from '../../utils/ws';
 
 const PER_MINUTE = 5;
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
 
 /** Keys are made with the admin key, which has its own bucket: each test spends at most a few of its tokens. */
 async function viewerKey(): Promise<string> {

@@ -3,16 +3,11 @@ import { CreateBudgetDocument, UsageDocument, UsageRecordsDocument } from '../..
 import { createLogger } from '../../../src/common/logger';
 import { loadConfig } from '../../../src/config/config';
 import { deleteExpiredUsage, UsageRetentionJob } from '../../../src/usage/retention';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { seedUsage } from '../../utils/usage-seed';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer({ USAGE_RETENTION_DAYS: '30' });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer({ USAGE_RETENTION_DAYS: '30' });
 
 const DAY = 86_400_000;
 const em = () => s.app.services.db.orm.em.fork() as EntityManager;

@@ -3,17 +3,12 @@ import {
   BudgetsWithStatusAndAlertsDocument, CreateApiKeyDocument, CreateBudgetDocument, ProviderBreakdownDocument, UsageDocument, UsageRecordsDocument,
 } from '../../generated/graphql';
 import { addToHourlyRollup } from '../../../src/usage/rollup';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { ok } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
 import { seedUsage } from '../../utils/usage-seed';
 import { clearOfPeriodBoundary } from '../../utils/wait';
 
-let s: TestServer;
-beforeAll(async () => {
-  s = await startTestServer();
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useTestServer();
 
 const at = (iso: string) => new Date(iso);
 const em = () => s.app.services.db.orm.em.fork() as EntityManager;

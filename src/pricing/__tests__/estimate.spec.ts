@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { simulatedAnthropicPromptTokens, simulatedOpenAIPromptTokens } from '../../../test/fixtures/provider-simulator';
 import { parseUnits } from '../../common/money';
 import { findSeedPrice } from '../seed-prices';
-import { approximateTokens, estimateCost, estimateInputTokens, estimateOutputTokens, openAIEncodingFor } from '../estimate';
+import { approximateTokens, countStreamedOutputTokens, estimateCost, estimateInputTokens, estimateOutputTokens, openAIEncodingFor } from '../estimate';
 
 describe('the input estimate against the provider count, for any conversation', () => {
   const text = fc.oneof(
@@ -97,6 +97,16 @@ describe('estimate helpers', () => {
     expect(estimateOutputTokens('gpt-4o', 0)).toBe(0);
     expect(() => estimateOutputTokens('gpt-4o', -1)).toThrow(new RangeError('maxTokens must be a non-negative integer, got -1'));
     expect(() => estimateOutputTokens('gpt-4o', 2.5)).toThrow(new RangeError('maxTokens must be a non-negative integer, got 2.5'));
+  });
+
+  it("counts a stream's text with the model's own tokenizer for OpenAI, the approximation elsewhere", () => {
+    // Counts recorded from gpt-tokenizer for these fixed strings: o200k 7, cl100k 9; as plain text, 9 in o200k.
+    expect(countStreamedOutputTokens('openai', 'gpt-4o', '日本語のテキストです')).toBe(7);
+    expect(countStreamedOutputTokens('openai', 'gpt-4-turbo', '日本語のテキストです')).toBe(9);
+    expect(countStreamedOutputTokens('openai', 'gpt-4o', '<|endoftext|> is text')).toBe(9);
+    // 10 characters of 3 UTF-8 bytes: 15 approximate tokens.
+    expect(countStreamedOutputTokens('anthropic', 'claude-3-5-sonnet', '日本語のテキストです')).toBe(15);
+    expect(countStreamedOutputTokens('openai', 'gpt-4o', '')).toBe(0);
   });
 
   it('estimates cost as an upper bound at the full input price', () => {

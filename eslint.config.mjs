@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // The example programs are plain Node scripts (ES modules).
+    files: ['examples/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // Decorated classes need runtime imports of the types used in decorator metadata.
     files: ['src/**/*.resolver.ts', 'src/**/*.type.ts', 'src/**/*.input.ts', 'src/**/*.entity.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

@@ -117,9 +117,11 @@ export interface Row {
 export type Sample = Omit<Row, 'label' | 'instances' | 'concurrency'> & { elapsedMs: number };
 
 /** Runs `body` at `concurrency` against every gateway at once (one load worker each); one sample. */
-export async function measure(gws: GatewayProcess[], url: (g: GatewayProcess) => string, body: string, concurrency: number, target: DbTarget | null): Promise<Sample> {
+export async function measure(
+  gws: GatewayProcess[], url: (g: GatewayProcess) => string, body: string, concurrency: number, target: DbTarget | null, headers: Record<string, string> = HEADERS,
+): Promise<Sample> {
   const spec = (g: GatewayProcess, warm: boolean): LoadSpec => ({
-    url: url(g), body, headers: HEADERS, concurrency, warmupMs: 0, durationMs: warm ? WARMUP_MS : DURATION_MS,
+    url: url(g), body, headers, concurrency, warmupMs: 0, durationMs: warm ? WARMUP_MS : DURATION_MS,
   });
   await Promise.all(gws.map((g) => runLoad(spec(g, true))));
   const cpu0 = gws.map((g) => g.cpuMs());
@@ -251,12 +253,16 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     await off.stop();
 
     if (target.pg) {
-      // Two instances on one database, both charging the same GLOBAL, USER and PROJECT ledger rows.
+      // Two instances on one database, both charging the same GLOBAL, USER and PROJECT ledger rows: without and with escrow leases.
       const b = await startGateway(env(0));
       gws.push(b);
+      const [c, d] = [await startGateway(env(0, { BUDGET_LEASES: 'true' })), await startGateway(env(0, { BUDGET_LEASES: 'true' }))];
+      gws.push(c, d);
       const two = await rounds([
-        { key: 'one', label: 'complete, one instance alone', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
-        { key: 'two', label: 'complete, two instances together', instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'one', label: ONE_ALONE, instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'two', label: TWO_TOGETHER, instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'oneLeases', label: `${ONE_ALONE}${LEASED}`, instances: 1, concurrency: 16, run: () => measure([c], gqlUrl, COMPLETE_BODY, 16, target) },
+        { key: 'twoLeases', label: `${TWO_TOGETHER}${LEASED}`, instances: 2, concurrency: 16, run: () => measure([c, d], gqlUrl, COMPLETE_BODY, 16, target) },
       ]);
       for (const [k, v] of two) rows.set(k, v);
     }
@@ -265,6 +271,10 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     for (const g of gws) await g.stop().catch(() => undefined);
   }
 }
+
+const ONE_ALONE = 'complete, one instance alone';
+const TWO_TOGETHER = 'complete, two instances together';
+const LEASED = ', BUDGET_LEASES=true';
 
 export const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 export const rps = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a');
@@ -295,16 +305,40 @@ function limits(figs: DbFigures[]): string {
     const c1 = row(pg, 'complete', 1)!;
     const lockShare = (r: typeof c16) => (r.pg ? [...r.pg.lockWaits.values()].reduce((s, v) => s + v, 0) / Math.max(1, r.pg.active) : NaN);
     const locks = lockShare(c16);
-    const one = row(pg, 'complete, one instance alone');
-    const two = row(pg, 'complete, two instances together', 16, 2);
+    const one = row(pg, ONE_ALONE);
+    const two = row(pg, TWO_TOGETHER, 16, 2);
+    const oneL = row(pg, `${ONE_ALONE}${LEASED}`);
+    const twoL = row(pg, `${TWO_TOGETHER}${LEASED}`, 16, 2);
+    const lockDetail = (r: Row) => (r.pg ? [...r.pg.lockWaits].map(([k, v]) => `${k} ${v}`).join(', ') || 'none' : 'n/a');
     out.push(
       `- **With budgets, the ledger rows.** Holds and settles are group-committed on one lane per instance, so at 16 in flight ${pct(locks)} of one instance's active backend samples wait on a Lock; ` +
         (one && two
-          ? `two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone, ${pct(lockShare(two))} of their samples waiting on a Lock: across instances the shared ledger rows are still locked once per batch (escrow leases would take them off the path, docs/ledger.md). `
+          ? `without leases two instances together serve ${f2(two.throughput / one.throughput)}x what one serves alone, ${pct(lockShare(two))} of their samples waiting on a Lock (${lockDetail(two)}): every hold and settle batch of each instance locks the shared GLOBAL / USER / PROJECT ledger rows. `
+          : '') +
+        (oneL && twoL
+          ? `With escrow leases (BUDGET_LEASES=true, docs/ledger.md) holds and settles lock each instance's own lease rows and a top-up locks the shared row once per ~64 requests: two instances serve ${f2(twoL.throughput / oneL.throughput)}x what one serves alone with leases ` +
+            `(one alone with leases: ${f2(oneL.throughput / (one?.throughput ?? NaN))}x one alone without), ${pct(lockShare(twoL))} of their samples waiting on a Lock (${lockDetail(twoL)}); ` +
+            'what two instances still share is the rollup rows every settle upserts (same user, project and model) and the machine\'s two cores. '
           : '') +
         `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16, ` +
         `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
         `${pct(share(pg, 'complete', /mikro-orm|knex|tarn/))} of the busy time, the driver ${pct(share(pg, 'complete', /^pg/))}.`,
+      `- **At 1 in flight, two durable commits.** A request waits for its hold to commit before it calls the provider (docs/ledger.md, invariant 4) ` +
+        `and for its settle to commit before it answers, each alone in its batch (no timer waits when nothing else runs): ` +
+        `${f2(c1.p50 - (row(pg, 'direct to simulator', 1, 0)?.p50 ?? NaN))} ms over a direct call, ${f2(c1.pgCpuMs ?? NaN)} ms of PostgreSQL CPU and ${f2(c1.gatewayCpuMs)} ms of gateway CPU per request ` +
+        '(the gateway\'s is higher than at 16 in flight: nothing is shared between requests, every step is a wake-up and a write of its own). ' +
+        'The statements are named and their plans cached; what remains is their execution (a hold writes the ledger update, a reservation per budget and the hold row; ' +
+        'a settle the usage row, its budget links, the ledger and four rollups) and two WAL flushes on a disk the other jobs of this machine share. ' +
+        'Neither wait can go without breaking an invariant; cheaper statements (fewer rows per hold, docs/ledger.md "escrow leases") are the way down.',
+    );
+  }
+  const lite = figs.find((f) => f.db !== 'PostgreSQL');
+  const liteC16 = lite && row(lite, 'complete');
+  if (lite && liteC16) {
+    out.push(
+      `- **On PGlite, the engine on the event loop.** The batch statements are named statements now (parsed and planned once per instance, src/db/hot-sql.ts), ` +
+        `but each still runs synchronously on the gateway's thread: PGlite's wasm and its JS take ${pct(share(lite, 'complete', /^wasm|pglite/))} of the busy time at 16 in flight, ` +
+        `${f2(liteC16.gatewayCpuMs)} ms of CPU per \`complete\` (the database's work included).`,
     );
   }
   const off = figs[0] && row(figs[0], 'complete, BUDGET_ENABLED=false');
@@ -317,8 +351,8 @@ function limits(figs: DbFigures[]): string {
         `(\`node:*\`, native writes, undici: ${pct(share(figs[0], what, /^node:|native|undici|\(program\)/))}), the garbage collector (${pct(share(figs[0], what, /garbage/))}), ` +
         `graphql-js execution and variable coercion (${pct(share(figs[0], what, /^graphql$/))}), Apollo's request pipeline (${pct(share(figs[0], what, /@apollo/))}, with a sha256 of the query text per request), ` +
         `express, its router and body-parser (${pct(share(figs[0], what, /^express$|^router$|body-parser|raw-body/))}), type-graphql (${pct(share(figs[0], what, /type-graphql/))}), ` +
-        `and, in the completion flow, an EntityManager fork and a TokenUsage entity per request that the pass-through never stores (\`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}, \`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}).`,
-      '- **Next steps on the path**: no fork and no entity in the pass-through (the CompletionRun refactor of src/completions/completion.service.ts); ' +
+        `and the completion flow itself (\`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}; it makes no EntityManager fork and no entity any more, \`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}).`,
+      '- **Next steps on the path**: ' +
         '`NODE_ENV=production` in deployments (graphql-js then skips its development `instanceOf` checks, ~1–2% here); ' +
         'a lighter HTTP layer than express + body-parser for `/graphql`.',
     );
@@ -340,7 +374,7 @@ function render(figs: DbFigures[]): string {
       `the simulator in another. Per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
       'Budgets GLOBAL (soft, huge limit), USER and PROJECT (hard) apply to every `complete`. ' +
       'CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database\'s PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). ' +
-      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`); transactions: pg_stat_database of the bench database. ' +
+      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`/`execProtocol`); transactions: pg_stat_database of the bench database. ' +
       'Lock waits: backend samples with `wait_event_type = \'Lock\'` among the active ones.',
     '',
   ];
@@ -367,8 +401,10 @@ function render(figs: DbFigures[]): string {
       const ratio = c16.throughput / get('`{ __typename }`', 16).throughput;
       const overhead = get('complete', 1).p50 - get('direct to simulator', 1, 0).p50;
       const cpu = c16.gatewayCpuMs + (c16.pgCpuMs ?? 0);
-      const one = f.rows.find((r) => r.label === 'complete, one instance alone');
-      const two = f.rows.find((r) => r.label === 'complete, two instances together');
+      const one = f.rows.find((r) => r.label === ONE_ALONE);
+      const two = f.rows.find((r) => r.label === TWO_TOGETHER);
+      const oneL = f.rows.find((r) => r.label === `${ONE_ALONE}${LEASED}`);
+      const twoL = f.rows.find((r) => r.label === `${TWO_TOGETHER}${LEASED}`);
       return [
         f.db,
         `${pct(ratio)} ${ratio >= 0.5 ? '✅' : '❌'}`,
@@ -376,7 +412,10 @@ function render(figs: DbFigures[]): string {
         `${f2(overhead)} ms ${overhead <= 1 ? '✅' : '❌'}`,
         `${f2(cpu)} ms ${cpu <= 1 ? '✅' : '❌'}`,
         `${f2(c16.statements)} ${c16.statements <= 0.5 ? '✅' : '❌'}`,
-        one && two ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` : 'n/a (one process per data directory)',
+        one && two
+          ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` +
+            (oneL && twoL ? `; with leases ${rps(twoL.throughput)} / ${rps(oneL.throughput)} req/s = ${f2(twoL.throughput / oneL.throughput)}x` : '')
+          : 'n/a (one process per data directory)',
         f.synchronousCommit ?? 'n/a (embedded)',
       ];
     }),

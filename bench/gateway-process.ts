@@ -6,7 +6,7 @@
  *
  * - sends `{ type: 'ready', url, pid }` once it listens;
  * - answers `{ type: 'stats' }` with `{ type: 'stats', statements }`: the SQL statements sent so
- *   far, counted at the driver (node-postgres `Client#query`, PGlite `query` / `exec`), whatever
+ *   far, counted at the driver (node-postgres `Client#query`, PGlite `query` / `exec` / `execProtocol`), whatever
  *   layer above (MikroORM, knex, prepared statements) sent them;
  * - `{ type: 'profile-start' }` starts a CPU profile of its main thread (answers `profiling`);
  *   `{ type: 'profile-stop', file }` writes it to `file` and answers `{ type: 'profile', busy, top }`;
@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   countCalls(Client.prototype as unknown as Record<string, unknown>, 'query');
   countCalls(PGlite.prototype as unknown as Record<string, unknown>, 'query');
   countCalls(PGlite.prototype as unknown as Record<string, unknown>, 'exec');
+  // The hot path's named statements on PGlite (src/db/hot-sql.ts): one protocol message per statement.
+  countCalls(PGlite.prototype as unknown as Record<string, unknown>, 'execProtocol');
   const dist = process.env.BENCH_APP_DIST ?? join(__dirname, '..');
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { startApp } = require(join(dist, 'src/app')) as typeof AppModule;

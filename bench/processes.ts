@@ -98,7 +98,7 @@ export interface BackendFigures {
   samples: number;
   /** Backend-samples with a query running (state active). */
   active: number;
-  /** Of those, waiting on a heavyweight lock (wait_event_type = 'Lock'), by wait_event. */
+  /** Of those, waiting on a heavyweight lock (wait_event_type = 'Lock'), by wait_event and the waiting hot statement's tag. */
   lockWaits: Map<string, number>;
   /** Transactions committed or rolled back in the database over the window (pg_stat_database). */
   transactions: number;
@@ -124,8 +124,8 @@ export async function watchBackends(adminUrl: string, db: string, everyMs = 20):
   let active = 0;
   let stopped = false;
   const sample = async () => {
-    const r = await c.query<{ pid: number; state: string | null; wait_event_type: string | null; wait_event: string | null }>(
-      'select pid, state, wait_event_type, wait_event from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+    const r = await c.query<{ pid: number; state: string | null; wait_event_type: string | null; wait_event: string | null; tag: string | null }>(
+      "select pid, state, wait_event_type, wait_event, substring(query from '/\\* bg:([a-z_]+) \\*/') as tag from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
       [db],
     );
     samples++;
@@ -137,7 +137,9 @@ export async function watchBackends(adminUrl: string, db: string, everyMs = 20):
       }
       if (b.state !== 'active') continue;
       active++;
-      if (b.wait_event_type === 'Lock') lockWaits.set(b.wait_event ?? '?', (lockWaits.get(b.wait_event ?? '?') ?? 0) + 1);
+      // By wait event and, for the hot statements, which one waits (its /* bg:<tag> */ comment).
+      const what = `${b.wait_event ?? '?'}${b.tag ? ` in ${b.tag}` : ''}`;
+      if (b.wait_event_type === 'Lock') lockWaits.set(what, (lockWaits.get(what) ?? 0) + 1);
     }
   };
   await sample();

@@ -3,13 +3,15 @@
  * section of bench/README.md. Suites: complete, path (BENCH_BASELINE=<dist/ of another build> adds
  * it to the A/B), analytics (BENCH_ANALYTICS_ROWS, default
  * 1000000, comma-separated for several sizes; BENCH_ANALYTICS_KEEP=1 keeps the seeded databases),
- * console (BENCH_CONSOLE_ROWS, default 0,1000000: usage rows under the 1,000 budgets).
+ * console (BENCH_CONSOLE_ROWS, default 0,1000000: usage rows under the 1,000 budgets), compatible
+ * (the OpenAI-compatible door, JSON and streams).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { benchAnalytics } from './analytics';
 import { benchComplete } from './complete';
+import { benchCompatible } from './compatible';
 import { benchConsole } from './console';
 import { benchPath } from './path';
 import { writeSection } from './report';
@@ -27,6 +29,7 @@ const SUITES: Record<string, Suite> = {
     return benchComplete({ profileDir: process.env.BENCH_PROFILE === '0' ? null : dir });
   },
   path: () => benchPath({ baseline: process.env.BENCH_BASELINE ?? null }),
+  compatible: () => benchCompatible(),
   analytics: () => benchAnalytics({
     rows: (process.env.BENCH_ANALYTICS_ROWS ?? '1000000').split(',').map(Number),
     keep: process.env.BENCH_ANALYTICS_KEEP === '1',

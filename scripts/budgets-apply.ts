@@ -11,6 +11,8 @@ import { configuredChannels } from '../src/alerts/channels';
 import { applyBudgets, formatPlan, parseBudgetSpecs } from '../src/budgets/budget-apply';
 import { BudgetService } from '../src/budgets/budget.service';
 import { AppError } from '../src/common/errors';
+import { announceChanged } from '../src/common/invalidation-bus';
+import { createLogger } from '../src/common/logger';
 import { ConfigError, loadConfig } from '../src/config/config';
 import { migrate, openDatabase } from '../src/db/orm';
 import { PROVIDER_IDS } from '../src/providers/provider.types';
@@ -38,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
     const count = (a: string) => plan.filter((c) => c.action === a).length;
     const summary = `${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged`;
     console.log(dryRun ? `dry run: ${summary}; nothing written` : summary.replace(/to (create|update)/g, (_, v: string) => `${v}d`));
+    // Running instances drop their budget cache now, not at their next refresh (docs/ledger.md, "Caches").
+    if (!dryRun && plan.some((c) => c.action !== 'unchanged')) await announceChanged(cfg, db.orm, createLogger('warn'), 'budgets');
     return 0;
   } finally {
     await db.close();

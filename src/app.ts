@@ -12,12 +12,15 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppServices } from './app.services';
 import { createRestRouter } from './api/rest';
+import { anthropicRouter } from './api/compatible/anthropic';
+import { openAIRouter } from './api/compatible/openai';
 import { ApiKeyService, parseBearer } from './auth/api-key.service';
 import { AlertService } from './alerts/alert.service';
 import { ConnectionRegistry } from './auth/connection-registry';
-import { Admission, refusalHttp } from './auth/admission';
+import { Admission } from './auth/admission';
 import { RateLimiter } from './auth/rate-limiter';
 import { AppError } from './common/errors';
+import { httpRefusal } from './common/http-status';
 import { configuredChannels } from './alerts/channels';
 import { consoleRouter } from './console/serve';
 import { BudgetService } from './budgets/budget.service';
@@ -26,8 +29,7 @@ import { HoldExpiryJob } from './budgets/hold-expiry';
 import { LedgerBatcher } from './budgets/ledger-batcher';
 import { CompletionService } from './completions/completion.service';
 import { batchAlerts, type SettleHooks } from './completions/settle-hooks';
-import { createTransport } from './alerts/alert.transport';
-import { INVALIDATION_CHANNEL, InvalidationBus } from './common/invalidation-bus';
+import { InvalidationBus, invalidationTransport } from './common/invalidation-bus';
 import { HotSql } from './db/hot-sql';
 import { createLogger, type Logger } from './common/logger';
 import { throttleByKey } from './common/throttle';
@@ -89,10 +91,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
     });
     // Budgets and price overrides are cached in memory; every change is announced to the other instances (docs/ledger.md, "Caches").
-    const bus = new InvalidationBus(
-      createTransport(config, db.orm, log, { postgres: INVALIDATION_CHANNEL, redis: `${config.redis.alertChannel}:cache`, name: 'budget-gateway-cache' }),
-      log,
-    );
+    const bus = new InvalidationBus(invalidationTransport(config, db.orm, log), log);
     invalidations = bus;
     const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels, onChanged: () => void bus.changed('prices') });
     bus.on('prices', () => prices.invalidate());
@@ -119,6 +118,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
     };
     const ledger = new LedgerBatcher(
       db.orm, new HotSql(db.orm, db.embedded), batchAlerts(hooks), log, config.budget.costTracking, () => services.completions.betweenCalls,
+      { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
     );
     const admission = new Admission(apiKeys, new RateLimiter(config.rateLimitPerMinute), new RateLimiter(config.auth.failuresPerMinute), config.auth.trustProxyHops);
     const services: AppServices = {
@@ -221,6 +221,9 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
       res.send(await metrics.registry.metrics());
     });
     app.use('/api', createRestRouter(services));
+    // The provider-compatible front doors (docs/compatible-api.md): the same `complete` behind OpenAI's and Anthropic's wire formats.
+    app.use('/v1', openAIRouter(services));
+    app.use('/anthropic', anthropicRouter(services));
     app.use(consoleRouter());
     app.use(
       '/graphql',
@@ -231,7 +234,7 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
           // Batched HTTP requests are off, so one request is one operation; roles are checked per root field.
           const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) }).catch((e: unknown) => {
             if (!(e instanceof AppError)) throw e;
-            const { status, headers } = refusalHttp(e);
+            const { status, headers } = httpRefusal(e);
             throw httpAppError(e, status, headers);
           });
           return buildContext(services, auth, requestId);

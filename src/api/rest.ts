@@ -10,17 +10,13 @@ import { toBudgetView } from '../budgets/budget.type';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
 import { parseIsoDate, parseIsoDateTime } from '../common/dates';
-import { AppError, badInput, type ErrorCode } from '../common/errors';
+import { AppError, badInput } from '../common/errors';
+import { httpRefusal, httpStatusOf } from '../common/http-status';
 import { validId } from '../common/text';
 import { toClientError } from '../graphql/errors';
 import { MAX_RECORDS_PAGE, scopeUsageFilter } from '../usage/usage.service';
 
 const DAY_MS = 86_400_000;
-
-/** HTTP status per error code; anything unlisted is 500. */
-const HTTP_STATUS: Partial<Record<ErrorCode | 'INTERNAL_SERVER_ERROR', number>> = {
-  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503,
-};
 
 /** `period` of GET /api/usage/user/:id → bucket and default range when start_date is absent. */
 const PERIODS: Record<string, { groupBy: UsageGroupBy; defaultDays: number }> = {
@@ -64,7 +60,7 @@ function oneOf<T extends string>(name: string, v: string | undefined, values: Re
  * same admission (keys, failed-authentication throttle, rate limit), the same
  * OPERATION_ROLES (each route borrows the rights of its GraphQL twin) and the
  * same row scope. Errors are `{ error: { code, message } }`
- * with 400/401/403/404 (500/503 masked as in GraphQL). Mount before /graphql.
+ * with the statuses of the one table (src/common/http-status.ts; 500 masked as in GraphQL). Mount before /graphql.
  */
 export function createRestRouter(services: AppServices): Router {
   const router = Router();
@@ -127,10 +123,10 @@ export function createRestRouter(services: AppServices): Router {
   // Express recognises an error handler by its four parameters.
   router.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
     const err = e instanceof AppError ? e : toClientError(e, services.log, String(req.headers['x-request-id'] ?? '') || undefined);
-    const code = (err instanceof AppError ? err.code : String(err.extensions.code)) as ErrorCode;
+    const code = err instanceof AppError ? err.code : String(err.extensions.code);
     const extra = err instanceof AppError ? err.extensions : {};
-    if (typeof extra.retryAfterSeconds === 'number') res.set('retry-after', String(extra.retryAfterSeconds));
-    res.status(HTTP_STATUS[code] ?? 500).json({ error: { ...extra, code, message: err.message } });
+    const { status, headers } = err instanceof AppError ? httpRefusal(err) : { status: httpStatusOf(code), headers: {} };
+    res.status(status).set(headers).json({ error: { ...extra, code, message: err.message } });
   });
 
   return router;

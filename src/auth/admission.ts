@@ -19,13 +19,6 @@ export interface AdmissionRequest {
   countsAsOperation?: boolean;
 }
 
-/** HTTP status and headers for an admission refusal: 401 UNAUTHENTICATED, 403 FORBIDDEN, 429 RATE_LIMITED with `retry-after`. */
-export function refusalHttp(e: AppError): { status: number; headers: Record<string, string> } {
-  const status = e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'RATE_LIMITED' ? 429 : e.code === 'FORBIDDEN' ? 403 : 400;
-  const retry = e.extensions.retryAfterSeconds;
-  return { status, headers: typeof retry === 'number' ? { 'retry-after': String(retry) } : {} };
-}
-
 /**
  * The one way in, for every transport (GraphQL over HTTP and WebSocket, REST,
  * the provider-compatible endpoints): authenticates the key, throttles failed
@@ -33,7 +26,7 @@ export function refusalHttp(e: AppError): { status: number; headers: Record<stri
  * SERVICE key bound to no service), checks the key's role for the operations
  * named, and takes one operation from the key's rate bucket. Refusals are
  * AppErrors (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED with
- * `retryAfterSeconds`); each transport renders them (`refusalHttp`).
+ * `retryAfterSeconds`); each transport renders them (`httpRefusal`, src/common/http-status.ts).
  *
  * While an address is over its failed-authentication budget, only keys that
  * memory can confirm (ADMIN_API_KEY, keys verified in the last

@@ -32,6 +32,7 @@ export const OPERATION_ROLES: Record<string, readonly ApiKeyRole[]> = {
   'Mutation.createApiKey': [ADMIN],
   'Mutation.revokeApiKey': [ADMIN],
   'Subscription.alertRaised': ALL,
+  'Subscription.completeStream': [ADMIN, SERVICE],
 };
 
 /**

@@ -69,6 +69,32 @@ export class BudgetReservation {
   @Property({ type: 'text' }) requestId!: string;
   @Property({ type: 'timestamptz' }) expiresAt!: Date;
   @Property({ type: 'timestamptz', defaultRaw: 'now()' }) createdAt: Date = new Date();
+  /** The instance whose lease (BudgetLease) this amount is held on; null: held on the ledger row itself (counted in its `reserved`). */
+  @Property({ type: 'text', nullable: true }) leaseInstance?: string | null;
+}
+
+/**
+ * An instance's escrow lease on one ledger row (docs/ledger.md, "Escrow leases"):
+ * `granted` is headroom moved into the ledger row's `reserved` under its lock
+ * (checked against the limit), `held` what requests of the instance hold on it
+ * now (Σ its reservations), `used` what they were charged and not yet folded
+ * into the ledger row's `used`. Readers of a budget's figures add the leases in
+ * (`LEDGER_TOTALS`). Returned (folded, deleted) when idle, on drain, and by the
+ * expiry job once `expiresAt` has passed.
+ */
+@Entity({ tableName: 'budget_lease' })
+@Index({ properties: ['budgetId', 'periodStart'] })
+@Index({ properties: ['expiresAt'] })
+@Check({ name: 'budget_lease_non_negative', expression: 'granted >= 0 and used >= 0 and held >= 0' })
+export class BudgetLease {
+  @PrimaryKey({ type: 'text' }) instanceId!: string;
+  @ManyToOne(() => Budget, { primary: true, mapToPk: true, fieldName: 'budget_id' }) budgetId!: string;
+  @PrimaryKey({ type: 'timestamptz' }) periodStart!: Date;
+  @Property({ ...money(), default: 0 }) granted: string = '0';
+  @Property({ ...money(), default: 0 }) used: string = '0';
+  @Property({ ...money(), default: 0 }) held: string = '0';
+  @Property({ type: 'timestamptz' }) expiresAt!: Date;
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' }) updatedAt: Date = new Date();
 }
 
 /**

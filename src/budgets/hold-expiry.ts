@@ -8,9 +8,10 @@ import type { LedgerBatcher } from './ledger-batcher';
  * instances left. Every `intervalMs`: renews the holds of the requests still
  * running here (to now + TTL; one statement, only when some are running), so
  * only a hold whose instance stopped renewing it (died, or stalled for nearly
- * the TTL) can expire; then charges expired holds at
+ * the TTL) can expire (this instance's leases are renewed with them); then charges expired holds at
  * their estimates (their provider call may have started), releases
- * reservations that have no hold, and purges expired idempotency records. The
+ * reservations that have no hold, returns expired leases (of any instance) and
+ * this instance's idle ones, and purges expired idempotency records. The
  * app starts it and stops it (waiting for a sweep under way).
  */
 export class HoldExpiryJob {
@@ -43,9 +44,11 @@ export class HoldExpiryJob {
   async sweep(now = new Date()): Promise<void> {
     try {
       await this.ledger.renew(this.opts.held(), new Date(now.getTime() + this.opts.ttlMs));
-      const { charged, released } = await this.ledger.expire(now, this.opts.costTracking);
+      const { charged, released, returned } = await this.ledger.expire(now, this.opts.costTracking);
       if (charged) this.log.warn({ charged }, 'charged expired holds at their estimates (their instance died after the provider call may have started)');
       if (released) this.log.warn({ released }, 'released overdue reservations');
+      if (returned) this.log.warn({ returned }, 'returned expired leases (their instance stopped renewing them)');
+      await this.ledger.returnIdle();
       await purgeExpired(this.orm.em.fork());
     } catch (e) {
       this.log.error({ err: e }, 'sweep failed');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { CostAlert } from '../alerts/cost-alert.entity';
@@ -7,7 +8,8 @@ import { formatUnits, parseUnits } from '../common/money';
 import { isDatabaseUnavailable } from '../db/errors';
 import type { HotSql } from '../db/hot-sql';
 import { ledgerKey, retryOnConflict, type LedgerFigures, type LedgerKey } from './ledger';
-import { ENSURE, EXPIRE, HOLD, LOCK_EXPIRED, RENEW, SETTLE } from './ledger-sql';
+import { LeaseBook, type LeaseRequest } from './ledger-leases';
+import { ENSURE, EXPIRE, HOLD, HOLD_LEASED, LEASE, LEASE_RETURN, LOCK_EXPIRED, RENEW, RETURN_EXPIRED, SETTLE, SETTLE_LEASED } from './ledger-sql';
 
 /** One budget a request holds on: its amount in the budget's unit, the limit, and whether the hold must fit under it. */
 export interface HoldItem extends LedgerKey {
@@ -96,6 +98,13 @@ export const MAX_WAIT_MS = 2;
 /** How many ledger keys' figures are kept before the map is cleared (they are re-read on demand). @default 50_000 */
 const MAX_FIGURES = 50_000;
 
+/** Escrow leases (docs/ledger.md, "Escrow leases"): off, or on with their TTL (renewed at every sweep). */
+export interface LeaseOptions {
+  enabled: boolean;
+  /** How long a lease lives without a renewal before the expiry job (of any instance) returns it. */
+  ttlMs: number;
+}
+
 /**
  * Group commit of the ledger: holds (before the provider call), settles and
  * releases (after it), and the creation of ledger rows are queued and written
@@ -121,7 +130,12 @@ export class LedgerBatcher {
   private retrying = 0;
   private expiring: Promise<unknown> | null = null;
   /** Batches committed, by kind (the benchmark reads them). */
-  readonly batches = { hold: 0, settle: 0, ensure: 0 };
+  readonly batches = { hold: 0, settle: 0, ensure: 0, lease: 0 };
+  /** This instance's name on its leases (a new one per process: a restarted instance's old leases expire). */
+  readonly instanceId: string = randomUUID();
+  /** This instance's leases (empty with leases off). */
+  readonly leases = new LeaseBook();
+  private readonly leaseQ: Waiter<LeaseRequest[], void>[] = [];
 
   constructor(
     private readonly orm: MikroORM,
@@ -133,13 +147,25 @@ export class LedgerBatcher {
     private readonly track: boolean,
     /** How many jobs may be coming soon (requests running and not in a provider call); a batch waits up to MAX_WAIT_MS for them. */
     private readonly expected: () => number = () => 0,
+    private readonly leaseOpts: LeaseOptions = { enabled: false, ttlMs: 300_000 },
   ) {}
 
   /** The figures of `keys`, reading (and creating as zero) the rows not seen yet, or all of them when `fresh`. */
   async figuresOf(keys: readonly LedgerKey[], fresh = false): Promise<Map<string, LedgerFigures>> {
     const missing = fresh ? [...keys] : keys.filter((k) => !this.figures.has(ledgerKey(k)));
     if (missing.length) await this.enqueue(this.ensureQ, missing);
-    return new Map(keys.map((k) => [ledgerKey(k), this.figures.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n }]));
+    return new Map(keys.map((k) => [ledgerKey(k), this.decisionFigures(ledgerKey(k))]));
+  }
+
+  /**
+   * A key's figures as a decision reads them: the budget's (leases included), less what this
+   * instance's own lease can still take (that headroom is this instance's to spend: counting it
+   * as reserved would refuse the requests it is for). Other instances' idle headroom stays counted.
+   */
+  private decisionFigures(k: string): LedgerFigures {
+    const f = this.figures.get(k) ?? { used: 0n, reserved: 0n };
+    const spare = this.leases.available(k);
+    return spare > 0n && spare <= f.reserved ? { used: f.used, reserved: f.reserved - spare } : f;
   }
 
   /** Holds `job` (true) or finds it does not fit (false; `figures` then has the fresh numbers to decide again from). */
@@ -159,36 +185,51 @@ export class LedgerBatcher {
 
   /** Extends the holds of requests still running here to `expiresAt` (no ledger row is touched, so not on the lane). */
   async renew(requestIds: readonly string[], expiresAt: Date): Promise<void> {
-    if (requestIds.length === 0) return;
+    if (requestIds.length === 0 && this.leases.own.size === 0) return;
     const at = expiresAt.toISOString();
-    await this.sql.query(RENEW, [JSON.stringify(requestIds), at, at]);
+    await this.sql.query(RENEW, [JSON.stringify(requestIds), at, at, this.instanceId, at]);
+  }
+
+  /** Returns this instance's leases no hold went on since the last call (the sweep calls it; see LeaseBook.idle). */
+  async returnIdle(): Promise<void> {
+    const idle = this.leases.idle();
+    if (idle.length) await this.enqueue(this.leaseQ, idle);
+  }
+
+  /** Returns every lease of this instance (drain: after the requests and the queued batches). */
+  async returnAll(): Promise<void> {
+    await this.flush();
+    const all = this.leases.all();
+    if (all.length) await this.enqueue(this.leaseQ, all);
   }
 
   /**
    * Charges the holds expired before `now` at their estimates and releases
    * reservations without a hold (see EXPIRE). Returns the counts.
    */
-  expire(now: Date, track: boolean): Promise<{ charged: number; released: number }> {
+  expire(now: Date, track: boolean): Promise<{ charged: number; released: number; returned: number }> {
+    const at = now.toISOString();
     const run = (this.expiring ?? Promise.resolve()).then(() =>
       retryOnConflict(() => this.orm.em.fork().transactional(async (tem) => {
         const t = tem as EntityManager;
-        const locked = await this.sql.query(LOCK_EXPIRED, [now.toISOString()], t);
-        const [hasHolds] = await t.execute<{ n: string }[]>('select count(*) as n from completion_hold where expires_at < ?::timestamptz', [now.toISOString()]);
-        if (locked.length === 0 && Number(hasHolds.n) === 0) return { charged: 0, released: 0 };
-        const [r] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [now.toISOString(), now.toISOString(), track], t);
-        return { charged: Number(r.charged), released: Number(r.released) };
+        const locked = await this.sql.query(LOCK_EXPIRED, [at], t);
+        const [hasHolds] = await t.execute<{ n: string }[]>('select count(*) as n from completion_hold where expires_at < ?::timestamptz', [at]);
+        if (locked.length === 0 && Number(hasHolds.n) === 0) return { charged: 0, released: 0, returned: 0 };
+        const [r] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [at, at, track], t);
+        const [l] = await this.sql.query<{ returned: number }>(RETURN_EXPIRED, [at], t);
+        return { charged: Number(r.charged), released: Number(r.released), returned: Number(l.returned) };
       })),
     );
     this.expiring = run.catch(() => undefined);
     return run.then((r) => {
       // Figures of the keys it touched are stale now: re-read on next use.
-      if (r.charged || r.released) this.figures.clear();
+      if (r.charged || r.released || r.returned) this.figures.clear();
       return r;
     });
   }
 
   private queued(): number {
-    return this.ensureQ.length + this.settleQ.length + this.holdQ.length;
+    return this.ensureQ.length + this.settleQ.length + this.holdQ.length + this.leaseQ.length;
   }
 
   /** Waits until every queued job has been written. */
@@ -232,7 +273,12 @@ export class LedgerBatcher {
         if (!this.queued()) break;
         if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (w) => this.ensureBatch(w));
         if (this.settleQ.length) await this.run(this.settleQ.splice(0, MAX_BATCH), (w) => this.settleBatch(w), (w, e) => this.retryAfterOutage(w, e));
-        if (this.holdQ.length) await this.run(this.holdQ.splice(0, MAX_BATCH), (w) => this.holdBatch(w));
+        if (this.leaseQ.length) await this.run(this.leaseQ.splice(0, MAX_BATCH), (w) => this.leaseBatch(w.flatMap((x) => x.job), w));
+        if (this.holdQ.length) {
+          const batch = this.holdQ.splice(0, MAX_BATCH);
+          await this.topUp(batch);
+          await this.run(batch, (w) => this.holdBatch(w));
+        }
       }
     } finally {
       this.running = null;
@@ -269,20 +315,57 @@ export class LedgerBatcher {
     }
   }
 
-  private remember(budgetId: string, periodStart: Date | string, used: string, reserved: string): string {
+  /** Keeps a key's figures from a statement's row; with `lease`, this instance's lease on it too (granted null: none). */
+  private remember(r: FiguresRow, lease = false): string {
     if (this.figures.size >= MAX_FIGURES) this.figures.clear();
-    const k = ledgerKey({ budgetId, periodStart: new Date(periodStart) });
-    this.figures.set(k, { used: parseUnits(used), reserved: parseUnits(reserved) });
+    const key = { budgetId: r.budget_id!, periodStart: new Date(r.period_start!) };
+    const k = ledgerKey(key);
+    this.figures.set(k, { used: parseUnits(String(r.used)), reserved: parseUnits(String(r.reserved)) });
+    if (lease) {
+      this.leases.set(key, r.granted == null ? null : parseUnits(String(r.granted)), parseUnits(String(r.lease_used ?? 0)), parseUnits(String(r.held ?? 0)));
+    }
     return k;
+  }
+
+  /** Before a hold batch (leases on): takes, or tops up, the leases its items need. A failure only sends them to the ledger rows. */
+  private async topUp(batch: readonly Waiter<HoldJob, boolean>[]): Promise<void> {
+    if (!this.leaseOpts.enabled) return;
+    const needs = this.leases.needs(batch.flatMap((w) => w.job.items.filter((i) => i.amount > 0n || !i.hard)));
+    if (!needs.length) return;
+    try {
+      await this.leaseBatch(needs);
+    } catch (e) {
+      this.log.warn({ err: e }, 'could not take or top up leases; the batch holds on the ledger rows');
+    }
+  }
+
+  /** One lease statement for `reqs` (take, top up, fold, return: see LEASE). */
+  private async leaseBatch(reqs: readonly LeaseRequest[], waiters: readonly Waiter<LeaseRequest[], void>[] = []): Promise<void> {
+    const byKey = new Map(reqs.map((r) => [ledgerKey(r.key), r]));
+    const rows = await retryOnConflict(() => this.sql.query<FiguresRow>(reqs.every((r) => r.ret) ? LEASE_RETURN : LEASE, [
+      this.instanceId, new Date(Date.now() + this.leaseOpts.ttlMs).toISOString(),
+      JSON.stringify([...byKey.values()].map((r) => ({
+        budget_id: r.key.budgetId, period_start: r.key.periodStart.toISOString(), want: formatUnits(r.want), min_grant: formatUnits(r.minGrant),
+        lim: formatUnits(r.limit), hard: r.hard, ret: r.ret,
+      }))),
+    ]));
+    for (const r of rows) {
+      const k = this.remember(r, true);
+      this.leases.granted(byKey.get(k)!, this.leases.own.get(k) ?? null);
+    }
+    // A key whose ledger row is missing returned no row: it has no lease.
+    for (const [k, r] of byKey) if (!rows.some((x) => ledgerKey({ budgetId: x.budget_id!, periodStart: new Date(x.period_start!) }) === k)) this.leases.set(r.key, null, 0n, 0n);
+    this.batches.lease++;
+    for (const w of waiters) w.resolve();
   }
 
   private async ensureBatch(batch: Waiter<LedgerKey[], void>[]): Promise<void> {
     const keys = new Map<string, LedgerKey>();
     for (const w of batch) for (const k of w.job) keys.set(ledgerKey(k), k);
-    const rows = await this.sql.query<{ budget_id: string; period_start: Date; used: string; reserved: string }>(ENSURE, [
+    const rows = await this.sql.query<FiguresRow>(ENSURE, [
       JSON.stringify([...keys.values()].map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() }))),
     ]);
-    for (const r of rows) this.remember(r.budget_id, r.period_start, String(r.used), String(r.reserved));
+    for (const r of rows) this.remember(r);
     // A row another instance created concurrently may not be visible to this statement: it is zero.
     for (const [k] of keys) if (!this.figures.has(k)) this.figures.set(k, { used: 0n, reserved: 0n });
     this.batches.ensure++;
@@ -290,46 +373,58 @@ export class LedgerBatcher {
   }
 
   private async holdBatch(batch: Waiter<HoldJob, boolean>[]): Promise<void> {
-    const items = batch.flatMap((w, seq) => w.job.items.map((i) => ({
+    const routes = this.leaseOpts.enabled ? this.leases.route(batch.map((w) => w.job)) : null;
+    const items = batch.flatMap((w, seq) => w.job.items.map((i, n) => ({
       seq, budget_id: i.budgetId, period_start: i.periodStart.toISOString(), amount: formatUnits(i.amount), lim: formatUnits(i.limit), hard: i.hard,
+      lease: routes?.[seq][n] ?? false,
     })));
     const holds = batch.map((w, seq) => ({ seq, request_id: w.job.requestId, draft: w.job.draft, expires_at: w.job.expiresAt.toISOString() }));
     // No retry on an outage: a request that cannot hold must not call its provider (it fails fast instead).
-    const rows = await retryOnConflict(() => this.sql.query<{ seq: number | null; fits: boolean | null; budget_id: string | null; period_start: Date | null; used: string | null; reserved: string | null }>(
-      HOLD, [JSON.stringify(items), JSON.stringify(holds)],
+    const rows = await retryOnConflict(() => this.sql.query<FiguresRow & { seq: number | null; fits: boolean | null }>(
+      routes ? HOLD_LEASED : HOLD, [...(routes ? [this.instanceId] : []), JSON.stringify(items), JSON.stringify(holds)],
     ));
     const fits = new Map<number, boolean>();
     for (const r of rows) {
       if (r.seq !== null) fits.set(Number(r.seq), Boolean(r.fits));
-      else this.remember(r.budget_id!, r.period_start!, String(r.used), String(r.reserved));
+      else this.remember(r, this.leaseOpts.enabled);
     }
     this.batches.hold++;
-    batch.forEach((w, seq) => w.resolve(fits.get(seq) ?? false));
+    batch.forEach((w, seq) => {
+      const ok = fits.get(seq) ?? false;
+      if (ok && routes) this.leases.held(w.job.requestId, w.job.items.filter((_, n) => routes[seq][n]).map((i) => ledgerKey(i)));
+      w.resolve(ok);
+    });
   }
 
   private async settleBatch(batch: Waiter<SettleJob, SettleOutcome>[]): Promise<void> {
     const jobs = batch.map((w) => w.job);
+    const leased = this.leaseOpts.enabled;
+    const settle = leased ? SETTLE_LEASED : SETTLE;
     const params = [
+      ...(leased ? [this.instanceId] : []),
       JSON.stringify(jobs.map((j) => ({ request_id: j.requestId }))),
       JSON.stringify(jobs.flatMap((j) => j.charges.map((c) => ({
         request_id: j.requestId, budget_id: c.budgetId, period_start: c.periodStart.toISOString(), actual: formatUnits(c.actual),
+        lease: this.leases.isOnLease(j.requestId, ledgerKey(c)),
       })))),
       JSON.stringify(jobs.flatMap((j) => (j.usage ? [j.usage] : []))),
     ];
+    // The batch's charges summed per key once (the alert check asks for every key of every job).
+    const charged = new Map<string, bigint>();
+    for (const j of jobs) for (const c of j.charges) charged.set(ledgerKey(c), (charged.get(ledgerKey(c)) ?? 0n) + c.actual);
     const expected = (k: LedgerKey) => {
-      const f = this.figures.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n };
-      let used = f.used;
-      for (const j of jobs) for (const c of j.charges) if (ledgerKey(c) === ledgerKey(k)) used += c.actual;
-      return { used, reserved: f.reserved };
+      const key = ledgerKey(k);
+      const f = this.figures.get(key) ?? { used: 0n, reserved: 0n };
+      return { used: f.used + (charged.get(key) ?? 0n), reserved: f.reserved };
     };
     const withAlerts = this.alerts.pending(jobs, expected);
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
     // One attempt on the lane; an outage sends the jobs to wait off it (retryAfterOutage).
     const { rows, raised } = await retryOnConflict(async () => {
-      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(SETTLE, [...params, this.track]), raised: [] as CostAlert[] };
+      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(settle, [...params, this.track]), raised: [] as CostAlert[] };
       return this.orm.em.fork().transactional(async (tem) => {
         const t = tem as EntityManager;
-        const r = await this.sql.query<SettleRow>(SETTLE, [...params, this.track], t);
+        const r = await this.sql.query<SettleRow>(settle, [...params, this.track], t);
         return { rows: r, raised: await this.alerts.raise(t, jobs, this.figuresFrom(r)) };
       });
     });
@@ -340,6 +435,7 @@ export class LedgerBatcher {
       else if (r.kind === 'u') usageIds.set(r.request_id!, r.id!);
     }
     const after = this.figuresFrom(rows);
+    for (const j of jobs) this.leases.settled(j.requestId);
     this.batches.settle++;
     // Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction.
     let late: CostAlert[] = [];
@@ -358,19 +454,26 @@ export class LedgerBatcher {
     const out = new Map<string, LedgerFigures>();
     for (const r of rows) {
       if (r.kind !== 'l') continue;
-      const k = this.remember(r.budget_id!, r.period_start!, String(r.used), String(r.reserved));
+      const k = this.remember(r, this.leaseOpts.enabled);
       out.set(k, this.figures.get(k)!);
     }
     return out;
   }
 }
 
-interface SettleRow {
-  kind: 'h' | 'u' | 'l';
-  request_id: string | null;
-  id: string | null;
+/** A key's figures after a statement (totals, leases included) and this instance's lease on it (granted null: none). */
+interface FiguresRow {
   budget_id: string | null;
   period_start: Date | null;
   used: string | null;
   reserved: string | null;
+  granted?: string | null;
+  lease_used?: string | null;
+  held?: string | null;
+}
+
+interface SettleRow extends FiguresRow {
+  kind: 'h' | 'u' | 'l';
+  request_id: string | null;
+  id: string | null;
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { parseUnits } from '../common/money';
+import { LEDGER_TOTALS } from './ledger-sql';
 
 export interface LedgerKey {
   budgetId: string;
@@ -13,15 +14,16 @@ export interface LedgerFigures {
 
 export const ledgerKey = (k: LedgerKey) => `${k.budgetId}@${k.periodStart.toISOString()}`;
 
-/** Reads the ledger rows for the given (budget, period) pairs in one statement; absent rows are zero. */
+/** Reads the figures of the given (budget, period) pairs in one statement, leases included (LEDGER_TOTALS); absent rows are zero. */
 export async function readLedgers(em: EntityManager, keys: readonly LedgerKey[]): Promise<Map<string, LedgerFigures>> {
   const out = new Map<string, LedgerFigures>();
   if (keys.length === 0) return out;
   const rows = await em.execute<{ budget_id: string; period_start: Date; used: string; reserved: string }[]>(
-    `select l.budget_id, l.period_start, l.used, l.reserved
+    `select l.budget_id, l.period_start, ${LEDGER_TOTALS.used}::text as used, ${LEDGER_TOTALS.reserved}::text as reserved
        from budget_ledger l
        join json_to_recordset(?::json) as k(budget_id uuid, period_start timestamptz)
-         on l.budget_id = k.budget_id and l.period_start = k.period_start`,
+         on l.budget_id = k.budget_id and l.period_start = k.period_start
+       ${LEDGER_TOTALS.join}`,
     [JSON.stringify(keys.map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() })))],
   );
   for (const r of rows) {

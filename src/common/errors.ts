@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'TOO_MANY_SUBSCRIPTIONS',
   'OVERLOADED',
   'SERVICE_UNAVAILABLE',
+  /** A streamed request whose client went away; never seen by that client. */
+  'CLIENT_DISCONNECTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

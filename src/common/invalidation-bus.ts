@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { AlertTransport } from '../alerts/alert.transport';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createTransport } from '../alerts/alert.transport';
+import type { AlertTransport } from '../alerts/transport.types';
+import type { AppConfig } from '../config/config';
 import type { Logger } from './logger';
 
 /** What changed: every instance drops and reloads that cache. */
@@ -12,6 +15,26 @@ interface Envelope {
 
 /** The PostgreSQL NOTIFY channel (and, with REDIS_URL, the Redis channel) of cache invalidations. */
 export const INVALIDATION_CHANNEL = 'budget_gateway_cache_invalidated';
+
+/** The invalidations' transport: the live alerts' choice (LISTEN/NOTIFY, Redis, none on the embedded database), on channels of its own. */
+export function invalidationTransport(config: AppConfig, orm: MikroORM, log: Logger): AlertTransport | null {
+  return createTransport(config, orm, log, { postgres: INVALIDATION_CHANNEL, redis: `${config.redis.alertChannel}:cache`, name: 'budget-gateway-cache' });
+}
+
+/**
+ * For a process that changes a cached table without serving (`npm run budgets:apply`): tells
+ * every running instance, then closes its connections. Call after the change is committed;
+ * never throws (a lost message is healed by the instances' refresh, as for `changed`).
+ */
+export async function announceChanged(config: AppConfig, orm: MikroORM, log: Logger, cache: CacheName): Promise<void> {
+  const bus = new InvalidationBus(invalidationTransport(config, orm, log), log);
+  await bus.start();
+  try {
+    await bus.changed(cache);
+  } finally {
+    await bus.stop();
+  }
+}
 
 /**
  * Tells every instance that a cached table changed (budgets, price overrides),

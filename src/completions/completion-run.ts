@@ -6,7 +6,27 @@ import type { CandidateEstimate, Decision, Target } from '../budgets/budget-poli
 import { targetKey } from '../budgets/budget-policy';
 import type { LedgerKey } from '../budgets/ledger';
 import type { Price } from '../pricing/price.types';
+import type { StreamEvent } from '../providers/provider.types';
 import type { CompletionRequest } from './completion.validation';
+
+/** What served a streamed request, for the front door's headers and chunks. */
+export interface Served {
+  requestId: string;
+  provider: string;
+  model: string;
+  fallbackUsed: boolean;
+}
+
+/**
+ * Where a streamed completion's events go (a front door's writer). The events are the
+ * provider's, relayed in order once the request is held and running; an idempotent replay
+ * of a finished stream relays its stored result as one delta, its usage and done.
+ */
+export interface StreamSink {
+  /** Aborted when the client has gone (socket closed, unsubscribed): the provider call stops at once and what was generated is charged. */
+  signal: AbortSignal;
+  event(e: StreamEvent, served: Served): void;
+}
 
 export type Allowed = Extract<Decision, { kind: 'allow' }>;
 
@@ -46,12 +66,16 @@ export class CompletionRun {
   /** True while this request holds its estimate on the ledger. */
   held = false;
   providerMs = 0;
+  /** Streamed requests: milliseconds from `started` to the first generated text (null until then, and for JSON requests). */
+  timeToFirstTokenMs: number | null = null;
 
   constructor(
     readonly req: CompletionRequest,
     readonly auth: AuthInfo,
     /** The moment that places the request in its budget periods. */
     readonly at: Date,
+    /** Where a streamed request's events go; absent for a JSON request. */
+    readonly sink?: StreamSink,
   ) {
     this.requested = { provider: req.provider, model: req.model };
   }

@@ -4,10 +4,12 @@ import { BudgetView, toBudgetView } from '../budgets/budget.type';
 import type { Budget } from '../budgets/budget.entity';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AppError } from '../common/errors';
+import { httpRefusal } from '../common/http-status';
 import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { toUsageView } from '../usage/usage.type';
 import type { TokenUsage } from '../usage/token-usage.entity';
+import type { CompletionOutcome } from './completion.service';
 import { CompletionInput, CompletionResultView } from './completion.type';
 import { validateCompletion } from './completion.validation';
 
@@ -19,20 +21,13 @@ export class CompletionResolver {
   async complete(@Arg('input', () => CompletionInput) input: CompletionInput, @Ctx() ctx: GraphQLContext): Promise<CompletionResultView> {
     const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input)).catch((e: unknown) => {
       // Shed load answers 429 with retry-after, like the rate limiter, so HTTP clients back off.
-      if (e instanceof AppError && e.code === 'OVERLOADED') throw httpAppError(e, 429, { 'retry-after': String(e.extensions.retryAfterSeconds ?? 1) });
+      if (e instanceof AppError && e.code === 'OVERLOADED') {
+        const { status, headers } = httpRefusal(e);
+        throw httpAppError(e, status, headers);
+      }
       throw e;
     });
-    return Object.assign(new CompletionResultView(), {
-      requestId: out.requestId,
-      message: out.message,
-      finishReason: out.finishReason,
-      provider: out.provider,
-      model: out.model,
-      fallbackUsed: out.fallbackUsed,
-      fallbackReason: out.fallbackReason,
-      usage: toUsageView(out.usage as TokenUsage),
-      budgetIds: out.budgetIds,
-    });
+    return toResultView(out);
   }
 
   @FieldResolver(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it: those the caller may read (as `budgets` shows them).' })
@@ -41,4 +36,19 @@ export class CompletionResolver {
     const scope = rowScope(ctx.auth);
     return budgets.filter((b): b is Budget => b !== null && visibleBudget(b, scope)).map(toBudgetView);
   }
+}
+
+/** A completion's outcome as its GraphQL view (for `complete` and the last chunk of `completeStream`). */
+export function toResultView(out: CompletionOutcome): CompletionResultView {
+  return Object.assign(new CompletionResultView(), {
+    requestId: out.requestId,
+    message: out.message,
+    finishReason: out.finishReason,
+    provider: out.provider,
+    model: out.model,
+    fallbackUsed: out.fallbackUsed,
+    fallbackReason: out.fallbackReason,
+    usage: toUsageView(out.usage as TokenUsage),
+    budgetIds: out.budgetIds,
+  });
 }

@@ -13,7 +13,7 @@ import { percentage } from '../budgets/budget-state';
 import { ledgerKey, readLedgers, type LedgerFigures } from '../budgets/ledger';
 import { LedgerBatcher, type HoldJob, type SettleJob, type UsageRow } from '../budgets/ledger-batcher';
 import { describePeriod, periodOf } from '../budgets/period';
-import { ApiKeyRole, LimitType } from '../common/enums';
+import { ApiKeyRole, type LimitPeriod, LimitType } from '../common/enums';
 import { AppError } from '../common/errors';
 import { isDatabaseUnavailable } from '../db/errors';
 import type { Logger } from '../common/logger';
@@ -23,12 +23,12 @@ import { HotSql } from '../db/hot-sql';
 import type { Metrics } from '../metrics/metrics';
 import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
-import { estimateCost, estimateInputTokens, estimateOutputTokens } from '../pricing/estimate';
+import { estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, countStreamedOutputTokens } from '../pricing/estimate';
 import type { PriceCatalog } from '../pricing/price-catalog';
 import type { ProviderRegistry } from '../providers/provider-registry';
-import type { ChatResponse, NormalizedUsage } from '../providers/provider.types';
-import { TokenUsage } from '../usage/token-usage.entity';
-import { type Allowed, CompletionRun } from './completion-run';
+import type { ChatRequest, ChatResponse, NormalizedUsage } from '../providers/provider.types';
+import type { TokenUsage } from '../usage/token-usage.entity';
+import { type Allowed, CompletionRun, type Served, type StreamSink } from './completion-run';
 import type { CompletionRequest } from './completion.validation';
 import { abandon, claim, finish } from './idempotency';
 import { batchAlerts, type BudgetMovement, type SettleHooks } from './settle-hooks';
@@ -48,7 +48,12 @@ export interface CompletionOutcome {
   fallbackReason: string | null;
   usage: UsageSnapshot;
   budgetIds: string[];
+  /** The provider's body (`ChatResponse.raw`; for embeddings `{ data }`), for a front door of the same wire format. */
+  raw?: Record<string, unknown> | null;
 }
+
+/** The finishReason of a stream whose client went away mid-way (charged for what was generated). */
+export const CLIENT_DISCONNECTED = 'client_disconnected';
 
 /** A usage record as plain data (the row written, or what would have been written with tracking off). */
 export type UsageSnapshot = { [K in keyof TokenUsage]: TokenUsage[K] };
@@ -88,7 +93,8 @@ export class CompletionService {
   ) {
     this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
     this.ledger = deps.ledger
-      ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls);
+      ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls,
+        { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs });
   }
 
   private inFlight = 0;
@@ -121,6 +127,11 @@ export class CompletionService {
     };
   }
 
+  /** Embeddings never fall back: a budget's fallback is a chat model, which cannot embed. */
+  private settingsFor(run: CompletionRun): PolicySettings {
+    return run.req.embedding ? { ...this.settings, autoFallback: false } : this.settings;
+  }
+
   /** A SERVICE key bound to a service forces that attribution, whatever the input says. */
   attribute(req: CompletionRequest, auth: AuthInfo): CompletionRequest {
     if (auth.role === ApiKeyRole.SERVICE && auth.service) return { ...req, service: auth.service };
@@ -131,14 +142,14 @@ export class CompletionService {
    * Runs one completion. Refuses at once with OVERLOADED when MAX_IN_FLIGHT are
    * already running here: queueing them would only grow memory and latency.
    */
-  async complete(auth: AuthInfo, input: CompletionRequest): Promise<CompletionOutcome> {
+  async complete(auth: AuthInfo, input: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
     const max = this.config.maxInFlight;
     if (max > 0 && this.inFlight >= max) {
       this.metrics.llmRequests.inc({ ...this.labels(input, input.provider, input.model), status: 'overloaded' });
       throw new AppError('OVERLOADED', `The gateway is running its limit of ${max} completions; retry shortly`, { retryAfterSeconds: 1 });
     }
     this.inFlight++;
-    const run = this.completeAdmitted(auth, input);
+    const run = this.completeAdmitted(auth, input, sink);
     this.running.add(run);
     try {
       return await run;
@@ -150,7 +161,7 @@ export class CompletionService {
 
   /**
    * Waits (at most `timeoutMs`) for the completions running now to settle, then
-   * for the ledger batches queued. The HTTP drain only waits for open sockets:
+   * for the ledger batches queued, then returns this instance's leases. The HTTP drain only waits for open sockets:
    * a request whose socket was closed under it is still holding, calling or
    * settling, and closing the database then would strand its hold until the
    * TTL (and charge it at its estimate). @default timeoutMs 10_000
@@ -158,23 +169,28 @@ export class CompletionService {
   async drain(timeoutMs = 10_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.running]).then(() => this.ledger.flush()),
+      Promise.allSettled([...this.running]).then(() => this.ledger.returnAll()),
       new Promise((r) => (timer = setTimeout(r, timeoutMs))),
     ]);
     clearTimeout(timer);
   }
 
-  private async completeAdmitted(auth: AuthInfo, input: CompletionRequest): Promise<CompletionOutcome> {
+  private async completeAdmitted(auth: AuthInfo, input: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
     const req = this.attribute(input, auth);
-    if (!this.config.budget.enabled) return this.passThrough(req);
-    if (!req.idempotencyKey) return this.run(new CompletionRun(req, auth, this.now()));
-    const run = new CompletionRun(req, auth, this.now());
+    if (!this.config.budget.enabled) return this.passThrough(req, sink);
+    if (!req.idempotencyKey) return this.run(new CompletionRun(req, auth, this.now(), sink));
+    const run = new CompletionRun(req, auth, this.now(), sink);
     const em = this.orm.em.fork() as EntityManager;
     const c = await claim<CompletionOutcome>(em, auth.keyId, req.idempotencyKey, run.requestId);
-    if (c.kind === 'replay') return c.result;
+    if (c.kind === 'replay') {
+      if (sink) replayTo(sink, c.result);
+      return c.result;
+    }
     try {
       const out = await this.run(run);
-      await finish(em, auth.keyId, req.idempotencyKey, out);
+      // A stream its client left was not received: a retry runs again (what it generated stays charged).
+      if (out.finishReason === CLIENT_DISCONNECTED) await abandon(em, auth.keyId, req.idempotencyKey, run.requestId);
+      else await finish(em, auth.keyId, req.idempotencyKey, out);
       return out;
     } catch (e) {
       await abandon(em, auth.keyId, req.idempotencyKey, run.requestId).catch(() => undefined);
@@ -186,8 +202,14 @@ export class CompletionService {
   private async run(run: CompletionRun): Promise<CompletionOutcome> {
     await this.findBudgets(run);
     await this.estimate(run);
+    gone(run.sink);
     const decision = await this.decideAndHold(run, run.requested);
     if (decision.kind === 'refuse') return this.refuse(run, decision);
+    if (run.sink?.signal.aborted) {
+      // The client left while the hold was being made: nothing was called, nothing is charged.
+      await this.release(run);
+      gone(run.sink);
+    }
     const result = await this.callWithFailover(run);
     return this.settle(run, result);
   }
@@ -198,16 +220,16 @@ export class CompletionService {
     const budgets = await this.budgetCache.applicable({ userId, projectId, service });
     run.applicable = budgets.map((budget) => ({
       budget,
-      key: { budgetId: budget.id, periodStart: periodOf(budget.limitPeriod, run.at).start },
-      limit: parseUnits(budget.limitValue),
+      key: { budgetId: budget.id, periodStart: periodStartOf(budget.limitPeriod, run.at) },
+      limit: unitsOf(budget).limit,
     }));
   }
 
   /** Step 3: prices and estimates of the requested model and of every model the cascade could reach. */
   private async estimate(run: CompletionRun): Promise<void> {
     const { req, requested } = run;
-    run.outputTokens = estimateOutputTokens(req.model, req.maxTokens ?? undefined);
-    for (const t of possibleTargets(requested, run.budgets, this.settings)) {
+    run.outputTokens = req.embedding ? 0 : estimateOutputTokens(req.model, req.maxTokens ?? undefined);
+    for (const t of possibleTargets(requested, run.budgets, this.settingsFor(run))) {
       const isRequested = targetKey(t) === targetKey(requested);
       if (!isRequested && !this.providers.isConfigured(t.provider)) continue;
       let price;
@@ -218,7 +240,8 @@ export class CompletionService {
         this.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
         continue;
       }
-      const inputTokens = estimateInputTokens(t.provider, t.model, req.messages);
+      // Tools, images and tool calls of a front door's body too: the messages' text alone would under-reserve them.
+      const inputTokens = estimateInputTokens(t.provider, t.model, req.messages) + estimateWireExtraTokens(t.provider, t.model, req.wire);
       const estimate = { cost: estimateCost(price, inputTokens, run.outputTokens).totalCost, tokens: inputTokens + run.outputTokens, unpriced: price.source === 'unpriced' };
       run.candidates.set(targetKey(t), { price, inputTokens, estimate });
       run.estimates.set(targetKey(t), estimate);
@@ -260,10 +283,10 @@ export class CompletionService {
       const f = figures.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
       return {
         budget: a.budget, limit: a.limit, used: f.used, reserved: f.reserved,
-        maxCostPerRequest: a.budget.maxCostPerRequest == null ? null : parseUnits(a.budget.maxCostPerRequest),
+        maxCostPerRequest: unitsOf(a.budget).maxCostPerRequest,
       };
     });
-    return decide(requested, rows, run.estimates, this.settings, this.wording);
+    return decide(requested, rows, run.estimates, this.settingsFor(run), this.wording);
   }
 
   /**
@@ -319,19 +342,69 @@ export class CompletionService {
     const target = run.decision!.target;
     this.inProvider++;
     try {
-      const response = await this.providers.get(target.provider).chat({
+      const adapter = this.providers.get(target.provider);
+      const req: ChatRequest = {
         model: target.model,
         messages: run.req.messages,
         // Always capped: the hold's output estimate is then an upper bound.
         maxTokens: run.outputTokens,
         temperature: run.req.temperature ?? undefined,
-      });
-      return { response, error: null };
+        wire: run.req.wire,
+      };
+      if (run.req.embedding) return { response: await embed(adapter, req, run.req.embedding.input), error: null };
+      if (run.sink) return await this.callStream(run, req, adapter);
+      return { response: await adapter.chat(req), error: null };
     } catch (error) {
       return { response: null, error };
     } finally {
       this.inProvider--;
       run.providerMs += performance.now() - start;
+    }
+  }
+
+  /**
+   * Step 6, streamed: relays the provider's events to the sink as they come, keeping the
+   * last usage it reported (absolute figures) and the text. A failure before anything was
+   * relayed is returned like a failed call (so it may fail over); once the client has seen
+   * events, or has gone (`sink.signal`, which also aborts the upstream request), what was
+   * generated is returned to be charged: the provider's usage when it sent any, its output
+   * never below the tokenizer's count of the text streamed, else the input estimate plus
+   * that count; with the provider's error, if any, to throw once settled.
+   */
+  private async callStream(run: CompletionRun, req: ChatRequest, adapter: Adapter): Promise<CallResult> {
+    const sink = run.sink!;
+    const d = run.decision!;
+    const served: Served = { requestId: run.requestId, provider: d.target.provider, model: d.target.model, fallbackUsed: d.fallbacks.length > 0 };
+    let text = '';
+    let usage: NormalizedUsage | null = null;
+    let finishReason: string | null = null;
+    let relayed = false;
+    // Gone while a fail-over was being held: nothing was called on this provider, nothing to charge.
+    if (sink.signal.aborted) return { response: null, error: new AppError('CLIENT_DISCONNECTED', 'The client disconnected before the call') };
+    const partial = (): ChatResponse => {
+      const streamed = Math.min(run.outputTokens, countStreamedOutputTokens(d.target.provider, d.target.model, text));
+      const u = usage ?? { inputTokens: run.candidate(d.target).inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
+      return { message: { role: 'assistant', content: text }, finishReason, model: d.target.model, usage: { ...u, outputTokens: Math.max(u.outputTokens, streamed) } };
+    };
+    try {
+      for await (const e of adapter.chatStream({ ...req, signal: sink.signal })) {
+        if (e.type === 'delta') {
+          run.timeToFirstTokenMs ??= Math.round(performance.now() - run.started);
+          text += e.text;
+        } else if (e.type === 'usage') usage = e.usage;
+        else finishReason = e.finishReason;
+        relayed = true;
+        sink.event(e, served);
+      }
+      if (sink.signal.aborted) throw new AppError('PROVIDER_ERROR', 'The client disconnected', { aborted: true });
+      return { response: usage ? { ...partial(), usage } : partial(), error: null };
+    } catch (error) {
+      if (sink.signal.aborted) {
+        finishReason = CLIENT_DISCONNECTED;
+        return { response: partial(), error: null };
+      }
+      if (!relayed) return { response: null, error };
+      return { response: partial(), error };
     }
   }
 
@@ -350,7 +423,7 @@ export class CompletionService {
     if (!isProviderOutage(error)) return false;
     const d = run.decision!;
     const failed = d.target;
-    const next = failoverTarget(failed, run.budgets, run.estimates, this.settings);
+    const next = failoverTarget(failed, run.budgets, run.estimates, this.settingsFor(run));
     if (!next) return false;
     await this.release(run);
     const fresh = await this.decideAndHold(run, next.to);
@@ -408,8 +481,11 @@ export class CompletionService {
     const price = run.candidate(d.target).price;
     const usage: NormalizedUsage = response?.usage ?? { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
     const cost = response ? computeCost(price, usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
+    const disconnected = response?.finishReason === CLIENT_DISCONNECTED;
     const row = this.usage(run, d, usage, cost, Math.round(performance.now() - run.started), {
-      success: response !== null, errorCode: error ? (error instanceof AppError ? error.code : 'PROVIDER_ERROR') : null, estimated: false,
+      success: response !== null && !error,
+      errorCode: error ? (error instanceof AppError ? error.code : 'PROVIDER_ERROR') : disconnected ? 'CLIENT_DISCONNECTED' : null,
+      estimated: false,
     });
     const job: SettleJob = {
       requestId: run.requestId,
@@ -440,6 +516,7 @@ export class CompletionService {
       fallbackReason: row.fallbackReason ?? null,
       usage: { ...row },
       budgetIds: run.applicable.map((a) => a.budget.id),
+      raw: response!.raw ?? null,
     };
   }
 
@@ -473,11 +550,12 @@ export class CompletionService {
   private usage(
     run: CompletionRun, d: Allowed, usage: NormalizedUsage, cost: { inputCost: bigint; outputCost: bigint; totalCost: bigint }, durationMs: number,
     outcome: { success: boolean; errorCode: string | null; estimated: boolean },
-  ): TokenUsage {
+  ): UsageSnapshot {
     const { req, requested } = run;
     const price = run.candidate(d.target).price;
-    return Object.assign(new TokenUsage(), {
-      requestId: run.requestId,
+    // A plain object, not a TokenUsage entity: the ORM's property accessors cost more than the rest of this function.
+    return {
+      id: '', requestId: run.requestId,
       userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
       requestedProvider: requested.provider, requestedModel: requested.model,
       provider: d.target.provider, model: d.target.model,
@@ -488,13 +566,13 @@ export class CompletionService {
       inputPricePerMillion: formatUnits(price.inputPerMillion), outputPricePerMillion: formatUnits(price.outputPerMillion),
       cachedPricePerMillion: price.cachedInputPerMillion === null ? null : formatUnits(price.cachedInputPerMillion),
       cacheWritePricePerMillion: price.cacheWritePerMillion === null ? null : formatUnits(price.cacheWritePerMillion),
-      durationMs, providerDurationMs: Math.round(run.providerMs), ...outcome,
+      durationMs, providerDurationMs: Math.round(run.providerMs), timeToFirstTokenMs: run.timeToFirstTokenMs, ...outcome,
       apiKeyId: run.auth.keyId === 'env-admin' ? null : run.auth.keyId, createdAt: new Date(),
-    });
+    };
   }
 
   /** Step 8: metrics, publication and spike checks: after commit, never failing the request. */
-  private afterSettle(run: CompletionRun, row: TokenUsage, cost: bigint, raised: CostAlert[]): void {
+  private afterSettle(run: CompletionRun, row: UsageSnapshot, cost: bigint, raised: CostAlert[]): void {
     const { req, requested } = run;
     const status = row.success ? 'success' : 'error';
     // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
@@ -505,6 +583,7 @@ export class CompletionService {
     });
     this.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
     this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
+    if (row.timeToFirstTokenMs != null) this.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
     for (const s of run.decision!.fallbacks) {
       this.metrics.budgetFallback.inc({ original_provider: requested.provider, original_model: requested.model, fallback_provider: s.to.provider, fallback_model: s.to.model });
     }
@@ -519,27 +598,31 @@ export class CompletionService {
   }
 
   /** BUDGET_ENABLED=false: straight to the provider; nothing checked, held or recorded. */
-  private async passThrough(req: CompletionRequest): Promise<CompletionOutcome> {
+  private async passThrough(req: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
     const started = performance.now();
     const requestId = randomUUID();
     const target: Target = { provider: req.provider, model: req.model };
-    const response = await this.providers.get(target.provider).chat({
-      model: target.model, messages: req.messages, maxTokens: req.maxTokens ?? undefined, temperature: req.temperature ?? undefined,
-    });
+    const adapter = this.providers.get(target.provider);
+    const chat: ChatRequest = {
+      model: target.model, messages: req.messages, maxTokens: req.maxTokens ?? undefined, temperature: req.temperature ?? undefined, wire: req.wire,
+    };
+    const response = req.embedding ? await embed(adapter, chat, req.embedding.input)
+      : sink ? await relayUntracked(adapter, chat, sink, { requestId, ...target, fallbackUsed: false })
+      : await adapter.chat(chat);
     const price = await this.prices.resolve(target.provider, target.model).catch(() => null);
     const cost = price ? computeCost(price, response.usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
     const u = response.usage;
-    const row = Object.assign(new TokenUsage(), {
+    const row: UsageSnapshot = {
       id: `untracked:${requestId}`, requestId, userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
       requestedProvider: target.provider, requestedModel: target.model, provider: target.provider, model: target.model,
       inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedTokens: u.cachedTokens, cacheWriteTokens: u.cacheWriteTokens,
       totalTokens: u.inputTokens + u.cachedTokens + u.cacheWriteTokens + u.outputTokens,
       inputCost: formatUnits(cost.inputCost), outputCost: formatUnits(cost.outputCost), totalCost: formatUnits(cost.totalCost),
-      durationMs: Math.round(performance.now() - started), success: true, createdAt: new Date(),
-    });
+      durationMs: Math.round(performance.now() - started), providerDurationMs: 0, fallbackUsed: false, success: true, estimated: false, createdAt: new Date(),
+    };
     return {
       requestId, message: response.message, finishReason: response.finishReason, provider: target.provider, model: target.model,
-      fallbackUsed: false, fallbackReason: null, usage: { ...row }, budgetIds: [],
+      fallbackUsed: false, fallbackReason: null, usage: { ...row }, budgetIds: [], raw: response.raw ?? null,
     };
   }
 
@@ -561,8 +644,33 @@ export class CompletionService {
   }
 }
 
+/**
+ * A cached budget's limits in units, parsed once per loaded budget (the cache hands out the same
+ * objects until its next load; a changed budget is a new object).
+ */
+const budgetUnits = new WeakMap<Budget, { limit: bigint; maxCostPerRequest: bigint | null }>();
+function unitsOf(b: Budget): { limit: bigint; maxCostPerRequest: bigint | null } {
+  let u = budgetUnits.get(b);
+  if (!u) {
+    u = { limit: parseUnits(b.limitValue), maxCostPerRequest: b.maxCostPerRequest == null ? null : parseUnits(b.maxCostPerRequest) };
+    budgetUnits.set(b, u);
+  }
+  return u;
+}
+
+/** The start of the period of `period` containing `at`, the same Date while the period lasts (one per kind of period, not one per budget and request). */
+const periodStarts = new Map<LimitPeriod, { start: Date; from: number; to: number }>();
+function periodStartOf(period: LimitPeriod, at: Date): Date {
+  const t = at.getTime();
+  const p = periodStarts.get(period);
+  if (p && t >= p.from && t < p.to) return p.start;
+  const { start, end } = periodOf(period, at);
+  periodStarts.set(period, { start, from: start.getTime(), to: end ? end.getTime() : Infinity });
+  return start;
+}
+
 /** A usage record as the columns the ledger statements write (USAGE_COLUMNS). */
-function usageRow(u: TokenUsage): UsageRow {
+function usageRow(u: UsageSnapshot): UsageRow {
   return {
     request_id: u.requestId, user_id: u.userId ?? null, project_id: u.projectId ?? null, service: u.service ?? null, endpoint: u.endpoint ?? null,
     requested_provider: u.requestedProvider, requested_model: u.requestedModel, provider: u.provider, model: u.model,
@@ -572,7 +680,7 @@ function usageRow(u: TokenUsage): UsageRow {
     input_price_per_million: u.inputPricePerMillion ?? null, output_price_per_million: u.outputPricePerMillion ?? null,
     cached_price_per_million: u.cachedPricePerMillion ?? null, cache_write_price_per_million: u.cacheWritePricePerMillion ?? null,
     duration_ms: u.durationMs, provider_duration_ms: u.providerDurationMs, success: u.success, error_code: u.errorCode ?? null,
-    estimated: u.estimated, api_key_id: u.apiKeyId ?? null, created_at: u.createdAt.toISOString(),
+    estimated: u.estimated, api_key_id: u.apiKeyId ?? null, created_at: u.createdAt.toISOString(), time_to_first_token_ms: u.timeToFirstTokenMs ?? null,
   };
 }
 
@@ -581,4 +689,52 @@ function isProviderOutage(e: unknown): boolean {
   if (!(e instanceof AppError) || e.code !== 'PROVIDER_ERROR' || e.extensions.aborted) return false;
   const status = e.extensions.status;
   return e.extensions.timeout === true || typeof status !== 'number' || status >= 500;
+}
+
+type Adapter = ReturnType<ProviderRegistry['get']>;
+
+/** Throws CLIENT_DISCONNECTED when the stream's client has gone (before anything is held or called). */
+function gone(sink: StreamSink | undefined): void {
+  if (sink?.signal.aborted) throw new AppError('CLIENT_DISCONNECTED', 'The client disconnected before the request ran');
+}
+
+/** An embeddings call as the response the steps settle: its input tokens, no output; the vectors in `raw.data`. */
+async function embed(adapter: Adapter, req: ChatRequest, input: string[]): Promise<ChatResponse> {
+  const r = await adapter.embed({ model: req.model, input, signal: req.signal, wire: req.wire });
+  return {
+    message: { role: 'assistant', content: '' }, finishReason: null, model: r.model,
+    usage: { inputTokens: r.inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 },
+    raw: { data: r.data },
+  };
+}
+
+/** An idempotent replay of a finished request, to a stream: its whole text as one delta, its usage, done. */
+function replayTo(sink: StreamSink, out: CompletionOutcome): void {
+  const served: Served = { requestId: out.requestId, provider: out.provider, model: out.model, fallbackUsed: out.fallbackUsed };
+  const u = out.usage;
+  if (out.message.content) sink.event({ type: 'delta', text: out.message.content }, served);
+  sink.event({
+    type: 'usage',
+    usage: { inputTokens: Number(u.inputTokens), cachedTokens: Number(u.cachedTokens), cacheWriteTokens: Number(u.cacheWriteTokens), outputTokens: Number(u.outputTokens) },
+  }, served);
+  sink.event({ type: 'done', finishReason: out.finishReason, model: out.model }, served);
+}
+
+/** BUDGET_ENABLED=false, streamed: relays the events; nothing is charged, so a disconnect only stops the call. */
+async function relayUntracked(adapter: Adapter, req: ChatRequest, sink: StreamSink, served: Served): Promise<ChatResponse> {
+  let text = '';
+  let usage: NormalizedUsage = { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
+  let finishReason: string | null = null;
+  try {
+    for await (const e of adapter.chatStream({ ...req, signal: sink.signal })) {
+      if (e.type === 'delta') text += e.text;
+      else if (e.type === 'usage') usage = e.usage;
+      else finishReason = e.finishReason;
+      sink.event(e, served);
+    }
+  } catch (e) {
+    if (!sink.signal.aborted) throw e;
+    finishReason = CLIENT_DISCONNECTED;
+  }
+  return { message: { role: 'assistant', content: text }, finishReason, model: req.model, usage };
 }

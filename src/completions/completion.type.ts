@@ -41,3 +41,13 @@ export class CompletionResultView {
   /** Resolved into `budgets` only when selected (CompletionResolver.budgets): a query a caller may not want. */
   budgetIds!: string[];
 }
+
+@ObjectType('CompletionChunk', {
+  description: 'One piece of a streamed completion (Subscription.completeStream). Every chunk but the last carries `delta`; the last has `done: true` and `result`: the whole CompletionResult, with the usage and cost that were charged.',
+})
+export class CompletionChunkView {
+  @Field() requestId!: string;
+  @Field(() => String, { nullable: true, description: 'Text generated since the previous chunk.' }) delta!: string | null;
+  @Field() done!: boolean;
+  @Field(() => CompletionResultView, { nullable: true }) result!: CompletionResultView | null;
+}

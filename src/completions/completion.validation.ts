@@ -1,6 +1,6 @@
 import { badInput } from '../common/errors';
 import { MAX_ID_LENGTH, validId as id } from '../common/text';
-import type { ChatMessage, ChatRole } from '../providers/provider.types';
+import type { ChatMessage, ChatRole, ClientWire } from '../providers/provider.types';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
 import type { CompletionInput } from './completion.type';
 
@@ -27,6 +27,10 @@ export interface CompletionRequest {
   maxTokens: number | null;
   temperature: number | null;
   idempotencyKey: string | null;
+  /** The client's own body, when a provider-compatible front door received it (see `ChatRequest.wire`). */
+  wire?: ClientWire;
+  /** An embeddings request (`/v1/embeddings`): these inputs, no output; `messages` holds them as user messages for the estimate. */
+  embedding?: { input: string[] };
 }
 
 /** Field-level checks of a `complete` input; returns the normalised request. */

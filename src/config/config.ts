@@ -64,6 +64,8 @@ export interface AppConfig {
     sweepIntervalMs: number;
     /** How often each instance reloads its budget cache even without an invalidation (the staleness bound when the transport is down). */
     cacheRefreshMs: number;
+    /** BUDGET_LEASES: escrow leases of headroom per instance on the ledger rows (docs/ledger.md, "Escrow leases"). @default false */
+    leases: boolean;
   };
   alerts: {
     slackWebhookUrl: string | undefined;
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = loadEnv()): AppConfig {
       reservationTtlMs: r.int('BUDGET_RESERVATION_TTL_MS', 300_000, 1_000, 86_400_000),
       sweepIntervalMs: r.int('BUDGET_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),
       cacheRefreshMs: r.int('BUDGET_CACHE_REFRESH_MS', 5_000, 100, 3_600_000),
+      leases: r.bool('BUDGET_LEASES', false),
     },
     alerts: {
       slackWebhookUrl: r.url('SLACK_WEBHOOK_URL', HTTP),

@@ -36,3 +36,18 @@ export async function retryWhileDatabaseUnavailable<T>(fn: () => Promise<T>, del
     }
   }
 }
+
+/**
+ * The fields of a driver error that quote bound values: PostgreSQL's `detail`
+ * (`Key (name)=(Org monthly) already exists`) and `where` (`JSON data, line 1: {"user_id":…`),
+ * and the parameters drivers attach (`params`, `bindings`, `parameters`; PGlite adds `params`
+ * and `queryOptions` to every error). The SQLSTATE (`code`), the server's message and the
+ * statement with its placeholders stay.
+ */
+const BOUND_VALUE_FIELDS = ['detail', 'where', 'params', 'bindings', 'parameters', 'queryOptions'];
+
+/** Deletes {@link BOUND_VALUE_FIELDS} from `e` (in place) and returns it. */
+export function withoutBoundValues<E>(e: E): E {
+  if (e && typeof e === 'object') for (const k of BOUND_VALUE_FIELDS) delete (e as Record<string, unknown>)[k];
+  return e;
+}

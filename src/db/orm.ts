@@ -7,6 +7,7 @@ import type { DatabaseConfig } from '../config/config';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
 import { countStatements } from './sql-statements';
+import { withoutBoundValues } from './errors';
 
 export interface Database {
   orm: MikroORM;
@@ -119,8 +120,7 @@ function hideBoundValuesInErrors(orm: MikroORM): void {
           if (typeof v === 'string' && v.includes(formatted)) err[k] = v.split(formatted).join(compiled.sql);
         }
       }
-      for (const k of ['detail', 'params', 'bindings', 'parameters']) delete err[k];
-      throw e;
+      throw withoutBoundValues(e);
     }
   };
 }

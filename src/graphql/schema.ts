@@ -8,12 +8,13 @@ import { enforcePolicy } from './enforce-policy';
 import { BudgetResolver } from '../budgets/budget.resolver';
 import { ForecastResolver } from '../budgets/forecast.resolver';
 import { CompletionResolver } from '../completions/completion.resolver';
+import { CompletionStreamResolver } from '../completions/completion-stream.resolver';
 import { PricingResolver } from '../pricing/pricing.resolver';
 import { maskUnexpectedErrors } from './errors';
 import { UsageResolver } from '../usage/usage.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, PricingResolver, AlertResolver, UsageResolver] as const;
+export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, CompletionStreamResolver, PricingResolver, AlertResolver, UsageResolver] as const;
 
 // Every query, mutation, subscription and field resolver of these classes runs
 // behind the error mask and the policy (masking outermost, so it also sees

@@ -105,6 +105,10 @@ export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean; 
       name: `${prefix}_gateway_overhead_seconds`, help: "The gateway's own time per complete: total minus the provider call",
       buckets: OVERHEAD_BUCKETS, registers: r,
     }),
+    timeToFirstToken: cap(new Histogram({
+      name: `${prefix}_time_to_first_token_seconds`, help: 'Streamed requests: time from arrival to the first generated text', labelNames: ['provider', 'model'],
+      buckets: REQUEST_DURATION_BUCKETS, registers: r,
+    })),
     requestDuration: cap(new Histogram({
       name: `${prefix}_request_duration_seconds`, help: 'Time per complete request, end to end', labelNames: ['provider', 'model', 'status'],
       buckets: REQUEST_DURATION_BUCKETS, registers: r,

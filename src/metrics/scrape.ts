@@ -3,6 +3,7 @@ import { LimitPeriod } from '../common/enums';
 import type { Logger } from '../common/logger';
 import { formatUnits, parseUnits, unitsToNumber } from '../common/money';
 import { percentage } from '../budgets/budget-state';
+import { LEDGER_TOTALS } from '../budgets/ledger-sql';
 import { periodOf } from '../budgets/period';
 import { OTHER_LABEL, type Metrics } from './metrics';
 
@@ -38,10 +39,11 @@ export async function readActiveBudgetFigures(em: EntityManager, now = new Date(
   const starts = Object.values(LimitPeriod).map((p) => ({ limit_period: p, period_start: periodOf(p, now).start.toISOString() }));
   return em.execute<BudgetRow[]>(
     `select b.id, b.name, b.budget_type, b.limit_type, b.limit_period, b.limit_value::text as limit_value,
-            coalesce(l.used, 0)::text as used, coalesce(l.reserved, 0)::text as reserved
+            coalesce(${LEDGER_TOTALS.used}, 0)::text as used, coalesce(${LEDGER_TOTALS.reserved}, 0)::text as reserved
        from budget b
        join json_to_recordset(?::json) as p(limit_period text, period_start timestamptz) on p.limit_period = b.limit_period
        left join budget_ledger l on l.budget_id = b.id and l.period_start = p.period_start
+       ${LEDGER_TOTALS.join}
       where b.is_active and b.deleted_at is null`,
     [JSON.stringify(starts)],
   );

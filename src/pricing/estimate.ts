@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_OUTPUT_TOKENS, type ChatMessage } from '../providers/provider.types';
+import { DEFAULT_MAX_OUTPUT_TOKENS, type ChatMessage, type ClientWire } from '../providers/provider.types';
 import { computeCost } from './cost';
 import type { CostBreakdown, Price } from './price.types';
 
@@ -69,6 +69,56 @@ export function estimateInputTokens(provider: string, model: string, messages: r
   let total = REPLY_PRIMING;
   for (const m of messages) total += approximateTokens(m.content) + TOKENS_PER_MESSAGE + 1;
   return total;
+}
+
+/** The body fields of a front door whose text the messages' estimate already counts, or that bill no input. */
+const COUNTED_FIELDS = new Set(['model', 'messages', 'system', 'max_tokens', 'max_completion_tokens', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'n', 'stop', 'stop_sequences', 'seed', 'user', 'metadata', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'parallel_tool_calls', 'store', 'service_tier']);
+
+/**
+ * The most input tokens one image part may be billed: OpenAI gpt-4o-class models at high detail
+ * (the image fitted into 2048 px, its short side scaled to 768 px: at most 8 tiles of 512 px,
+ * 85 + 170 per tile); the gpt-4o-mini family bills images at 2,833 + 5,667 per tile; Anthropic
+ * bills about width x height / 750 of an image resized to at most 1.15 MP (~1,600); other
+ * providers are given Anthropic's figure.
+ */
+export function imageTokenBound(provider: string, model: string): number {
+  if (provider === 'openai') return /mini/.test(model) ? 2_833 + 5_667 * 8 : 85 + 170 * 8;
+  return 1_600;
+}
+
+const isImagePart = (p: Record<string, unknown>): boolean => p.type === 'image_url' || p.type === 'image' || p.type === 'input_image';
+
+/**
+ * Prompt tokens of a front door's body that the text of its messages leaves out: tool
+ * definitions, `tool_choice`, `response_format` and other fields the provider renders into the
+ * prompt; tool calls and results, and non-text parts of messages. Images count
+ * {@link imageTokenBound} each; everything else counts as its JSON text (with the model's
+ * tokenizer for OpenAI, {@link approximateTokens} otherwise), plus 10 % for the provider's own
+ * rendering. An estimate, not a proven bound: the provider renders tools its own way; it keeps a
+ * reservation for a request with tools or images from being the text-only fraction of it.
+ */
+export function estimateWireExtraTokens(provider: string, model: string, wire: ClientWire | undefined): number {
+  if (!wire) return 0;
+  const count = provider === 'openai' ? (t: string) => encoder(openAIEncodingFor(model)).countTokens(t, PLAIN_TEXT) : approximateTokens;
+  let images = 0;
+  const uncounted: unknown[] = [];
+  for (const [k, v] of Object.entries(wire.body)) if (!COUNTED_FIELDS.has(k) && v !== null && v !== undefined) uncounted.push({ [k]: v });
+  const messages = Array.isArray(wire.body.messages) ? (wire.body.messages as unknown[]) : [];
+  const system = wire.body.system;
+  for (const m of [...(Array.isArray(system) ? [{ content: system }] : []), ...messages]) {
+    if (!m || typeof m !== 'object') continue;
+    const { role: _role, content, ...rest } = m as Record<string, unknown>;
+    if (Object.keys(rest).length) uncounted.push(rest);
+    if (!Array.isArray(content)) continue;
+    for (const part of content as unknown[]) {
+      if (!part || typeof part !== 'object') continue;
+      const p = part as Record<string, unknown>;
+      if (isImagePart(p)) images++;
+      else if (p.type !== 'text') uncounted.push(p);
+    }
+  }
+  const text = uncounted.length ? count(JSON.stringify(uncounted)) : 0;
+  return Math.ceil(text * 1.1) + images * imageTokenBound(provider, model);
 }
 
 /**

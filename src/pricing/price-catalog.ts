@@ -142,6 +142,20 @@ export class PriceCatalog {
     return price;
   }
 
+  /**
+   * The providers among `providers` whose price sources list `model` (an override in force at
+   * `at`, the seed table, the bundled catalog; Ollama only through an override, since every
+   * Ollama model resolves as free): how a bare model id finds its provider.
+   */
+  async providersListing(model: string, providers: readonly string[], at: Date = new Date()): Promise<string[]> {
+    const overrides = await this.overrides();
+    const t = at.getTime();
+    const ids = [...new Set([model, canonicalModel(model)])];
+    return providers.filter((p) =>
+      ids.some((m) => overrides.get(key(p, m))?.some((r) => r.effectiveFrom <= t))
+      || (p !== 'ollama' && Boolean(findSeedPrice(p, model) ?? findCatalogPrice(p, model, at))));
+  }
+
   /** The seed models and every override in force at `at`, an override replacing the seed price of the same model; sorted by provider and model. */
   async listInForce(at: Date = new Date()): Promise<Price[]> {
     const byKey = new Map<string, Price>(SEED_PRICES);

@@ -44,6 +44,8 @@ export class TokenUsage {
   @Property({ type: 'text', nullable: true }) errorCode?: string | null;
   /** Charged at the held estimate: the instance serving it died after its provider call may have started (docs/ledger.md). */
   @Property({ type: 'boolean', default: false }) estimated: boolean = false;
+  /** Streamed requests: milliseconds from the request's arrival to the first generated text; null otherwise. */
+  @Property({ type: 'integer', nullable: true }) timeToFirstTokenMs?: number | null;
   @Property({ type: 'uuid', nullable: true }) apiKeyId?: string | null;
   @Property({ type: 'timestamptz', defaultRaw: 'now()' }) createdAt: Date = new Date();
 }

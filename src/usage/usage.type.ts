@@ -33,6 +33,8 @@ export class UsageView {
     description: 'True when the cost was charged at the reserved estimate because the instance serving the request died after its provider call may have started.',
   })
   estimated!: boolean;
+  @Field(() => Int, { nullable: true, description: 'For streamed requests: milliseconds to the first token; null otherwise.' })
+  timeToFirstTokenMs!: number | null;
   @Field(() => DateTime) createdAt!: Date;
 }
 
@@ -90,6 +92,7 @@ export function toUsageView(u: TokenUsage): UsageView {
     success: u.success,
     errorCode: u.errorCode ?? null,
     estimated: u.estimated ?? false,
+    timeToFirstTokenMs: u.timeToFirstTokenMs ?? null,
     createdAt: u.createdAt,
   });
 }

@@ -16,6 +16,7 @@ import { print } from 'graphql';
 import { Client } from 'pg';
 import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { CompleteDocument } from '../generated/graphql';
+import { leaseMode } from '../utils/server';
 import { createTestDatabase, type TestDatabase } from '../utils/database';
 import { startSimulator } from '../utils/providers';
 import { waitFor } from '../utils/wait';
@@ -226,32 +227,39 @@ export async function sqlClient(url: string): Promise<Client> {
   return c;
 }
 
-/** Ledger rows whose `used` differs from the sum of the usage charged to them (empty when every ledger is exact). */
+/**
+ * Ledger rows whose `used` (plus what leases on the row charged and have not folded into it yet,
+ * docs/ledger.md "Escrow leases") differs from the sum of the usage charged to them (empty when
+ * every ledger is exact).
+ */
 export async function ledgerMismatches(c: Client): Promise<{ budget_id: string; used: string; charged: string }[]> {
   const r = await c.query<{ budget_id: string; used: string; charged: string }>(
-    `select l.budget_id, l.used::text, coalesce(t.charged, 0)::text as charged
+    `select l.budget_id, (l.used + coalesce(e.used, 0))::text as used, coalesce(t.charged, 0)::text as charged
        from budget_ledger l
        left join (select budget_id, period_start, sum(amount) as charged from token_usage_budget group by budget_id, period_start) t
          on t.budget_id = l.budget_id and t.period_start = l.period_start
-      where l.used <> coalesce(t.charged, 0)`,
+       left join (select budget_id, period_start, sum(used) as used from budget_lease group by budget_id, period_start) e
+         on e.budget_id = l.budget_id and e.period_start = l.period_start
+      where l.used + coalesce(e.used, 0) <> coalesce(t.charged, 0)`,
   );
   return r.rows;
 }
 
-/** Reservation rows left, and the sum of every ledger's `reserved`. */
-export async function reservations(c: Client): Promise<{ rows: number; reserved: string }> {
-  const r = await c.query<{ rows: string; reserved: string }>(
-    `select (select count(*) from budget_reservation)::text as rows, (select coalesce(sum(reserved), 0) from budget_ledger)::text as reserved`,
+/** Reservation rows left, the sum of every ledger's `reserved` (lease grants included), and the lease rows left. */
+export async function reservations(c: Client): Promise<{ rows: number; reserved: string; leases: number }> {
+  const r = await c.query<{ rows: string; reserved: string; leases: string }>(
+    `select (select count(*) from budget_reservation)::text as rows, (select coalesce(sum(reserved), 0) from budget_ledger)::text as reserved,
+            (select count(*) from budget_lease)::text as leases`,
   );
-  return { rows: Number(r.rows[0].rows), reserved: r.rows[0].reserved };
+  return { rows: Number(r.rows[0].rows), reserved: r.rows[0].reserved, leases: Number(r.rows[0].leases) };
 }
 
-/** Waits until no reservation is left and every ledger's `reserved` is 0. */
+/** Waits until no reservation and no lease is left (idle leases are returned at the next sweep) and every ledger's `reserved` is 0. */
 export async function nothingReserved(c: Client, timeoutMs: number): Promise<void> {
   await until(async () => {
     const r = await reservations(c);
-    return r.rows === 0 && Number(r.reserved) === 0;
-  }, timeoutMs, 'no reservation left');
+    return r.rows === 0 && r.leases === 0 && Number(r.reserved) === 0;
+  }, timeoutMs, 'no reservation or lease left');
 }
 
 /** For each request id: how many usage rows, and how many of them successful. */
@@ -298,6 +306,7 @@ export function gatewayEnv(databaseUrl: string, providerUrl: string, extra: Reco
     ALERT_RETRY_BASE_MS: '100',
     ALERT_RETRY_MAX_MS: '500',
     BUDGET_SPIKE_DETECTION: 'false',
+    ...leaseMode(),
     ...extra,
   };
 }

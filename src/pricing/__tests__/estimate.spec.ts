@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { simulatedAnthropicPromptTokens, simulatedOpenAIPromptTokens } from '../../../test/fixtures/provider-simulator';
 import { parseUnits } from '../../common/money';
 import { findSeedPrice } from '../seed-prices';
-import { approximateTokens, countStreamedOutputTokens, estimateCost, estimateInputTokens, estimateOutputTokens, openAIEncodingFor } from '../estimate';
+import { approximateTokens, countStreamedOutputTokens, estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, openAIEncodingFor } from '../estimate';
 
 describe('the input estimate against the provider count, for any conversation', () => {
   const text = fc.oneof(
@@ -114,5 +114,37 @@ describe('estimate helpers', () => {
     const est = estimateCost(price, 1_000_000, 1_000_000);
     expect(est.totalCost).toBe(parseUnits('12.5'));
     expect(est.inputCost).toBe(parseUnits('2.5'));
+  });
+});
+
+describe('estimateWireExtraTokens: what a front door body adds beyond its messages text', () => {
+  const text = { format: 'openai' as const, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 5, temperature: 0.2, stream: true } };
+  it('adds nothing for no body, or a body of text messages and counted fields only', () => {
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', undefined)).toBe(0);
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', text)).toBe(0);
+    expect(estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { ...text.body, system: [{ type: 'text', text: 'be brief' }] } })).toBe(0);
+  });
+  it('counts tool definitions, growing with them', () => {
+    const tool = (words: number) => ({ type: 'function', function: { name: 'f', description: Array(words).fill('alpha').join(' ') } });
+    const small = estimateWireExtraTokens('openai', 'gpt-4o', { format: 'openai', body: { ...text.body, tools: [tool(10)] } });
+    const large = estimateWireExtraTokens('openai', 'gpt-4o', { format: 'openai', body: { ...text.body, tools: [tool(1_000)] } });
+    // 1,000 repeated words are at least ~1,000 tokens of JSON text in any tokenizer.
+    expect(small).toBeGreaterThan(10);
+    expect(large).toBeGreaterThan(1_000);
+    expect(large).toBeGreaterThan(small);
+  });
+  it('counts each image part at the most it may be billed, per provider and model', () => {
+    const image = { type: 'image_url', image_url: { url: 'https://example.com/a.png' } };
+    const body = (n: number) => ({ format: 'openai' as const, body: { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, ...Array(n).fill(image)] }] } });
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', body(1))).toBe(1_445);
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', body(2))).toBe(2_890);
+    expect(estimateWireExtraTokens('openai', 'gpt-4o-mini', body(1))).toBe(48_169);
+    expect(estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] } })).toBe(1_600);
+  });
+  it('counts tool calls and tool results of earlier turns', () => {
+    const turns = { format: 'openai' as const, body: { messages: [
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ q: Array(200).fill('beta').join(' ') }) } }] },
+    ] } };
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', turns)).toBeGreaterThan(200);
   });
 });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { generateSecret } from '../../../src/auth/api-key.service';
 import { createLogger } from '../../../src/common/logger';
-import { CompleteDocument, CreateApiKeyDocument, CreateBudgetDocument, ListBudgetsDocument, UsageRecordsDocument } from '../../generated/graphql';
+import { BudgetStatusDocument, CompleteDocument, CreateApiKeyDocument, CreateBudgetDocument, ListBudgetsDocument, UsageRecordsDocument } from '../../generated/graphql';
 import { onPostgres } from '../../utils/database';
 import { useSimulatedServer } from '../../utils/fixture';
 import { simulatorEnv } from '../../utils/providers';
@@ -84,5 +84,19 @@ describe('complete returns only the budgets its caller may read', () => {
     // The user budget did apply and was charged: the admin sees it in the same answer.
     const asAdmin = ok(await complete({ userId: user, service: 'svc-a' })).complete;
     expect(asAdmin.budgets.map((b) => b.id)).toEqual(expect.arrayContaining([mine.id, global.id, theirs.id]));
+  });
+
+  it('a SERVICE key bound to svc-c is attributed to svc-c whatever service its input names: its budget is charged, the named one is not', async () => {
+    const mine = await budget({ budgetType: 'SERVICE', scopeId: 'svc-c' });
+    const named = await budget({ budgetType: 'SERVICE', scopeId: 'svc-d' });
+    const key = ok(await fx.s.gql(CreateApiKeyDocument, { name: 'svc-c', role: 'SERVICE', service: 'svc-c' })).createApiKey.secret;
+    const out = ok(await complete({ service: 'svc-d' }, key)).complete;
+    expect(out.usage.service).toBe('svc-c');
+    // (A GLOBAL budget of the test above applies too.)
+    expect(out.budgets.map((b) => b.id)).toContain(mine.id);
+    expect(out.budgets.map((b) => b.id)).not.toContain(named.id);
+    expect(out.budgets.find((b) => b.id === mine.id)!.status.used).toBeGreaterThan(0);
+    const figures = ok(await fx.s.gql(BudgetStatusDocument, { id: named.id })).budget!.status;
+    expect([figures.used, figures.reserved]).toEqual([0, 0]);
   });
 });

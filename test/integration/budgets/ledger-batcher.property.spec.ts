@@ -1,11 +1,15 @@
 /**
- * Model-based property test of the ledger's group commit (src/budgets/ledger-batcher.ts) against a
- * simple sequential reference, on a real database: several instances (each its own batcher: its own
- * lane and figures) hold, settle and release concurrently on shared hard and soft budgets, and die
- * at random points (their open holds are abandoned), then time passes and the expiry job runs.
- * Checked after every round: for hard budgets used + reserved never exceeds the limit; the books
- * equal the usage (used = Σ links, reserved = Σ reservations) and the reference model; after the
- * final expiry nothing is held. docs/ledger.md, "Invariants".
+ * Model-based property test of the ledger's group commit (src/budgets/ledger-batcher.ts) and of the
+ * escrow lease allocator (src/budgets/ledger-leases.ts), without and with leases, against a simple
+ * sequential reference, on a real database: several instances (each its own batcher: its own lane,
+ * figures and leases) hold, settle and release concurrently on shared hard and soft budgets, return
+ * their idle leases, and die at random points (their open holds and their leases are abandoned),
+ * then time passes and the expiry job runs. Checked after every round: for hard budgets what is
+ * charged and held never exceeds the limit (nor used + reserved, leases' grants included); the
+ * books equal the usage (used + what leases charged = Σ links; reserved = Σ reservations on the row
+ * + Σ grants; a lease's held = Σ its reservations) and the reference model; idle leases of live
+ * instances are returned. After the final expiry nothing is held and no lease is left.
+ * docs/ledger.md, "Invariants" and "Escrow leases".
  */
 import fc from 'fast-check';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -57,7 +61,12 @@ const requestArb = fc.record({
   actualShare: fc.integer({ min: 0, max: 100 }),
   end: fc.constantFrom('settle', 'settle', 'release', 'abandon'),
 });
-const roundArb = fc.record({ requests: fc.array(requestArb, { minLength: 1, maxLength: 12 }), dies: fc.option(fc.nat({ max: 2 }), { nil: null }) });
+const roundArb = fc.record({
+  requests: fc.array(requestArb, { minLength: 1, maxLength: 12 }),
+  dies: fc.option(fc.nat({ max: 2 }), { nil: null }),
+  /** The live instances return their idle leases after the round (the sweep's job). */
+  idle: fc.boolean(),
+});
 
 /** The sequential reference: per ledger key, what must be used and reserved given which holds fit. */
 class Model {
@@ -68,31 +77,76 @@ class Model {
   }
 }
 
-async function books(): Promise<{ used: Map<string, bigint>; reserved: Map<string, bigint>; links: Map<string, bigint>; resRows: Map<string, bigint>; holds: number }> {
+interface Books {
+  /** The row's `used` plus what leases on it charged. */
+  used: Map<string, bigint>;
+  /** The row's own `used` and `reserved` (leases' grants included). */
+  rowUsed: Map<string, bigint>;
+  reserved: Map<string, bigint>;
+  links: Map<string, bigint>;
+  /** Σ every reservation (on the row or on a lease). */
+  resRows: Map<string, bigint>;
+  /** Σ reservations on the row itself + Σ leases' grants: what `reserved` must be. */
+  rowShare: Map<string, bigint>;
+  /** Per lease (instance@key): its held, and Σ its reservations. */
+  leaseHeld: Map<string, bigint>;
+  leaseRes: Map<string, bigint>;
+  /** What leases hold beyond their grants (holds that are not checked), per key. */
+  beyond: Map<string, bigint>;
+  leases: { instance: string; held: bigint }[];
+  holds: number;
+}
+
+async function books(): Promise<Books> {
   const em = f.db.orm.em.fork();
   const read = async (sql: string) => new Map((await em.execute<{ k: string; v: string }[]>(sql)).map((r) => [r.k, parseUnits(String(r.v))]));
   const key = (col: string) => `${col}::text || '@' || to_char(period_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   const [{ n }] = await em.execute<{ n: string }[]>('select count(*)::text as n from completion_hold');
+  const lease = `instance_id || '/' || ${key('budget_id')}`;
+  const sum = (a: Map<string, bigint>, b: Map<string, bigint>) => {
+    const out = new Map(a);
+    for (const [k, v] of b) out.set(k, (out.get(k) ?? 0n) + v);
+    return out;
+  };
+  const rowUsed = await read(`select ${key('budget_id')} as k, used::text as v from budget_ledger`);
   return {
-    used: await read(`select ${key('budget_id')} as k, used::text as v from budget_ledger`),
+    rowUsed,
+    used: sum(
+      rowUsed,
+      await read(`select ${key('budget_id')} as k, sum(used)::text as v from budget_lease group by 1`),
+    ),
     reserved: await read(`select ${key('budget_id')} as k, reserved::text as v from budget_ledger`),
     links: await read(`select ${key('budget_id')} as k, sum(amount)::text as v from token_usage_budget group by 1`),
     resRows: await read(`select ${key('budget_id')} as k, sum(amount)::text as v from budget_reservation group by 1`),
+    rowShare: sum(
+      await read(`select ${key('budget_id')} as k, sum(amount)::text as v from budget_reservation where lease_instance is null group by 1`),
+      await read(`select ${key('budget_id')} as k, sum(granted)::text as v from budget_lease group by 1`),
+    ),
+    leaseHeld: await read(`select ${lease} as k, held::text as v from budget_lease`),
+    leaseRes: await read(`select lease_instance || '/' || ${key('budget_id')} as k, sum(amount)::text as v from budget_reservation where lease_instance is not null group by 1`),
+    beyond: await read(`select ${key('budget_id')} as k, sum(greatest(used + held - granted, 0))::text as v from budget_lease group by 1`),
+    leases: (await em.execute<{ i: string; h: string }[]>('select instance_id as i, held::text as h from budget_lease')).map((r) => ({ instance: r.i, held: parseUnits(r.h) })),
     holds: Number(n),
   };
 }
 
 const nonZero = (m: Map<string, bigint>) => new Map([...m].filter(([, v]) => v !== 0n));
 
-describe('ledger group commit against a sequential model', () => {
-  it('never lets a hard budget exceed its limit, keeps the books equal to the usage and the model, and holds nothing after expiry', async () => {
+
+describe.each([
+  ['without leases', false],
+  ['with escrow leases', true],
+])('ledger group commit against a sequential model, %s', (_mode, leases) => {
+  it('never lets a hard budget exceed its limit, keeps the books equal to the usage and the model, returns leases, and holds nothing after expiry', async () => {
     let seq = 0;
+    /** Holds that went on a lease, and leases with a grant, seen over the runs: the lease paths were exercised. */
+    const seen = { onLease: 0, granted: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(roundArb, { minLength: 1, maxLength: 4 }), async (rounds) => {
         const em = f.db.orm.em.fork();
         await em.execute('truncate token_usage_budget, token_usage, completion_hold, budget_reservation, budget_ledger, usage_hourly, usage_hourly_scope, usage_daily_scope, usage_daily_user');
         const sql = new HotSql(f.db.orm, f.db.embedded);
-        const make = () => new LedgerBatcher(f.db.orm, sql, noAlerts, createLogger('silent'), true);
+        const make = () => new LedgerBatcher(f.db.orm, sql, noAlerts, createLogger('silent'), true, () => 0, { enabled: leases, ttlMs: 60_000 });
         const instances = [make(), make(), make()];
         const model = new Model();
         const keys: LedgerKey[] = budgets.map((b) => ({ budgetId: b.id, periodStart: PERIOD }));
@@ -108,6 +162,9 @@ describe('ledger group commit against a sequential model', () => {
             expiresAt: new Date(t0 + 60_000),
           })));
           const held = reqs.filter((_, i) => fits[i]);
+          const [{ n: onLease }] = await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_reservation where lease_instance is not null');
+          seen.onLease += Number(onLease);
+          seen.granted += Number((await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_lease where granted > 0'))[0].n);
           for (const r of held) for (const i of r.on) model.add(model.reserved, ledgerKey(keys[i]), r.amount);
           // An instance that dies abandons every open hold it has; the others end theirs as the program says.
           const ending = held.filter((r) => r.inst !== round.dies && r.end !== 'abandon');
@@ -125,22 +182,35 @@ describe('ledger group commit against a sequential model', () => {
             });
           }));
           if (round.dies !== null) instances[round.dies] = make();
+          if (round.idle) {
+            // Twice: the first call only marks the leases used this round; the second returns every lease with nothing held.
+            for (const inst of instances) await inst.returnIdle();
+            for (const inst of instances) await inst.returnIdle();
+            const live = new Set(instances.map((x) => x.instanceId));
+            expect((await books()).leases.filter((l) => live.has(l.instance) && l.held === 0n)).toEqual([]);
+          }
 
           const b = await books();
           for (const [i, def] of budgets.entries()) {
             const k = ledgerKey(keys[i]);
-            if (def.hard) expect((b.used.get(k) ?? 0n) + (b.reserved.get(k) ?? 0n)).toBeLessThanOrEqual(def.limit);
+            if (!def.hard) continue;
+            // What is charged and held never exceeds the limit, nor what the row accounts for (grants included).
+            expect((b.used.get(k) ?? 0n) + (b.resRows.get(k) ?? 0n)).toBeLessThanOrEqual(def.limit);
+            expect((b.rowUsed.get(k) ?? 0n) + (b.reserved.get(k) ?? 0n) + (b.beyond.get(k) ?? 0n)).toBeLessThanOrEqual(def.limit);
           }
           expect(nonZero(b.used)).toEqual(nonZero(b.links));
-          expect(nonZero(b.reserved)).toEqual(nonZero(b.resRows));
+          expect(nonZero(b.reserved)).toEqual(nonZero(b.rowShare));
+          expect(nonZero(b.leaseHeld)).toEqual(nonZero(b.leaseRes));
           expect(nonZero(b.used)).toEqual(nonZero(model.used));
-          expect(nonZero(b.reserved)).toEqual(nonZero(model.reserved));
+          expect(nonZero(b.resRows)).toEqual(nonZero(model.reserved));
+          if (!leases) expect(b.leases).toEqual([]);
         }
 
-        // Time passes: every abandoned hold is charged at its estimate; nothing stays held.
-        await instances[0].expire(new Date(t0 + 120_000), true);
+        // Time passes: every abandoned hold is charged at its estimate, every lease (dead or alive: none renewed) returned; nothing stays held.
+        await instances[0].expire(new Date(Date.now() + 120_000), true);
         const end = await books();
         expect(end.holds).toBe(0);
+        expect(end.leases).toEqual([]);
         expect(nonZero(end.reserved)).toEqual(new Map());
         expect(nonZero(end.resRows)).toEqual(new Map());
         expect(nonZero(end.used)).toEqual(nonZero(end.links));
@@ -150,5 +220,11 @@ describe('ledger group commit against a sequential model', () => {
       }),
       { numRuns: 25 },
     );
+    if (leases) {
+      expect(seen.onLease).toBeGreaterThan(0);
+      expect(seen.granted).toBeGreaterThan(0);
+    } else {
+      expect(seen).toEqual({ onLease: 0, granted: 0 });
+    }
   }, 300_000);
 });

@@ -64,13 +64,16 @@ describe('complete', () => {
     }
     // Background jobs (outbox dispatcher, expiry sweep and its transaction, key usage flush, cache refreshes) may run meanwhile: not counted.
     const ormStatements = orm.filter((q) => !/^(BEGIN|COMMIT);?$|alert_notification|expires_at <|idempotency_record|update api_key|from "budget"|model_price/.test(q.trim()));
-    const hotStatements = [...hot.counts].map(([tag, n]) => ({ tag, n: n - (before.get(tag) ?? 0) })).filter((x) => x.n > 0 && !/expire|renew/.test(x.tag));
+    // The sweep's jobs (renewals, expiry, returning idle leases of earlier tests) are background work too.
+    const hotStatements = [...hot.counts].map(([tag, n]) => ({ tag, n: n - (before.get(tag) ?? 0) })).filter((x) => x.n > 0 && !/expire|renew|lease_return/.test(x.tag));
     const total = ormStatements.length + hotStatements.reduce((a, x) => a + x.n, 0);
     // Besides the group-committed holds and settles, only the after-commit checks read SQL, throttled to one per scope
     // every few seconds: spikes (sums of the rollups) and forecasts (the budgets' ledger rows and their recent rollups).
-    const afterCommitChecks = [/^select coalesce\(sum\(total_cost\)/, /^select k\.i, s\.amount::text as amount/, /^select l\.budget_id, l\.period_start, l\.used, l\.reserved\s+from budget_ledger l\s+join json_to_recordset/];
+    const afterCommitChecks = [/^select coalesce\(sum\(total_cost\)/, /^select k\.i, s\.amount::text as amount/, /^select l\.budget_id, l\.period_start, \(l\.used \+ coalesce\(la\.used, 0\)\)::text as used, .*\s+from budget_ledger l\s+join json_to_recordset/];
     expect(ormStatements.filter((q) => !afterCommitChecks.some((re) => re.test(q.trim())))).toEqual([]);
-    expect(hotStatements.map((x) => x.tag).sort()).toEqual(['ledger_hold', 'ledger_settle']);
+    // With escrow leases, a hard budget's lease is topped up about every 64 requests besides (these budgets are soft: their leases need none).
+    const tags = hotStatements.map((x) => x.tag.replace(/_leased$/, '')).filter((t) => !(s.app.services.config.budget.leases && t === 'ledger_lease'));
+    expect(tags.sort()).toEqual(['ledger_hold', 'ledger_settle']);
     // The issue's target, 0.5, holds on PostgreSQL. PGlite runs each statement synchronously on this thread, so fewer
     // requests reach the queue while a batch runs: its batches are smaller (seen 0.64-0.76; docs/ledger.md, "Measured").
     expect(total / N).toBeLessThanOrEqual(s.app.services.db.embedded ? 1 : 0.5);

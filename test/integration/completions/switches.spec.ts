@@ -2,6 +2,12 @@ import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, ListAlert
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres, createTestDatabase, type TestDatabase } from '../../utils/database';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { applyBudgets, parseBudgetSpecs } from '../../../src/budgets/budget-apply';
+import { BudgetService } from '../../../src/budgets/budget.service';
+import { announceChanged } from '../../../src/common/invalidation-bus';
+import { createLogger } from '../../../src/common/logger';
+import { openDatabase } from '../../../src/db/orm';
+import { PROVIDER_IDS } from '../../../src/providers/provider.types';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { find, parsePrometheusText } from '../../utils/prom-text';
 import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
@@ -131,7 +137,8 @@ describe('holds', () => {
           await new Promise((r) => setTimeout(r, 10));
         }
         const later = new Date(Date.now() + 3_600_000);
-        expect(await s.app.services.completions.ledger.expire(later, true)).toEqual({ charged: 1, released: 0 });
+        // With leases, this instance's lease (not renewed by `later` either) is returned too, as if the instance had stalled.
+        expect(await s.app.services.completions.ledger.expire(later, true)).toEqual({ charged: 1, released: 0, returned: s.app.services.config.budget.leases ? 1 : 0 });
         const em = s.app.services.db.orm.em.fork();
         const [row] = await em.execute<{ id: string; estimated: boolean; success: boolean; total_cost: string; error_code: string }[]>(
           "select id::text, estimated, success, total_cost::text, error_code from token_usage where user_id = 'u1' and estimated");
@@ -184,6 +191,16 @@ describe('holds', () => {
     }
   });
 
+  const refused = async (s: TestServer) => (await complete(s)).errors?.[0]?.extensions?.code === 'BUDGET_EXCEEDED';
+  const within = async (ms: number, check: () => Promise<boolean>) => {
+    const end = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  };
+
   // The budget cache (docs/ledger.md, "Caches"): refreshes are set far apart, so only the invalidation can explain what B sees.
   it.each(process.env.TEST_REDIS_URL ? [['LISTEN/NOTIFY', {}], ['Redis', { REDIS_URL: process.env.TEST_REDIS_URL }]] : [['LISTEN/NOTIFY', {}]])(
     'see a budget created or changed on the other at once (over %s), not after the cache refresh',
@@ -196,15 +213,6 @@ describe('holds', () => {
         try {
           ok(await complete(b)); // B's cache is loaded: no budget applies
           const budget = await hardBudget(a, 0.000001);
-          const refused = async (s: TestServer) => (await complete(s)).errors?.[0]?.extensions?.code === 'BUDGET_EXCEEDED';
-          const within = async (ms: number, check: () => Promise<boolean>) => {
-            const end = Date.now() + ms;
-            while (!(await check())) {
-              if (Date.now() > end) return false;
-              await new Promise((r) => setTimeout(r, 20));
-            }
-            return true;
-          };
           expect(await within(5_000, () => refused(b))).toBe(true);
           ok(await a.gql(UpdateBudgetDocument, { id: budget.id, input: { limitValue: 1000 } }));
           expect(await within(5_000, async () => !(await refused(b)))).toBe(true);
@@ -217,4 +225,28 @@ describe('holds', () => {
       }
     },
   );
+
+  it('see budgets written by `npm run budgets:apply` (another process, its own pool) at once, not after the cache refresh', async () => {
+    const db = await createTestDatabase();
+    try {
+      const a = await startTestServer({ ...simulatorEnv(sim), BUDGET_CACHE_REFRESH_MS: '3600000' }, { db });
+      try {
+        ok(await complete(a)); // A's cache is loaded: no budget applies
+        // What scripts/budgets-apply.ts does: its own ORM on the database, the apply, then the announcement.
+        const script = await openDatabase(db.config);
+        try {
+          const specs = parseBudgetSpecs([{ budgetName: 'applied', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'DAILY', limitValue: 0.000001, hardLimitEnabled: true }]);
+          await applyBudgets(script.orm.em.fork(), new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: new Set() }), specs);
+          await announceChanged(a.app.services.config, script.orm, createLogger('silent'), 'budgets');
+        } finally {
+          await script.close();
+        }
+        expect(await within(5_000, () => refused(a))).toBe(true);
+      } finally {
+        await a.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
 });

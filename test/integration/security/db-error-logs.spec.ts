@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/common/logger';
+import { HotSql } from '../../../src/db/hot-sql';
 import { startTestServer, type TestServer } from '../../utils/server';
 
 /** Database errors are logged with the statement's placeholders, never with the values bound to them. */
@@ -50,4 +51,21 @@ it('logs a constraint violation without the value the driver quotes in its detai
   expect(logged).toMatch(/"code":"23505"/);
   expect(logged).toContain('insert into leak_probe (v) values (?)');
   expect(lines.join('\n')).not.toContain(secret);
+});
+
+it('logs a failing hot-path statement (HotSql, on the driver) without its bound values', async () => {
+  const secret = 'hot-value-51c9-private';
+  await raw('create table leak_probe_hot (v text primary key)');
+  const sql = new HotSql(s.app.services.db.orm, s.app.services.db.embedded);
+  const st = { tag: 'leak_probe', sql: 'insert into leak_probe_hot (v) select value from json_array_elements_text(?::json)' };
+  await sql.query(st, [JSON.stringify([secret])]);
+  lines.length = 0;
+  // The detail quotes the key; PGlite also attaches the statement's parameters to its errors.
+  const err = await sql.query(st, [JSON.stringify([secret])]).then(() => null, (e: unknown) => e);
+  expect((err as { code?: string } | null)?.code).toBe('23505');
+  s.app.services.log.error({ err }, 'hot insert failed');
+  const logged = lines.find((l) => l.includes('hot insert failed'));
+  expect(logged).toMatch(/"code":"23505"/);
+  expect(lines.join('\n')).not.toContain(secret);
+  expect(JSON.stringify(err)).not.toContain(secret);
 });

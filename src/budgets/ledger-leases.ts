@@ -1,0 +1,180 @@
+import { ledgerKey, type LedgerKey } from './ledger';
+
+/**
+ * The lease manager's memory: this instance's escrow leases on ledger rows
+ * (docs/ledger.md, "Escrow leases") as the last statement on each returned
+ * them, and the policy that sizes them. It decides, for the items of a hold
+ * batch, which go on a lease (checked against the lease in the batch statement,
+ * under the lease row's lock only) and which go to the ledger row itself, and
+ * which leases to take, top up or return. It never admits anything by itself:
+ * every hold is still checked in the database; a stale figure here can only
+ * send an item to the ledger row, or have it refused and decided again.
+ */
+
+/** A lease is sized for this many requests of the largest estimate seen in a batch on its row. @default 64 */
+export const LEASE_REQUESTS = 64n;
+/** No grant smaller than this many of those requests: below it the last stretch goes request by request to the ledger row. @default 2 */
+export const MIN_GRANT_REQUESTS = 2n;
+/** After a top-up that granted nothing (the row is near its limit), this many hold batches go to the row before trying again. @default 16 */
+export const BACKOFF_BATCHES = 16;
+
+export interface OwnLease {
+  key: LedgerKey;
+  /** Headroom moved into the row's `reserved` for this lease. */
+  granted: bigint;
+  /** Charged on the lease, not yet folded into the row's `used`. */
+  used: bigint;
+  /** Held on the lease by requests in flight (Σ its reservations). */
+  held: bigint;
+  /** A hold went on this lease since the last idle check. */
+  active: boolean;
+  /** Hold batch number before which no top-up is tried. */
+  backoffUntil: number;
+}
+
+/** One lease statement item: take or top up (`ret` false) or return (`ret` true) this instance's lease on `key`. */
+export interface LeaseRequest {
+  key: LedgerKey;
+  /** Headroom wanted on top of what the lease holds (hard keys). */
+  want: bigint;
+  /** The smallest grant worth having; under it, none. */
+  minGrant: bigint;
+  limit: bigint;
+  /** The row is checked (hard items go on it): the lease gets a grant. Otherwise an accumulator with none. */
+  hard: boolean;
+  ret: boolean;
+}
+
+/** A hold item as the router sees it. */
+export interface RoutedItem extends LedgerKey {
+  amount: bigint;
+  limit: bigint;
+  hard: boolean;
+}
+
+export class LeaseBook {
+  readonly own = new Map<string, OwnLease>();
+  /** Hold batches routed so far (the backoff counts them). */
+  private batches = 0;
+  /** Requests with items on a lease, and on which keys (their settle then need not lock those rows). */
+  private readonly onLease = new Map<string, Set<string>>();
+
+  /** What the lease on `k` can still take (negative when items that are not checked went past its grant). */
+  available(k: string): bigint {
+    const o = this.own.get(k);
+    return o ? o.granted - o.used - o.held : 0n;
+  }
+
+  /**
+   * The lease statements to run before a hold batch of `items`: a lease for every key with items
+   * and none yet; a top-up for a hard key whose lease would not cover the batch with a quarter of
+   * a lease to spare (unless backing off).
+   */
+  needs(items: readonly RoutedItem[]): LeaseRequest[] {
+    const byKey = new Map<string, { key: LedgerKey; need: bigint; max: bigint; limit: bigint; hard: boolean }>();
+    for (const i of items) {
+      const k = ledgerKey(i);
+      const e = byKey.get(k) ?? { key: { budgetId: i.budgetId, periodStart: i.periodStart }, need: 0n, max: 0n, limit: i.limit, hard: false };
+      e.need += i.amount;
+      if (i.amount > e.max) e.max = i.amount;
+      e.hard ||= i.hard;
+      byKey.set(k, e);
+    }
+    const out: LeaseRequest[] = [];
+    for (const [k, e] of byKey) {
+      const o = this.own.get(k);
+      const want = e.max * LEASE_REQUESTS > e.need * 4n ? e.max * LEASE_REQUESTS : e.need * 4n;
+      const req = { key: e.key, want, minGrant: e.max * MIN_GRANT_REQUESTS, limit: e.limit, hard: e.hard, ret: false };
+      if (!o) {
+        if (!e.hard || this.batches >= (this.backoff.get(k) ?? 0)) out.push(req);
+      } else if (e.hard && this.batches >= o.backoffUntil && this.available(k) - e.need < want / 4n) {
+        out.push(req);
+      }
+    }
+    return out;
+  }
+
+  /** Backoff of keys whose last top-up granted nothing and left no lease. */
+  private readonly backoff = new Map<string, number>();
+
+  /** After a lease statement: a hard request that got no grant backs off. */
+  granted(r: LeaseRequest, after: OwnLease | null): void {
+    const k = ledgerKey(r.key);
+    if (!r.hard || r.ret) return;
+    if (after && after.granted - after.used - after.held > 0n) {
+      this.backoff.delete(k);
+      return;
+    }
+    if (after) after.backoffUntil = this.batches + BACKOFF_BATCHES;
+    else this.backoff.set(k, this.batches + BACKOFF_BATCHES);
+  }
+
+  /**
+   * Which items of a hold batch go on a lease: an item that is not checked always does (when there
+   * is a lease); a hard item when the lease can take it after the items before it. Per item, in order.
+   */
+  route(jobs: readonly { requestId: string; items: readonly RoutedItem[] }[]): boolean[][] {
+    this.batches++;
+    const left = new Map<string, bigint>();
+    return jobs.map((j) => j.items.map((i) => {
+      const k = ledgerKey(i);
+      const o = this.own.get(k);
+      if (!o) return false;
+      const a = left.get(k) ?? this.available(k);
+      if (i.hard && a < i.amount) return false;
+      left.set(k, a - i.amount);
+      o.active = true;
+      return true;
+    }));
+  }
+
+  /** Records which keys a request that fit holds on leases. */
+  held(requestId: string, keys: readonly string[]): void {
+    if (keys.length) this.onLease.set(requestId, new Set(keys));
+  }
+
+  /** Whether the request's item on `k` went on a lease (a hint: the settle statement reads the reservation itself). */
+  isOnLease(requestId: string, k: string): boolean {
+    return this.onLease.get(requestId)?.has(k) ?? false;
+  }
+
+  settled(requestId: string): void {
+    this.onLease.delete(requestId);
+  }
+
+  /** Sets (or, with `granted` null, drops) the lease on `k` from a statement's figures. */
+  set(key: LedgerKey, granted: bigint | null, used: bigint, held: bigint): OwnLease | null {
+    const k = ledgerKey(key);
+    if (granted === null) {
+      this.own.delete(k);
+      return null;
+    }
+    const o = this.own.get(k);
+    if (o) Object.assign(o, { granted, used, held });
+    else this.own.set(k, { key, granted, used, held, active: false, backoffUntil: 0 });
+    return this.own.get(k)!;
+  }
+
+  /**
+   * Leases no hold went on since the last call: to return. Marks the others as not active for next
+   * time. A lease still holding for requests in flight longer than that may be returned too: its
+   * reservations are handed over to the ledger row (LEASE), where those requests then settle.
+   */
+  idle(): LeaseRequest[] {
+    const out: LeaseRequest[] = [];
+    for (const o of this.own.values()) {
+      if (!o.active) out.push(this.returning(o));
+      o.active = false;
+    }
+    return out;
+  }
+
+  /** Every lease, to return (drain). */
+  all(): LeaseRequest[] {
+    return [...this.own.values()].map((o) => this.returning(o));
+  }
+
+  private returning(o: OwnLease): LeaseRequest {
+    return { key: o.key, want: 0n, minGrant: 0n, limit: 0n, hard: false, ret: true };
+  }
+}

@@ -22,9 +22,13 @@ function encoder(name: EncodingName): Encoder {
 /** User text is counted as text: `<|endoftext|>` in a prompt is not a special token. */
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
-/** The tokenizer of an OpenAI model: cl100k for gpt-4 / gpt-4-turbo / gpt-3.5, o200k otherwise (gpt-4o, gpt-4.1, o-series, gpt-5). */
+/**
+ * The tokenizer of an OpenAI model: cl100k for gpt-4 / gpt-4-turbo / gpt-3.5, o200k otherwise (gpt-4o, gpt-4.1, o-series, gpt-5).
+ * A fine-tuned model (`ft:<base>:<org>:<suffix>:<id>`) uses its base model's.
+ */
 export function openAIEncodingFor(model: string): EncodingName {
-  return /^gpt-3\.5/.test(model) || /^gpt-4(?![o.])/.test(model) ? 'cl100k_base' : 'o200k_base';
+  const base = model.startsWith('ft:') ? model.slice(3) : model;
+  return /^gpt-3\.5/.test(base) || /^gpt-4(?![o.])/.test(base) ? 'cl100k_base' : 'o200k_base';
 }
 
 /** Chat framing per OpenAI's cookbook: 3 tokens per message (+ its role), 3 to prime the reply. */

@@ -1,7 +1,7 @@
 import { Budget } from '../../budgets/budget.entity';
 import { AlertChannel, AlertSeverity, AlertType, BudgetType, LimitPeriod, LimitType } from '../../common/enums';
 import { parseUnits } from '../../common/money';
-import { severityAtLeast, severityOf, spikeRatio, thresholdMessage, thresholdsOfRefusal, thresholdsReached } from '../alert.rules';
+import { forecastMessage, severityAtLeast, severityOf, spikeRatio, thresholdMessage, thresholdsOfRefusal, thresholdsReached } from '../alert.rules';
 import { outboxTargets, DEFAULT_RECIPIENT } from '../notifiers/notifier';
 import { backoffMs } from '../notifiers/dispatcher';
 import { signWebhook } from '../notifiers/webhook';
@@ -58,6 +58,15 @@ describe('threshold rules', () => {
     );
   });
 
+  it('words the lower thresholds a refusal raises as the budget standing there, not as the refusal', () => {
+    // raiseThresholdAlerts passes the refusal with every type thresholdsOfRefusal lists; only EXCEEDED speaks of it.
+    const day = budget({ name: 'Daily', limitPeriod: LimitPeriod.DAILY, budgetType: BudgetType.USER, userId: 'alice', projectId: null });
+    const refusal = { amount: parseUnits('0.10'), reserved: parseUnits('0.05') };
+    expect(thresholdMessage(day, AlertType.WARNING, parseUnits('0.40'), parseUnits('0.46'), new Date(Date.UTC(2025, 0, 1)), 'blocked', refusal)).toBe(
+      "Budget 'Daily' reached 86.96% ($0.40 of $0.46, daily 2025-01-01, user alice); action: blocked",
+    );
+  });
+
   it('raises EXCEEDED for a refusal, and the lower thresholds only where the budget itself stands', () => {
     expect(thresholdsOfRefusal(b, parseUnits('300'), limit)).toEqual([AlertType.EXCEEDED]);
     expect(thresholdsOfRefusal(b, parseUnits('480'), limit)).toEqual([AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED]);
@@ -75,12 +84,26 @@ describe('threshold rules', () => {
   });
 });
 
+describe('forecast rules', () => {
+  it('says when the limit is projected to be reached, to the minute, and where the budget stands now', () => {
+    const org = budget({ name: 'Org monthly', budgetType: BudgetType.GLOBAL, projectId: null });
+    const message = forecastMessage(
+      org, parseUnits('300'), parseUnits('612.40'), parseUnits('500'), new Date('2025-01-20T14:05:59.999Z'), new Date(Date.UTC(2025, 0, 1)),
+    );
+    expect(message).toBe(
+      "Budget 'Org monthly' is projected to reach its limit at 2025-01-20 14:05 UTC: $612.40 by the end of monthly 2025-01 against $500.00 (now $300.00, 60%, global)",
+    );
+  });
+});
+
 describe('spike rules', () => {
   it('is above only strictly over multiplier × the baseline average', () => {
     // baseline: $24 over 24 windows = $1 per window
     expect(spikeRatio(parseUnits('3'), parseUnits('24'), 24, 3)).toEqual({ above: false, ratio: 3 });
     expect(spikeRatio(parseUnits('3.000000000001'), parseUnits('24'), 24, 3).above).toBe(true);
     expect(spikeRatio(parseUnits('5'), 0n, 24, 3).above).toBe(false);
+    // A window count below one (spikeWindows never gives one) reports no spike rather than a negative ratio.
+    expect(spikeRatio(parseUnits('5'), parseUnits('24'), -1, 3)).toEqual({ above: false, ratio: 0 });
   });
 
   it('measures the last window hours and averages the same-length windows before it', () => {

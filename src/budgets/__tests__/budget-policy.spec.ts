@@ -375,6 +375,19 @@ describe('decide: order and boundaries (found by the mutation run, docs/testing.
     expect(run([fig(two, 100)])).toMatchObject({ message: `Provider openai is not allowed by budget '${two.name}' (allowed: anthropic, ollama)` });
   });
 
+  it('reroutes to the same model name on another provider (a local copy is not the model it replaces)', () => {
+    const LOCAL = { provider: 'ollama', model: 'deepseek-chat' };
+    const est = new Map([...estimates, ['ollama/deepseek-chat', { cost: 0n, tokens: 1000 }]]);
+    const b = budget({ enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'deepseek-chat' });
+    expect(decide(DS, [fig(b, 1, 0.95)], est, settings, wording)).toEqual({
+      kind: 'allow', target: LOCAL, fallbacks: [{ from: DS, to: LOCAL, reason: `threshold ${b.name}`, budgetId: b.id }], pastLimit: [],
+    });
+  });
+
+  it('needs an estimate for the requested model: without one it is a caller bug, not a decision', () => {
+    expect(() => decide(GPT, [], new Map(), settings, wording)).toThrow(new Error('no estimate for openai/gpt-4o'));
+  });
+
   it('lists in possibleTargets a budget’s fallback only when it may fall back, and the default only when some budget names none', () => {
     const own = budget({ enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
     expect(possibleTargets(GPT, [own], settings)).toEqual([GPT, OLLAMA]);

@@ -67,6 +67,16 @@ describe('cache reads and writes', () => {
     expect(() => computeCost(seed('openai', 'gpt-4o'), usage({ inputTokens: -1 }))).toThrow(RangeError);
     expect(() => computeCost(seed('openai', 'gpt-4o'), usage({ outputTokens: 1.5 }))).toThrow(RangeError);
   });
+
+  // A provider reporting a bad usage is found in the logs by this message: it names the count and its value.
+  it.each([
+    [{ inputTokens: -1 }, 'inputTokens must be a non-negative integer, got -1'],
+    [{ cachedTokens: 2.5 }, 'cachedTokens must be a non-negative integer, got 2.5'],
+    [{ cacheWriteTokens: -3 }, 'cacheWriteTokens must be a non-negative integer, got -3'],
+    [{ outputTokens: Number.NaN }, 'outputTokens must be a non-negative integer, got NaN'],
+  ])('names the bad count %o in its error', (bad, message) => {
+    expect(() => computeCost(seed('openai', 'gpt-4o'), usage(bad))).toThrow(new RangeError(message));
+  });
 });
 
 describe('dated ids and aliases', () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { simulatedAnthropicPromptTokens, simulatedOpenAIPromptTokens } from '../../../test/fixtures/provider-simulator';
 import { parseUnits } from '../../common/money';
 import { findSeedPrice } from '../seed-prices';
-import { approximateTokens, estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, openAIEncodingFor } from '../estimate';
+import { approximateTokens, countStreamedOutputTokens, estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, openAIEncodingFor } from '../estimate';
 
 describe('the input estimate against the provider count, for any conversation', () => {
   const text = fc.oneof(
@@ -38,6 +38,14 @@ describe('estimate helpers', () => {
     expect(openAIEncodingFor('gpt-3.5-turbo')).toBe('cl100k_base');
   });
 
+  it("tokenizes a fine-tuned model as its base model, whatever its suffix names", () => {
+    expect(openAIEncodingFor('ft:gpt-4-0613:acme::8abcDEF')).toBe('cl100k_base');
+    expect(openAIEncodingFor('ft:gpt-3.5-turbo-0125:acme:support:9xyz')).toBe('cl100k_base');
+    expect(openAIEncodingFor('ft:gpt-4o-mini-2024-07-18:acme:gpt-4-parity:AbC123')).toBe('o200k_base');
+    expect(openAIEncodingFor('ft:gpt-4o-2024-08-06:acme:gpt-3.5-replacement:AbC124')).toBe('o200k_base');
+    expect(openAIEncodingFor('o3-mini-ft')).toBe('o200k_base');
+  });
+
   it('counts OpenAI chat framing: 3 per message + role, 3 for the reply', () => {
     // "Hi" and "user" are one token each in o200k.
     expect(estimateInputTokens('openai', 'gpt-4o', [{ role: 'user', content: 'Hi' }])).toBe(3 + 1 + 1 + 3);
@@ -53,10 +61,52 @@ describe('estimate helpers', () => {
     expect(approximateTokens('日本')).toBe(3);
   });
 
+  it('counts each character at its UTF-8 length, at both sides of every length boundary', () => {
+    // U+007F is ASCII; U+0080..U+07FF take 2 bytes, U+0800..U+FFFF 3, U+10000 and above 4.
+    expect(approximateTokens('\u007f'.repeat(3))).toBe(1);
+    expect(approximateTokens('\u0080'.repeat(3))).toBe(3); // 6 bytes
+    expect(approximateTokens('é'.repeat(2))).toBe(2); // U+00E9: 4 bytes
+    expect(approximateTokens('\u07ff'.repeat(2))).toBe(2);
+    expect(approximateTokens('\u0800'.repeat(2))).toBe(3); // 6 bytes
+    expect(approximateTokens('\uffff'.repeat(2))).toBe(3);
+    expect(approximateTokens('\u{10000}'.repeat(2))).toBe(4); // 8 bytes
+    expect(approximateTokens('🙂🙂')).toBe(4);
+  });
+
+  it('is ceil(ASCII characters / 3 + other UTF-8 bytes / 2) for any text', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
+      const ascii = [...s].filter((ch) => ch.length === 1 && ch.charCodeAt(0) < 0x80).length;
+      const otherBytes = Buffer.byteLength(s, 'utf8') - ascii;
+      expect(approximateTokens(s)).toBe(Math.ceil((2 * ascii + 3 * otherBytes) / 6));
+    }), { numRuns: 200 });
+  });
+
+  it('frames other providers\' messages at approximateTokens + 4 each, + 3 for the reply', () => {
+    // "abcdef" is 2 approximate tokens, "日本" 3: 3 + (2 + 4) + (3 + 4).
+    const messages = [{ role: 'system' as const, content: 'abcdef' }, { role: 'user' as const, content: '日本' }];
+    for (const provider of ['anthropic', 'deepseek', 'ollama']) expect(estimateInputTokens(provider, 'gpt-4o', messages)).toBe(16);
+  });
+
   it('uses maxTokens for output when given, else 1024', () => {
     expect(estimateOutputTokens('gpt-4o', 77)).toBe(77);
     expect(estimateOutputTokens('gpt-4o')).toBe(1024);
     expect(() => estimateOutputTokens('gpt-4o', -1)).toThrow(RangeError);
+  });
+
+  it('takes a maxTokens of 0 (reserve no output) and names a bad one in its error', () => {
+    expect(estimateOutputTokens('gpt-4o', 0)).toBe(0);
+    expect(() => estimateOutputTokens('gpt-4o', -1)).toThrow(new RangeError('maxTokens must be a non-negative integer, got -1'));
+    expect(() => estimateOutputTokens('gpt-4o', 2.5)).toThrow(new RangeError('maxTokens must be a non-negative integer, got 2.5'));
+  });
+
+  it("counts a stream's text with the model's own tokenizer for OpenAI, the approximation elsewhere", () => {
+    // Counts recorded from gpt-tokenizer for these fixed strings: o200k 7, cl100k 9; as plain text, 9 in o200k.
+    expect(countStreamedOutputTokens('openai', 'gpt-4o', '日本語のテキストです')).toBe(7);
+    expect(countStreamedOutputTokens('openai', 'gpt-4-turbo', '日本語のテキストです')).toBe(9);
+    expect(countStreamedOutputTokens('openai', 'gpt-4o', '<|endoftext|> is text')).toBe(9);
+    // 10 characters of 3 UTF-8 bytes: 15 approximate tokens.
+    expect(countStreamedOutputTokens('anthropic', 'claude-3-5-sonnet', '日本語のテキストです')).toBe(15);
+    expect(countStreamedOutputTokens('openai', 'gpt-4o', '')).toBe(0);
   });
 
   it('estimates cost as an upper bound at the full input price', () => {

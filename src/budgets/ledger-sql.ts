@@ -330,6 +330,32 @@ export const LEASE: HotStatement = {
 };
 
 /**
+ * What a settle writes besides the ledger figures, the same with and without leases: the usage rows of
+ * the requests still held (or, for a hold that expired meanwhile, the estimated row replaced in place by
+ * the actual, with its budget links), and the rollups moved by the difference.
+ */
+const SETTLE_USAGE_WRITES = `live as materialized (
+    select x.* from rows x join charged h on h.request_id = x.request_id
+  ), u as (
+    insert into token_usage (${COLS})
+    select ${COLS} from rows x where ?::boolean and x.request_id in (select request_id from held)
+    returning id, request_id
+  ), ub as (
+    insert into token_usage_budget (usage_id, budget_id, period_start, amount)
+    select u.id, c.budget_id, c.period_start, c.actual from u join chg c on c.request_id = u.request_id
+    returning 1
+  ), revived as (
+    update token_usage t set ${SET_ACTUAL}
+      from rows x join est e on e.request_id = x.request_id where t.id = e.id
+    returning t.id, t.request_id
+  ), revived_links as (
+    update token_usage_budget b set amount = c.actual
+      from est e join chg c on c.request_id = e.request_id
+     where b.usage_id = e.id and b.budget_id = c.budget_id and b.period_start = c.period_start
+    returning 1
+  ), d as materialized (${deltasOf('live')} union all ${deltasOf('est', '-')}), ${rollupUpserts('d')}`;
+
+/**
  * Settles a batch, with leases off (the statement as it was before leases; SETTLE_LEASED below is the same with leases): deletes the requests' holds and reservations and, for every
  * request whose hold was still there, adds its actual charges to `used`,
  * writes its usage row (when `track`) with its budget links and adds it to the
@@ -377,26 +403,7 @@ export const SETTLE: HotStatement = {
     update budget_ledger l set used = l.used + m.actual, reserved = greatest(l.reserved - m.released, 0), updated_at = now()
       from moved m where l.budget_id = m.budget_id and l.period_start = m.period_start
     returning l.budget_id, l.period_start, l.used, l.reserved
-  ), live as materialized (
-    select x.* from rows x join charged h on h.request_id = x.request_id
-  ), u as (
-    insert into token_usage (${COLS})
-    select ${COLS} from rows x where ?::boolean and x.request_id in (select request_id from held)
-    returning id, request_id
-  ), ub as (
-    insert into token_usage_budget (usage_id, budget_id, period_start, amount)
-    select u.id, c.budget_id, c.period_start, c.actual from u join chg c on c.request_id = u.request_id
-    returning 1
-  ), revived as (
-    update token_usage t set ${SET_ACTUAL}
-      from rows x join est e on e.request_id = x.request_id where t.id = e.id
-    returning t.id, t.request_id
-  ), revived_links as (
-    update token_usage_budget b set amount = c.actual
-      from est e join chg c on c.request_id = e.request_id
-     where b.usage_id = e.id and b.budget_id = c.budget_id and b.period_start = c.period_start
-    returning 1
-  ), d as materialized (${deltasOf('live')} union all ${deltasOf('est', '-')}), ${rollupUpserts('d')}
+  ), ${SETTLE_USAGE_WRITES}
   select 'h' as kind, request_id, null::text as id, null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved from charged
   union all
   select 'u', request_id, id::text, null, null, null, null from u
@@ -469,26 +476,7 @@ export const SETTLE_LEASED: HotStatement = {
     update budget_lease e set used = e.used + m.actual, held = greatest(e.held - m.released, 0), updated_at = now()
       from moved_e m where e.instance_id = m.lease_instance and e.budget_id = m.budget_id and e.period_start = m.period_start
     returning e.budget_id, e.period_start, e.granted, e.used, e.held
-  ), live as materialized (
-    select x.* from rows x join charged h on h.request_id = x.request_id
-  ), u as (
-    insert into token_usage (${COLS})
-    select ${COLS} from rows x where ?::boolean and x.request_id in (select request_id from held)
-    returning id, request_id
-  ), ub as (
-    insert into token_usage_budget (usage_id, budget_id, period_start, amount)
-    select u.id, c.budget_id, c.period_start, c.actual from u join chg c on c.request_id = u.request_id
-    returning 1
-  ), revived as (
-    update token_usage t set ${SET_ACTUAL}
-      from rows x join est e on e.request_id = x.request_id where t.id = e.id
-    returning t.id, t.request_id
-  ), revived_links as (
-    update token_usage_budget b set amount = c.actual
-      from est e join chg c on c.request_id = e.request_id
-     where b.usage_id = e.id and b.budget_id = c.budget_id and b.period_start = c.period_start
-    returning 1
-  ), d as materialized (${deltasOf('live')} union all ${deltasOf('est', '-')}), ${rollupUpserts('d')}
+  ), ${SETTLE_USAGE_WRITES}
   , keys as materialized (select distinct budget_id, period_start from chg), ${figuresAfter('keys', 'upd', 'upd_e')}
   select 'h' as kind, request_id, null::text as id, ${NO_FIG} from charged
   union all

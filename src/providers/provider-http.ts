@@ -60,6 +60,17 @@ function classifyTransportError(err: unknown, signal: AbortSignal | undefined, t
   return { kind: 'connection', status: null, headers: null, message: CONNECTION_ERROR };
 }
 
+/** Reads a whole answer's body and gives its connection back; a failure while reading is classified as a transport error. */
+async function readBody(res: { body: { text(): Promise<string> } }, release: () => void, signal: AbortSignal | undefined, timedOut: () => boolean): Promise<string> {
+  try {
+    return await res.body.text();
+  } catch (err) {
+    throw new ProviderHttpError(classifyTransportError(err, signal, timedOut()));
+  } finally {
+    release();
+  }
+}
+
 export interface ProviderHttpOptions {
   /** Per attempt, from sending the request to the last byte of the answer. */
   timeoutMs: number;
@@ -192,14 +203,7 @@ export class ProviderHttp {
    */
   async postJson<T>(path: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined, errorObjectOf: ErrorObjectOf): Promise<T> {
     const { res, release, timedOut } = await this.send(path, headers, body, signal);
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw new ProviderHttpError(classifyTransportError(err, signal, timedOut()));
-    } finally {
-      release();
-    }
+    const text = await readBody(res, release, signal, timedOut);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       const parsed = safeJson(text);
       if (parsed === undefined || parsed === null || typeof parsed !== 'object') {
@@ -221,14 +225,7 @@ export class ProviderHttp {
   async postStream(path: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined, errorObjectOf: ErrorObjectOf): Promise<AsyncIterable<SseEvent>> {
     const { res, ac, release, timedOut } = await this.send(path, headers, body, signal);
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      let text: string;
-      try {
-        text = await res.body.text();
-      } catch (err) {
-        throw new ProviderHttpError(classifyTransportError(err, signal, timedOut()));
-      } finally {
-        release();
-      }
+      const text = await readBody(res, release, signal, timedOut);
       throw ProviderHttp.httpError(res.statusCode, res.headers, text, errorObjectOf);
     }
     // The timer stops here; the caller's signal stays tied to the request until the stream ends.

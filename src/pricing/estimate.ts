@@ -71,8 +71,10 @@ export function estimateInputTokens(provider: string, model: string, messages: r
   return total;
 }
 
-/** The body fields of a front door whose text the messages' estimate already counts, or that bill no input. */
-const COUNTED_FIELDS = new Set(['model', 'messages', 'system', 'max_tokens', 'max_completion_tokens', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'n', 'stop', 'stop_sequences', 'seed', 'user', 'metadata', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'parallel_tool_calls', 'store', 'service_tier']);
+/** The body fields of a front door whose text the messages' estimate already counts, or that bill no input (chat and embeddings). */
+const COUNTED_FIELDS = new Set(['model', 'messages', 'system', 'max_tokens', 'max_completion_tokens', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'n', 'stop', 'stop_sequences', 'seed', 'user', 'metadata', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'parallel_tool_calls', 'store', 'service_tier',
+  // /v1/embeddings: the input is the request's messages already; the others bill nothing.
+  'input', 'encoding_format', 'dimensions']);
 
 /**
  * The most input tokens one image part may be billed: OpenAI gpt-4o-class models at high detail

@@ -147,4 +147,29 @@ describe('estimateWireExtraTokens: what a front door body adds beyond its messag
     ] } };
     expect(estimateWireExtraTokens('openai', 'gpt-4o', turns)).toBeGreaterThan(200);
   });
+  it('counts JSON text with the model tokenizer for OpenAI and the high approximation for others', () => {
+    const tools = [{ type: 'function', function: { name: 'f', description: Array(1_000).fill('alpha').join(' ') } }];
+    const openai = estimateWireExtraTokens('openai', 'gpt-4o', { format: 'openai', body: { tools } });
+    const other = estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'openai', body: { tools } });
+    // o200k reads " alpha" as one token: about 1,000 tokens of JSON, +10%; 6,000 characters at 3 per token is 2,000, +10%.
+    expect(openai).toBeGreaterThanOrEqual(1_000);
+    expect(openai).toBeLessThan(1_300);
+    expect(other).toBeGreaterThan(2_000);
+  });
+  it('counts an input_image part like an image_url one, and any other non-text part as its JSON', () => {
+    const body = (part: Record<string, unknown>) => ({ format: 'openai' as const, body: { messages: [{ role: 'user', content: [part] }] } });
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'input_image', image_url: 'https://example.com/a.png' }))).toBe(1_445);
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }))).toBeGreaterThan(5);
+    expect(estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'text', text: Array(50).fill('x').join(' ') }))).toBe(0);
+  });
+  it('counts non-text blocks of an Anthropic system prompt given as blocks', () => {
+    const system = [{ type: 'text', text: 'be brief' }, { type: 'document', source: { type: 'text', data: Array(100).fill('gamma').join(' ') } }];
+    expect(estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { system, messages: [] } })).toBeGreaterThan(100);
+  });
+  it('counts nothing for null or absent fields, malformed messages and parts, and the fields of an embeddings body', () => {
+    const w = (body: Record<string, unknown>) => estimateWireExtraTokens('openai', 'gpt-4o', { format: 'openai', body });
+    expect(w({ tools: null, response_format: undefined })).toBe(0);
+    expect(w({ messages: [null, 'just a string', 7, { role: 'user', content: [null, 'loose text', 3] }] })).toBe(0);
+    expect(w({ model: 'text-embedding-3-small', input: Array(100).fill('delta').join(' '), encoding_format: 'float', dimensions: 256 })).toBe(0);
+  });
 });

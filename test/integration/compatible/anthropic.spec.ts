@@ -131,7 +131,7 @@ describe('POST /anthropic/v1/messages', () => {
       if (deltas === 3) break;
     }
     await sim.control.waitForStreamsClosedEarly(1);
-    const [row] = await waitFor(async () => (await usageOf(s, user)).filter((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the disconnected stream settled');
+    const row = await waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the disconnected stream settled');
     // message_start carried the real input tokens: those are charged, not the estimate.
     expect(row.inputTokens).toBe(PROMPT);
     expect(row.outputTokens).toBeGreaterThanOrEqual(3);

@@ -130,7 +130,7 @@ describe('Subscription.completeStream', () => {
       if (c.delta) stop(); // unsubscribe at the first delta
     });
     await sim.control.waitForStreamsClosedEarly(1);
-    const [row] = await waitFor(async () => (await usageOf(s, user)).filter((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the abandoned stream settled');
+    const row = await waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the abandoned stream settled');
     expect(row.inputTokens).toBe(GPT4O_PROMPT_TOKENS);
     expect(row.outputTokens).toBeGreaterThanOrEqual(1);
     expect(row.outputTokens).toBeLessThan(400);

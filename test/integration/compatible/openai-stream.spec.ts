@@ -109,7 +109,7 @@ describe('POST /v1/chat/completions (stream)', () => {
       if (seen === 3) break; // the SDK aborts its request: the socket to the gateway closes
     }
     await sim.control.waitForStreamsClosedEarly(1);
-    const [row] = await waitFor(async () => (await usageOf(s, user)).filter((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the disconnected stream settled');
+    const row = await waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the disconnected stream settled');
     // The provider sent no usage before the cut: the input estimate (exact for gpt-4o) and the tokens streamed so far.
     expect(row.inputTokens).toBe(GPT4O_PROMPT_TOKENS);
     expect(row.outputTokens).toBeGreaterThanOrEqual(3);

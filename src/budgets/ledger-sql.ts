@@ -330,6 +330,19 @@ export const LEASE: HotStatement = {
 };
 
 /**
+ * The requests of a settle whose hold the expiry already charged at the estimate (their estimated
+ * usage rows and budget links, to be replaced by the actual), and every request the settle
+ * charges: the held ones and those.
+ */
+const SETTLE_ESTIMATED = `est as materialized (
+    select t.* from token_usage t join s on s.request_id = t.request_id
+     where t.estimated and not exists (select 1 from held h where h.request_id = t.request_id)
+  ), est_links as materialized (
+    select b.budget_id, b.period_start, b.amount from token_usage_budget b join est e on e.id = b.usage_id
+  ), charged as materialized (
+    select request_id from held union all select request_id from est`;
+
+/**
  * What a settle writes besides the ledger figures, the same with and without leases: the usage rows of
  * the requests still held (or, for a hold that expired meanwhile, the estimated row replaced in place by
  * the actual, with its budget links), and the rollups moved by the difference.
@@ -383,13 +396,7 @@ export const SETTLE: HotStatement = {
        for update of l
   ), held as materialized (
     delete from completion_hold h using s where h.request_id = s.request_id returning h.request_id
-  ), est as materialized (
-    select t.* from token_usage t join s on s.request_id = t.request_id
-     where t.estimated and not exists (select 1 from held h where h.request_id = t.request_id)
-  ), est_links as materialized (
-    select b.budget_id, b.period_start, b.amount from token_usage_budget b join est e on e.id = b.usage_id
-  ), charged as materialized (
-    select request_id from held union all select request_id from est
+  ), ${SETTLE_ESTIMATED}
   ), rel as materialized (
     delete from budget_reservation r using s where r.request_id = s.request_id returning r.budget_id, r.period_start, r.amount
   ), moved as materialized (
@@ -443,13 +450,7 @@ export const SETTLE_LEASED: HotStatement = {
        for update of l
   ), held as materialized (
     delete from completion_hold h using s where h.request_id = s.request_id and (select count(*) from locked) >= 0 returning h.request_id
-  ), est as materialized (
-    select t.* from token_usage t join s on s.request_id = t.request_id
-     where t.estimated and not exists (select 1 from held h where h.request_id = t.request_id)
-  ), est_links as materialized (
-    select b.budget_id, b.period_start, b.amount from token_usage_budget b join est e on e.id = b.usage_id
-  ), charged as materialized (
-    select request_id from held union all select request_id from est
+  ), ${SETTLE_ESTIMATED}
   ), rel as materialized (
     delete from budget_reservation r using s where r.request_id = s.request_id returning r.request_id, r.budget_id, r.period_start, r.amount, r.lease_instance
   ), cr as materialized (

@@ -9,9 +9,9 @@
 import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, completeOnce, createBudget, gatewayEnv, ledgerMismatches, nothingReserved, spawnServer, stopServer, until,
-  useSuiteFixtures, type ServerProcess,
+  ADMIN, MESSAGES, completeOnce, createBudget, gatewayEnv, ledgerMismatches, nothingReserved, spawnServer, stopServer, useSuiteFixtures, type ServerProcess,
 } from './harness';
+import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
 const MAX_TOKENS = 10_000;
@@ -38,7 +38,7 @@ pgOnly('crash inside the provider call: two instances, one hard budget', () => {
 
     // Wave 1 on A: IN_CALL requests, all inside the provider call when A dies.
     const wave1 = Array.from({ length: IN_CALL }, () => completeOnce(a.url, ADMIN, input));
-    await until(async () => f.sim.control.requestCount >= IN_CALL, 30_000, 'wave 1 inside the provider call');
+    await waitFor(async () => f.sim.control.requestCount >= IN_CALL, 30_000, 'wave 1 inside the provider call');
     await stopServer(a, 'SIGKILL');
     other = undefined;
     expect((await Promise.all(wave1)).every((o) => o.status === 0)).toBe(true);

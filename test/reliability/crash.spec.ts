@@ -10,8 +10,9 @@ import { httpReceiver, type HttpReceiver } from '../integration/alerts/receivers
 import { onPostgres } from '../utils/database';
 import {
   ADMIN, MESSAGES, createBudget, expectAlertsDelivered, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
-  nothingReserved, reservations, spawnServer, startLoad, stopServer, until, useSuiteFixtures,
+  nothingReserved, reservations, spawnServer, startLoad, stopServer, useSuiteFixtures,
 } from './harness';
+import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
 const USERS = 4;
@@ -37,7 +38,7 @@ pgOnly('crash: SIGKILL under load, then restart', () => {
     const load = startLoad(target, ADMIN, 32, (i) => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: `crash-u${i % USERS}` }));
 
     // A random moment once the load is under way.
-    await until(() => load.successes() >= 30, 30_000, 'load under way');
+    await waitFor(() => load.successes() >= 30, 30_000, 'load under way');
     await new Promise((r) => setTimeout(r, Math.random() * 800));
     await stopServer(server, 'SIGKILL');
     const orphaned = await reservations(f.sql);
@@ -45,7 +46,7 @@ pgOnly('crash: SIGKILL under load, then restart', () => {
 
     server = f.server = await spawnServer(env);
     target.url = server.url;
-    await until(() => load.successes() >= beforeRestart + 60, 40_000, 'load resumed on the restarted server');
+    await waitFor(() => load.successes() >= beforeRestart + 60, 40_000, 'load resumed on the restarted server');
     const outcomes = await load.stop();
 
     // The kill did land mid-request: requests lost their connection and reservations were left behind.

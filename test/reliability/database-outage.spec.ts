@@ -11,7 +11,8 @@ import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
 import { simulatorEnv, startSimulator } from '../utils/providers';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../utils/server';
-import { MESSAGES, completeOnce, createBudget, expectOneRowPerSuccess, ledgerMismatches, nothingReserved, sqlClient, startLoad, until } from './harness';
+import { MESSAGES, completeOnce, createBudget, expectOneRowPerSuccess, ledgerMismatches, nothingReserved, sqlClient, startLoad } from './harness';
+import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
 /** Longest a request may take while the database is away: the settle's retries (~4 s) plus slack for a loaded machine. */
@@ -49,7 +50,7 @@ pgOnly('database outage', () => {
     await createBudget(s.app.url, { budgetType: 'USER', userId: 'db-u', limitValue: 1000 }, ADMIN_KEY);
     const input = () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'db-u' });
     const load = startLoad({ url: s.app.url }, ADMIN_KEY, 8, input);
-    await until(() => load.successes() >= 10, 60_000, 'load under way');
+    await waitFor(() => load.successes() >= 10, 60_000, 'load under way');
     expect(await healthz()).toBe(200);
 
     await cut();
@@ -67,9 +68,9 @@ pgOnly('database outage', () => {
     expect(sim.control.requestCount).toBe(providerCalls);
 
     await restore();
-    await until(async () => (await healthz()) === 200, 15_000, '/healthz back to 200');
+    await waitFor(async () => (await healthz()) === 200, 15_000, '/healthz back to 200');
     const resumed = startLoad({ url: s.app.url }, ADMIN_KEY, 8, input);
-    await until(() => resumed.successes() >= 10, 60_000, 'completes served again');
+    await waitFor(() => resumed.successes() >= 10, 60_000, 'completes served again');
     const outcomes = [...cutLoad, ...(await resumed.stop()), ...during];
 
     // Only successes and SERVICE_UNAVAILABLE, each in bounded time: nothing hung.

@@ -217,8 +217,6 @@ export function startLoad(target: { url: string }, key: string, concurrency: num
   };
 }
 
-/** Polls until `check` returns a truthy value; throws after `timeoutMs` naming `what` and the last error seen. */
-export const until = waitFor;
 
 /** A direct connection to the test database, for checks the API does not expose. */
 export async function sqlClient(url: string): Promise<Client> {
@@ -256,7 +254,7 @@ export async function reservations(c: Client): Promise<{ rows: number; reserved:
 
 /** Waits until no reservation and no lease is left (idle leases are returned at the next sweep) and every ledger's `reserved` is 0. */
 export async function nothingReserved(c: Client, timeoutMs: number): Promise<void> {
-  await until(async () => {
+  await waitFor(async () => {
     const r = await reservations(c);
     return r.rows === 0 && r.leases === 0 && Number(r.reserved) === 0;
   }, timeoutMs, 'no reservation or lease left');
@@ -332,7 +330,7 @@ export async function createBudget(url: string, input: Record<string, unknown>, 
  * raised alerts were delivered.
  */
 export async function expectAlertsDelivered(c: Client, received: { headers: Record<string, unknown> }[], timeoutMs = 15_000): Promise<number> {
-  await until(async () => {
+  await waitFor(async () => {
     const r = await c.query<{ n: string }>(`select count(*)::text as n from alert_notification where channel = 'WEBHOOK' and status <> 'SENT'`);
     return r.rows[0].n === '0';
   }, timeoutMs, 'every webhook notification SENT');

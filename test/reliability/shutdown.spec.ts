@@ -9,8 +9,9 @@ import { onPostgres } from '../utils/database';
 import { connectWs } from '../utils/ws';
 import {
   ADMIN, MESSAGES, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, reservations,
-  spawnServer, startLoad, until, useSuiteFixtures,
+  spawnServer, startLoad, useSuiteFixtures,
 } from './harness';
+import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
 /** Provider latency: long enough that a dozen requests are in flight whenever the signal comes. */
@@ -29,7 +30,7 @@ pgOnly('graceful shutdown: SIGTERM under load', () => {
     ws.client.subscribe({ query: 'subscription { alertRaised { id } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
 
     const load = startLoad({ url: server.url }, ADMIN, 12, () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'drain-u' }));
-    await until(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => { throw new Error(`${e.message} ${load.summary()}\n${server.logs.slice(-5).join('\n')}`); });
+    await waitFor(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => { throw new Error(`${e.message} ${load.summary()}\n${server.logs.slice(-5).join('\n')}`); });
     await new Promise((r) => setTimeout(r, Math.random() * LATENCY));
     const sigtermAt = Date.now();
     server.child.kill('SIGTERM');

@@ -11,8 +11,9 @@ import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
 import {
   ADMIN, MESSAGES, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, nothingReserved, spawnServer,
-  startLoad, stopServer, until, useSuiteFixtures, type ServerProcess,
+  startLoad, stopServer, useSuiteFixtures, type ServerProcess,
 } from './harness';
+import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
 /** One request in USD: gpt-4o at $2.50 / $10 per 1M, 20 output tokens (the simulator replies with maxTokens: estimate = actual). */
@@ -40,7 +41,7 @@ pgOnly('two instances with escrow leases on one hard budget', () => {
 
     const loadA = startLoad({ url: a.url }, ADMIN, 8, input);
     const loadB = startLoad({ url: b.url }, ADMIN, 8, input);
-    await until(async () => Number((await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease where granted > 0')).rows[0].n) >= 2,
+    await waitFor(async () => Number((await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease where granted > 0')).rows[0].n) >= 2,
       60_000, 'both instances holding a lease with headroom');
 
     // A SIGTERM drain under load returns A's leases before it exits (B, still loaded, keeps its own).
@@ -48,7 +49,7 @@ pgOnly('two instances with escrow leases on one hard budget', () => {
     expect(await instances()).toBe(1);
     const fromA = await loadA.stop();
 
-    await until(() => loadB.outcomes.some((o) => o.code === 'BUDGET_EXCEEDED'), 90_000, 'the hard budget refusing');
+    await waitFor(() => loadB.outcomes.some((o) => o.code === 'BUDGET_EXCEEDED'), 90_000, 'the hard budget refusing');
     const outcomes = [...fromA, ...(await loadB.stop())];
     // Requests A refused while draining, or that found it gone, are not budget outcomes.
     const codes = new Set(outcomes.filter((o) => !o.requestId && o.network === null && o.status !== 503).map((o) => o.code));

@@ -13,8 +13,9 @@ import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/data
 import { startSimulator } from '../utils/providers';
 import {
   ADMIN, MESSAGES, createBudget, ensureBuilt, expectAlertsDelivered, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
-  nothingReserved, spawnServer, sqlClient, startLoad, stopServer, until, type ServerProcess,
+  nothingReserved, spawnServer, sqlClient, startLoad, stopServer, type ServerProcess,
 } from './harness';
+import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
 const COST = (simulatedOpenAIPromptTokens('gpt-4o', MESSAGES) * 2.5 + 20 * 10) / 1e6;
@@ -54,11 +55,11 @@ pgOnly('two instances on one database, one killed', () => {
     const loadB = startLoad({ url: b.url }, ADMIN, 16, input);
     const total = () => loadA.successes() + loadB.successes();
 
-    await until(() => total() >= 30, 60_000, 'load under way on both');
+    await waitFor(() => total() >= 30, 60_000, 'load under way on both');
     await stopServer(a, 'SIGKILL');
     toA.url = b.url;
     const atKill = total();
-    await until(() => total() >= atKill + 40, 40_000, 'the survivor serving everyone');
+    await waitFor(() => total() >= atKill + 40, 40_000, 'the survivor serving everyone');
     const outcomes = [...(await loadA.stop()), ...(await loadB.stop())];
 
     const codes = new Set(outcomes.filter((o) => o.status !== 0 && !o.requestId).map((o) => o.code));

@@ -31,9 +31,15 @@ const DAYS = 90;
 
 /** Ten models over four providers, with list prices per 1M tokens (input, output). */
 const MODELS: [provider: string, model: string, inPerM: string, outPerM: string][] = [
-  ['openai', 'gpt-4o', '2.5', '10'], ['openai', 'gpt-4o-mini', '0.15', '0.6'], ['openai', 'o3-mini', '1.1', '4.4'],
-  ['openai', 'gpt-4.1', '2', '8'], ['anthropic', 'claude-3-5-sonnet', '3', '15'], ['anthropic', 'claude-3-5-haiku', '0.8', '4'],
-  ['anthropic', 'claude-3-opus', '15', '75'], ['deepseek', 'deepseek-chat', '0.27', '1.1'], ['deepseek', 'deepseek-reasoner', '0.55', '2.19'],
+  ['openai', 'gpt-4o', '2.5', '10'],
+  ['openai', 'gpt-4o-mini', '0.15', '0.6'],
+  ['openai', 'o3-mini', '1.1', '4.4'],
+  ['openai', 'gpt-4.1', '2', '8'],
+  ['anthropic', 'claude-3-5-sonnet', '3', '15'],
+  ['anthropic', 'claude-3-5-haiku', '0.8', '4'],
+  ['anthropic', 'claude-3-opus', '15', '75'],
+  ['deepseek', 'deepseek-chat', '0.27', '1.1'],
+  ['deepseek', 'deepseek-reasoner', '0.55', '2.19'],
   ['ollama', 'llama3.1', '0', '0'],
 ];
 
@@ -132,13 +138,35 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-interface Result { name: string; reads: string; p50: number; p99: number; max: number; groups: number }
-interface SizeResult { rows: number; rollupRows: number; scopeRows: number; dailyRows: number; dailyUserRows: number; results: Result[] }
+interface Result {
+  name: string;
+  reads: string;
+  p50: number;
+  p99: number;
+  max: number;
+  groups: number;
+}
+interface SizeResult {
+  rows: number;
+  rollupRows: number;
+  scopeRows: number;
+  dailyRows: number;
+  dailyUserRows: number;
+  results: Result[];
+}
 
 /** Which tables a case reads: the service's own choice for grouped queries (rollupTablesRead). */
 function reads(groupBy: UsageGroupBy | null | 'records', f: Record<string, string>): string {
   if (groupBy === 'records') return '`token_usage`';
-  const rf = { userId: f.userId ?? null, projectId: null, service: null, provider: null, model: null, from: new Date(f.from), to: new Date(f.to) };
+  const rf = {
+    userId: f.userId ?? null,
+    projectId: null,
+    service: null,
+    provider: null,
+    model: null,
+    from: new Date(f.from),
+    to: new Date(f.to),
+  };
   const [main, edges] = rollupTablesRead(rf, groupBy);
   return edges ? `\`${main}\` + edges from \`${edges}\`` : `\`${main}\``;
 }
@@ -148,11 +176,16 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
-  const exists = await withClient(adminUrl, async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1);
-  const haveData = exists && (await withClient(url, async (c) => {
-    const r = await c.query(`select count(*)::int as n from token_usage`).catch(() => null);
-    return r?.rows[0].n === rows;
-  }));
+  const exists = await withClient(
+    adminUrl,
+    async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1,
+  );
+  const haveData =
+    exists &&
+    (await withClient(url, async (c) => {
+      const r = await c.query(`select count(*)::int as n from token_usage`).catch(() => null);
+      return r?.rows[0].n === rows;
+    }));
   if (!haveData) {
     await withClient(adminUrl, async (c) => {
       await c.query(`drop database if exists "${name}" with (force)`);
@@ -170,7 +203,8 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
       console.log(`reusing ${name}`);
       await withClient(url, (c) => c.query('analyze usage_hourly_scope; analyze usage_daily_scope; analyze usage_daily_user'));
     }
-    const count = (table: string) => withClient(url, async (c) => (await c.query(`select count(*)::int as n from ${table}`)).rows[0].n as number);
+    const count = (table: string) =>
+      withClient(url, async (c) => (await c.query(`select count(*)::int as n from ${table}`)).rows[0].n as number);
     const rollupRows = await count('usage_hourly');
     const scopeRows = await count('usage_hourly_scope');
     const dailyRows = await count('usage_daily_scope');
@@ -191,18 +225,73 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
     const F = 'period requestCount successCount inputTokens outputTokens cachedTokens totalTokens totalCost avgDurationMs';
     const usage = (groupBy: UsageGroupBy) => `query($f: UsageFilter) { usage(filter: $f, groupBy: ${groupBy}) { ${F} provider model } }`;
     const user = (i: number) => `user-${(i * 37) % USERS}`;
-    const cases: { name: string; groupBy: UsageGroupBy | null | 'records'; query: string; vars: (i: number) => { f: Record<string, string> } }[] = [
-      { name: '30-day DAY series, one user', groupBy: UsageGroupBy.DAY, query: usage(UsageGroupBy.DAY), vars: (i) => ({ f: { ...last(30), userId: user(i) } }) },
-      { name: '30-day PROVIDER breakdown, whole org', groupBy: UsageGroupBy.PROVIDER, query: usage(UsageGroupBy.PROVIDER), vars: () => ({ f: last(30) }) },
-      { name: '90-day MONTH series, one project', groupBy: UsageGroupBy.MONTH, query: usage(UsageGroupBy.MONTH), vars: (i) => ({ f: { ...last(90), projectId: `project-${i % PROJECTS}` } }) },
-      { name: '90-day MONTH series, whole org', groupBy: UsageGroupBy.MONTH, query: usage(UsageGroupBy.MONTH), vars: () => ({ f: last(90) }) },
-      { name: '30-day DAY series, one service', groupBy: UsageGroupBy.DAY, query: usage(UsageGroupBy.DAY), vars: (i) => ({ f: { ...last(30), service: `service-${i % 7}` } }) },
+    const cases: {
+      name: string;
+      groupBy: UsageGroupBy | null | 'records';
+      query: string;
+      vars: (i: number) => { f: Record<string, string> };
+    }[] = [
+      {
+        name: '30-day DAY series, one user',
+        groupBy: UsageGroupBy.DAY,
+        query: usage(UsageGroupBy.DAY),
+        vars: (i) => ({ f: { ...last(30), userId: user(i) } }),
+      },
+      {
+        name: '30-day PROVIDER breakdown, whole org',
+        groupBy: UsageGroupBy.PROVIDER,
+        query: usage(UsageGroupBy.PROVIDER),
+        vars: () => ({ f: last(30) }),
+      },
+      {
+        name: '90-day MONTH series, one project',
+        groupBy: UsageGroupBy.MONTH,
+        query: usage(UsageGroupBy.MONTH),
+        vars: (i) => ({ f: { ...last(90), projectId: `project-${i % PROJECTS}` } }),
+      },
+      {
+        name: '90-day MONTH series, whole org',
+        groupBy: UsageGroupBy.MONTH,
+        query: usage(UsageGroupBy.MONTH),
+        vars: () => ({ f: last(90) }),
+      },
+      {
+        name: '30-day DAY series, one service',
+        groupBy: UsageGroupBy.DAY,
+        query: usage(UsageGroupBy.DAY),
+        vars: (i) => ({ f: { ...last(30), service: `service-${i % 7}` } }),
+      },
       { name: '7-day HOUR series, whole org', groupBy: UsageGroupBy.HOUR, query: usage(UsageGroupBy.HOUR), vars: () => ({ f: last(7) }) },
-      { name: '30-day PROJECT breakdown, whole org', groupBy: UsageGroupBy.PROJECT, query: usage(UsageGroupBy.PROJECT), vars: () => ({ f: last(30) }) },
-      { name: '30-day providerBreakdown, whole org', groupBy: null, query: `query($f: UsageFilter) { providerBreakdown(filter: $f) { ${F} provider model } }`, vars: () => ({ f: last(30) }) },
-      { name: '30-day USER breakdown, one project', groupBy: UsageGroupBy.USER, query: usage(UsageGroupBy.USER), vars: (i) => ({ f: { ...last(30), projectId: `project-${i % PROJECTS}` } }) },
-      { name: '30-day USER breakdown, whole org', groupBy: UsageGroupBy.USER, query: usage(UsageGroupBy.USER), vars: () => ({ f: last(30) }) },
-      { name: 'usageRecords first 50, one user', groupBy: 'records', query: `query($f: UsageFilter) { usageRecords(filter: $f, first: 50) { id totalCost createdAt } }`, vars: (i) => ({ f: { userId: user(i) } }) },
+      {
+        name: '30-day PROJECT breakdown, whole org',
+        groupBy: UsageGroupBy.PROJECT,
+        query: usage(UsageGroupBy.PROJECT),
+        vars: () => ({ f: last(30) }),
+      },
+      {
+        name: '30-day providerBreakdown, whole org',
+        groupBy: null,
+        query: `query($f: UsageFilter) { providerBreakdown(filter: $f) { ${F} provider model } }`,
+        vars: () => ({ f: last(30) }),
+      },
+      {
+        name: '30-day USER breakdown, one project',
+        groupBy: UsageGroupBy.USER,
+        query: usage(UsageGroupBy.USER),
+        vars: (i) => ({ f: { ...last(30), projectId: `project-${i % PROJECTS}` } }),
+      },
+      {
+        name: '30-day USER breakdown, whole org',
+        groupBy: UsageGroupBy.USER,
+        query: usage(UsageGroupBy.USER),
+        vars: () => ({ f: last(30) }),
+      },
+      {
+        name: 'usageRecords first 50, one user',
+        groupBy: 'records',
+        query: `query($f: UsageFilter) { usageRecords(filter: $f, first: 50) { id totalCost createdAt } }`,
+        vars: (i) => ({ f: { userId: user(i) } }),
+      },
     ];
     const results: Result[] = [];
     for (const c of cases) {
@@ -215,7 +304,14 @@ async function runSize(adminUrl: string, rows: number, runs: number, keep: boole
         times.push(performance.now() - t0);
       }
       times.sort((a, b) => a - b);
-      const r = { name: c.name, reads: reads(c.groupBy, c.vars(0).f), p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1], groups };
+      const r = {
+        name: c.name,
+        reads: reads(c.groupBy, c.vars(0).f),
+        p50: pct(times, 50),
+        p99: pct(times, 99),
+        max: times[times.length - 1],
+        groups,
+      };
       console.log(`  ${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${groups} groups, ${r.reads})`);
       results.push(r);
     }
@@ -239,9 +335,17 @@ function render(sizes: SizeResult[], runs: number): string {
   ];
   const en = (n: number) => n.toLocaleString('en');
   for (const r of sizes) {
-    out.push('', `**${en(r.rows)} rows** (usage_hourly ${en(r.rollupRows)} rows, usage_hourly_scope ${en(r.scopeRows)}, usage_daily_scope ${en(r.dailyRows)}, usage_daily_user ${en(r.dailyUserRows)}):`, '');
-    out.push(table(['query', 'reads', 'p50 ms', 'p99 ms', 'groups'], r.results.map((x) =>
-      [x.name, x.reads, `${x.p50.toFixed(1)} ${x.p50 < TARGET_MS ? '✅' : '❌'}`, x.p99.toFixed(1), x.groups])));
+    out.push(
+      '',
+      `**${en(r.rows)} rows** (usage_hourly ${en(r.rollupRows)} rows, usage_hourly_scope ${en(r.scopeRows)}, usage_daily_scope ${en(r.dailyRows)}, usage_daily_user ${en(r.dailyUserRows)}):`,
+      '',
+    );
+    out.push(
+      table(
+        ['query', 'reads', 'p50 ms', 'p99 ms', 'groups'],
+        r.results.map((x) => [x.name, x.reads, `${x.p50.toFixed(1)} ${x.p50 < TARGET_MS ? '✅' : '❌'}`, x.p99.toFixed(1), x.groups]),
+      ),
+    );
   }
   return out.join('\n');
 }
@@ -266,7 +370,11 @@ export async function benchAnalytics(opts: AnalyticsBenchOptions = {}): Promise<
 }
 
 if (require.main === module) {
-  benchAnalytics({ rows: arg('rows', '1000000').split(',').map(Number), runs: Number(arg('runs', '30')), keep: process.argv.includes('--keep') }).then(
+  benchAnalytics({
+    rows: arg('rows', '1000000').split(',').map(Number),
+    runs: Number(arg('runs', '30')),
+    keep: process.argv.includes('--keep'),
+  }).then(
     (md) => console.log(`\n${md}`),
     (e: unknown) => {
       console.error(e);

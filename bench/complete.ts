@@ -118,10 +118,20 @@ export type Sample = Omit<Row, 'label' | 'instances' | 'concurrency'> & { elapse
 
 /** Runs `body` at `concurrency` against every gateway at once (one load worker each); one sample. */
 export async function measure(
-  gws: GatewayProcess[], url: (g: GatewayProcess) => string, body: string, concurrency: number, target: DbTarget | null, headers: Record<string, string> = HEADERS,
+  gws: GatewayProcess[],
+  url: (g: GatewayProcess) => string,
+  body: string,
+  concurrency: number,
+  target: DbTarget | null,
+  headers: Record<string, string> = HEADERS,
 ): Promise<Sample> {
   const spec = (g: GatewayProcess, warm: boolean): LoadSpec => ({
-    url: url(g), body, headers, concurrency, warmupMs: 0, durationMs: warm ? WARMUP_MS : DURATION_MS,
+    url: url(g),
+    body,
+    headers,
+    concurrency,
+    warmupMs: 0,
+    durationMs: warm ? WARMUP_MS : DURATION_MS,
   });
   await Promise.all(gws.map((g) => runLoad(spec(g, true))));
   const cpu0 = gws.map((g) => g.cpuMs());
@@ -157,7 +167,10 @@ function combine(label: string, instances: number, concurrency: number, samples:
   const lockWaits = new Map<string, number>();
   for (const p of pgs) for (const [k, v] of p.lockWaits) lockWaits.set(k, (lockWaits.get(k) ?? 0) + v);
   return {
-    label, instances, concurrency, count,
+    label,
+    instances,
+    concurrency,
+    count,
     throughput: samples.reduce((s, x) => s + x.throughput * x.elapsedMs, 0) / samples.reduce((s, x) => s + x.elapsedMs, 0),
     p50: median(samples.map((s) => s.p50)),
     p99: median(samples.map((s) => s.p99)),
@@ -168,12 +181,12 @@ function combine(label: string, instances: number, concurrency: number, samples:
     statements: per(samples.reduce((s, x) => s + x.statements, 0)),
     pg: pgs.length
       ? {
-        cpuMs: pgs.reduce((s, p) => s + p.cpuMs, 0),
-        samples: pgs.reduce((s, p) => s + p.samples, 0),
-        active: pgs.reduce((s, p) => s + p.active, 0),
-        lockWaits,
-        transactions: per(pgs.reduce((s, p) => s + p.transactions, 0)),
-      }
+          cpuMs: pgs.reduce((s, p) => s + p.cpuMs, 0),
+          samples: pgs.reduce((s, p) => s + p.samples, 0),
+          active: pgs.reduce((s, p) => s + p.active, 0),
+          lockWaits,
+          transactions: per(pgs.reduce((s, p) => s + p.transactions, 0)),
+        }
       : null,
   };
 }
@@ -186,7 +199,9 @@ interface DbFigures {
 }
 
 /** Runs each named row once per round, in order, and combines the rounds. */
-export async function rounds(defs: { key: string; label: string; instances: number; concurrency: number; run: () => Promise<Sample> }[]): Promise<Map<string, Row>> {
+export async function rounds(
+  defs: { key: string; label: string; instances: number; concurrency: number; run: () => Promise<Sample> }[],
+): Promise<Map<string, Row>> {
   const samples = new Map<string, Sample[]>(defs.map((d) => [d.key, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const d of defs) {
@@ -199,7 +214,11 @@ export async function rounds(defs: { key: string; label: string; instances: numb
 
 async function benchDatabase(target: DbTarget, simUrl: string, profileDir: string | null): Promise<DbFigures> {
   const env = (i: number, extra: Record<string, string> = {}) => ({
-    PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '0',
     ...simulatorEnv({ url: simUrl } as Parameters<typeof simulatorEnv>[0]),
     ...target.env(i),
     ...extra,
@@ -209,7 +228,16 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     const a = await startGateway(env(0));
     gws.push(a);
     const budget = (input: Record<string, unknown>) =>
-      gql(a.url, BUDGET, { input: { budgetName: `bench ${input.budgetType as string}`, limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1e9, hardLimitEnabled: false, ...input } });
+      gql(a.url, BUDGET, {
+        input: {
+          budgetName: `bench ${input.budgetType as string}`,
+          limitType: 'COST',
+          limitPeriod: 'MONTHLY',
+          limitValue: 1e9,
+          hardLimitEnabled: false,
+          ...input,
+        },
+      });
     await budget({ budgetType: 'GLOBAL' });
     await budget({ budgetType: 'USER', userId: USER, hardLimitEnabled: true });
     await budget({ budgetType: 'PROJECT', projectId: PROJECT, hardLimitEnabled: true });
@@ -230,23 +258,47 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     const directBody = JSON.stringify({ model: 'gpt-4o', messages: MESSAGES, max_tokens: 20 });
     const direct = async (c: number): Promise<Sample> => {
       // The simulator is called from the load worker alone: no gateway, nothing to count.
-      const l = await runLoad({ url: directUrl(), body: directBody, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim' }, concurrency: c, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+      const l = await runLoad({
+        url: directUrl(),
+        body: directBody,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-sim' },
+        concurrency: c,
+        warmupMs: WARMUP_MS,
+        durationMs: DURATION_MS,
+      });
       return { ...l, gatewayCpuMs: 0, pgCpuMs: null, statements: 0, pg: null };
     };
     const rows = await rounds([
       { key: 'direct1', label: 'direct to simulator', instances: 0, concurrency: 1, run: () => direct(1) },
       { key: 'complete1', label: 'complete', instances: 1, concurrency: 1, run: () => measure([a], gqlUrl, COMPLETE_BODY, 1, target) },
       { key: 'complete16', label: 'complete', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
-      { key: 'typename16', label: '`{ __typename }`', instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, TYPENAME_BODY, 16, target) },
-      { key: 'off16', label: 'complete, BUDGET_ENABLED=false', instances: 1, concurrency: 16, run: () => measure([off], gqlUrl, COMPLETE_BODY, 16, target) },
+      {
+        key: 'typename16',
+        label: '`{ __typename }`',
+        instances: 1,
+        concurrency: 16,
+        run: () => measure([a], gqlUrl, TYPENAME_BODY, 16, target),
+      },
+      {
+        key: 'off16',
+        label: 'complete, BUDGET_ENABLED=false',
+        instances: 1,
+        concurrency: 16,
+        run: () => measure([off], gqlUrl, COMPLETE_BODY, 16, target),
+      },
     ]);
 
     const profiles: DbFigures['profiles'] = [];
     if (profileDir) {
       const tag = target.pg ? 'postgres' : 'pglite';
-      for (const [what, g] of [['complete', a], ['complete, BUDGET_ENABLED=false', off]] as const) {
+      for (const [what, g] of [
+        ['complete', a],
+        ['complete, BUDGET_ENABLED=false', off],
+      ] as const) {
         const file = join(profileDir, `${what.startsWith('complete,') ? 'off' : 'complete'}-16-${tag}.cpuprofile`);
-        const p = await g.profile(file, () => runLoad({ url: gqlUrl(g), body: COMPLETE_BODY, headers: HEADERS, concurrency: 16, warmupMs: 0, durationMs: PROFILE_MS }));
+        const p = await g.profile(file, () =>
+          runLoad({ url: gqlUrl(g), body: COMPLETE_BODY, headers: HEADERS, concurrency: 16, warmupMs: 0, durationMs: PROFILE_MS }),
+        );
         profiles.push({ what, file, ...p });
       }
     }
@@ -261,8 +313,20 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
       const two = await rounds([
         { key: 'one', label: ONE_ALONE, instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
         { key: 'two', label: TWO_TOGETHER, instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
-        { key: 'oneLeases', label: `${ONE_ALONE}${LEASED}`, instances: 1, concurrency: 16, run: () => measure([c], gqlUrl, COMPLETE_BODY, 16, target) },
-        { key: 'twoLeases', label: `${TWO_TOGETHER}${LEASED}`, instances: 2, concurrency: 16, run: () => measure([c, d], gqlUrl, COMPLETE_BODY, 16, target) },
+        {
+          key: 'oneLeases',
+          label: `${ONE_ALONE}${LEASED}`,
+          instances: 1,
+          concurrency: 16,
+          run: () => measure([c], gqlUrl, COMPLETE_BODY, 16, target),
+        },
+        {
+          key: 'twoLeases',
+          label: `${TWO_TOGETHER}${LEASED}`,
+          instances: 2,
+          concurrency: 16,
+          run: () => measure([c, d], gqlUrl, COMPLETE_BODY, 16, target),
+        },
       ]);
       for (const [k, v] of two) rows.set(k, v);
     }
@@ -289,7 +353,12 @@ function lockCell(r: Row): string {
 
 /** Share of a profile's busy time in the packages matching `re`. */
 function share(f: DbFigures, what: string, re: RegExp): number {
-  return f.profiles.find((p) => p.what === what)?.top.filter((t) => re.test(t.category)).reduce((s, t) => s + t.share, 0) ?? NaN;
+  return (
+    f.profiles
+      .find((p) => p.what === what)
+      ?.top.filter((t) => re.test(t.category))
+      .reduce((s, t) => s + t.share, 0) ?? NaN
+  );
 }
 
 /**
@@ -298,7 +367,8 @@ function share(f: DbFigures, what: string, re: RegExp): number {
  */
 function limits(figs: DbFigures[]): string {
   const pg = figs.find((f) => f.db === 'PostgreSQL');
-  const row = (f: DbFigures, label: string, c = 16, inst = 1) => f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst);
+  const row = (f: DbFigures, label: string, c = 16, inst = 1) =>
+    f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst);
   const out: string[] = ['### What limits it now', ''];
   if (pg) {
     const c16 = row(pg, 'complete')!;
@@ -318,7 +388,7 @@ function limits(figs: DbFigures[]): string {
         (oneL && twoL
           ? `With escrow leases (BUDGET_LEASES=true, docs/ledger.md) holds and settles lock each instance's own lease rows and a top-up locks the shared row once per ~64 requests: two instances serve ${f2(twoL.throughput / oneL.throughput)}x what one serves alone with leases ` +
             `(one alone with leases: ${f2(oneL.throughput / (one?.throughput ?? NaN))}x one alone without), ${pct(lockShare(twoL))} of their samples waiting on a Lock (${lockDetail(twoL)}); ` +
-            'what two instances still share is the rollup rows every settle upserts (same user, project and model) and the machine\'s two cores. '
+            "what two instances still share is the rollup rows every settle upserts (same user, project and model) and the machine's two cores. "
           : '') +
         `A \`complete\` sends ${f2(c1.statements)} statements at 1 in flight and ${f2(c16.statements)} at 16, ` +
         `and costs ${f2(c16.gatewayCpuMs)} ms of gateway CPU plus ${f2(c16.pgCpuMs ?? NaN)} ms in PostgreSQL; in the gateway's profile MikroORM and knex take ` +
@@ -326,7 +396,7 @@ function limits(figs: DbFigures[]): string {
       `- **At 1 in flight, two durable commits.** A request waits for its hold to commit before it calls the provider (docs/ledger.md, invariant 4) ` +
         `and for its settle to commit before it answers, each alone in its batch (no timer waits when nothing else runs): ` +
         `${f2(c1.p50 - (row(pg, 'direct to simulator', 1, 0)?.p50 ?? NaN))} ms over a direct call, ${f2(c1.pgCpuMs ?? NaN)} ms of PostgreSQL CPU and ${f2(c1.gatewayCpuMs)} ms of gateway CPU per request ` +
-        '(the gateway\'s is higher than at 16 in flight: nothing is shared between requests, every step is a wake-up and a write of its own). ' +
+        "(the gateway's is higher than at 16 in flight: nothing is shared between requests, every step is a wake-up and a write of its own). " +
         'The statements are named and their plans cached; what remains is their execution (a hold writes the ledger update, a reservation per budget and the hold row; ' +
         'a settle the usage row, its budget links, the ledger and four rollups) and two WAL flushes on a disk the other jobs of this machine share. ' +
         'Neither wait can go without breaking an invariant; cheaper statements (fewer rows per hold, docs/ledger.md "escrow leases") are the way down.',
@@ -373,59 +443,110 @@ function render(figs: DbFigures[]): string {
       'Each gateway is a process of its own (`bench/gateway-process.ts`); the closed-loop load (node:http, keep-alive) runs in worker threads of the bench process and ' +
       `the simulator in another. Per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
       'Budgets GLOBAL (soft, huge limit), USER and PROJECT (hard) apply to every `complete`. ' +
-      'CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database\'s PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). ' +
-      'SQL per request: statements counted at the gateway\'s driver (node-postgres `Client#query`, PGlite `query`/`exec`/`execProtocol`); transactions: pg_stat_database of the bench database. ' +
-      'Lock waits: backend samples with `wait_event_type = \'Lock\'` among the active ones.',
+      "CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database's PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). " +
+      "SQL per request: statements counted at the gateway's driver (node-postgres `Client#query`, PGlite `query`/`exec`/`execProtocol`); transactions: pg_stat_database of the bench database. " +
+      "Lock waits: backend samples with `wait_event_type = 'Lock'` among the active ones.",
     '',
   ];
   const rows: (string | number)[][] = [];
   for (const f of figs) {
     for (const r of f.rows) {
       rows.push([
-        f.db, r.label, r.instances || '', r.concurrency, rps(r.throughput), f2(r.p50), f2(r.p99), r.errors,
-        r.instances ? f2(r.gatewayCpuMs) : '', r.pgCpuMs === null ? '' : f2(r.pgCpuMs),
-        r.instances ? f2(r.statements) : '', r.pg ? f2(r.pg.transactions) : '', lockCell(r),
+        f.db,
+        r.label,
+        r.instances || '',
+        r.concurrency,
+        rps(r.throughput),
+        f2(r.p50),
+        f2(r.p99),
+        r.errors,
+        r.instances ? f2(r.gatewayCpuMs) : '',
+        r.pgCpuMs === null ? '' : f2(r.pgCpuMs),
+        r.instances ? f2(r.statements) : '',
+        r.pg ? f2(r.pg.transactions) : '',
+        lockCell(r),
       ]);
     }
   }
-  out.push(table(['database', 'request', 'instances', 'in flight', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/req gateway', 'CPU ms/req PostgreSQL', 'SQL statements/req', 'transactions/req', 'Lock waits (active samples)'], rows));
+  out.push(
+    table(
+      [
+        'database',
+        'request',
+        'instances',
+        'in flight',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'CPU ms/req gateway',
+        'CPU ms/req PostgreSQL',
+        'SQL statements/req',
+        'transactions/req',
+        'Lock waits (active samples)',
+      ],
+      rows,
+    ),
+  );
   const errs = figs.flatMap((f) => f.rows.filter((r) => r.firstError).map((r) => `${f.db}, ${r.label}: ${r.firstError}`));
   if (errs.length) out.push('', 'First errors:', '', ...errs.map((e) => `- \`${e.slice(0, 200).replace(/`/g, "'")}\``));
 
   out.push('', '### Targets (issue #13)', '');
-  out.push(table(
-    ['database', '16 in flight: complete / `{ __typename }` (≥ 50%)', 'complete / budget-less complete', '1 in flight: overhead p50 (≤ 1 ms)', 'CPU per complete, gateway + PostgreSQL (≤ 1 ms)', 'SQL per complete (≤ 0.5)', 'two instances together / one alone', 'synchronous_commit'],
-    figs.map((f) => {
-      const get = (label: string, c: number, inst = 1) => f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst)!;
-      const c16 = get('complete', 16);
-      const ratio = c16.throughput / get('`{ __typename }`', 16).throughput;
-      const overhead = get('complete', 1).p50 - get('direct to simulator', 1, 0).p50;
-      const cpu = c16.gatewayCpuMs + (c16.pgCpuMs ?? 0);
-      const one = f.rows.find((r) => r.label === ONE_ALONE);
-      const two = f.rows.find((r) => r.label === TWO_TOGETHER);
-      const oneL = f.rows.find((r) => r.label === `${ONE_ALONE}${LEASED}`);
-      const twoL = f.rows.find((r) => r.label === `${TWO_TOGETHER}${LEASED}`);
-      return [
-        f.db,
-        `${pct(ratio)} ${ratio >= 0.5 ? '✅' : '❌'}`,
-        pct(c16.throughput / get('complete, BUDGET_ENABLED=false', 16).throughput),
-        `${f2(overhead)} ms ${overhead <= 1 ? '✅' : '❌'}`,
-        `${f2(cpu)} ms ${cpu <= 1 ? '✅' : '❌'}`,
-        `${f2(c16.statements)} ${c16.statements <= 0.5 ? '✅' : '❌'}`,
-        one && two
-          ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` +
-            (oneL && twoL ? `; with leases ${rps(twoL.throughput)} / ${rps(oneL.throughput)} req/s = ${f2(twoL.throughput / oneL.throughput)}x` : '')
-          : 'n/a (one process per data directory)',
-        f.synchronousCommit ?? 'n/a (embedded)',
-      ];
-    }),
-  ));
+  out.push(
+    table(
+      [
+        'database',
+        '16 in flight: complete / `{ __typename }` (≥ 50%)',
+        'complete / budget-less complete',
+        '1 in flight: overhead p50 (≤ 1 ms)',
+        'CPU per complete, gateway + PostgreSQL (≤ 1 ms)',
+        'SQL per complete (≤ 0.5)',
+        'two instances together / one alone',
+        'synchronous_commit',
+      ],
+      figs.map((f) => {
+        const get = (label: string, c: number, inst = 1) =>
+          f.rows.find((r) => r.label === label && r.concurrency === c && r.instances === inst)!;
+        const c16 = get('complete', 16);
+        const ratio = c16.throughput / get('`{ __typename }`', 16).throughput;
+        const overhead = get('complete', 1).p50 - get('direct to simulator', 1, 0).p50;
+        const cpu = c16.gatewayCpuMs + (c16.pgCpuMs ?? 0);
+        const one = f.rows.find((r) => r.label === ONE_ALONE);
+        const two = f.rows.find((r) => r.label === TWO_TOGETHER);
+        const oneL = f.rows.find((r) => r.label === `${ONE_ALONE}${LEASED}`);
+        const twoL = f.rows.find((r) => r.label === `${TWO_TOGETHER}${LEASED}`);
+        return [
+          f.db,
+          `${pct(ratio)} ${ratio >= 0.5 ? '✅' : '❌'}`,
+          pct(c16.throughput / get('complete, BUDGET_ENABLED=false', 16).throughput),
+          `${f2(overhead)} ms ${overhead <= 1 ? '✅' : '❌'}`,
+          `${f2(cpu)} ms ${cpu <= 1 ? '✅' : '❌'}`,
+          `${f2(c16.statements)} ${c16.statements <= 0.5 ? '✅' : '❌'}`,
+          one && two
+            ? `${rps(two.throughput)} / ${rps(one.throughput)} req/s = ${f2(two.throughput / one.throughput)}x` +
+              (oneL && twoL
+                ? `; with leases ${rps(twoL.throughput)} / ${rps(oneL.throughput)} req/s = ${f2(twoL.throughput / oneL.throughput)}x`
+                : '')
+            : 'n/a (one process per data directory)',
+          f.synchronousCommit ?? 'n/a (embedded)',
+        ];
+      }),
+    ),
+  );
   out.push('', limits(figs));
   for (const f of figs) {
     for (const p of f.profiles) {
       out.push('', `### CPU profile: ${f.db}, ${p.what}, 16 in flight`, '');
-      out.push(`The gateway's main thread over ${PROFILE_MS / 1000} s (\`${p.file}\`, open in Chrome DevTools): busy ${(p.busy * 100).toFixed(0)}% of the time. Self time by package, share of busy time:`, '');
-      out.push(table(['where', 'share'], p.top.slice(0, 15).map((t) => [`\`${t.category}\``, `${(t.share * 100).toFixed(1)}%`])));
+      out.push(
+        `The gateway's main thread over ${PROFILE_MS / 1000} s (\`${p.file}\`, open in Chrome DevTools): busy ${(p.busy * 100).toFixed(0)}% of the time. Self time by package, share of busy time:`,
+        '',
+      );
+      out.push(
+        table(
+          ['where', 'share'],
+          p.top.slice(0, 15).map((t) => [`\`${t.category}\``, `${(t.share * 100).toFixed(1)}%`]),
+        ),
+      );
     }
   }
   return out.join('\n');

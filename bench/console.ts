@@ -52,8 +52,17 @@ export function bundleSizes(): { file: string; raw: number; gzip: number }[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-interface ApiCost { wallMs: number; cpuMs: number }
-interface Timing { rows: number; renderMs: number[]; apiMs: number[]; withForecast: ApiCost; withoutForecast: ApiCost }
+interface ApiCost {
+  wallMs: number;
+  cpuMs: number;
+}
+interface Timing {
+  rows: number;
+  renderMs: number[];
+  apiMs: number[];
+  withForecast: ApiCost;
+  withoutForecast: ApiCost;
+}
 
 const STATUS = 'periodStart periodEnd used reserved usagePercentage state';
 /** The Budgets page's query (the ConsoleBudget fragment's fields), with or without the forecast fields. */
@@ -65,7 +74,9 @@ const budgetsQuery = (forecast: boolean) => `query { budgets { id name budgetTyp
 async function apiCost(url: string, query: string, n = 15): Promise<ApiCost> {
   const once = async () => {
     const res = await fetch(`${url}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({ query }),
     });
     const body = (await res.json()) as { data?: { budgets: unknown[] }; errors?: unknown };
     if (!body.data || body.data.budgets.length !== BUDGETS) throw new Error(`budgets query failed: ${JSON.stringify(body.errors)}`);
@@ -91,7 +102,9 @@ async function timeCase(adminUrl: string, rows: number): Promise<Timing> {
   const url = u.toString();
   await sql(adminUrl, `drop database if exists "${name}" with (force)`);
   await sql(adminUrl, `create database "${name}"`);
-  const app = await startApp(loadConfig({ DATABASE_URL: url, PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn' }), { log: createLogger('warn') });
+  const app = await startApp(loadConfig({ DATABASE_URL: url, PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn' }), {
+    log: createLogger('warn'),
+  });
   const browser = await launchBrowser();
   try {
     if (rows > 0) {
@@ -167,10 +180,21 @@ export async function benchConsole(opts: { rows?: number[] } = {}): Promise<stri
     '',
     '### Download size (JS + CSS of dist/console, gzip -9)',
     '',
-    table(['file', 'raw', 'gzipped'], [
-      ...sizes.map((f) => [`\`${f.file.replace(/-[\w-]{8}\./, '-*.')}\``, `${(f.raw / 1024).toFixed(1)} KB`, `${(f.gzip / 1024).toFixed(1)} KB`]),
-      ['**total**', `${(sizes.reduce((s, f) => s + f.raw, 0) / 1024).toFixed(1)} KB`, `**${(totalGzip / 1024).toFixed(1)} KB** (target ≤ ${TARGET_KB} KB: ${totalGzip / 1024 <= TARGET_KB ? 'met' : 'MISSED'})`],
-    ]),
+    table(
+      ['file', 'raw', 'gzipped'],
+      [
+        ...sizes.map((f) => [
+          `\`${f.file.replace(/-[\w-]{8}\./, '-*.')}\``,
+          `${(f.raw / 1024).toFixed(1)} KB`,
+          `${(f.gzip / 1024).toFixed(1)} KB`,
+        ]),
+        [
+          '**total**',
+          `${(sizes.reduce((s, f) => s + f.raw, 0) / 1024).toFixed(1)} KB`,
+          `**${(totalGzip / 1024).toFixed(1)} KB** (target ≤ ${TARGET_KB} KB: ${totalGzip / 1024 <= TARGET_KB ? 'met' : 'MISSED'})`,
+        ],
+      ],
+    ),
   ];
   if (!existsSync(CHROMIUM)) {
     lines.push('', `Render times not measured: ${CHROMIUM} is missing (apt-get install -y chromium).`);
@@ -189,10 +213,16 @@ export async function benchConsole(opts: { rows?: number[] } = {}): Promise<stri
     '',
     `From \`page.goto('/console#/budgets')\` (a fresh document: signed in, assets cached) until the table lists all ${BUDGETS.toLocaleString('en-US')} budgets and two frames have painted, in Chromium (headless) against PostgreSQL; median of ${RUNS} after a warm-up. "API" is the one \`ConsoleBudgets\` request (every budget with status and forecast) as the browser timed it.`,
     '',
-    table(['usage rows in the database', 'rendered (p50)', 'min – max', 'API request (p50)', 'API share'], timings.map((t) => [
-      t.rows.toLocaleString('en-US'), `${median(t.renderMs).toFixed(0)} ms`, `${Math.min(...t.renderMs).toFixed(0)} – ${Math.max(...t.renderMs).toFixed(0)} ms`,
-      `${median(t.apiMs).toFixed(0)} ms`, `${((100 * median(t.apiMs)) / median(t.renderMs)).toFixed(0)}%`,
-    ])),
+    table(
+      ['usage rows in the database', 'rendered (p50)', 'min – max', 'API request (p50)', 'API share'],
+      timings.map((t) => [
+        t.rows.toLocaleString('en-US'),
+        `${median(t.renderMs).toFixed(0)} ms`,
+        `${Math.min(...t.renderMs).toFixed(0)} – ${Math.max(...t.renderMs).toFixed(0)} ms`,
+        `${median(t.apiMs).toFixed(0)} ms`,
+        `${((100 * median(t.apiMs)) / median(t.renderMs)).toFixed(0)}%`,
+      ]),
+    ),
   );
   lines.push(
     '',
@@ -200,10 +230,16 @@ export async function benchConsole(opts: { rows?: number[] } = {}): Promise<stri
     '',
     'The same query from Node without the browser, with and without `forecast projectedExhaustionAt`: median wall time and CPU of the process (server and client share it) per request. Forecasts add one batched rollup read per kind of scope (at most four statements, src/budgets/forecast.ts).',
     '',
-    table(['usage rows', 'without forecast', 'with forecast', 'ratio (wall)', 'CPU without → with'], timings.map((t) => [
-      t.rows.toLocaleString('en-US'), `${t.withoutForecast.wallMs.toFixed(0)} ms`, `${t.withForecast.wallMs.toFixed(0)} ms`,
-      `${(t.withForecast.wallMs / t.withoutForecast.wallMs).toFixed(2)}×`, `${t.withoutForecast.cpuMs.toFixed(0)} → ${t.withForecast.cpuMs.toFixed(0)} ms`,
-    ])),
+    table(
+      ['usage rows', 'without forecast', 'with forecast', 'ratio (wall)', 'CPU without → with'],
+      timings.map((t) => [
+        t.rows.toLocaleString('en-US'),
+        `${t.withoutForecast.wallMs.toFixed(0)} ms`,
+        `${t.withForecast.wallMs.toFixed(0)} ms`,
+        `${(t.withForecast.wallMs / t.withoutForecast.wallMs).toFixed(2)}×`,
+        `${t.withoutForecast.cpuMs.toFixed(0)} → ${t.withForecast.cpuMs.toFixed(0)} ms`,
+      ]),
+    ),
   );
   return lines.join('\n');
 }

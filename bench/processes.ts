@@ -113,7 +113,10 @@ export async function watchBackends(adminUrl: string, db: string, everyMs = 20):
   const c = new Client({ connectionString: adminUrl });
   await c.connect();
   const xacts = async () =>
-    Number((await c.query<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = $1', [db])).rows[0]?.n ?? 0);
+    Number(
+      (await c.query<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = $1', [db])).rows[0]?.n ??
+        0,
+    );
   // pg_stat_database is a snapshot per transaction: read it afresh each time.
   await c.query("set stats_fetch_consistency = 'none'");
   const x0 = await xacts();
@@ -124,7 +127,13 @@ export async function watchBackends(adminUrl: string, db: string, everyMs = 20):
   let active = 0;
   let stopped = false;
   const sample = async () => {
-    const r = await c.query<{ pid: number; state: string | null; wait_event_type: string | null; wait_event: string | null; tag: string | null }>(
+    const r = await c.query<{
+      pid: number;
+      state: string | null;
+      wait_event_type: string | null;
+      wait_event: string | null;
+      tag: string | null;
+    }>(
       "select pid, state, wait_event_type, wait_event, substring(query from '/\\* bg:([a-z_]+) \\*/') as tag from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
       [db],
     );

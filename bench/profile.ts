@@ -70,4 +70,3 @@ export function busyShare(p: Profile): number {
   const idle = all.filter((id) => byId.get(id)?.callFrame.functionName === '(idle)').length;
   return all.length ? 1 - idle / all.length : 0;
 }
-

@@ -11,7 +11,9 @@ export function machine(): string {
   } catch {
     // not Linux: os.cpus() it is
   }
-  return `nproc ${availableParallelism()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, CPU ${model}, Node ${process.version}; load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')} (a shared machine: other jobs ran alongside)`;
+  return `nproc ${availableParallelism()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, CPU ${model}, Node ${process.version}; load average at start ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (a shared machine: other jobs ran alongside)`;
 }
 
 /** A Markdown table. */
@@ -28,7 +30,9 @@ export function writeSection(file: string, name: string, body: string): void {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const block = `${start}\n${body.trim()}\n${end}`;
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nRun with `npm run bench` (all suites) or `npm run bench -- <suite>`.\n';
+  const current = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : '# Benchmarks\n\nRun with `npm run bench` (all suites) or `npm run bench -- <suite>`.\n';
   const i = current.indexOf(start);
   const j = current.indexOf(end);
   const next = i >= 0 && j > i ? current.slice(0, i) + block + current.slice(j + end.length) : `${current.trimEnd()}\n\n${block}\n`;

@@ -30,10 +30,11 @@ const SUITES: Record<string, Suite> = {
   },
   path: () => benchPath({ baseline: process.env.BENCH_BASELINE ?? null }),
   compatible: () => benchCompatible(),
-  analytics: () => benchAnalytics({
-    rows: (process.env.BENCH_ANALYTICS_ROWS ?? '1000000').split(',').map(Number),
-    keep: process.env.BENCH_ANALYTICS_KEEP === '1',
-  }),
+  analytics: () =>
+    benchAnalytics({
+      rows: (process.env.BENCH_ANALYTICS_ROWS ?? '1000000').split(',').map(Number),
+      keep: process.env.BENCH_ANALYTICS_KEEP === '1',
+    }),
   console: () => benchConsole({ rows: (process.env.BENCH_CONSOLE_ROWS ?? '0,1000000').split(',').map(Number) }),
 };
 

@@ -16,9 +16,7 @@ export function startSimulatorWorker(): Promise<SimulatorHandle> {
   return new Promise((resolve, reject) => {
     const w = new Worker(join(__dirname, 'simulator-worker.js'), { workerData: { role: 'simulator' } });
     w.once('error', reject);
-    w.once('message', (m: { url: string }) =>
-      resolve({ url: m.url, close: async () => void (await w.terminate()) }),
-    );
+    w.once('message', (m: { url: string }) => resolve({ url: m.url, close: async () => void (await w.terminate()) }));
   });
 }
 

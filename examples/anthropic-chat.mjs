@@ -30,11 +30,15 @@ for (let call = 1; call <= questions; call++) {
     } else {
       const { data, response } = await client.messages.create({ model, max_tokens: 20, messages, metadata }).withResponse();
       const text = data.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
-      console.log(JSON.stringify({ call, stream: false, model: data.model, text, usage: data.usage, cost: response.headers.get('x-budget-cost') }));
+      console.log(
+        JSON.stringify({ call, stream: false, model: data.model, text, usage: data.usage, cost: response.headers.get('x-budget-cost') }),
+      );
     }
   } catch (e) {
     if (!(e instanceof Anthropic.APIError)) throw e;
-    console.log(JSON.stringify({ call, error: { status: e.status, type: e.error?.error?.type, code: e.error?.error?.code, message: e.message } }));
+    console.log(
+      JSON.stringify({ call, error: { status: e.status, type: e.error?.error?.type, code: e.error?.error?.code, message: e.message } }),
+    );
     break;
   }
 }

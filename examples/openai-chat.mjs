@@ -19,7 +19,14 @@ const messages = [{ role: 'user', content: 'Summarise the quarterly report in on
 for (let call = 1; call <= questions; call++) {
   try {
     if (call % 2 === 0) {
-      const stream = await client.chat.completions.create({ model, messages, max_tokens: 20, user, stream: true, stream_options: { include_usage: true } });
+      const stream = await client.chat.completions.create({
+        model,
+        messages,
+        max_tokens: 20,
+        user,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       let text = '';
       let served = null;
       let usage = null;
@@ -31,7 +38,16 @@ for (let call = 1; call <= questions; call++) {
       console.log(JSON.stringify({ call, stream: true, model: served, text, usage, cost: usage?.cost ?? null }));
     } else {
       const { data, response } = await client.chat.completions.create({ model, messages, max_tokens: 20, user }).withResponse();
-      console.log(JSON.stringify({ call, stream: false, model: data.model, text: data.choices[0].message.content, usage: data.usage, cost: response.headers.get('x-budget-cost') }));
+      console.log(
+        JSON.stringify({
+          call,
+          stream: false,
+          model: data.model,
+          text: data.choices[0].message.content,
+          usage: data.usage,
+          cost: response.headers.get('x-budget-cost'),
+        }),
+      );
     }
   } catch (e) {
     if (!(e instanceof OpenAI.APIError)) throw e;

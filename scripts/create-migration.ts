@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   try {
     await migrate(db.orm);
     const migrator = db.orm.getMigrator();
-    
+
     const res = await migrator.createMigration(undefined, false, process.argv.includes('--initial'));
     console.log(res.fileName ? `created migrations/${res.fileName}` : 'no changes');
   } finally {

@@ -26,10 +26,16 @@ const USER = 'user-123';
 const PROJECT = 'project-456';
 const PROMPT = 'Summarise the quarterly infrastructure costs in three bullet points.';
 
-interface GqlError { message: string; extensions?: { code?: string } }
+interface GqlError {
+  message: string;
+  extensions?: { code?: string };
+}
 
 class Client {
-  constructor(private readonly url: string, private readonly key: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly key: string,
+  ) {}
 
   async raw<T>(query: string, variables: Record<string, unknown> = {}): Promise<{ data: T | null; errors?: GqlError[] }> {
     const res = await fetch(`${this.url}/graphql`, {
@@ -62,29 +68,65 @@ const ALERTS = `query { alerts(first: 100) { id alertType severity message actio
 const STATUS = `query { budgets { name budgetType limitPeriod limitValue
   status { used reserved remaining usagePercentage state } } }`;
 
-interface Alert { id: string; alertType: string; severity: string; message: string; actionTaken: string | null; budget: { name: string } | null; createdAt: string }
+interface Alert {
+  id: string;
+  alertType: string;
+  severity: string;
+  message: string;
+  actionTaken: string | null;
+  budget: { name: string } | null;
+  createdAt: string;
+}
 
 async function run(api: Client): Promise<void> {
   // Limits in units of one request's cost, so the story holds whatever the seeded prices are.
   const cost = async (provider: string, model: string) =>
-    (await api.ok<{ estimateCost: { totalCost: number } }>(ESTIMATE, { provider, model, inputTokens: 25, outputTokens: REPLY_TOKENS })).estimateCost.totalCost;
+    (await api.ok<{ estimateCost: { totalCost: number } }>(ESTIMATE, { provider, model, inputTokens: 25, outputTokens: REPLY_TOKENS }))
+      .estimateCost.totalCost;
   const gpt = await cost('openai', 'gpt-4o');
   const cheap = await cost('deepseek', 'deepseek-chat');
   const round = (n: number) => Number(n.toFixed(6));
   const budgets = [
-    { budgetName: 'Global monthly', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10_000, warningThreshold: 0.8, criticalThreshold: 0.95 },
     {
-      budgetName: `${USER} daily`, budgetType: 'USER', userId: USER, limitType: 'COST', limitPeriod: 'DAILY',
-      limitValue: round(16 * gpt), warningThreshold: 0.5, criticalThreshold: 0.9, fallbackThreshold: 0.72,
-      enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat',
+      budgetName: 'Global monthly',
+      budgetType: 'GLOBAL',
+      limitType: 'COST',
+      limitPeriod: 'MONTHLY',
+      limitValue: 10_000,
+      warningThreshold: 0.8,
+      criticalThreshold: 0.95,
     },
     {
-      budgetName: `${PROJECT} weekly`, budgetType: 'PROJECT', projectId: PROJECT, limitType: 'COST', limitPeriod: 'WEEKLY',
-      limitValue: round(11 * gpt + 18 * cheap), warningThreshold: 0.8, criticalThreshold: 0.95, hardLimitEnabled: true, blockOnExceeded: true,
+      budgetName: `${USER} daily`,
+      budgetType: 'USER',
+      userId: USER,
+      limitType: 'COST',
+      limitPeriod: 'DAILY',
+      limitValue: round(16 * gpt),
+      warningThreshold: 0.5,
+      criticalThreshold: 0.9,
+      fallbackThreshold: 0.72,
+      enableFallback: true,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+    },
+    {
+      budgetName: `${PROJECT} weekly`,
+      budgetType: 'PROJECT',
+      projectId: PROJECT,
+      limitType: 'COST',
+      limitPeriod: 'WEEKLY',
+      limitValue: round(11 * gpt + 18 * cheap),
+      warningThreshold: 0.8,
+      criticalThreshold: 0.95,
+      hardLimitEnabled: true,
+      blockOnExceeded: true,
     },
   ];
 
-  console.log(`\n== Budgets (the layers of examples/budgets.yaml, limits shrunk for the demo; one gpt-4o request ≈ ${usd(gpt, 4)}, deepseek-chat ≈ ${usd(cheap, 4)})`);
+  console.log(
+    `\n== Budgets (the layers of examples/budgets.yaml, limits shrunk for the demo; one gpt-4o request ≈ ${usd(gpt, 4)}, deepseek-chat ≈ ${usd(cheap, 4)})`,
+  );
   for (const b of budgets) {
     await api.ok(CREATE, { input: b });
     const extra = [
@@ -93,7 +135,9 @@ async function run(api: Client): Promise<void> {
       ...('enableFallback' in b ? [`fallback to ${b.fallbackProvider}/${b.fallbackModel} from ${b.fallbackThreshold! * 100}%`] : []),
       ...('hardLimitEnabled' in b ? ['hard limit'] : []),
     ];
-    console.log(`   ${pad(b.budgetName, 22)} ${pad(b.budgetType, 8)} ${pad(b.limitPeriod, 8)} ${pad(usd(b.limitValue), 14)} ${extra.join(', ')}`);
+    console.log(
+      `   ${pad(b.budgetName, 22)} ${pad(b.budgetType, 8)} ${pad(b.limitPeriod, 8)} ${pad(usd(b.limitValue), 14)} ${extra.join(', ')}`,
+    );
   }
 
   console.log(`\n== Traffic: ${REQUESTS} requests for openai/gpt-4o from ${USER} in ${PROJECT}`);
@@ -102,20 +146,35 @@ async function run(api: Client): Promise<void> {
   for (let i = 1; i <= REQUESTS; i++) {
     const r = await api.raw<{
       complete: {
-        provider: string; model: string; fallbackUsed: boolean; fallbackReason: string | null;
+        provider: string;
+        model: string;
+        fallbackUsed: boolean;
+        fallbackReason: string | null;
         usage: { inputTokens: number; outputTokens: number; totalCost: number };
         budgets: { name: string; status: { usagePercentage: number; state: string } }[];
       };
     }>(COMPLETE, {
-      input: { provider: 'openai', model: 'gpt-4o', userId: USER, projectId: PROJECT, maxTokens: REPLY_TOKENS, messages: [{ role: 'user', content: PROMPT }] },
+      input: {
+        provider: 'openai',
+        model: 'gpt-4o',
+        userId: USER,
+        projectId: PROJECT,
+        maxTokens: REPLY_TOKENS,
+        messages: [{ role: 'user', content: PROMPT }],
+      },
     });
     const n = `#${String(i).padStart(2, '0')}`;
     if (r.data?.complete) {
       const c = r.data.complete;
       tally.served++;
       tally.spent += c.usage.totalCost;
-      const states = [...c.budgets].sort((a, b) => a.name.localeCompare(b.name)).filter((b) => b.name !== 'Global monthly').map((b) => `${b.name.split(' ')[0]} ${pct(b.status.usagePercentage)} ${b.status.state}`);
-      console.log(`${n} ${c.fallbackUsed ? 'FALLBACK' : 'ok      '} ${pad(`${c.provider}/${c.model}`, 23)} ${c.usage.inputTokens}+${c.usage.outputTokens} tokens  ${usd(c.usage.totalCost)}  | ${states.join(' | ')}`);
+      const states = [...c.budgets]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .filter((b) => b.name !== 'Global monthly')
+        .map((b) => `${b.name.split(' ')[0]} ${pct(b.status.usagePercentage)} ${b.status.state}`);
+      console.log(
+        `${n} ${c.fallbackUsed ? 'FALLBACK' : 'ok      '} ${pad(`${c.provider}/${c.model}`, 23)} ${c.usage.inputTokens}+${c.usage.outputTokens} tokens  ${usd(c.usage.totalCost)}  | ${states.join(' | ')}`,
+      );
       if (c.fallbackUsed) {
         tally.fallback++;
         console.log(`      why: ${c.fallbackReason}`);
@@ -136,16 +195,25 @@ async function run(api: Client): Promise<void> {
 
   console.log(`\n== Summary: ${tally.served} served (${tally.fallback} by fallback), ${tally.refused} refused, ${usd(tally.spent)} spent`);
   const { budgets: status } = await api.ok<{
-    budgets: { name: string; budgetType: string; limitPeriod: string; limitValue: number; status: { used: number; reserved: number; remaining: number; usagePercentage: number; state: string } }[];
+    budgets: {
+      name: string;
+      budgetType: string;
+      limitPeriod: string;
+      limitValue: number;
+      status: { used: number; reserved: number; remaining: number; usagePercentage: number; state: string };
+    }[];
   }>(STATUS);
   console.log(`   ${pad('budget', 22)} ${pad('limit', 14)} ${pad('used', 12)} ${pad('remaining', 14)} ${pad('usage', 7)} state`);
   for (const b of status) {
     const s = b.status;
-    console.log(`   ${pad(b.name, 22)} ${pad(usd(b.limitValue), 14)} ${pad(usd(s.used), 12)} ${pad(usd(s.remaining), 14)} ${pct(s.usagePercentage)} ${s.state}`);
+    console.log(
+      `   ${pad(b.name, 22)} ${pad(usd(b.limitValue), 14)} ${pad(usd(s.used), 12)} ${pad(usd(s.remaining), 14)} ${pct(s.usagePercentage)} ${s.state}`,
+    );
   }
   const { alerts } = await api.ok<{ alerts: Alert[] }>(ALERTS);
   console.log(`\n== Alerts raised: ${alerts.length}`);
-  for (const a of [...alerts].reverse()) console.log(`   ${pad(`${a.alertType}/${a.severity}`, 18)} ${pad(a.budget?.name ?? '-', 22)} ${a.message}`);
+  for (const a of [...alerts].reverse())
+    console.log(`   ${pad(`${a.alertType}/${a.severity}`, 18)} ${pad(a.budget?.name ?? '-', 22)} ${a.message}`);
   console.log('\nDone. Everything ran on loopback against the provider simulator; nothing is stored.');
 }
 
@@ -161,9 +229,12 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       ADMIN_API_KEY: adminKey,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      OPENAI_API_KEY: 'sk-demo', OPENAI_BASE_URL: `${sim.url}/v1`,
-      ANTHROPIC_API_KEY: 'sk-demo', ANTHROPIC_BASE_URL: sim.url,
-      DEEPSEEK_API_KEY: 'sk-demo', DEEPSEEK_BASE_URL: sim.url,
+      OPENAI_API_KEY: 'sk-demo',
+      OPENAI_BASE_URL: `${sim.url}/v1`,
+      ANTHROPIC_API_KEY: 'sk-demo',
+      ANTHROPIC_BASE_URL: sim.url,
+      DEEPSEEK_API_KEY: 'sk-demo',
+      DEEPSEEK_BASE_URL: sim.url,
       OLLAMA_BASE_URL: sim.url,
       PROVIDER_MAX_RETRIES: '0',
       // The demo's traffic is a one-minute burst on budgets it has just created: project from it at once

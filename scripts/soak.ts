@@ -53,7 +53,8 @@ function pick(i: number) {
   return MIX[0];
 }
 
-const quantile = (xs: number[], q: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] : 0);
+const quantile = (xs: number[], q: number) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] : 0;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
 async function metric(url: string, name: string): Promise<number> {
@@ -77,11 +78,22 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
     cwd: root,
     env: {
-      PATH: env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: dbUrl, ADMIN_API_KEY: KEY, BUDGET_SPIKE_DETECTION: 'false',
-      OPENAI_API_KEY: 'sk-sim', OPENAI_BASE_URL: `${sim.url}/v1`, DEEPSEEK_API_KEY: 'sk-sim', DEEPSEEK_BASE_URL: sim.url,
-      ANTHROPIC_API_KEY: 'sk-sim', ANTHROPIC_BASE_URL: sim.url, PROVIDER_MAX_RETRIES: '0',
+      PATH: env.PATH ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: dbUrl,
+      ADMIN_API_KEY: KEY,
+      BUDGET_SPIKE_DETECTION: 'false',
+      OPENAI_API_KEY: 'sk-sim',
+      OPENAI_BASE_URL: `${sim.url}/v1`,
+      DEEPSEEK_API_KEY: 'sk-sim',
+      DEEPSEEK_BASE_URL: sim.url,
+      ANTHROPIC_API_KEY: 'sk-sim',
+      ANTHROPIC_BASE_URL: sim.url,
+      PROVIDER_MAX_RETRIES: '0',
       // Short enough that the final check can wait for a request that died mid-way to be swept.
-      BUDGET_RESERVATION_TTL_MS: '30000', BUDGET_SWEEP_INTERVAL_MS: '1000',
+      BUDGET_RESERVATION_TTL_MS: '30000',
+      BUDGET_SWEEP_INTERVAL_MS: '1000',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -111,9 +123,14 @@ async function main(): Promise<void> {
     return (await r.json()) as { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] };
   };
   for (let i = 0; i < 20; i++) {
-    await gql({ query: `mutation { createBudget(input: {budgetName: "soak user ${i}", budgetType: USER, userId: "soak-u${i}", limitType: COST, limitPeriod: DAILY, limitValue: 5, enableFallback: true}) { id } }` });
+    await gql({
+      query: `mutation { createBudget(input: {budgetName: "soak user ${i}", budgetType: USER, userId: "soak-u${i}", limitType: COST, limitPeriod: DAILY, limitValue: 5, enableFallback: true}) { id } }`,
+    });
   }
-  await gql({ query: 'mutation { createBudget(input: {budgetName: "soak org", budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, limitValue: 100000}) { id } }' });
+  await gql({
+    query:
+      'mutation { createBudget(input: {budgetName: "soak org", budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, limitValue: 100000}) { id } }',
+  });
 
   let window = { sent: 0, done: 0, skipped: 0, latencies: [] as number[], codes: new Map<string, number>() };
   let outstanding = 0;
@@ -133,7 +150,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const w = window;
     gql(m.body(i))
-      .then((r) => (r.errors?.length ? r.errors[0].extensions?.code ?? 'ERROR' : 'ok'), (e: Error) => e.name)
+      .then(
+        (r) => (r.errors?.length ? (r.errors[0].extensions?.code ?? 'ERROR') : 'ok'),
+        (e: Error) => e.name,
+      )
       .then((code) => {
         outstanding--;
         w.done++;
@@ -153,13 +173,15 @@ async function main(): Promise<void> {
   const reporter = setInterval(() => {
     const w = window;
     window = { sent: 0, done: 0, skipped: 0, latencies: [], codes: new Map() };
-    void Promise.all([metric(url, 'biowerk_nodejs_heap_size_used_bytes'), metric(url, 'biowerk_process_resident_memory_bytes')]).then(([heap, rss]) => {
-      const min = ((Date.now() - started) / 60_000).toFixed(1);
-      process.stdout.write(
-        `[${min} min] ${(w.done / (REPORT / 1000)).toFixed(1)} req/s done (${w.sent} sent, ${w.skipped} skipped), complete p50 ${quantile(w.latencies, 0.5).toFixed(0)} ms p99 ${quantile(w.latencies, 0.99).toFixed(0)} ms, ` +
-          `heap ${mb(heap)}, rss ${mb(rss)}, outcomes ${JSON.stringify(Object.fromEntries(w.codes))}\n`,
-      );
-    });
+    void Promise.all([metric(url, 'biowerk_nodejs_heap_size_used_bytes'), metric(url, 'biowerk_process_resident_memory_bytes')]).then(
+      ([heap, rss]) => {
+        const min = ((Date.now() - started) / 60_000).toFixed(1);
+        process.stdout.write(
+          `[${min} min] ${(w.done / (REPORT / 1000)).toFixed(1)} req/s done (${w.sent} sent, ${w.skipped} skipped), complete p50 ${quantile(w.latencies, 0.5).toFixed(0)} ms p99 ${quantile(w.latencies, 0.99).toFixed(0)} ms, ` +
+            `heap ${mb(heap)}, rss ${mb(rss)}, outcomes ${JSON.stringify(Object.fromEntries(w.codes))}\n`,
+        );
+      },
+    );
   }, REPORT);
 
   await new Promise((r) => setTimeout(r, DURATION));

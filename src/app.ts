@@ -145,10 +145,17 @@ function backgroundJobs({ services, bus, budgetCache, ledger }: Built): Job[] {
     services.alerts,
     bus,
     budgetCache,
-    new HoldExpiryJob(db.orm, ledger, {
-      intervalMs: config.budget.sweepIntervalMs, ttlMs: config.budget.reservationTtlMs, costTracking: config.budget.costTracking,
-      held: () => completions.heldRequestIds(),
-    }, log),
+    new HoldExpiryJob(
+      db.orm,
+      ledger,
+      {
+        intervalMs: config.budget.sweepIntervalMs,
+        ttlMs: config.budget.reservationTtlMs,
+        costTracking: config.budget.costTracking,
+        held: () => completions.heldRequestIds(),
+      },
+      log,
+    ),
     // Requests in flight settle and the queued ledger batches commit before the sweepers stop and the database closes.
     { start: () => undefined, stop: () => completions.drain() },
   ];
@@ -159,14 +166,20 @@ async function bootstrapKeys({ apiKeys, log }: AppServices): Promise<string | nu
   const bootstrapAdminKey = await apiKeys.bootstrapAdmin();
   const unbound = await apiKeys.unboundServiceKeys();
   if (unbound.length) {
-    log.warn({ keys: unbound }, `${unbound.length} SERVICE key(s) bound to no service are refused (FORBIDDEN, reason SERVICE_KEY_UNBOUND): issue keys bound to their service and revoke these`);
+    log.warn(
+      { keys: unbound },
+      `${unbound.length} SERVICE key(s) bound to no service are refused (FORBIDDEN, reason SERVICE_KEY_UNBOUND): issue keys bound to their service and revoke these`,
+    );
   }
   return bootstrapAdminKey;
 }
 
 /** Builds the services; nothing runs yet (no timer, no subscription). */
 function buildServices(config: AppConfig, db: Database, log: Logger, now: (() => Date) | undefined): Built {
-  const metrics = createMetrics(config.metrics.prefix, { userLabels: config.metrics.userLabels, maxLabelValues: config.metrics.maxLabelValues });
+  const metrics = createMetrics(config.metrics.prefix, {
+    userLabels: config.metrics.userLabels,
+    maxLabelValues: config.metrics.maxLabelValues,
+  });
   installScrapeCollectors(metrics, db.orm, log);
   const pubSub = createAppPubSub();
   const apiKeys = new ApiKeyService(db.orm, config.adminApiKey, {
@@ -180,10 +193,20 @@ function buildServices(config: AppConfig, db: Database, log: Logger, now: (() =>
   const alerts = new AlertService({ config, orm: db.orm, log, metrics, pubSub });
   const hooks = settleHooks(alerts);
   const ledger = new LedgerBatcher(
-    db.orm, new HotSql(db.orm, db.embedded), batchAlerts(hooks), log, config.budget.costTracking, () => services.completions.betweenCalls,
+    db.orm,
+    new HotSql(db.orm, db.embedded),
+    batchAlerts(hooks),
+    log,
+    config.budget.costTracking,
+    () => services.completions.betweenCalls,
     { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
   );
-  const admission = new Admission(apiKeys, new RateLimiter(config.rateLimitPerMinute), new RateLimiter(config.auth.failuresPerMinute), config.auth.trustProxyHops);
+  const admission = new Admission(
+    apiKeys,
+    new RateLimiter(config.rateLimitPerMinute),
+    new RateLimiter(config.auth.failuresPerMinute),
+    config.auth.trustProxyHops,
+  );
   const services: AppServices = {
     config,
     db,
@@ -191,7 +214,10 @@ function buildServices(config: AppConfig, db: Database, log: Logger, now: (() =>
     metrics,
     apiKeys,
     admission,
-    budgets: new BudgetService({ knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) }, () => void bus.changed('budgets')),
+    budgets: new BudgetService(
+      { knownProviders: PROVIDER_IDS, configuredChannels: configuredChannels(config) },
+      () => void bus.changed('budgets'),
+    ),
     alerts,
     prices,
     providers,
@@ -208,7 +234,10 @@ function buildServices(config: AppConfig, db: Database, log: Logger, now: (() =>
 /** Budgets and price overrides are cached in memory; every change is announced to the other instances (docs/ledger.md, "Caches"). */
 function buildCaches(config: AppConfig, db: Database, log: Logger) {
   const bus = new InvalidationBus(invalidationTransport(config, db.orm, log), log);
-  const prices = new PriceCatalog(db.orm, { allowUnpricedModels: config.budget.allowUnpricedModels, onChanged: () => void bus.changed('prices') });
+  const prices = new PriceCatalog(db.orm, {
+    allowUnpricedModels: config.budget.allowUnpricedModels,
+    onChanged: () => void bus.changed('prices'),
+  });
   bus.on('prices', () => prices.invalidate());
   const budgetCache = new BudgetCache(db.orm, log, config.budget.cacheRefreshMs);
   bus.on('budgets', () => budgetCache.invalidate());
@@ -247,7 +276,12 @@ async function buildHttp({ services, pubSub, connections }: Built): Promise<Http
   // the check runs every connectionsCheckingInterval, so keep it well below the timeouts.
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
   const server = createServer(
-    { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)) },
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
+    },
     app,
   );
   // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
@@ -262,7 +296,13 @@ async function buildHttp({ services, pubSub, connections }: Built): Promise<Http
   return { server, apollo };
 }
 
-function createApollo(schema: GraphQLSchema, httpServer: Server, closeWebSockets: () => Promise<void>, config: AppConfig, log: Logger): ApolloServer<GraphQLContext> {
+function createApollo(
+  schema: GraphQLSchema,
+  httpServer: Server,
+  closeWebSockets: () => Promise<void>,
+  config: AppConfig,
+  log: Logger,
+): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
     introspection: config.introspection,
@@ -280,7 +320,11 @@ function createApollo(schema: GraphQLSchema, httpServer: Server, closeWebSockets
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Installed by default, it wraps every field resolver to compute cache hints no one sets.
       ApolloServerPluginCacheControlDisabled(),
-      { async serverWillStart() { return { drainServer: closeWebSockets }; } },
+      {
+        async serverWillStart() {
+          return { drainServer: closeWebSockets };
+        },
+      },
       // Decided by our config, not by Apollo's own reading of NODE_ENV.
       config.introspection ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
@@ -316,11 +360,13 @@ function mountRoutes(app: express.Express, apollo: ApolloServer<GraphQLContext>,
       context: async ({ req }) => {
         const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
         // Batched HTTP requests are off, so one request is one operation; roles are checked per root field.
-        const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) }).catch((e: unknown) => {
-          if (!(e instanceof AppError)) throw e;
-          const { status, headers } = httpRefusal(e);
-          throw httpAppError(e, status, headers);
-        });
+        const auth = await admission
+          .admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) })
+          .catch((e: unknown) => {
+            if (!(e instanceof AppError)) throw e;
+            const { status, headers } = httpRefusal(e);
+            throw httpAppError(e, status, headers);
+          });
         return buildContext(services, auth, requestId);
       },
     }),

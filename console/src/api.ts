@@ -83,7 +83,12 @@ function closeLive(): void {
 }
 
 /** Subscribes; returns the unsubscribe function. */
-export function subscribe<R, V>(doc: TypedDocumentString<R, V>, variables: V, onData: (r: R) => void, onError?: (e: unknown) => void): () => void {
+export function subscribe<R, V>(
+  doc: TypedDocumentString<R, V>,
+  variables: V,
+  onData: (r: R) => void,
+  onError?: (e: unknown) => void,
+): () => void {
   return liveClient().subscribe<R>(
     { query: doc.toString(), variables: variables as Record<string, unknown> },
     {

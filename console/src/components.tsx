@@ -9,7 +9,15 @@ import { percent } from './format';
 /** The usage bar: width = usage %, colour by state; a meter for assistive technology. */
 export function UsageBar({ value, state, label }: { value: number; state: BudgetState; label: string }) {
   return (
-    <div class={`bar state-${state.toLowerCase()}`} role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(100, value)} aria-valuetext={percent(value)} aria-label={label}>
+    <div
+      class={`bar state-${state.toLowerCase()}`}
+      role="meter"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={Math.min(100, value)}
+      aria-valuetext={percent(value)}
+      aria-label={label}
+    >
       <span style={{ width: `${Math.min(100, Math.max(0, value))}%` }} />
     </div>
   );
@@ -58,7 +66,15 @@ export interface ChartSeries {
  * A uPlot chart: `x` in seconds since the epoch (UTC axes), one `ys` array per series
  * (null = gap). `summary` is its text alternative, shown under it as well.
  */
-export function TimeChart({ title, x, ys, series, summary, height = 240, format }: {
+export function TimeChart({
+  title,
+  x,
+  ys,
+  series,
+  summary,
+  height = 240,
+  format,
+}: {
   title: string;
   x: number[];
   ys: (number | null)[][];
@@ -80,14 +96,26 @@ export function TimeChart({ title, x, ys, series, summary, height = 240, format 
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [
-          { values: (_u, splits) => { const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0; return splits.map((t) => utcTick(t, span)); } },
+          {
+            values: (_u, splits) => {
+              const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+              return splits.map((t) => utcTick(t, span));
+            },
+          },
           { values: (_u, vals) => vals.map(format), size: 70 },
         ],
         series: [
           { label: 'time (UTC)' },
           ...series.map((s) => ({
-            label: s.label, stroke: s.stroke, dash: s.dash, fill: s.fill, width: 2, spanGaps: true, points: { show: false },
-            paths: s.bars ? bars : undefined, value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),
+            label: s.label,
+            stroke: s.stroke,
+            dash: s.dash,
+            fill: s.fill,
+            width: 2,
+            spanGaps: true,
+            points: { show: false },
+            paths: s.bars ? bars : undefined,
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),
           })),
         ],
       },
@@ -105,7 +133,9 @@ export function TimeChart({ title, x, ys, series, summary, height = 240, format 
     <figure class="chart">
       <figcaption>{title}</figcaption>
       <div ref={box} role="img" aria-label={`${title}: ${summary}`} />
-      <p class="chart-summary" data-testid="chart-summary">{summary}</p>
+      <p class="chart-summary" data-testid="chart-summary">
+        {summary}
+      </p>
     </figure>
   );
 }
@@ -118,7 +148,15 @@ function utcTick(seconds: number, spanSeconds: number): string {
 }
 
 /** A ranked list with proportional bars: the breakdowns (provider/model, project, user, service). */
-export function Breakdown({ title, rows, format }: { title: string; rows: { key: string; value: number; detail: string }[]; format: (v: number) => string }) {
+export function Breakdown({
+  title,
+  rows,
+  format,
+}: {
+  title: string;
+  rows: { key: string; value: number; detail: string }[];
+  format: (v: number) => string;
+}) {
   const max = Math.max(0, ...rows.map((r) => r.value));
   return (
     <figure class="breakdown">
@@ -128,14 +166,25 @@ export function Breakdown({ title, rows, format }: { title: string; rows: { key:
       ) : (
         <table>
           <thead>
-            <tr><th scope="col">{title.replace(/^By /, '')}</th><th scope="col">Cost</th><th scope="col"><span class="sr-only">Share</span></th></tr>
+            <tr>
+              <th scope="col">{title.replace(/^By /, '')}</th>
+              <th scope="col">Cost</th>
+              <th scope="col">
+                <span class="sr-only">Share</span>
+              </th>
+            </tr>
           </thead>
           <tbody>
             {rows.map((r) => (
               <tr key={r.key}>
-                <th scope="row">{r.key || <em>(none)</em>}<small class="muted"> {r.detail}</small></th>
+                <th scope="row">
+                  {r.key || <em>(none)</em>}
+                  <small class="muted"> {r.detail}</small>
+                </th>
                 <td class="num">{format(r.value)}</td>
-                <td class="share"><span style={{ width: `${max > 0 ? (100 * r.value) / max : 0}%` }} /></td>
+                <td class="share">
+                  <span style={{ width: `${max > 0 ? (100 * r.value) / max : 0}%` }} />
+                </td>
               </tr>
             ))}
           </tbody>

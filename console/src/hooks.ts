@@ -15,7 +15,11 @@ export interface Loaded<T> {
  * superseded before it arrived, and the page would never show anything.
  */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs = 0): Loaded<T> {
-  const [state, setState] = useState<{ data: T | null; error: GqlError | null; loading: boolean }>({ data: null, error: null, loading: true });
+  const [state, setState] = useState<{ data: T | null; error: GqlError | null; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: true,
+  });
   const seq = useRef(0);
   const inFlight = useRef(false);
   const run = useCallback(() => {
@@ -25,7 +29,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs = 
     load()
       .then(
         (data) => mine === seq.current && setState({ data, error: null, loading: false }),
-        (e: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error: e instanceof GqlError ? e : new GqlError([{ message: String(e) }]), loading: false })),
+        (e: unknown) =>
+          mine === seq.current &&
+          setState((s) => ({ data: s.data, error: e instanceof GqlError ? e : new GqlError([{ message: String(e) }]), loading: false })),
       )
       .finally(() => {
         if (mine === seq.current) inFlight.current = false;

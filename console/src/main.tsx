@@ -36,9 +36,19 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
       <h1>Budget Gateway</h1>
       <form onSubmit={submit} class="card">
         <label for="api-key">API key</label>
-        <input id="api-key" name="api-key" type="password" autocomplete="off" required value={key} onInput={(e) => setKey(e.currentTarget.value)} />
+        <input
+          id="api-key"
+          name="api-key"
+          type="password"
+          autocomplete="off"
+          required
+          value={key}
+          onInput={(e) => setKey(e.currentTarget.value)}
+        />
         <p class="muted">Kept in this tab only (sessionStorage). `npm start` prints an ADMIN key on the first start.</p>
-        <button type="submit" disabled={busy || key.trim() === ''}>Sign in</button>
+        <button type="submit" disabled={busy || key.trim() === ''}>
+          Sign in
+        </button>
         <ErrorBox error={error} />
       </form>
     </main>
@@ -58,10 +68,23 @@ function App() {
   const route = useRoute();
   useEffect(() => {
     if (!session.get()) return;
-    gql(MeDocument).then((r) => setMe(r.me), () => session.clear()).finally(() => setChecking(false));
+    gql(MeDocument)
+      .then(
+        (r) => setMe(r.me),
+        () => session.clear(),
+      )
+      .finally(() => setChecking(false));
   }, []);
   if (checking) return <p class="muted center">Loading…</p>;
-  if (!me) return <SignIn onSignedIn={(m) => { setMe(m); if (!location.hash) location.hash = '#/budgets'; }} />;
+  if (!me)
+    return (
+      <SignIn
+        onSignedIn={(m) => {
+          setMe(m);
+          if (!location.hash) location.hash = '#/budgets';
+        }}
+      />
+    );
   const page = route[0] ?? 'budgets';
   const signOut = () => {
     session.clear();
@@ -71,10 +94,14 @@ function App() {
   return (
     <>
       <header class="top">
-        <a class="brand" href="#/budgets">Budget Gateway</a>
+        <a class="brand" href="#/budgets">
+          Budget Gateway
+        </a>
         <nav aria-label="Pages">
           {PAGES.filter((p) => !p.admin || isAdmin).map((p) => (
-            <a key={p.route} href={`#/${p.route}`} aria-current={page === p.route ? 'page' : undefined}>{p.label}</a>
+            <a key={p.route} href={`#/${p.route}`} aria-current={page === p.route ? 'page' : undefined}>
+              {p.label}
+            </a>
           ))}
         </nav>
         <span class="who" title={`key ${me.keyId}`}>
@@ -83,15 +110,21 @@ function App() {
           {me.projectId ? ` · project ${me.projectId}` : ''}
           {me.service ? ` · service ${me.service}` : ''}
         </span>
-        <button class="link" type="button" onClick={signOut}>Sign out</button>
+        <button class="link" type="button" onClick={signOut}>
+          Sign out
+        </button>
       </header>
       <main>
         {page === 'budgets' && route[1] ? <BudgetPage id={route[1]} me={me} /> : null}
         {page === 'budgets' && !route[1] ? <BudgetsPage /> : null}
         {page === 'spend' ? <SpendPage /> : null}
         {page === 'alerts' ? <AlertsPage me={me} /> : null}
-        {page === 'admin' ? (isAdmin ? <AdminPage /> : <p role="alert">The Admin page needs an ADMIN key.</p>) : null}
-        {!PAGES.some((p) => p.route === page) ? <p role="alert">No such page. <a href="#/budgets">Budgets</a></p> : null}
+        {page === 'admin' ? isAdmin ? <AdminPage /> : <p role="alert">The Admin page needs an ADMIN key.</p> : null}
+        {!PAGES.some((p) => p.route === page) ? (
+          <p role="alert">
+            No such page. <a href="#/budgets">Budgets</a>
+          </p>
+        ) : null}
       </main>
     </>
   );

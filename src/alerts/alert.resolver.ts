@@ -1,4 +1,19 @@
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscriptionHandlerData } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscriptionHandlerData,
+} from 'type-graphql';
 import { rowScope } from '../auth/policy';
 import { BudgetView, toBudgetView } from '../budgets/budget.type';
 import { AlertSeverity, AlertStatus, AlertType } from '../common/enums';
@@ -31,7 +46,11 @@ class AlertRaisedArgs {
  * may see, decided from the event alone (it carries its budget's audience): no
  * query per subscriber, however many there are.
  */
-function alertRaisedFilter({ payload, args, context }: SubscriptionHandlerData<AlertRaisedPayload, AlertRaisedArgs, GraphQLContext>): boolean {
+function alertRaisedFilter({
+  payload,
+  args,
+  context,
+}: SubscriptionHandlerData<AlertRaisedPayload, AlertRaisedArgs, GraphQLContext>): boolean {
   if (args.budgetId && payload.budgetId !== args.budgetId) return false;
   if (args.alertTypes?.length && !args.alertTypes.includes(payload.alertType as AlertType)) return false;
   if (args.minSeverity && !severityAtLeast(payload.severity as AlertSeverity, args.minSeverity)) return false;
@@ -71,7 +90,11 @@ export class AlertResolver {
     filter: alertRaisedFilter,
     description: 'Every alert as it is raised; each argument given narrows the stream.',
   })
-  async alertRaised(@Root() payload: AlertRaisedPayload, @Args(() => AlertRaisedArgs) _args: AlertRaisedArgs, @Ctx() ctx: GraphQLContext): Promise<AlertView> {
+  async alertRaised(
+    @Root() payload: AlertRaisedPayload,
+    @Args(() => AlertRaisedArgs) _args: AlertRaisedArgs,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<AlertView> {
     // The alert is read once per event for every subscriber; its budget's audience travels with the event, so redacting costs no query.
     return redactAlert(toAlertView(await ctx.services.alerts.raisedAlert(payload)), payload.budget ?? null, rowScope(ctx.auth));
   }

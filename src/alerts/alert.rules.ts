@@ -21,7 +21,11 @@ export function thresholdRatio(b: Pick<Budget, 'warningThreshold' | 'criticalThr
 }
 
 /** The threshold alerts `amount` of `limit` reaches (exact comparison), in raising order. */
-export function thresholdsReached(b: Pick<Budget, 'warningThreshold' | 'criticalThreshold'>, amount: bigint, limit: bigint): ThresholdType[] {
+export function thresholdsReached(
+  b: Pick<Budget, 'warningThreshold' | 'criticalThreshold'>,
+  amount: bigint,
+  limit: bigint,
+): ThresholdType[] {
   return THRESHOLD_TYPES.filter((t) => reaches(amount, limit, thresholdRatio(b, t)));
 }
 
@@ -45,7 +49,8 @@ const SEVERITY_RANK: Record<AlertSeverity, number> = { [AlertSeverity.INFO]: 0, 
 export const severityAtLeast = (s: AlertSeverity, min: AlertSeverity): boolean => SEVERITY_RANK[s] >= SEVERITY_RANK[min];
 
 /** One alert per budget, type and period (threshold and FORECAST alerts): the database's unique key makes raising idempotent across instances. */
-export const thresholdDedupKey = (budgetId: string, type: ThresholdType | AlertType.FORECAST, periodStart: Date) => `budget:${budgetId}:${type}:${periodStart.toISOString()}`;
+export const thresholdDedupKey = (budgetId: string, type: ThresholdType | AlertType.FORECAST, periodStart: Date) =>
+  `budget:${budgetId}:${type}:${periodStart.toISOString()}`;
 
 /** What a spike is measured over: a user, a project, or one budget's scope. */
 export type SpikeScope = { kind: 'user'; userId: string } | { kind: 'project'; projectId: string } | { kind: 'budget'; budget: Budget };
@@ -95,7 +100,11 @@ export interface Refusal {
  * reserved, without the refused request, which moved nothing) reaches, and
  * EXCEEDED, since its limit refused a request.
  */
-export function thresholdsOfRefusal(b: Pick<Budget, 'warningThreshold' | 'criticalThreshold'>, amount: bigint, limit: bigint): ThresholdType[] {
+export function thresholdsOfRefusal(
+  b: Pick<Budget, 'warningThreshold' | 'criticalThreshold'>,
+  amount: bigint,
+  limit: bigint,
+): ThresholdType[] {
   const reached = thresholdsReached(b, amount, limit);
   return reached.includes(AlertType.EXCEEDED) ? reached : [...reached, AlertType.EXCEEDED];
 }
@@ -106,13 +115,24 @@ export function thresholdsOfRefusal(b: Pick<Budget, 'warningThreshold' | 'critic
  * "Budget 'Daily' refused a request over its limit at 100% ($0.46 of $0.46 used, daily 2025-01-01, user alice);
  * the refused request would have cost $0.04; action: blocked".
  */
-export function thresholdMessage(b: Budget, type: ThresholdType, amount: bigint, limit: bigint, periodStart: Date, actionTaken: string, refusal?: Refusal): string {
+export function thresholdMessage(
+  b: Budget,
+  type: ThresholdType,
+  amount: bigint,
+  limit: bigint,
+  periodStart: Date,
+  actionTaken: string,
+  refusal?: Refusal,
+): string {
   const period = `${b.limitPeriod.toLowerCase()} ${describePeriod(b.limitPeriod, periodStart)}`;
   const action = actionTaken && actionTaken !== 'none' ? `; action: ${actionTaken}` : '';
   const fmt = (v: bigint) => formatAmount(b.limitType, v);
   const where = `${period}, ${describeScope(b)}`;
   if (refusal && type === AlertType.EXCEEDED) {
-    const used = refusal.reserved > 0n ? `${fmt(amount - refusal.reserved)} used + ${fmt(refusal.reserved)} reserved of ${fmt(limit)}` : `${fmt(amount)} of ${fmt(limit)} used`;
+    const used =
+      refusal.reserved > 0n
+        ? `${fmt(amount - refusal.reserved)} used + ${fmt(refusal.reserved)} reserved of ${fmt(limit)}`
+        : `${fmt(amount)} of ${fmt(limit)} used`;
     const cost = b.limitType === LimitType.COST ? `would have cost ${fmt(refusal.amount)}` : `would have used ${fmt(refusal.amount)}`;
     return `Budget '${b.name}' refused a request over its limit at ${formatPercent(amount, limit)} (${used}, ${where}); the refused request ${cost}${action}`;
   }
@@ -121,8 +141,20 @@ export function thresholdMessage(b: Budget, type: ThresholdType, amount: bigint,
 }
 
 /** "Cost spike for project project-456: $12.00 in the last 1h, 4.8× the baseline of $2.50 per 1h". */
-export function spikeMessage(s: SpikeScope, unit: LimitType, windowAmount: bigint, baselineAmount: bigint, windowHours: number, ratio: number): string {
-  const who = s.kind === 'user' ? `user ${s.userId}` : s.kind === 'project' ? `project ${s.projectId}` : `budget '${s.budget.name}' (${describeScope(s.budget)})`;
+export function spikeMessage(
+  s: SpikeScope,
+  unit: LimitType,
+  windowAmount: bigint,
+  baselineAmount: bigint,
+  windowHours: number,
+  ratio: number,
+): string {
+  const who =
+    s.kind === 'user'
+      ? `user ${s.userId}`
+      : s.kind === 'project'
+        ? `project ${s.projectId}`
+        : `budget '${s.budget.name}' (${describeScope(s.budget)})`;
   return `Cost spike for ${who}: ${formatAmount(unit, windowAmount)} in the last ${windowHours}h, ${ratio.toFixed(1)}× the baseline of ${formatAmount(unit, baselineAmount)} per ${windowHours}h`;
 }
 
@@ -130,7 +162,12 @@ export function spikeMessage(s: SpikeScope, unit: LimitType, windowAmount: bigin
  * Whether `windowAmount` is above `multiplier` × the baseline average, compared exactly:
  * windowAmount × windows > multiplier × baselineTotal. Also returns the ratio (six decimals) for display.
  */
-export function spikeRatio(windowAmount: bigint, baselineTotal: bigint, windows: number, multiplier: number): { above: boolean; ratio: number } {
+export function spikeRatio(
+  windowAmount: bigint,
+  baselineTotal: bigint,
+  windows: number,
+  multiplier: number,
+): { above: boolean; ratio: number } {
   if (baselineTotal <= 0n || windows <= 0) return { above: false, ratio: 0 };
   const lhs = windowAmount * BigInt(windows) * ONE;
   const above = lhs > numberToUnits(multiplier) * baselineTotal;

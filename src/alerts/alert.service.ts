@@ -17,8 +17,19 @@ import type { Metrics } from '../metrics/metrics';
 import { AlertLiveBus } from './alert.live';
 import { createAlertTransport } from './alert.transport';
 import {
-  forecastMessage, severityOf, spikeDedupKey, spikeMessage, spikeRatio, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsOfRefusal,
-  thresholdsReached, type Refusal, type SpikeScope, type ThresholdType,
+  forecastMessage,
+  severityOf,
+  spikeDedupKey,
+  spikeMessage,
+  spikeRatio,
+  thresholdDedupKey,
+  thresholdMessage,
+  thresholdRatio,
+  thresholdsOfRefusal,
+  thresholdsReached,
+  type Refusal,
+  type SpikeScope,
+  type ThresholdType,
 } from './alert.rules';
 import { CostAlert } from './cost-alert.entity';
 import { NotificationDispatcher } from './notifiers/dispatcher';
@@ -192,8 +203,14 @@ export class AlertService {
    * Pure memory; the unique dedup key stays the guarantee.
    */
   thresholdsDue(movements: readonly BudgetMovement[]): boolean {
-    return movements.some((m) => m.budget.isActive && !m.budget.deletedAt
-      && thresholdsReached(m.budget, m.amount, m.limit).some((type) => !this.thresholdSeen.has(thresholdDedupKey(m.budget.id, type, m.periodStart))));
+    return movements.some(
+      (m) =>
+        m.budget.isActive &&
+        !m.budget.deletedAt &&
+        thresholdsReached(m.budget, m.amount, m.limit).some(
+          (type) => !this.thresholdSeen.has(thresholdDedupKey(m.budget.id, type, m.periodStart)),
+        ),
+    );
   }
 
   private rememberThreshold(key: string): void {
@@ -206,14 +223,23 @@ export class AlertService {
     if (alerts.length === 0) return;
     for (const a of alerts) {
       if (a.alertType !== AlertType.SPIKE) this.rememberThreshold(a.dedupKey);
-      this.deps.metrics.costAlerts.inc({ alert_type: a.alertType, severity: a.severity, budget_type: this.budgetOf.get(a)?.budgetType ?? '' });
+      this.deps.metrics.costAlerts.inc({
+        alert_type: a.alertType,
+        severity: a.severity,
+        budget_type: this.budgetOf.get(a)?.budgetType ?? '',
+      });
     }
     this.dispatcher.wake();
     for (const a of alerts) {
       try {
         const budget = this.budgetOf.get(a);
         await this.live.publish({
-          id: a.id, budgetId: a.budgetId ?? null, alertType: a.alertType, severity: a.severity, userId: a.userId ?? null, projectId: a.projectId ?? null,
+          id: a.id,
+          budgetId: a.budgetId ?? null,
+          alertType: a.alertType,
+          severity: a.severity,
+          userId: a.userId ?? null,
+          projectId: a.projectId ?? null,
           budget: budget ? audienceOf(budget) : null,
         });
       } catch (e) {
@@ -231,11 +257,21 @@ export class AlertService {
     try {
       const b = this.deps.config.budget;
       const checks: { scope: SpikeScope; multiplier: number; windowHours: number }[] = [];
-      if (b.spikeDetection && scope.userId) checks.push({ scope: { kind: 'user', userId: scope.userId }, multiplier: b.spikeMultiplier, windowHours: b.spikeWindowHours });
-      if (b.spikeDetection && scope.projectId) checks.push({ scope: { kind: 'project', projectId: scope.projectId }, multiplier: b.spikeMultiplier, windowHours: b.spikeWindowHours });
+      if (b.spikeDetection && scope.userId)
+        checks.push({ scope: { kind: 'user', userId: scope.userId }, multiplier: b.spikeMultiplier, windowHours: b.spikeWindowHours });
+      if (b.spikeDetection && scope.projectId)
+        checks.push({
+          scope: { kind: 'project', projectId: scope.projectId },
+          multiplier: b.spikeMultiplier,
+          windowHours: b.spikeWindowHours,
+        });
       for (const budget of scope.budgets) {
         if (budget.isActive && !budget.deletedAt && budget.enableSpikeDetection && budget.alertOnSpike) {
-          checks.push({ scope: { kind: 'budget', budget }, multiplier: budget.spikeThresholdMultiplier, windowHours: budget.spikeWindowHours });
+          checks.push({
+            scope: { kind: 'budget', budget },
+            multiplier: budget.spikeThresholdMultiplier,
+            windowHours: budget.spikeWindowHours,
+          });
         }
       }
       const raised: CostAlert[] = [];
@@ -264,9 +300,15 @@ export class AlertService {
         .filter((s) => !this.thresholdSeen.has(thresholdDedupKey(s.budget.id, AlertType.FORECAST, s.start)));
       if (subjects.length === 0) return;
       const em = this.deps.orm.em.fork() as EntityManager;
-      const ledgers = await readLedgers(em, subjects.map((s) => ({ budgetId: s.budget.id, periodStart: s.start })));
+      const ledgers = await readLedgers(
+        em,
+        subjects.map((s) => ({ budgetId: s.budget.id, periodStart: s.start })),
+      );
       const figures = subjects.map((s) => ({
-        budget: s.budget, periodStart: s.start, periodEnd: s.end, limitUnits: parseUnits(s.budget.limitValue),
+        budget: s.budget,
+        periodStart: s.start,
+        periodEnd: s.end,
+        limitUnits: parseUnits(s.budget.limitValue),
         usedUnits: ledgers.get(ledgerKey({ budgetId: s.budget.id, periodStart: s.start }))?.used ?? 0n,
       }));
       const forecasts = await forecastMany(em, figures, this.deps.config.budget.forecastMinElapsed, at);
@@ -320,23 +362,25 @@ export class AlertService {
     const unit = budget?.limitType ?? LimitType.COST;
     const baselineAvg = f.baselineTotal / BigInt(w.windows);
     const inserted = await em.transactional((tem) =>
-      this.insert(tem as EntityManager, [{
-        dedupKey,
-        budget,
-        alertType: AlertType.SPIKE,
-        severity: severityOf(AlertType.SPIKE, { ratio, multiplier }),
-        message: spikeMessage(scope, unit, f.windowAmount, baselineAvg, windowHours, ratio),
-        usagePercentage: null,
-        currentValue: f.windowAmount,
-        limitValue: null,
-        spikeMultiplier: ratio,
-        userId: scope.kind === 'user' ? scope.userId : (budget?.userId ?? null),
-        projectId: scope.kind === 'project' ? scope.projectId : (budget?.projectId ?? null),
-        provider: null,
-        model: null,
-        actionTaken: 'none',
-        periodStart: w.bucketStart,
-      }]),
+      this.insert(tem as EntityManager, [
+        {
+          dedupKey,
+          budget,
+          alertType: AlertType.SPIKE,
+          severity: severityOf(AlertType.SPIKE, { ratio, multiplier }),
+          message: spikeMessage(scope, unit, f.windowAmount, baselineAvg, windowHours, ratio),
+          usagePercentage: null,
+          currentValue: f.windowAmount,
+          limitValue: null,
+          spikeMultiplier: ratio,
+          userId: scope.kind === 'user' ? scope.userId : (budget?.userId ?? null),
+          projectId: scope.kind === 'project' ? scope.projectId : (budget?.projectId ?? null),
+          provider: null,
+          model: null,
+          actionTaken: 'none',
+          periodStart: w.bucketStart,
+        },
+      ]),
     );
     if (this.spikeSeen.size >= SPIKE_MEMORY_MAX) this.spikeSeen.clear();
     this.spikeSeen.add(dedupKey);
@@ -359,22 +403,37 @@ export class AlertService {
   async onBudgetUpdated(em: EntityManager, budget: Budget, at: Date = new Date()): Promise<void> {
     const { start, end } = periodOf(budget.limitPeriod, at);
     const open = await em.find(CostAlert, {
-      budgetId: budget.id, periodStart: start, status: { $in: [AlertStatus.ACTIVE, AlertStatus.ACKNOWLEDGED] },
+      budgetId: budget.id,
+      periodStart: start,
+      status: { $in: [AlertStatus.ACTIVE, AlertStatus.ACKNOWLEDGED] },
       alertType: { $in: [AlertType.WARNING, AlertType.CRITICAL, AlertType.EXCEEDED, AlertType.FORECAST] },
     });
     if (open.length === 0) return;
-    const figures = (await readLedgers(em, [{ budgetId: budget.id, periodStart: start }])).get(ledgerKey({ budgetId: budget.id, periodStart: start }));
+    const figures = (await readLedgers(em, [{ budgetId: budget.id, periodStart: start }])).get(
+      ledgerKey({ budgetId: budget.id, periodStart: start }),
+    );
     const used = figures?.used ?? 0n;
     const amount = used + (figures?.reserved ?? 0n);
     const limit = parseUnits(budget.limitValue);
     const forecastReaches = async () => {
-      const [f] = await forecastMany(em, [{ budget, periodStart: start, periodEnd: end, usedUnits: used, limitUnits: limit }], this.deps.config.budget.forecastMinElapsed, at);
+      const [f] = await forecastMany(
+        em,
+        [{ budget, periodStart: start, periodEnd: end, usedUnits: used, limitUnits: limit }],
+        this.deps.config.budget.forecastMinElapsed,
+        at,
+      );
       return f.forecast !== null && f.forecast >= limit;
     };
     const forecastStale = open.some((a) => a.alertType === AlertType.FORECAST) && !(await forecastReaches());
     const stale = open.filter((a) =>
-      a.alertType === AlertType.FORECAST ? forecastStale : !reaches(amount, limit, thresholdRatio(budget, a.alertType as ThresholdType)));
-    if (stale.length) await this.resolveMany(em, stale.map((a) => a.id), SYSTEM_LIMIT_RAISED);
+      a.alertType === AlertType.FORECAST ? forecastStale : !reaches(amount, limit, thresholdRatio(budget, a.alertType as ThresholdType)),
+    );
+    if (stale.length)
+      await this.resolveMany(
+        em,
+        stale.map((a) => a.id),
+        SYSTEM_LIMIT_RAISED,
+      );
   }
 
   /** Resolves the unresolved alerts whose budget period or spike window has ended. Returns how many. */
@@ -393,7 +452,12 @@ export class AlertService {
       if (!b) return false;
       return periodOf(b.limitPeriod, at).start.getTime() > a.periodStart!.getTime();
     });
-    if (ended.length) await this.resolveMany(em, ended.map((a) => a.id), SYSTEM_PERIOD_ENDED);
+    if (ended.length)
+      await this.resolveMany(
+        em,
+        ended.map((a) => a.id),
+        SYSTEM_PERIOD_ENDED,
+      );
     return ended.length;
   }
 
@@ -402,7 +466,10 @@ export class AlertService {
     const a = await this.get(em, id);
     if (a.status === AlertStatus.RESOLVED) throw new AppError('CONFLICT', `Alert ${id} is already resolved`, { alertId: id });
     // A conditional update, not read-modify-write: two people acknowledging at once keep the first.
-    await em.execute(`update cost_alert set status = 'ACKNOWLEDGED', acknowledged_at = now(), acknowledged_by = ? where id = ? and status = 'ACTIVE'`, [by, id]);
+    await em.execute(
+      `update cost_alert set status = 'ACKNOWLEDGED', acknowledged_at = now(), acknowledged_by = ? where id = ? and status = 'ACTIVE'`,
+      [by, id],
+    );
     return this.get(em, id, true);
   }
 
@@ -442,7 +509,12 @@ export class AlertService {
   async list(em: EntityManager, f: AlertFilter, scope: RowScope): Promise<CostAlert[]> {
     const conds: string[] = [];
     const params: unknown[] = [];
-    for (const [col, v] of [['a.status', f.status], ['a.severity', f.severity], ['a.alert_type', f.alertType], ['a.budget_id', f.budgetId]] as const) {
+    for (const [col, v] of [
+      ['a.status', f.status],
+      ['a.severity', f.severity],
+      ['a.alert_type', f.alertType],
+      ['a.budget_id', f.budgetId],
+    ] as const) {
       if (v) {
         conds.push(`${col} = ?`);
         params.push(v);
@@ -490,7 +562,11 @@ export class AlertService {
               and event = 'TRIGGER' and channel in (select value from jsonb_array_elements_text(?::jsonb))`,
           [JSON.stringify(done), JSON.stringify(RESOLVING_CHANNELS)],
         );
-        await this.enqueue(tem as EntityManager, triggers.map((t) => ({ alertId: t.alert_id, channel: t.channel, recipient: t.recipient })), 'RESOLVE');
+        await this.enqueue(
+          tem as EntityManager,
+          triggers.map((t) => ({ alertId: t.alert_id, channel: t.channel, recipient: t.recipient })),
+          'RESOLVE',
+        );
       }
       return done;
     });
@@ -514,31 +590,33 @@ export class AlertService {
               provider text, model text, action_taken text, period_start timestamptz, created_at timestamptz)
        on conflict (dedup_key) do nothing
        returning *`,
-      [JSON.stringify(unique.map((d, i) => ({
-        id: randomUUID(),
-        dedup_key: d.dedupKey,
-        budget_id: d.budget?.id ?? null,
-        alert_type: d.alertType,
-        severity: d.severity,
-        message: d.message,
-        usage_percentage: d.usagePercentage,
-        current_value: amount(d.currentValue),
-        limit_value: amount(d.limitValue),
-        spike_multiplier: d.spikeMultiplier,
-        user_id: d.userId,
-        project_id: d.projectId,
-        provider: d.provider,
-        model: d.model,
-        action_taken: d.actionTaken,
-        period_start: d.periodStart?.toISOString() ?? null,
-        // A millisecond apart, so alerts raised together list in raising order.
-        created_at: new Date(base + i).toISOString(),
-      })))],
+      [
+        JSON.stringify(
+          unique.map((d, i) => ({
+            id: randomUUID(),
+            dedup_key: d.dedupKey,
+            budget_id: d.budget?.id ?? null,
+            alert_type: d.alertType,
+            severity: d.severity,
+            message: d.message,
+            usage_percentage: d.usagePercentage,
+            current_value: amount(d.currentValue),
+            limit_value: amount(d.limitValue),
+            spike_multiplier: d.spikeMultiplier,
+            user_id: d.userId,
+            project_id: d.projectId,
+            provider: d.provider,
+            model: d.model,
+            action_taken: d.actionTaken,
+            period_start: d.periodStart?.toISOString() ?? null,
+            // A millisecond apart, so alerts raised together list in raising order.
+            created_at: new Date(base + i).toISOString(),
+          })),
+        ),
+      ],
     );
     const byKey = new Map(unique.map((d) => [d.dedupKey, d]));
-    const alerts = rows
-      .map((r) => em.map(CostAlert, r as never))
-      .sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime());
+    const alerts = rows.map((r) => em.map(CostAlert, r as never)).sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime());
     const outbox: { alertId: string; channel: AlertChannel; recipient: string }[] = [];
     for (const a of alerts) {
       const budget = byKey.get(a.dedupKey)?.budget ?? null;
@@ -550,7 +628,11 @@ export class AlertService {
     return alerts;
   }
 
-  private async enqueue(em: EntityManager, rows: { alertId: string; channel: AlertChannel; recipient: string }[], event: 'TRIGGER' | 'RESOLVE'): Promise<void> {
+  private async enqueue(
+    em: EntityManager,
+    rows: { alertId: string; channel: AlertChannel; recipient: string }[],
+    event: 'TRIGGER' | 'RESOLVE',
+  ): Promise<void> {
     if (rows.length === 0) return;
     await em.execute(
       `insert into alert_notification (id, alert_id, channel, recipient, event, status, attempts, next_attempt_at, created_at)

@@ -20,15 +20,25 @@ export const LISTEN_RETRY_MS = 1_000;
  * instances must share a database; REDIS_URL is then ignored with a warning).
  */
 export function createAlertTransport(config: AppConfig, orm: MikroORM, log: Logger): AlertTransport | null {
-  if (config.database.kind !== 'postgres' && config.redis.url) log.warn('REDIS_URL is ignored on the embedded database: live alerts stay in this process');
-  return createTransport(config, orm, log, { postgres: ALERT_NOTIFY_CHANNEL, redis: config.redis.alertChannel, name: 'budget-gateway-alerts' });
+  if (config.database.kind !== 'postgres' && config.redis.url)
+    log.warn('REDIS_URL is ignored on the embedded database: live alerts stay in this process');
+  return createTransport(config, orm, log, {
+    postgres: ALERT_NOTIFY_CHANNEL,
+    redis: config.redis.alertChannel,
+    name: 'budget-gateway-alerts',
+  });
 }
 
 /**
  * The same choice for any cross-instance channel (the cache invalidations use it too):
  * Redis when REDIS_URL is set, LISTEN/NOTIFY otherwise, none on the embedded database.
  */
-export function createTransport(config: AppConfig, orm: MikroORM, log: Logger, channel: { postgres: string; redis: string; name: string }): AlertTransport | null {
+export function createTransport(
+  config: AppConfig,
+  orm: MikroORM,
+  log: Logger,
+  channel: { postgres: string; redis: string; name: string },
+): AlertTransport | null {
   const db = config.database;
   if (db.kind !== 'postgres') return null;
   if (config.redis.url) return new RedisAlertTransport(config.redis.url, channel.redis, log, channel.name);

@@ -11,7 +11,11 @@ import type { CostAlert } from './cost-alert.entity';
  * without a budget (a user or project spike) is seen by a viewer bound to
  * that user or project, and by no service key.
  */
-export function alertVisible(a: { budgetId?: string | null; userId?: string | null; projectId?: string | null }, budget: BudgetAudience | null, scope: RowScope): boolean {
+export function alertVisible(
+  a: { budgetId?: string | null; userId?: string | null; projectId?: string | null },
+  budget: BudgetAudience | null,
+  scope: RowScope,
+): boolean {
   if (scope.all) return true;
   if (seesNothing(scope)) return false;
   if (a.budgetId) return budget !== null && visibleBudget(budget, scope);

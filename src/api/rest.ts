@@ -43,7 +43,10 @@ export function parseDateParam(name: string, v: string | undefined, end = false)
   const dateOnly = parseIsoDate(v);
   const parsed = dateOnly.ok || dateOnly.problem === 'calendar' ? dateOnly : parseIsoDateTime(v);
   if (!parsed.ok) {
-    throw badInput(name, parsed.problem === 'calendar' ? `${v} is not a real date` : 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone');
+    throw badInput(
+      name,
+      parsed.problem === 'calendar' ? `${v} is not a real date` : 'expected YYYY-MM-DD or an ISO-8601 date-time with a zone',
+    );
   }
   return dateOnly.ok && end ? new Date(parsed.date.getTime() + DAY_MS) : parsed.date;
 }
@@ -68,53 +71,74 @@ export function createRestRouter(services: AppServices): Router {
   const route = (operation: string, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       const { admission } = services;
-      const auth = await admission.admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req), operations: [operation] });
+      const auth = await admission.admit({
+        credential: parseBearer(req.headers.authorization),
+        client: admission.clientOf(req),
+        operations: [operation],
+      });
       res.json(await handler(req, auth, services.db.orm.em.fork() as EntityManager));
     } catch (e) {
       next(e);
     }
   };
 
-  router.get('/budgets/:budget_id', route('Query.budget', async (req, auth, em) => {
-    const b = await services.budgets.find(em, String(req.params.budget_id));
-    if (!b || !visibleBudget(b, rowScope(auth))) throw new AppError('NOT_FOUND', `Budget ${String(req.params.budget_id)} not found`);
-    const { entity: _entity, ...view } = toBudgetView(b);
-    const [status] = await services.budgets.statuses(em, [b]);
-    return { ...view, status };
-  }));
+  router.get(
+    '/budgets/:budget_id',
+    route('Query.budget', async (req, auth, em) => {
+      const b = await services.budgets.find(em, String(req.params.budget_id));
+      if (!b || !visibleBudget(b, rowScope(auth))) throw new AppError('NOT_FOUND', `Budget ${String(req.params.budget_id)} not found`);
+      const { entity: _entity, ...view } = toBudgetView(b);
+      const [status] = await services.budgets.statuses(em, [b]);
+      return { ...view, status };
+    }),
+  );
 
-  router.get('/usage/user/:user_id', route('Query.usage', async (req, auth, em) => {
-    const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
-    const p = PERIODS[periodName];
-    if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
-    // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
-    const endDate = parseDateParam('end_date', q(req, 'end_date'), true);
-    const to = endDate ?? new Date();
-    const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
-    const userId = validId('user_id', String(req.params.user_id))!;
-    const f = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
-    return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
-  }));
+  router.get(
+    '/usage/user/:user_id',
+    route('Query.usage', async (req, auth, em) => {
+      const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
+      const p = PERIODS[periodName];
+      if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
+      // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
+      const endDate = parseDateParam('end_date', q(req, 'end_date'), true);
+      const to = endDate ?? new Date();
+      const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
+      const userId = validId('user_id', String(req.params.user_id))!;
+      const f = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
+      return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
+    }),
+  );
 
-  router.get('/usage/breakdown', route('Query.providerBreakdown', async (req, auth, em) => {
-    const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? undefined;
-    const from = parseDateParam('start_date', q(req, 'start_date'));
-    const userId = validId('user_id', q(req, 'user_id'));
-    const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
-    return { userId, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
-  }));
+  router.get(
+    '/usage/breakdown',
+    route('Query.providerBreakdown', async (req, auth, em) => {
+      const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? undefined;
+      const from = parseDateParam('start_date', q(req, 'start_date'));
+      const userId = validId('user_id', q(req, 'user_id'));
+      const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+      return { userId, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
+    }),
+  );
 
-  router.get('/alerts', route('Query.alerts', async (req, auth, em) => {
-    const firstRaw = q(req, 'first');
-    const first = firstRaw === undefined ? 50 : Number(firstRaw);
-    if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE) throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
-    const rows = await services.alerts.list(em, {
-      status: oneOf('status', q(req, 'status'), AlertStatus),
-      severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
-      first,
-    }, rowScope(auth));
-    return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
-  }));
+  router.get(
+    '/alerts',
+    route('Query.alerts', async (req, auth, em) => {
+      const firstRaw = q(req, 'first');
+      const first = firstRaw === undefined ? 50 : Number(firstRaw);
+      if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE)
+        throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
+      const rows = await services.alerts.list(
+        em,
+        {
+          status: oneOf('status', q(req, 'status'), AlertStatus),
+          severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
+          first,
+        },
+        rowScope(auth),
+      );
+      return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
+    }),
+  );
 
   router.use((_req: Request, res: Response) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint' } });
@@ -126,7 +150,10 @@ export function createRestRouter(services: AppServices): Router {
     const code = err instanceof AppError ? err.code : String(err.extensions.code);
     const extra = err instanceof AppError ? err.extensions : {};
     const { status, headers } = err instanceof AppError ? httpRefusal(err) : { status: httpStatusOf(code), headers: {} };
-    res.status(status).set(headers).json({ error: { ...extra, code, message: err.message } });
+    res
+      .status(status)
+      .set(headers)
+      .json({ error: { ...extra, code, message: err.message } });
   });
 
   return router;

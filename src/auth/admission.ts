@@ -53,9 +53,13 @@ export class Admission {
   async admit(req: AdmissionRequest): Promise<AuthInfo> {
     const auth = await this.authenticate(req.credential, req.client);
     if (auth.role === ApiKeyRole.SERVICE && !auth.service) {
-      throw new AppError('FORBIDDEN', 'This SERVICE key is bound to no service and may not be used; issue a key bound to its service (createApiKey with service) and revoke this one', {
-        reason: 'SERVICE_KEY_UNBOUND',
-      });
+      throw new AppError(
+        'FORBIDDEN',
+        'This SERVICE key is bound to no service and may not be used; issue a key bound to its service (createApiKey with service) and revoke this one',
+        {
+          reason: 'SERVICE_KEY_UNBOUND',
+        },
+      );
     }
     for (const op of req.operations ?? []) if (!mayRun(auth, op)) throw forbidden(auth, op);
     if (req.countsAsOperation !== false) this.takeOperation(auth);
@@ -80,9 +84,13 @@ export class Admission {
 }
 
 function tooManyFailures(retryAfterSeconds: number, perMinute: number): AppError {
-  return new AppError('RATE_LIMITED', `More than ${perMinute} failed authentications per minute from this address; retry in ${retryAfterSeconds} s`, {
-    retryAfterSeconds,
-  });
+  return new AppError(
+    'RATE_LIMITED',
+    `More than ${perMinute} failed authentications per minute from this address; retry in ${retryAfterSeconds} s`,
+    {
+      retryAfterSeconds,
+    },
+  );
 }
 
 /**
@@ -95,7 +103,10 @@ function tooManyFailures(retryAfterSeconds: number, perMinute: number): AppError
 export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, trustedProxyHops: number): string {
   let addr = peer ?? '';
   if (trustedProxyHops > 0 && forwardedFor) {
-    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => h.trim()).filter(Boolean);
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     const i = hops.length - trustedProxyHops;
     if (hops.length > 0) addr = hops[Math.max(0, i)];
   }
@@ -110,5 +121,8 @@ function normaliseAddress(addr: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = addr.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '').toLowerCase()).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, '').toLowerCase())
+    .join(':')}::/64`;
 }

@@ -68,7 +68,11 @@ export class ApiKeyService {
   readonly cacheTtlMs: number;
   private readonly lastUsedFlushMs: number;
 
-  constructor(private readonly orm: MikroORM, envAdminKey: string | undefined, private readonly opts: ApiKeyServiceOptions = {}) {
+  constructor(
+    private readonly orm: MikroORM,
+    envAdminKey: string | undefined,
+    private readonly opts: ApiKeyServiceOptions = {},
+  ) {
     this.envAdminHash = envAdminKey ? sha256(envAdminKey) : null;
     this.cacheTtlMs = opts.cacheTtlMs ?? 5_000;
     this.lastUsedFlushMs = opts.lastUsedFlushMs ?? 10_000;
@@ -76,7 +80,10 @@ export class ApiKeyService {
 
   /** Starts the batched lastUsedAt writer. */
   start(): void {
-    this.flushTimer ??= setInterval(() => void this.flushLastUsed().catch((e: unknown) => this.opts.onFlushError?.(e)), this.lastUsedFlushMs);
+    this.flushTimer ??= setInterval(
+      () => void this.flushLastUsed().catch((e: unknown) => this.opts.onFlushError?.(e)),
+      this.lastUsedFlushMs,
+    );
     this.flushTimer.unref();
   }
 
@@ -139,7 +146,9 @@ export class ApiKeyService {
 
   /** Live SERVICE keys bound to no service (issued before a SERVICE key had to be bound): they are refused, see Admission. */
   async unboundServiceKeys(): Promise<{ id: string; name: string }[]> {
-    const rows = await this.orm.em.fork().find(ApiKey, { role: ApiKeyRole.SERVICE, service: null, revokedAt: null }, { fields: ['id', 'name'] });
+    const rows = await this.orm.em
+      .fork()
+      .find(ApiKey, { role: ApiKeyRole.SERVICE, service: null, revokedAt: null }, { fields: ['id', 'name'] });
     return rows.map((r) => ({ id: r.id, name: r.name }));
   }
 
@@ -191,10 +200,13 @@ export class ApiKeyService {
   async invalidAmong(keyIds: readonly string[]): Promise<string[]> {
     const ids = keyIds.filter((id) => id !== ENV_ADMIN_KEY_ID);
     if (ids.length === 0) return [];
-    const live = await this.orm.em.fork().getConnection().execute<{ id: string }[]>(
-      `select k.id from api_key k where k.id in (select v::uuid from jsonb_array_elements_text(?::jsonb) v) and k.revoked_at is null`,
-      [JSON.stringify(ids)],
-    );
+    const live = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>(
+        `select k.id from api_key k where k.id in (select v::uuid from jsonb_array_elements_text(?::jsonb) v) and k.revoked_at is null`,
+        [JSON.stringify(ids)],
+      );
     const alive = new Set(live.map((r) => r.id));
     return ids.filter((id) => !alive.has(id));
   }

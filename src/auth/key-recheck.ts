@@ -12,7 +12,12 @@ export class KeyRecheckJob {
   private running: Promise<void> | null = null;
 
   constructor(
-    private readonly deps: { connections: ConnectionRegistry; apiKeys: Pick<ApiKeyService, 'invalidAmong'>; intervalMs: number; log: Logger },
+    private readonly deps: {
+      connections: ConnectionRegistry;
+      apiKeys: Pick<ApiKeyService, 'invalidAmong'>;
+      intervalMs: number;
+      log: Logger;
+    },
   ) {}
 
   start(): void {

@@ -63,7 +63,11 @@ export class RateLimiter {
 
 /** The error for a refused request; `retryAfterSeconds` is also sent as `Retry-After` on HTTP. */
 export function rateLimited(retryAfterSeconds: number, perMinute: number): AppError {
-  return new AppError('RATE_LIMITED', `Rate limit of ${perMinute} requests per minute exceeded for this API key; retry in ${retryAfterSeconds} s`, {
-    retryAfterSeconds,
-  });
+  return new AppError(
+    'RATE_LIMITED',
+    `Rate limit of ${perMinute} requests per minute exceeded for this API key; retry in ${retryAfterSeconds} s`,
+    {
+      retryAfterSeconds,
+    },
+  );
 }

@@ -47,7 +47,16 @@ const FIELDS: Record<keyof CreateBudgetInput, FieldKind> = {
 
 const REQUIRED = ['budgetName', 'budgetType', 'limitType', 'limitPeriod', 'limitValue'] as const;
 /** Fields where null means "none" (an explicit null clears them); elsewhere null means "not given". */
-const NULLABLE = new Set<string>(['userId', 'projectId', 'scopeId', 'fallbackProvider', 'fallbackModel', 'allowedProviders', 'blockedModels', 'maxCostPerRequest']);
+const NULLABLE = new Set<string>([
+  'userId',
+  'projectId',
+  'scopeId',
+  'fallbackProvider',
+  'fallbackModel',
+  'allowedProviders',
+  'blockedModels',
+  'maxCostPerRequest',
+]);
 /** Fields the API cannot change on an existing budget (UpdateBudgetInput lacks them). */
 const IMMUTABLE = ['budgetType', 'limitType', 'limitPeriod', 'userId', 'projectId', 'scopeId'] as const;
 
@@ -97,7 +106,8 @@ function checkKind(path: string, kind: FieldKind, v: unknown): void {
  * BAD_USER_INPUT with `field` set to the path, e.g. `budgets[2].limitValue`. Pure.
  */
 export function parseBudgetSpecs(raw: unknown): BudgetSpec[] {
-  const list = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'budgets' in raw ? (raw as { budgets: unknown }).budgets : raw;
+  const list =
+    raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'budgets' in raw ? (raw as { budgets: unknown }).budgets : raw;
   if (!Array.isArray(list)) throw badInput('budgets', 'expected a list of budgets (or an object with a `budgets` list)');
   const seen = new Set<string>();
   return list.map((entry: unknown, i) => {
@@ -154,7 +164,12 @@ function diff(b: Budget, spec: BudgetSpec): FieldChange[] {
 function inEntry(e: unknown, index: number, name: string): unknown {
   if (!(e instanceof AppError) || e.code !== 'BAD_USER_INPUT') return e;
   const field = typeof e.extensions.field === 'string' ? e.extensions.field : undefined;
-  return new AppError('BAD_USER_INPUT', `budgets[${index}] ("${name}"): ${e.message}`, { ...e.extensions, field, entry: index, budgetName: name });
+  return new AppError('BAD_USER_INPUT', `budgets[${index}] ("${name}"): ${e.message}`, {
+    ...e.extensions,
+    field,
+    entry: index,
+    budgetName: name,
+  });
 }
 
 /** Thrown inside the transaction to roll a dry run back. */
@@ -167,7 +182,12 @@ class DryRun extends Error {}
  * BAD_USER_INPUT naming it and its field, and nothing is written. `dryRun` (@default false)
  * validates and reports the same plan, then rolls back.
  */
-export async function applyBudgets(em: EntityManager, service: BudgetService, specs: readonly BudgetSpec[], opts: { dryRun?: boolean } = {}): Promise<BudgetChange[]> {
+export async function applyBudgets(
+  em: EntityManager,
+  service: BudgetService,
+  specs: readonly BudgetSpec[],
+  opts: { dryRun?: boolean } = {},
+): Promise<BudgetChange[]> {
   let plan: BudgetChange[] = [];
   try {
     await em.transactional(async (tem) => {
@@ -198,7 +218,10 @@ async function applyOne(tem: EntityManager, service: BudgetService, spec: Budget
   const changes = diff(existing, spec);
   for (const c of changes) {
     if ((IMMUTABLE as readonly string[]).includes(c.field)) {
-      throw badInput(c.field, `cannot be changed on an existing budget (${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}); delete the budget and apply again`);
+      throw badInput(
+        c.field,
+        `cannot be changed on an existing budget (${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}); delete the budget and apply again`,
+      );
     }
   }
   if (!changes.length) return { name: spec.budgetName, action: 'unchanged', changes, id: existing.id };

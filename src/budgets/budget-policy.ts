@@ -136,7 +136,10 @@ function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySet
 
   if (b.blockedModels?.includes(c.model)) return violation('MODEL_BLOCKED', `Model ${c.model} is blocked by budget '${b.name}'`);
   if (b.allowedProviders && !b.allowedProviders.includes(c.provider)) {
-    return violation('PROVIDER_NOT_ALLOWED', `Provider ${c.provider} is not allowed by budget '${b.name}' (allowed: ${b.allowedProviders.join(', ') || 'none'})`);
+    return violation(
+      'PROVIDER_NOT_ALLOWED',
+      `Provider ${c.provider} is not allowed by budget '${b.name}' (allowed: ${b.allowedProviders.join(', ') || 'none'})`,
+    );
   }
   if (f.maxCostPerRequest !== null && est.cost > f.maxCostPerRequest) {
     return violation('REQUEST_COST_LIMIT', wording.costLimit(b, c, est.cost, f.maxCostPerRequest));
@@ -209,7 +212,13 @@ export function decide(
     if (!refusal && !must) lastRunnable = { target: candidate, steps: [...steps] };
     const stop = refusal ?? must;
     if (stop && !firstRefusal) {
-      firstRefusal = { kind: 'refuse', code: stop.code, budgetId: stop.budget.id, message: stop.kind === 'refuse' ? stop.message : stop.reason, target: candidate };
+      firstRefusal = {
+        kind: 'refuse',
+        code: stop.code,
+        budgetId: stop.budget.id,
+        message: stop.kind === 'refuse' ? stop.message : stop.reason,
+        target: candidate,
+      };
     }
     // Keep walking even past a refusing budget: it may accept the fallback model.
     const next = must ?? prefer;

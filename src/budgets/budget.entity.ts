@@ -5,7 +5,10 @@ import { money } from '../db/column-types';
 
 /** A spending or token limit on one scope. Soft-deleted: `deletedAt` keeps its history. */
 @Entity({ tableName: 'budget' })
-@Index({ name: 'budget_name_live_unique', expression: 'create unique index "budget_name_live_unique" on "budget" ("name") where "deleted_at" is null' })
+@Index({
+  name: 'budget_name_live_unique',
+  expression: 'create unique index "budget_name_live_unique" on "budget" ("name") where "deleted_at" is null',
+})
 @Index({ properties: ['budgetType', 'isActive'] })
 @Check({ name: 'budget_limit_positive', expression: 'limit_value > 0' })
 export class Budget {

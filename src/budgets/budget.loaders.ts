@@ -19,6 +19,14 @@ export const budgetByIdLoader = (em: EntityManager) =>
 
 /** Forecasts of many budgets' current periods: the rollups read once per kind of scope (src/budgets/forecast.ts). */
 export const budgetForecastLoader = (em: EntityManager, minElapsed: number) =>
-  new DataLoader<BudgetStatusView, Forecast, string>((ss) => forecastMany(em, ss.map((s) => s[STATUS_SUBJECT]), minElapsed), {
-    cacheKeyFn: (s) => s[STATUS_SUBJECT].budget.id,
-  });
+  new DataLoader<BudgetStatusView, Forecast, string>(
+    (ss) =>
+      forecastMany(
+        em,
+        ss.map((s) => s[STATUS_SUBJECT]),
+        minElapsed,
+      ),
+    {
+      cacheKeyFn: (s) => s[STATUS_SUBJECT].budget.id,
+    },
+  );

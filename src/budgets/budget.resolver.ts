@@ -29,7 +29,12 @@ export class BudgetResolver {
     @Arg('projectId', () => String, { nullable: true }) projectId?: string | null,
     @Arg('isActive', () => Boolean, { nullable: true }) isActive?: boolean | null,
   ): Promise<BudgetView[]> {
-    const rows = await ctx.services.budgets.list(ctx.em, { budgetType, userId: validId('userId', userId), projectId: validId('projectId', projectId), isActive });
+    const rows = await ctx.services.budgets.list(ctx.em, {
+      budgetType,
+      userId: validId('userId', userId),
+      projectId: validId('projectId', projectId),
+      isActive,
+    });
     const scope = rowScope(ctx.auth);
     return rows.filter((b) => visibleBudget(b, scope)).map(toBudgetView);
   }
@@ -68,7 +73,11 @@ export class BudgetResolver {
     @Arg('status', () => AlertStatus, { nullable: true }) status?: AlertStatus | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_BUDGET_ALERTS }) first?: number | null,
   ): Promise<AlertView[]> {
-    const rows = await ctx.loaders.alertsByBudget.load({ budgetId: b.id, status: status ?? null, first: alertsPage(first, DEFAULT_BUDGET_ALERTS) });
+    const rows = await ctx.loaders.alertsByBudget.load({
+      budgetId: b.id,
+      status: status ?? null,
+      first: alertsPage(first, DEFAULT_BUDGET_ALERTS),
+    });
     const scope = rowScope(ctx.auth);
     return rows.map((a) => redactAlert(toAlertView(a), b.entity, scope));
   }

@@ -162,7 +162,10 @@ export class BudgetService {
   /** The current period's figures for many budgets, with one ledger query. */
   async statuses(em: EntityManager, budgets: readonly Budget[], at = new Date()): Promise<BudgetStatusView[]> {
     const periods = budgets.map((b) => periodOf(b.limitPeriod, at));
-    const ledgers = await readLedgers(em, budgets.map((b, i) => ({ budgetId: b.id, periodStart: periods[i].start })));
+    const ledgers = await readLedgers(
+      em,
+      budgets.map((b, i) => ({ budgetId: b.id, periodStart: periods[i].start })),
+    );
     return budgets.map((b, i) => {
       const { start, end } = periods[i];
       const f = ledgers.get(ledgerKey({ budgetId: b.id, periodStart: start })) ?? { used: 0n, reserved: 0n };

@@ -101,10 +101,13 @@ function checkList(field: string, v: string[] | null): void {
 /** Throws BAD_USER_INPUT naming the first offending field; pure. */
 export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void {
   checkString('budgetName', s.budgetName, true);
-  if (!Number.isFinite(s.limitValue) || s.limitValue <= 0) throw badInput('limitValue', `must be a finite number above 0; got ${s.limitValue}`);
+  if (!Number.isFinite(s.limitValue) || s.limitValue <= 0)
+    throw badInput('limitValue', `must be a finite number above 0; got ${s.limitValue}`);
   if (s.limitValue > MAX_LIMIT) throw badInput('limitValue', `must be at most ${MAX_LIMIT}`);
-  if (s.limitType === LimitType.TOKENS && !Number.isInteger(s.limitValue)) throw badInput('limitValue', 'must be a whole number of tokens for TOKENS budgets');
-  if (s.limitValue < MIN_AMOUNT) throw badInput('limitValue', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.limitValue}`);
+  if (s.limitType === LimitType.TOKENS && !Number.isInteger(s.limitValue))
+    throw badInput('limitValue', 'must be a whole number of tokens for TOKENS budgets');
+  if (s.limitValue < MIN_AMOUNT)
+    throw badInput('limitValue', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.limitValue}`);
 
   const scope = SCOPE_FIELD[s.budgetType];
   for (const f of ['userId', 'projectId', 'scopeId'] as const) {
@@ -131,15 +134,22 @@ export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void 
   }
   checkList('allowedProviders', s.allowedProviders);
   for (const p of s.allowedProviders ?? []) {
-    if (!ctx.knownProviders.includes(p)) throw badInput('allowedProviders', `unknown provider ${p}; known: ${ctx.knownProviders.join(', ')}`);
+    if (!ctx.knownProviders.includes(p))
+      throw badInput('allowedProviders', `unknown provider ${p}; known: ${ctx.knownProviders.join(', ')}`);
   }
   checkList('blockedModels', s.blockedModels);
 
-  if (s.maxCostPerRequest !== null && (!Number.isFinite(s.maxCostPerRequest) || s.maxCostPerRequest <= 0 || s.maxCostPerRequest > MAX_LIMIT)) {
+  if (
+    s.maxCostPerRequest !== null &&
+    (!Number.isFinite(s.maxCostPerRequest) || s.maxCostPerRequest <= 0 || s.maxCostPerRequest > MAX_LIMIT)
+  ) {
     throw badInput('maxCostPerRequest', `must be a finite number above 0; got ${s.maxCostPerRequest}`);
   }
   if (s.maxCostPerRequest !== null && s.maxCostPerRequest < MIN_AMOUNT) {
-    throw badInput('maxCostPerRequest', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.maxCostPerRequest}`);
+    throw badInput(
+      'maxCostPerRequest',
+      `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.maxCostPerRequest}`,
+    );
   }
   if (!Number.isFinite(s.spikeThresholdMultiplier) || s.spikeThresholdMultiplier <= 1 || s.spikeThresholdMultiplier > 1000) {
     throw badInput('spikeThresholdMultiplier', `must be above 1 and at most 1000; got ${s.spikeThresholdMultiplier}`);
@@ -148,12 +158,16 @@ export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void 
     throw badInput('spikeWindowHours', `must be a whole number of hours from 1 to 24; got ${s.spikeWindowHours}`);
   }
   for (const c of s.alertChannels) {
-    if (!ctx.configuredChannels.has(c)) throw badInput('alertChannels', `channel ${c} is not configured on this server (see README: alert channels)`);
+    if (!ctx.configuredChannels.has(c))
+      throw badInput('alertChannels', `channel ${c} is not configured on this server (see README: alert channels)`);
   }
   checkList('alertRecipients', s.alertRecipients);
   s.alertRecipients.forEach((r, i) => {
     if (recipientKind(r) === null) {
-      throw badInput(`alertRecipients[${i}]`, 'must be a Slack channel or user (#name, @name) or exactly one plain e-mail address (local@domain, no display name, no list)');
+      throw badInput(
+        `alertRecipients[${i}]`,
+        'must be a Slack channel or user (#name, @name) or exactly one plain e-mail address (local@domain, no display name, no list)',
+      );
     }
   });
 }

@@ -6,7 +6,12 @@ import type { Budget } from './budget.entity';
 export type BudgetAudience = Pick<Budget, 'budgetType' | 'userId' | 'projectId' | 'scopeId'>;
 
 /** A budget's audience as plain JSON-safe fields. */
-export const audienceOf = (b: BudgetAudience): BudgetAudience => ({ budgetType: b.budgetType, userId: b.userId ?? null, projectId: b.projectId ?? null, scopeId: b.scopeId ?? null });
+export const audienceOf = (b: BudgetAudience): BudgetAudience => ({
+  budgetType: b.budgetType,
+  userId: b.userId ?? null,
+  projectId: b.projectId ?? null,
+  scopeId: b.scopeId ?? null,
+});
 
 /**
  * Whether a caller limited to `scope` may see a budget: a viewer bound to a

@@ -26,14 +26,18 @@ export class ForecastResolver {
 
   @FieldResolver(() => Float, {
     nullable: true,
-    description: 'Projected `used` at periodEnd at the current rate of spend; null for TOTAL\nbudgets and while the period has too little history to project from.',
+    description:
+      'Projected `used` at periodEnd at the current rate of spend; null for TOTAL\nbudgets and while the period has too little history to project from.',
   })
   async forecast(@Root() s: BudgetStatusView, @Ctx() ctx: GraphQLContext): Promise<number | null> {
     const f = await this.load(s, ctx);
     return f.forecast === null ? null : unitsToNumber(f.forecast);
   }
 
-  @FieldResolver(() => DateTime, { nullable: true, description: 'When `used` is projected to reach the limit within this period; null when it is not.' })
+  @FieldResolver(() => DateTime, {
+    nullable: true,
+    description: 'When `used` is projected to reach the limit within this period; null when it is not.',
+  })
   async projectedExhaustionAt(@Root() s: BudgetStatusView, @Ctx() ctx: GraphQLContext): Promise<Date | null> {
     return (await this.load(s, ctx)).projectedExhaustionAt;
   }

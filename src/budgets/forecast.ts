@@ -70,9 +70,7 @@ export function projectBudget(i: ForecastInput): Forecast {
   const recent = now - BigInt(i.recentStart.getTime());
   // Units per ms, kept as fractions: rate = (used/counted + recentAmount/recent) / 2.
   // With no recent time (now exactly at an hour start of a 1-hour window) only the period average counts.
-  const [num, den] = recent > 0n
-    ? [i.used * recent + i.recentAmount * counted, 2n * counted * recent]
-    : [i.used, counted];
+  const [num, den] = recent > 0n ? [i.used * recent + i.recentAmount * counted, 2n * counted * recent] : [i.used, counted];
   const forecast = i.used + (num * remaining) / den;
   let projectedExhaustionAt: Date | null = null;
   if (i.used < i.limit && forecast >= i.limit && num > 0n) {
@@ -122,7 +120,12 @@ export async function readRecentSpend(em: EntityManager, keys: readonly RecentSp
     out.set(k.budget.id, 0n);
     const s = scopeColumn(k.budget);
     const col = s?.column ?? '';
-    const q = { val: s?.value ?? '', tokens: k.budget.limitType === LimitType.TOKENS, from: new Date(Math.floor(k.from.getTime() / HOUR) * HOUR).toISOString(), to: k.to.toISOString() };
+    const q = {
+      val: s?.value ?? '',
+      tokens: k.budget.limitType === LimitType.TOKENS,
+      from: new Date(Math.floor(k.from.getTime() / HOUR) * HOUR).toISOString(),
+      to: k.to.toISOString(),
+    };
     const key = JSON.stringify(q);
     if (!groups.has(col)) groups.set(col, new Map());
     const g = groups.get(col)!;
@@ -168,7 +171,12 @@ export interface ForecastSubject {
 }
 
 /** The forecasts of many budgets at `now`, reading the rollups in at most four statements. */
-export async function forecastMany(em: EntityManager, subjects: readonly ForecastSubject[], minElapsed: number, now = new Date()): Promise<Forecast[]> {
+export async function forecastMany(
+  em: EntityManager,
+  subjects: readonly ForecastSubject[],
+  minElapsed: number,
+  now = new Date(),
+): Promise<Forecast[]> {
   const frames = subjects.map((s) => forecastFrame(s.budget, s.periodStart, s.periodEnd, now));
   const spend = await readRecentSpend(
     em,
@@ -178,8 +186,15 @@ export async function forecastMany(em: EntityManager, subjects: readonly Forecas
     const f = frames[i];
     if (!f) return NONE;
     return projectBudget({
-      periodStart: s.periodStart, periodEnd: s.periodEnd, countedFrom: f.countedFrom, now, used: s.usedUnits, limit: s.limitUnits,
-      recentStart: f.recentStart, recentAmount: spend.get(s.budget.id) ?? 0n, minElapsed,
+      periodStart: s.periodStart,
+      periodEnd: s.periodEnd,
+      countedFrom: f.countedFrom,
+      now,
+      used: s.usedUnits,
+      limit: s.limitUnits,
+      recentStart: f.recentStart,
+      recentAmount: spend.get(s.budget.id) ?? 0n,
+      minElapsed,
     });
   });
 }

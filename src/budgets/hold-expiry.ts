@@ -25,7 +25,6 @@ export class HoldExpiryJob {
     private readonly log: Logger,
   ) {}
 
-
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
@@ -45,7 +44,11 @@ export class HoldExpiryJob {
     try {
       await this.ledger.renew(this.opts.held(), new Date(now.getTime() + this.opts.ttlMs));
       const { charged, released, returned } = await this.ledger.expire(now, this.opts.costTracking);
-      if (charged) this.log.warn({ charged }, 'charged expired holds at their estimates (their instance died after the provider call may have started)');
+      if (charged)
+        this.log.warn(
+          { charged },
+          'charged expired holds at their estimates (their instance died after the provider call may have started)',
+        );
       if (released) this.log.warn({ released }, 'released overdue reservations');
       if (returned) this.log.warn({ returned }, 'returned expired leases (their instance stopped renewing them)');
       await this.ledger.returnIdle();

@@ -9,7 +9,19 @@ import { isDatabaseUnavailable } from '../db/errors';
 import type { HotSql } from '../db/hot-sql';
 import { ledgerKey, retryOnConflict, type LedgerFigures, type LedgerKey } from './ledger';
 import { LeaseBook, type LeaseRequest } from './ledger-leases';
-import { ENSURE, EXPIRE, HOLD, HOLD_LEASED, LEASE, LEASE_RETURN, LOCK_EXPIRED, RENEW, RETURN_EXPIRED, SETTLE, SETTLE_LEASED } from './ledger-sql';
+import {
+  ENSURE,
+  EXPIRE,
+  HOLD,
+  HOLD_LEASED,
+  LEASE,
+  LEASE_RETURN,
+  LOCK_EXPIRED,
+  RENEW,
+  RETURN_EXPIRED,
+  SETTLE,
+  SETTLE_LEASED,
+} from './ledger-sql';
 
 /** One budget a request holds on: its amount in the budget's unit, the limit, and whether the hold must fit under it. */
 export interface HoldItem extends LedgerKey {
@@ -210,15 +222,20 @@ export class LedgerBatcher {
   expire(now: Date, track: boolean): Promise<{ charged: number; released: number; returned: number }> {
     const at = now.toISOString();
     const run = (this.expiring ?? Promise.resolve()).then(() =>
-      retryOnConflict(() => this.orm.em.fork().transactional(async (tem) => {
-        const t = tem as EntityManager;
-        const locked = await this.sql.query(LOCK_EXPIRED, [at], t);
-        const [hasHolds] = await t.execute<{ n: string }[]>('select count(*) as n from completion_hold where expires_at < ?::timestamptz', [at]);
-        if (locked.length === 0 && Number(hasHolds.n) === 0) return { charged: 0, released: 0, returned: 0 };
-        const [r] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [at, at, track], t);
-        const [l] = await this.sql.query<{ returned: number }>(RETURN_EXPIRED, [at], t);
-        return { charged: Number(r.charged), released: Number(r.released), returned: Number(l.returned) };
-      })),
+      retryOnConflict(() =>
+        this.orm.em.fork().transactional(async (tem) => {
+          const t = tem as EntityManager;
+          const locked = await this.sql.query(LOCK_EXPIRED, [at], t);
+          const [hasHolds] = await t.execute<{ n: string }[]>(
+            'select count(*) as n from completion_hold where expires_at < ?::timestamptz',
+            [at],
+          );
+          if (locked.length === 0 && Number(hasHolds.n) === 0) return { charged: 0, released: 0, returned: 0 };
+          const [r] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [at, at, track], t);
+          const [l] = await this.sql.query<{ returned: number }>(RETURN_EXPIRED, [at], t);
+          return { charged: Number(r.charged), released: Number(r.released), returned: Number(l.returned) };
+        }),
+      ),
     );
     this.expiring = run.catch(() => undefined);
     return run.then((r) => {
@@ -272,8 +289,19 @@ export class LedgerBatcher {
         }
         if (!this.queued()) break;
         if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (w) => this.ensureBatch(w));
-        if (this.settleQ.length) await this.run(this.settleQ.splice(0, MAX_BATCH), (w) => this.settleBatch(w), (w, e) => this.retryAfterOutage(w, e));
-        if (this.leaseQ.length) await this.run(this.leaseQ.splice(0, MAX_BATCH), (w) => this.leaseBatch(w.flatMap((x) => x.job), w));
+        if (this.settleQ.length)
+          await this.run(
+            this.settleQ.splice(0, MAX_BATCH),
+            (w) => this.settleBatch(w),
+            (w, e) => this.retryAfterOutage(w, e),
+          );
+        if (this.leaseQ.length)
+          await this.run(this.leaseQ.splice(0, MAX_BATCH), (w) =>
+            this.leaseBatch(
+              w.flatMap((x) => x.job),
+              w,
+            ),
+          );
         if (this.holdQ.length) {
           const batch = this.holdQ.splice(0, MAX_BATCH);
           await this.topUp(batch);
@@ -290,7 +318,8 @@ export class LedgerBatcher {
    * the bad one fails. On an outage each job goes to `onOutage` (default: rejected).
    */
   private async run<J, R>(
-    batch: Waiter<J, R>[], exec: (w: Waiter<J, R>[]) => Promise<void>,
+    batch: Waiter<J, R>[],
+    exec: (w: Waiter<J, R>[]) => Promise<void>,
     onOutage: (w: Waiter<J, R>, e: unknown) => void = (w, e) => w.reject(e),
   ): Promise<void> {
     try {
@@ -322,7 +351,12 @@ export class LedgerBatcher {
     const k = ledgerKey(key);
     this.figures.set(k, { used: parseUnits(String(r.used)), reserved: parseUnits(String(r.reserved)) });
     if (lease) {
-      this.leases.set(key, r.granted == null ? null : parseUnits(String(r.granted)), parseUnits(String(r.lease_used ?? 0)), parseUnits(String(r.held ?? 0)));
+      this.leases.set(
+        key,
+        r.granted == null ? null : parseUnits(String(r.granted)),
+        parseUnits(String(r.lease_used ?? 0)),
+        parseUnits(String(r.held ?? 0)),
+      );
     }
     return k;
   }
@@ -342,19 +376,31 @@ export class LedgerBatcher {
   /** One lease statement for `reqs` (take, top up, fold, return: see LEASE). */
   private async leaseBatch(reqs: readonly LeaseRequest[], waiters: readonly Waiter<LeaseRequest[], void>[] = []): Promise<void> {
     const byKey = new Map(reqs.map((r) => [ledgerKey(r.key), r]));
-    const rows = await retryOnConflict(() => this.sql.query<FiguresRow>(reqs.every((r) => r.ret) ? LEASE_RETURN : LEASE, [
-      this.instanceId, new Date(Date.now() + this.leaseOpts.ttlMs).toISOString(),
-      JSON.stringify([...byKey.values()].map((r) => ({
-        budget_id: r.key.budgetId, period_start: r.key.periodStart.toISOString(), want: formatUnits(r.want), min_grant: formatUnits(r.minGrant),
-        lim: formatUnits(r.limit), hard: r.hard, ret: r.ret,
-      }))),
-    ]));
+    const rows = await retryOnConflict(() =>
+      this.sql.query<FiguresRow>(reqs.every((r) => r.ret) ? LEASE_RETURN : LEASE, [
+        this.instanceId,
+        new Date(Date.now() + this.leaseOpts.ttlMs).toISOString(),
+        JSON.stringify(
+          [...byKey.values()].map((r) => ({
+            budget_id: r.key.budgetId,
+            period_start: r.key.periodStart.toISOString(),
+            want: formatUnits(r.want),
+            min_grant: formatUnits(r.minGrant),
+            lim: formatUnits(r.limit),
+            hard: r.hard,
+            ret: r.ret,
+          })),
+        ),
+      ]),
+    );
     for (const r of rows) {
       const k = this.remember(r, true);
       this.leases.granted(byKey.get(k)!, this.leases.own.get(k) ?? null);
     }
     // A key whose ledger row is missing returned no row: it has no lease.
-    for (const [k, r] of byKey) if (!rows.some((x) => ledgerKey({ budgetId: x.budget_id!, periodStart: new Date(x.period_start!) }) === k)) this.leases.set(r.key, null, 0n, 0n);
+    for (const [k, r] of byKey)
+      if (!rows.some((x) => ledgerKey({ budgetId: x.budget_id!, periodStart: new Date(x.period_start!) }) === k))
+        this.leases.set(r.key, null, 0n, 0n);
     this.batches.lease++;
     for (const w of waiters) w.resolve();
   }
@@ -374,15 +420,31 @@ export class LedgerBatcher {
 
   private async holdBatch(batch: Waiter<HoldJob, boolean>[]): Promise<void> {
     const routes = this.leaseOpts.enabled ? this.leases.route(batch.map((w) => w.job)) : null;
-    const items = batch.flatMap((w, seq) => w.job.items.map((i, n) => ({
-      seq, budget_id: i.budgetId, period_start: i.periodStart.toISOString(), amount: formatUnits(i.amount), lim: formatUnits(i.limit), hard: i.hard,
-      lease: routes?.[seq][n] ?? false,
-    })));
-    const holds = batch.map((w, seq) => ({ seq, request_id: w.job.requestId, draft: w.job.draft, expires_at: w.job.expiresAt.toISOString() }));
+    const items = batch.flatMap((w, seq) =>
+      w.job.items.map((i, n) => ({
+        seq,
+        budget_id: i.budgetId,
+        period_start: i.periodStart.toISOString(),
+        amount: formatUnits(i.amount),
+        lim: formatUnits(i.limit),
+        hard: i.hard,
+        lease: routes?.[seq][n] ?? false,
+      })),
+    );
+    const holds = batch.map((w, seq) => ({
+      seq,
+      request_id: w.job.requestId,
+      draft: w.job.draft,
+      expires_at: w.job.expiresAt.toISOString(),
+    }));
     // No retry on an outage: a request that cannot hold must not call its provider (it fails fast instead).
-    const rows = await retryOnConflict(() => this.sql.query<FiguresRow & { seq: number | null; fits: boolean | null }>(
-      routes ? HOLD_LEASED : HOLD, [...(routes ? [this.instanceId] : []), JSON.stringify(items), JSON.stringify(holds)],
-    ));
+    const rows = await retryOnConflict(() =>
+      this.sql.query<FiguresRow & { seq: number | null; fits: boolean | null }>(routes ? HOLD_LEASED : HOLD, [
+        ...(routes ? [this.instanceId] : []),
+        JSON.stringify(items),
+        JSON.stringify(holds),
+      ]),
+    );
     const fits = new Map<number, boolean>();
     for (const r of rows) {
       if (r.seq !== null) fits.set(Number(r.seq), Boolean(r.fits));
@@ -391,7 +453,11 @@ export class LedgerBatcher {
     this.batches.hold++;
     batch.forEach((w, seq) => {
       const ok = fits.get(seq) ?? false;
-      if (ok && routes) this.leases.held(w.job.requestId, w.job.items.filter((_, n) => routes[seq][n]).map((i) => ledgerKey(i)));
+      if (ok && routes)
+        this.leases.held(
+          w.job.requestId,
+          w.job.items.filter((_, n) => routes[seq][n]).map((i) => ledgerKey(i)),
+        );
       w.resolve(ok);
     });
   }
@@ -403,10 +469,17 @@ export class LedgerBatcher {
     const params = [
       ...(leased ? [this.instanceId] : []),
       JSON.stringify(jobs.map((j) => ({ request_id: j.requestId }))),
-      JSON.stringify(jobs.flatMap((j) => j.charges.map((c) => ({
-        request_id: j.requestId, budget_id: c.budgetId, period_start: c.periodStart.toISOString(), actual: formatUnits(c.actual),
-        lease: this.leases.isOnLease(j.requestId, ledgerKey(c)),
-      })))),
+      JSON.stringify(
+        jobs.flatMap((j) =>
+          j.charges.map((c) => ({
+            request_id: j.requestId,
+            budget_id: c.budgetId,
+            period_start: c.periodStart.toISOString(),
+            actual: formatUnits(c.actual),
+            lease: this.leases.isOnLease(j.requestId, ledgerKey(c)),
+          })),
+        ),
+      ),
       JSON.stringify(jobs.flatMap((j) => (j.usage ? [j.usage] : []))),
     ];
     // The batch's charges summed per key once (the alert check asks for every key of every job).
@@ -440,14 +513,18 @@ export class LedgerBatcher {
     // Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction.
     let late: CostAlert[] = [];
     if (!withAlerts && this.alerts.pending(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n })) {
-      late = await this.orm.em.fork().transactional((tem) => this.alerts.raise(tem as EntityManager, jobs, after))
+      late = await this.orm.em
+        .fork()
+        .transactional((tem) => this.alerts.raise(tem as EntityManager, jobs, after))
         .catch((e: unknown) => {
           this.log.error({ err: e }, 'could not raise the threshold alerts of a settled batch; the next settle of the budget raises them');
           return [];
         });
     }
     const all = [...raised, ...late];
-    batch.forEach((w, i) => w.resolve({ live: live.has(w.job.requestId), usageId: usageIds.get(w.job.requestId) ?? null, raised: i === 0 ? all : [] }));
+    batch.forEach((w, i) =>
+      w.resolve({ live: live.has(w.job.requestId), usageId: usageIds.get(w.job.requestId) ?? null, raised: i === 0 ? all : [] }),
+    );
   }
 
   private figuresFrom(rows: readonly SettleRow[]): Map<string, LedgerFigures> {

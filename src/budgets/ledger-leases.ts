@@ -74,7 +74,13 @@ export class LeaseBook {
     const byKey = new Map<string, { key: LedgerKey; need: bigint; max: bigint; limit: bigint; hard: boolean }>();
     for (const i of items) {
       const k = ledgerKey(i);
-      const e = byKey.get(k) ?? { key: { budgetId: i.budgetId, periodStart: i.periodStart }, need: 0n, max: 0n, limit: i.limit, hard: false };
+      const e = byKey.get(k) ?? {
+        key: { budgetId: i.budgetId, periodStart: i.periodStart },
+        need: 0n,
+        max: 0n,
+        limit: i.limit,
+        hard: false,
+      };
       e.need += i.amount;
       if (i.amount > e.max) e.max = i.amount;
       e.hard ||= i.hard;
@@ -116,16 +122,18 @@ export class LeaseBook {
   route(jobs: readonly { requestId: string; items: readonly RoutedItem[] }[]): boolean[][] {
     this.batches++;
     const left = new Map<string, bigint>();
-    return jobs.map((j) => j.items.map((i) => {
-      const k = ledgerKey(i);
-      const o = this.own.get(k);
-      if (!o) return false;
-      const a = left.get(k) ?? this.available(k);
-      if (i.hard && a < i.amount) return false;
-      left.set(k, a - i.amount);
-      o.active = true;
-      return true;
-    }));
+    return jobs.map((j) =>
+      j.items.map((i) => {
+        const k = ledgerKey(i);
+        const o = this.own.get(k);
+        if (!o) return false;
+        const a = left.get(k) ?? this.available(k);
+        if (i.hard && a < i.amount) return false;
+        left.set(k, a - i.amount);
+        o.active = true;
+        return true;
+      }),
+    );
   }
 
   /** Records which keys a request that fit holds on leases. */

@@ -11,20 +11,44 @@ import { rollupUpserts } from '../usage/rollup';
 
 /** A usage row's columns and their SQL types, in one place for the settle and for the estimated rows of expired holds. */
 export const USAGE_COLUMNS: readonly (readonly [string, string])[] = [
-  ['request_id', 'text'], ['user_id', 'text'], ['project_id', 'text'], ['service', 'text'], ['endpoint', 'text'],
-  ['requested_provider', 'text'], ['requested_model', 'text'], ['provider', 'text'], ['model', 'text'],
-  ['fallback_used', 'boolean'], ['fallback_reason', 'text'], ['input_tokens', 'bigint'], ['output_tokens', 'bigint'],
-  ['cached_tokens', 'bigint'], ['cache_write_tokens', 'bigint'], ['total_tokens', 'bigint'],
-  ['input_cost', 'numeric'], ['output_cost', 'numeric'], ['total_cost', 'numeric'],
-  ['input_price_per_million', 'numeric'], ['output_price_per_million', 'numeric'],
-  ['cached_price_per_million', 'numeric'], ['cache_write_price_per_million', 'numeric'],
-  ['duration_ms', 'int'], ['provider_duration_ms', 'int'], ['success', 'boolean'], ['error_code', 'text'],
-  ['estimated', 'boolean'], ['api_key_id', 'uuid'], ['created_at', 'timestamptz'], ['time_to_first_token_ms', 'int'],
+  ['request_id', 'text'],
+  ['user_id', 'text'],
+  ['project_id', 'text'],
+  ['service', 'text'],
+  ['endpoint', 'text'],
+  ['requested_provider', 'text'],
+  ['requested_model', 'text'],
+  ['provider', 'text'],
+  ['model', 'text'],
+  ['fallback_used', 'boolean'],
+  ['fallback_reason', 'text'],
+  ['input_tokens', 'bigint'],
+  ['output_tokens', 'bigint'],
+  ['cached_tokens', 'bigint'],
+  ['cache_write_tokens', 'bigint'],
+  ['total_tokens', 'bigint'],
+  ['input_cost', 'numeric'],
+  ['output_cost', 'numeric'],
+  ['total_cost', 'numeric'],
+  ['input_price_per_million', 'numeric'],
+  ['output_price_per_million', 'numeric'],
+  ['cached_price_per_million', 'numeric'],
+  ['cache_write_price_per_million', 'numeric'],
+  ['duration_ms', 'int'],
+  ['provider_duration_ms', 'int'],
+  ['success', 'boolean'],
+  ['error_code', 'text'],
+  ['estimated', 'boolean'],
+  ['api_key_id', 'uuid'],
+  ['created_at', 'timestamptz'],
+  ['time_to_first_token_ms', 'int'],
 ];
 const COLS = USAGE_COLUMNS.map(([c]) => c).join(', ');
 const COL_TYPES = USAGE_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ');
 /** Every column but the request id from the batch's row `x`. */
-const SET_ACTUAL = USAGE_COLUMNS.filter(([c]) => c !== 'request_id').map(([c]) => `${c} = x.${c}`).join(', ');
+const SET_ACTUAL = USAGE_COLUMNS.filter(([c]) => c !== 'request_id')
+  .map(([c]) => `${c} = x.${c}`)
+  .join(', ');
 
 /** Rollup deltas from usage rows in CTE `src` (absent dimensions as ''); `sign` -1 takes them back out. */
 const deltasOf = (src: string, sign = '') => `select date_trunc('hour', x.created_at, 'UTC') as hour, coalesce(x.user_id, '') as user_id,
@@ -44,7 +68,10 @@ export const leaseAdds = (leases: string) => `select budget_id, period_start, su
     sum(greatest(granted, used + held) - granted - used) as reserved from ${leases} group by budget_id, period_start`;
 
 /** The lease rows of every key in CTE `keys`, read from the statement's snapshot. */
-const leasesOn = (keys: string, where = 'true') => `select e.instance_id, e.budget_id, e.period_start, e.granted, e.used, e.held from budget_lease e
+const leasesOn = (
+  keys: string,
+  where = 'true',
+) => `select e.instance_id, e.budget_id, e.period_start, e.granted, e.used, e.held from budget_lease e
      where (e.budget_id, e.period_start) in (select budget_id, period_start from ${keys}) and ${where}`;
 
 /**
@@ -105,7 +132,8 @@ const figuresAfter = (keys: string, lAfter: string, mine: string) => `l_now as (
 
 /** The output columns of a figures row (`fig`) in a statement that also returns per-request rows. */
 const FIG_COLS = 'budget_id, period_start, used, reserved, granted, lease_used, held';
-const NO_FIG = 'null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved, null::text as granted, null::text as lease_used, null::text as held';
+const NO_FIG =
+  'null::uuid as budget_id, null::timestamptz as period_start, null::text as used, null::text as reserved, null::text as granted, null::text as lease_used, null::text as held';
 
 /**
  * Holds a batch of requests, with leases off (BUDGET_LEASES=false: the statement as it was before leases; HOLD_LEASED

@@ -18,7 +18,11 @@ export const INVALIDATION_CHANNEL = 'budget_gateway_cache_invalidated';
 
 /** The invalidations' transport: the live alerts' choice (LISTEN/NOTIFY, Redis, none on the embedded database), on channels of its own. */
 export function invalidationTransport(config: AppConfig, orm: MikroORM, log: Logger): AlertTransport | null {
-  return createTransport(config, orm, log, { postgres: INVALIDATION_CHANNEL, redis: `${config.redis.alertChannel}:cache`, name: 'budget-gateway-cache' });
+  return createTransport(config, orm, log, {
+    postgres: INVALIDATION_CHANNEL,
+    redis: `${config.redis.alertChannel}:cache`,
+    name: 'budget-gateway-cache',
+  });
 }
 
 /**

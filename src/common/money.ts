@@ -67,7 +67,7 @@ export function mulDivRound(a: bigint, b: bigint, d: bigint): bigint {
   const q = p / d;
   const r = p % d;
   if (r === 0n) return q;
-  return p >= 0n ? (2n * r >= d ? q + 1n : q) : (-2n * r >= d ? q - 1n : q);
+  return p >= 0n ? (2n * r >= d ? q + 1n : q) : -2n * r >= d ? q - 1n : q;
 }
 
 /** Formats USD for people: "$475.00", "$0.0042". */

@@ -63,7 +63,10 @@ const chunk = (requestId: string, delta: string | null, result: CompletionChunkV
  * chunks: one per delta of text, then the last with `done` and the whole result. Unsubscribing
  * aborts the provider call at once; the request is then charged for what was generated.
  */
-function streamCompletion({ args, context }: SubscribeResolverData<unknown, { input: CompletionInput }, GraphQLContext>): AsyncIterable<ChunkPayload> {
+function streamCompletion({
+  args,
+  context,
+}: SubscribeResolverData<unknown, { input: CompletionInput }, GraphQLContext>): AsyncIterable<ChunkPayload> {
   const abort = new AbortController();
   const channel = new Channel<ChunkPayload>(() => abort.abort());
   let request;
@@ -92,7 +95,8 @@ function streamCompletion({ args, context }: SubscribeResolverData<unknown, { in
 @Resolver(() => CompletionChunkView)
 export class CompletionStreamResolver {
   @Subscription(() => CompletionChunkView, {
-    description: 'The same completion as Mutation.complete, under the same budgets, streamed as it is generated. Refusals end the stream with an error carrying the same extensions.code; a client that unsubscribes stops the provider call and is charged for what was generated.',
+    description:
+      'The same completion as Mutation.complete, under the same budgets, streamed as it is generated. Refusals end the stream with an error carrying the same extensions.code; a client that unsubscribes stops the provider call and is charged for what was generated.',
     subscribe: streamCompletion,
   })
   completeStream(@Root() payload: ChunkPayload, @Arg('input', () => CompletionInput) _input: CompletionInput): CompletionChunkView {

@@ -16,7 +16,8 @@ import { validateCompletion } from './completion.validation';
 @Resolver(() => CompletionResultView)
 export class CompletionResolver {
   @Mutation(() => CompletionResultView, {
-    description: 'Runs one chat completion under every budget that applies. Refused requests fail with a GraphQL error whose extensions.code is one of BUDGET_EXCEEDED, MODEL_BLOCKED, PROVIDER_NOT_ALLOWED, REQUEST_COST_LIMIT, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR, OVERLOADED (HTTP 429: too many completions in flight on this instance), and whose extensions carry budgetId where a budget decided it.',
+    description:
+      'Runs one chat completion under every budget that applies. Refused requests fail with a GraphQL error whose extensions.code is one of BUDGET_EXCEEDED, MODEL_BLOCKED, PROVIDER_NOT_ALLOWED, REQUEST_COST_LIMIT, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR, OVERLOADED (HTTP 429: too many completions in flight on this instance), and whose extensions carry budgetId where a budget decided it.',
   })
   async complete(@Arg('input', () => CompletionInput) input: CompletionInput, @Ctx() ctx: GraphQLContext): Promise<CompletionResultView> {
     const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input)).catch((e: unknown) => {
@@ -30,7 +31,9 @@ export class CompletionResolver {
     return toResultView(out);
   }
 
-  @FieldResolver(() => [BudgetView], { description: 'Budgets that applied to this request, as they stand after it: those the caller may read (as `budgets` shows them).' })
+  @FieldResolver(() => [BudgetView], {
+    description: 'Budgets that applied to this request, as they stand after it: those the caller may read (as `budgets` shows them).',
+  })
   async budgets(@Root() r: CompletionResultView, @Ctx() ctx: GraphQLContext): Promise<BudgetView[]> {
     const budgets = await Promise.all(r.budgetIds.map((id) => ctx.loaders.budgetById.load(id)));
     const scope = rowScope(ctx.auth);

@@ -6,8 +6,16 @@ import type { AuthInfo } from '../auth/auth.types';
 import type { Budget } from '../budgets/budget.entity';
 import { BudgetCache } from '../budgets/budget-cache';
 import {
-  amountFor, decide, failoverTarget, possibleTargets, targetKey,
-  type BudgetFigures, type Decision, type Wording, type PolicySettings, type Target,
+  amountFor,
+  decide,
+  failoverTarget,
+  possibleTargets,
+  targetKey,
+  type BudgetFigures,
+  type Decision,
+  type Wording,
+  type PolicySettings,
+  type Target,
 } from '../budgets/budget-policy';
 import { percentage } from '../budgets/budget-state';
 import { ledgerKey, readLedgers, type LedgerFigures } from '../budgets/ledger';
@@ -23,7 +31,13 @@ import { HotSql } from '../db/hot-sql';
 import type { Metrics } from '../metrics/metrics';
 import { recordRequest, whoLabels } from '../metrics/record';
 import { computeCost } from '../pricing/cost';
-import { estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, countStreamedOutputTokens } from '../pricing/estimate';
+import {
+  estimateCost,
+  estimateInputTokens,
+  estimateOutputTokens,
+  estimateWireExtraTokens,
+  countStreamedOutputTokens,
+} from '../pricing/estimate';
 import type { PriceCatalog } from '../pricing/price-catalog';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ChatRequest, ChatResponse, NormalizedUsage } from '../providers/provider.types';
@@ -92,9 +106,17 @@ export class CompletionService {
     deps: Partial<CompletionDeps> = {},
   ) {
     this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
-    this.ledger = deps.ledger
-      ?? new LedgerBatcher(orm, new HotSql(orm, config.database.kind !== 'postgres'), batchAlerts(hooks), log, config.budget.costTracking, () => this.betweenCalls,
-        { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs });
+    this.ledger =
+      deps.ledger ??
+      new LedgerBatcher(
+        orm,
+        new HotSql(orm, config.database.kind !== 'postgres'),
+        batchAlerts(hooks),
+        log,
+        config.budget.costTracking,
+        () => this.betweenCalls,
+        { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
+      );
   }
 
   private inFlight = 0;
@@ -242,7 +264,11 @@ export class CompletionService {
       }
       // Tools, images and tool calls of a front door's body too: the messages' text alone would under-reserve them.
       const inputTokens = estimateInputTokens(t.provider, t.model, req.messages) + estimateWireExtraTokens(t.provider, t.model, req.wire);
-      const estimate = { cost: estimateCost(price, inputTokens, run.outputTokens).totalCost, tokens: inputTokens + run.outputTokens, unpriced: price.source === 'unpriced' };
+      const estimate = {
+        cost: estimateCost(price, inputTokens, run.outputTokens).totalCost,
+        tokens: inputTokens + run.outputTokens,
+        unpriced: price.source === 'unpriced',
+      };
       run.candidates.set(targetKey(t), { price, inputTokens, estimate });
       run.estimates.set(targetKey(t), estimate);
     }
@@ -272,7 +298,13 @@ export class CompletionService {
       // A concurrent request got there first: decide again from the figures seen under the lock.
       decision = this.decide(run, requested, await this.ledger.figuresOf(run.keys));
       if (attempt >= MAX_RESERVE_ATTEMPTS && decision.kind === 'allow') {
-        decision = { kind: 'refuse', code: 'BUDGET_EXCEEDED', budgetId: null, message: 'Budgets are contended; try again', target: decision.target };
+        decision = {
+          kind: 'refuse',
+          code: 'BUDGET_EXCEEDED',
+          budgetId: null,
+          message: 'Budgets are contended; try again',
+          target: decision.target,
+        };
       }
     }
     return decision;
@@ -282,7 +314,10 @@ export class CompletionService {
     const rows: BudgetFigures[] = run.applicable.map((a) => {
       const f = figures.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
       return {
-        budget: a.budget, limit: a.limit, used: f.used, reserved: f.reserved,
+        budget: a.budget,
+        limit: a.limit,
+        used: f.used,
+        reserved: f.reserved,
         maxCostPerRequest: unitsOf(a.budget).maxCostPerRequest,
       };
     });
@@ -299,9 +334,13 @@ export class CompletionService {
     const c = run.candidate(d.target);
     const tokens = spent ? { inputTokens: 0, outputTokens: 0 } : { inputTokens: c.inputTokens, outputTokens: run.outputTokens };
     const cost = estimateCost(c.price, tokens.inputTokens, tokens.outputTokens);
-    const draft = usageRow(this.usage(run, d, { ...tokens, cachedTokens: 0, cacheWriteTokens: 0 }, cost, 0, {
-      success: false, errorCode: 'INTERRUPTED', estimated: true,
-    }));
+    const draft = usageRow(
+      this.usage(run, d, { ...tokens, cachedTokens: 0, cacheWriteTokens: 0 }, cost, 0, {
+        success: false,
+        errorCode: 'INTERRUPTED',
+        estimated: true,
+      }),
+    );
     return {
       requestId: run.requestId,
       items: run.applicable.map((a) => ({
@@ -309,7 +348,12 @@ export class CompletionService {
         amount: spent ? 0n : amountFor(a.budget, c.estimate),
         limit: a.limit,
         // The per-budget hard check of this target: a budget that admits it past its limit (see admitsPastLimit) holds without it.
-        hard: !spent && this.config.budget.enforceLimits && a.budget.isEnforced && a.budget.hardLimitEnabled && !d.pastLimit.includes(a.budget.id),
+        hard:
+          !spent &&
+          this.config.budget.enforceLimits &&
+          a.budget.isEnforced &&
+          a.budget.hardLimitEnabled &&
+          !d.pastLimit.includes(a.budget.id),
       })),
       draft,
       expiresAt: new Date(Date.now() + this.config.budget.reservationTtlMs),
@@ -374,17 +418,28 @@ export class CompletionService {
   private async callStream(run: CompletionRun, req: ChatRequest, adapter: Adapter): Promise<CallResult> {
     const sink = run.sink!;
     const d = run.decision!;
-    const served: Served = { requestId: run.requestId, provider: d.target.provider, model: d.target.model, fallbackUsed: d.fallbacks.length > 0 };
+    const served: Served = {
+      requestId: run.requestId,
+      provider: d.target.provider,
+      model: d.target.model,
+      fallbackUsed: d.fallbacks.length > 0,
+    };
     let text = '';
     let usage: NormalizedUsage | null = null;
     let finishReason: string | null = null;
     let relayed = false;
     // Gone while a fail-over was being held: nothing was called on this provider, nothing to charge.
-    if (sink.signal.aborted) return { response: null, error: new AppError('CLIENT_DISCONNECTED', 'The client disconnected before the call') };
+    if (sink.signal.aborted)
+      return { response: null, error: new AppError('CLIENT_DISCONNECTED', 'The client disconnected before the call') };
     const partial = (): ChatResponse => {
       const streamed = Math.min(run.outputTokens, countStreamedOutputTokens(d.target.provider, d.target.model, text));
       const u = usage ?? { inputTokens: run.candidate(d.target).inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
-      return { message: { role: 'assistant', content: text }, finishReason, model: d.target.model, usage: { ...u, outputTokens: Math.max(u.outputTokens, streamed) } };
+      return {
+        message: { role: 'assistant', content: text },
+        finishReason,
+        model: d.target.model,
+        usage: { ...u, outputTokens: Math.max(u.outputTokens, streamed) },
+      };
     };
     try {
       for await (const e of adapter.chatStream({ ...req, signal: sink.signal })) {
@@ -451,16 +506,28 @@ export class CompletionService {
     this.metrics.llmRequests.inc({ ...this.labels(req, requested.provider, requested.model), status: 'blocked' });
     const a = run.applicable.find((x) => x.budget.id === d.budgetId);
     if (a && d.code === 'BUDGET_EXCEEDED') {
-      this.metrics.budgetExceeded.inc({ budget_id: a.budget.id, budget_name: a.budget.name, budget_type: a.budget.budgetType, threshold: 'exceeded' });
+      this.metrics.budgetExceeded.inc({
+        budget_id: a.budget.id,
+        budget_name: a.budget.name,
+        budget_type: a.budget.budgetType,
+        threshold: 'exceeded',
+      });
       try {
         const em = this.orm.em.fork() as EntityManager;
         const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
         const est = run.estimates.get(targetKey(d.target));
         // What is used and what the refused request would have added, apart: the refusal moved nothing.
         const movement: BudgetMovement = {
-          budget: a.budget, periodStart: a.key.periodStart, limit: a.limit, amount: figures.used + figures.reserved,
+          budget: a.budget,
+          periodStart: a.key.periodStart,
+          limit: a.limit,
+          amount: figures.used + figures.reserved,
           refusal: { amount: est ? amountFor(a.budget, est) : 0n, reserved: figures.reserved },
-          userId: req.userId, projectId: req.projectId, provider: d.target.provider, model: d.target.model, actionTaken: 'blocked',
+          userId: req.userId,
+          projectId: req.projectId,
+          provider: d.target.provider,
+          model: d.target.model,
+          actionTaken: 'blocked',
         };
         const raised = await em.transactional((tem) => this.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
         await this.hooks.publishRaised(raised);
@@ -494,15 +561,24 @@ export class CompletionService {
         actual: a.budget.limitType === LimitType.TOKENS ? BigInt(row.totalTokens) * UNIT : cost.totalCost,
       })),
       usage: usageRow(row),
-      alert: response ? {
-        budgets: run.applicable.map((a) => ({ ...a.key, budget: a.budget, limit: a.limit })),
-        userId: run.req.userId, projectId: run.req.projectId, provider: d.target.provider, model: d.target.model,
-        actionTaken: d.fallbacks.length ? `fallback:${targetKey(d.target)}` : 'none',
-      } : undefined,
+      alert: response
+        ? {
+            budgets: run.applicable.map((a) => ({ ...a.key, budget: a.budget, limit: a.limit })),
+            userId: run.req.userId,
+            projectId: run.req.projectId,
+            provider: d.target.provider,
+            model: d.target.model,
+            actionTaken: d.fallbacks.length ? `fallback:${targetKey(d.target)}` : 'none',
+          }
+        : undefined,
     };
     const out = await this.settleOrRelease(run, job);
     row.id = out.usageId ?? `untracked:${run.requestId}`;
-    if (!out.live) this.log.warn({ requestId: run.requestId }, 'the request outlived its hold (BUDGET_RESERVATION_TTL_MS) and stays charged at its estimate');
+    if (!out.live)
+      this.log.warn(
+        { requestId: run.requestId },
+        'the request outlived its hold (BUDGET_RESERVATION_TTL_MS) and stays charged at its estimate',
+      );
 
     this.afterSettle(run, row, cost.totalCost, out.raised);
     if (error) throw error;
@@ -539,8 +615,15 @@ export class CompletionService {
       this.markHeld(run, false);
       return out;
     } catch (e) {
-      if (isDatabaseUnavailable(e)) this.log.error({ err: e, requestId: run.requestId }, 'could not settle: the database stayed away; the hold will be charged at its estimate when it expires');
-      else await this.release(run).catch((err: unknown) => this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'));
+      if (isDatabaseUnavailable(e))
+        this.log.error(
+          { err: e, requestId: run.requestId },
+          'could not settle: the database stayed away; the hold will be charged at its estimate when it expires',
+        );
+      else
+        await this.release(run).catch((err: unknown) =>
+          this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'),
+        );
       this.markHeld(run, false);
       throw e;
     }
@@ -548,26 +631,47 @@ export class CompletionService {
 
   /** The usage record of `run` on `d`'s target with the given tokens and cost. */
   private usage(
-    run: CompletionRun, d: Allowed, usage: NormalizedUsage, cost: { inputCost: bigint; outputCost: bigint; totalCost: bigint }, durationMs: number,
+    run: CompletionRun,
+    d: Allowed,
+    usage: NormalizedUsage,
+    cost: { inputCost: bigint; outputCost: bigint; totalCost: bigint },
+    durationMs: number,
     outcome: { success: boolean; errorCode: string | null; estimated: boolean },
   ): UsageSnapshot {
     const { req, requested } = run;
     const price = run.candidate(d.target).price;
     // A plain object, not a TokenUsage entity: the ORM's property accessors cost more than the rest of this function.
     return {
-      id: '', requestId: run.requestId,
-      userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
-      requestedProvider: requested.provider, requestedModel: requested.model,
-      provider: d.target.provider, model: d.target.model,
-      fallbackUsed: d.fallbacks.length > 0, fallbackReason: d.fallbacks.length ? d.fallbacks.map((s) => s.reason).join('; ') : null,
-      inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens,
-      cacheWriteTokens: usage.cacheWriteTokens, totalTokens: usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens + usage.outputTokens,
-      inputCost: formatUnits(cost.inputCost), outputCost: formatUnits(cost.outputCost), totalCost: formatUnits(cost.totalCost),
-      inputPricePerMillion: formatUnits(price.inputPerMillion), outputPricePerMillion: formatUnits(price.outputPerMillion),
+      id: '',
+      requestId: run.requestId,
+      userId: req.userId,
+      projectId: req.projectId,
+      service: req.service,
+      endpoint: req.endpoint,
+      requestedProvider: requested.provider,
+      requestedModel: requested.model,
+      provider: d.target.provider,
+      model: d.target.model,
+      fallbackUsed: d.fallbacks.length > 0,
+      fallbackReason: d.fallbacks.length ? d.fallbacks.map((s) => s.reason).join('; ') : null,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedTokens: usage.cachedTokens,
+      cacheWriteTokens: usage.cacheWriteTokens,
+      totalTokens: usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens + usage.outputTokens,
+      inputCost: formatUnits(cost.inputCost),
+      outputCost: formatUnits(cost.outputCost),
+      totalCost: formatUnits(cost.totalCost),
+      inputPricePerMillion: formatUnits(price.inputPerMillion),
+      outputPricePerMillion: formatUnits(price.outputPerMillion),
       cachedPricePerMillion: price.cachedInputPerMillion === null ? null : formatUnits(price.cachedInputPerMillion),
       cacheWritePricePerMillion: price.cacheWritePerMillion === null ? null : formatUnits(price.cacheWritePerMillion),
-      durationMs, providerDurationMs: Math.round(run.providerMs), timeToFirstTokenMs: run.timeToFirstTokenMs, ...outcome,
-      apiKeyId: run.auth.keyId === 'env-admin' ? null : run.auth.keyId, createdAt: new Date(),
+      durationMs,
+      providerDurationMs: Math.round(run.providerMs),
+      timeToFirstTokenMs: run.timeToFirstTokenMs,
+      ...outcome,
+      apiKeyId: run.auth.keyId === 'env-admin' ? null : run.auth.keyId,
+      createdAt: new Date(),
     };
   }
 
@@ -578,14 +682,28 @@ export class CompletionService {
     // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
     const durationMs = performance.now() - run.started;
     recordRequest(this.metrics, {
-      userId: req.userId, projectId: req.projectId, service: req.service, provider: row.provider, model: row.model, success: row.success,
-      inputTokens: row.inputTokens + row.cacheWriteTokens, outputTokens: row.outputTokens, cachedTokens: row.cachedTokens, totalCost: cost,
+      userId: req.userId,
+      projectId: req.projectId,
+      service: req.service,
+      provider: row.provider,
+      model: row.model,
+      success: row.success,
+      inputTokens: row.inputTokens + row.cacheWriteTokens,
+      outputTokens: row.outputTokens,
+      cachedTokens: row.cachedTokens,
+      totalCost: cost,
     });
     this.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
     this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
-    if (row.timeToFirstTokenMs != null) this.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
+    if (row.timeToFirstTokenMs != null)
+      this.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
     for (const s of run.decision!.fallbacks) {
-      this.metrics.budgetFallback.inc({ original_provider: requested.provider, original_model: requested.model, fallback_provider: s.to.provider, fallback_model: s.to.model });
+      this.metrics.budgetFallback.inc({
+        original_provider: requested.provider,
+        original_model: requested.model,
+        fallback_provider: s.to.provider,
+        fallback_model: s.to.model,
+      });
     }
     void this.hooks.publishRaised(raised).catch((e: unknown) => this.log.error({ err: e }, 'publishing alerts failed'));
     void this.hooks
@@ -604,25 +722,57 @@ export class CompletionService {
     const target: Target = { provider: req.provider, model: req.model };
     const adapter = this.providers.get(target.provider);
     const chat: ChatRequest = {
-      model: target.model, messages: req.messages, maxTokens: req.maxTokens ?? undefined, temperature: req.temperature ?? undefined, wire: req.wire,
+      model: target.model,
+      messages: req.messages,
+      maxTokens: req.maxTokens ?? undefined,
+      temperature: req.temperature ?? undefined,
+      wire: req.wire,
     };
-    const response = req.embedding ? await embed(adapter, chat, req.embedding.input)
-      : sink ? await relayUntracked(adapter, chat, sink, { requestId, ...target, fallbackUsed: false })
-      : await adapter.chat(chat);
+    const response = req.embedding
+      ? await embed(adapter, chat, req.embedding.input)
+      : sink
+        ? await relayUntracked(adapter, chat, sink, { requestId, ...target, fallbackUsed: false })
+        : await adapter.chat(chat);
     const price = await this.prices.resolve(target.provider, target.model).catch(() => null);
     const cost = price ? computeCost(price, response.usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
     const u = response.usage;
     const row: UsageSnapshot = {
-      id: `untracked:${requestId}`, requestId, userId: req.userId, projectId: req.projectId, service: req.service, endpoint: req.endpoint,
-      requestedProvider: target.provider, requestedModel: target.model, provider: target.provider, model: target.model,
-      inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedTokens: u.cachedTokens, cacheWriteTokens: u.cacheWriteTokens,
+      id: `untracked:${requestId}`,
+      requestId,
+      userId: req.userId,
+      projectId: req.projectId,
+      service: req.service,
+      endpoint: req.endpoint,
+      requestedProvider: target.provider,
+      requestedModel: target.model,
+      provider: target.provider,
+      model: target.model,
+      inputTokens: u.inputTokens,
+      outputTokens: u.outputTokens,
+      cachedTokens: u.cachedTokens,
+      cacheWriteTokens: u.cacheWriteTokens,
       totalTokens: u.inputTokens + u.cachedTokens + u.cacheWriteTokens + u.outputTokens,
-      inputCost: formatUnits(cost.inputCost), outputCost: formatUnits(cost.outputCost), totalCost: formatUnits(cost.totalCost),
-      durationMs: Math.round(performance.now() - started), providerDurationMs: 0, fallbackUsed: false, success: true, estimated: false, createdAt: new Date(),
+      inputCost: formatUnits(cost.inputCost),
+      outputCost: formatUnits(cost.outputCost),
+      totalCost: formatUnits(cost.totalCost),
+      durationMs: Math.round(performance.now() - started),
+      providerDurationMs: 0,
+      fallbackUsed: false,
+      success: true,
+      estimated: false,
+      createdAt: new Date(),
     };
     return {
-      requestId, message: response.message, finishReason: response.finishReason, provider: target.provider, model: target.model,
-      fallbackUsed: false, fallbackReason: null, usage: { ...row }, budgetIds: [], raw: response.raw ?? null,
+      requestId,
+      message: response.message,
+      finishReason: response.finishReason,
+      provider: target.provider,
+      model: target.model,
+      fallbackUsed: false,
+      fallbackReason: null,
+      usage: { ...row },
+      budgetIds: [],
+      raw: response.raw ?? null,
     };
   }
 
@@ -672,15 +822,37 @@ function periodStartOf(period: LimitPeriod, at: Date): Date {
 /** A usage record as the columns the ledger statements write (USAGE_COLUMNS). */
 function usageRow(u: UsageSnapshot): UsageRow {
   return {
-    request_id: u.requestId, user_id: u.userId ?? null, project_id: u.projectId ?? null, service: u.service ?? null, endpoint: u.endpoint ?? null,
-    requested_provider: u.requestedProvider, requested_model: u.requestedModel, provider: u.provider, model: u.model,
-    fallback_used: u.fallbackUsed, fallback_reason: u.fallbackReason ?? null, input_tokens: u.inputTokens, output_tokens: u.outputTokens,
-    cached_tokens: u.cachedTokens, cache_write_tokens: u.cacheWriteTokens, total_tokens: u.totalTokens,
-    input_cost: u.inputCost, output_cost: u.outputCost, total_cost: u.totalCost,
-    input_price_per_million: u.inputPricePerMillion ?? null, output_price_per_million: u.outputPricePerMillion ?? null,
-    cached_price_per_million: u.cachedPricePerMillion ?? null, cache_write_price_per_million: u.cacheWritePricePerMillion ?? null,
-    duration_ms: u.durationMs, provider_duration_ms: u.providerDurationMs, success: u.success, error_code: u.errorCode ?? null,
-    estimated: u.estimated, api_key_id: u.apiKeyId ?? null, created_at: u.createdAt.toISOString(), time_to_first_token_ms: u.timeToFirstTokenMs ?? null,
+    request_id: u.requestId,
+    user_id: u.userId ?? null,
+    project_id: u.projectId ?? null,
+    service: u.service ?? null,
+    endpoint: u.endpoint ?? null,
+    requested_provider: u.requestedProvider,
+    requested_model: u.requestedModel,
+    provider: u.provider,
+    model: u.model,
+    fallback_used: u.fallbackUsed,
+    fallback_reason: u.fallbackReason ?? null,
+    input_tokens: u.inputTokens,
+    output_tokens: u.outputTokens,
+    cached_tokens: u.cachedTokens,
+    cache_write_tokens: u.cacheWriteTokens,
+    total_tokens: u.totalTokens,
+    input_cost: u.inputCost,
+    output_cost: u.outputCost,
+    total_cost: u.totalCost,
+    input_price_per_million: u.inputPricePerMillion ?? null,
+    output_price_per_million: u.outputPricePerMillion ?? null,
+    cached_price_per_million: u.cachedPricePerMillion ?? null,
+    cache_write_price_per_million: u.cacheWritePricePerMillion ?? null,
+    duration_ms: u.durationMs,
+    provider_duration_ms: u.providerDurationMs,
+    success: u.success,
+    error_code: u.errorCode ?? null,
+    estimated: u.estimated,
+    api_key_id: u.apiKeyId ?? null,
+    created_at: u.createdAt.toISOString(),
+    time_to_first_token_ms: u.timeToFirstTokenMs ?? null,
   };
 }
 
@@ -702,7 +874,9 @@ function gone(sink: StreamSink | undefined): void {
 async function embed(adapter: Adapter, req: ChatRequest, input: string[]): Promise<ChatResponse> {
   const r = await adapter.embed({ model: req.model, input, signal: req.signal, wire: req.wire });
   return {
-    message: { role: 'assistant', content: '' }, finishReason: null, model: r.model,
+    message: { role: 'assistant', content: '' },
+    finishReason: null,
+    model: r.model,
     usage: { inputTokens: r.inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 },
     raw: { data: r.data },
   };
@@ -713,10 +887,18 @@ function replayTo(sink: StreamSink, out: CompletionOutcome): void {
   const served: Served = { requestId: out.requestId, provider: out.provider, model: out.model, fallbackUsed: out.fallbackUsed };
   const u = out.usage;
   if (out.message.content) sink.event({ type: 'delta', text: out.message.content }, served);
-  sink.event({
-    type: 'usage',
-    usage: { inputTokens: Number(u.inputTokens), cachedTokens: Number(u.cachedTokens), cacheWriteTokens: Number(u.cacheWriteTokens), outputTokens: Number(u.outputTokens) },
-  }, served);
+  sink.event(
+    {
+      type: 'usage',
+      usage: {
+        inputTokens: Number(u.inputTokens),
+        cachedTokens: Number(u.cachedTokens),
+        cacheWriteTokens: Number(u.cacheWriteTokens),
+        outputTokens: Number(u.outputTokens),
+      },
+    },
+    served,
+  );
   sink.event({ type: 'done', finishReason: out.finishReason, model: out.model }, served);
 }
 

@@ -43,7 +43,8 @@ export class CompletionResultView {
 }
 
 @ObjectType('CompletionChunk', {
-  description: 'One piece of a streamed completion (Subscription.completeStream). Every chunk but the last carries `delta`; the last has `done: true` and `result`: the whole CompletionResult, with the usage and cost that were charged.',
+  description:
+    'One piece of a streamed completion (Subscription.completeStream). Every chunk but the last carries `delta`; the last has `done: true` and `result`: the whole CompletionResult, with the usage and cost that were charged.',
 })
 export class CompletionChunkView {
   @Field() requestId!: string;

@@ -13,7 +13,6 @@ export const COMPLETION_LIMITS = {
   maxTokens: 1_000_000,
 } as const;
 
-
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
 
 export interface CompletionRequest {
@@ -36,21 +35,25 @@ export interface CompletionRequest {
 /** Field-level checks of a `complete` input; returns the normalised request. */
 export function validateCompletion(input: CompletionInput): CompletionRequest {
   if (input.messages.length === 0) throw badInput('messages', 'must not be empty');
-  if (input.messages.length > COMPLETION_LIMITS.maxMessages) throw badInput('messages', `must have at most ${COMPLETION_LIMITS.maxMessages} entries`);
+  if (input.messages.length > COMPLETION_LIMITS.maxMessages)
+    throw badInput('messages', `must have at most ${COMPLETION_LIMITS.maxMessages} entries`);
   const messages = input.messages.map((m, i): ChatMessage => {
     if (!ROLES.includes(m.role as ChatRole)) throw badInput(`messages[${i}].role`, `must be one of ${ROLES.join(', ')}`);
-    if (m.content.length > COMPLETION_LIMITS.maxMessageChars) throw badInput(`messages[${i}].content`, `must be at most ${COMPLETION_LIMITS.maxMessageChars} characters`);
+    if (m.content.length > COMPLETION_LIMITS.maxMessageChars)
+      throw badInput(`messages[${i}].content`, `must be at most ${COMPLETION_LIMITS.maxMessageChars} characters`);
     if (!m.content.isWellFormed()) throw badInput(`messages[${i}].content`, 'must be valid Unicode (no lone surrogates)');
     return { role: m.role as ChatRole, content: m.content };
   });
-  if (!isKnownProvider(input.provider)) throw badInput('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_IDS.join(', ')}`);
+  if (!isKnownProvider(input.provider))
+    throw badInput('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_IDS.join(', ')}`);
   const model = id('model', input.model)!;
   const maxTokens = input.maxTokens ?? null;
   if (maxTokens !== null && (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > COMPLETION_LIMITS.maxTokens)) {
     throw badInput('maxTokens', `must be a whole number from 1 to ${COMPLETION_LIMITS.maxTokens}`);
   }
   const temperature = input.temperature ?? null;
-  if (temperature !== null && (!Number.isFinite(temperature) || temperature < 0 || temperature > 2)) throw badInput('temperature', 'must be from 0 to 2');
+  if (temperature !== null && (!Number.isFinite(temperature) || temperature < 0 || temperature > 2))
+    throw badInput('temperature', 'must be from 0 to 2');
   return {
     messages,
     provider: input.provider,

@@ -14,7 +14,13 @@ export type Claim<T> = { kind: 'claimed' } | { kind: 'replay'; result: T };
  * result, or IDEMPOTENCY_IN_PROGRESS when it takes too long. A claim whose
  * request failed is released (`abandon`), so a retry runs again.
  */
-export async function claim<T>(em: EntityManager, callerId: string, key: string, requestId: string, waitMs = IDEMPOTENCY_WAIT_MS): Promise<Claim<T>> {
+export async function claim<T>(
+  em: EntityManager,
+  callerId: string,
+  key: string,
+  requestId: string,
+  waitMs = IDEMPOTENCY_WAIT_MS,
+): Promise<Claim<T>> {
   const conn = em;
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -30,16 +36,23 @@ export async function claim<T>(em: EntityManager, callerId: string, key: string,
       'select result from idempotency_record where caller_id = ? and key = ?',
       [callerId, key],
     );
-    if (row && row.result !== null) return { kind: 'replay', result: (typeof row.result === 'string' ? JSON.parse(row.result) : row.result) as T };
+    if (row && row.result !== null)
+      return { kind: 'replay', result: (typeof row.result === 'string' ? JSON.parse(row.result) : row.result) as T };
     if (Date.now() >= deadline) {
-      throw new AppError('IDEMPOTENCY_IN_PROGRESS', `A request with idempotencyKey "${key}" is still in flight; retry later`, { idempotencyKey: key });
+      throw new AppError('IDEMPOTENCY_IN_PROGRESS', `A request with idempotencyKey "${key}" is still in flight; retry later`, {
+        idempotencyKey: key,
+      });
     }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 export async function finish(em: EntityManager, callerId: string, key: string, result: unknown): Promise<void> {
-  await em.execute('update idempotency_record set result = ?::jsonb where caller_id = ? and key = ?', [JSON.stringify(result), callerId, key]);
+  await em.execute('update idempotency_record set result = ?::jsonb where caller_id = ? and key = ?', [
+    JSON.stringify(result),
+    callerId,
+    key,
+  ]);
 }
 
 export async function abandon(em: EntityManager, callerId: string, key: string, requestId: string): Promise<void> {

@@ -30,8 +30,15 @@ export function batchAlerts(hooks: SettleHooks): BatchAlerts {
       for (const b of a.budgets) {
         const f = figures(b);
         byKey.set(ledgerKey(b), {
-          budget: b.budget, periodStart: b.periodStart, limit: b.limit, amount: f.used + f.reserved,
-          userId: a.userId, projectId: a.projectId, provider: a.provider, model: a.model, actionTaken: a.actionTaken,
+          budget: b.budget,
+          periodStart: b.periodStart,
+          limit: b.limit,
+          amount: f.used + f.reserved,
+          userId: a.userId,
+          projectId: a.projectId,
+          provider: a.provider,
+          model: a.model,
+          actionTaken: a.actionTaken,
         });
       }
     }
@@ -39,6 +46,10 @@ export function batchAlerts(hooks: SettleHooks): BatchAlerts {
   };
   return {
     pending: (jobs, expected) => hooks.thresholdsDue(movements(jobs, expected)),
-    raise: (em, jobs, after) => hooks.raiseThresholdAlerts(em, movements(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n })),
+    raise: (em, jobs, after) =>
+      hooks.raiseThresholdAlerts(
+        em,
+        movements(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n }),
+      ),
   };
 }

@@ -2,7 +2,25 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { PROVIDER_CLIENTS, type ProviderEndpoint } from '../providers/provider.types';
-import { bool, ConfigError, derive, type Env, fixed, fraction, type Infer, int, matching, num, oneOf, readSchema, secret, str, url, urlOr, variablesOf } from './env-schema';
+import {
+  bool,
+  ConfigError,
+  derive,
+  type Env,
+  fixed,
+  fraction,
+  type Infer,
+  int,
+  matching,
+  num,
+  oneOf,
+  readSchema,
+  secret,
+  str,
+  url,
+  urlOr,
+  variablesOf,
+} from './env-schema';
 
 export { ConfigError };
 export type { ProviderEndpoint };
@@ -10,15 +28,16 @@ export type { ProviderEndpoint };
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export type DatabaseConfig =
-  | { kind: 'postgres'; url: string }
-  | { kind: 'pglite'; dataDir: string | null /* null = in memory */ };
+export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null /* null = in memory */ };
 
 const HTTP = ['http', 'https'];
 const NODE_ENV = str('NODE_ENV', 'development');
 
 /** A provider's API key (unset: the provider is not configured) and base URL. */
-const provider = (prefix: string, baseUrl: string) => ({ apiKey: str(`${prefix}_API_KEY`), baseUrl: url(`${prefix}_BASE_URL`, HTTP, baseUrl) });
+const provider = (prefix: string, baseUrl: string) => ({
+  apiKey: str(`${prefix}_API_KEY`),
+  baseUrl: url(`${prefix}_BASE_URL`, HTTP, baseUrl),
+});
 
 /**
  * THE configuration: every environment variable the server reads, with its default and what it
@@ -36,10 +55,13 @@ const CONFIG_SCHEMA = {
   /** LOG_LEVEL: the pino level. */
   logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   /** DATABASE_URL `postgres://…`: PostgreSQL; unset: embedded PGlite in DATA_DIR; `memory://`: embedded, in memory. */
-  database: derive([urlOr('DATABASE_URL', ['postgres', 'postgresql'], ['memory://']), str('DATA_DIR', './data')], (dbUrl, dataDir): DatabaseConfig => {
-    if (dbUrl === undefined) return { kind: 'pglite', dataDir: resolve(dataDir) };
-    return dbUrl === 'memory://' ? { kind: 'pglite', dataDir: null } : { kind: 'postgres', url: dbUrl };
-  }),
+  database: derive(
+    [urlOr('DATABASE_URL', ['postgres', 'postgresql'], ['memory://']), str('DATA_DIR', './data')],
+    (dbUrl, dataDir): DatabaseConfig => {
+      if (dbUrl === undefined) return { kind: 'pglite', dataDir: resolve(dataDir) };
+      return dbUrl === 'memory://' ? { kind: 'pglite', dataDir: null } : { kind: 'postgres', url: dbUrl };
+    },
+  ),
   /** ADMIN_API_KEY: an ADMIN key accepted from the start; unset on a fresh database, one is generated and printed once. */
   adminApiKey: secret('ADMIN_API_KEY', 16),
   providers: {
@@ -126,7 +148,12 @@ const CONFIG_SCHEMA = {
   },
   metrics: {
     /** METRICS_PREFIX of every metric name (biowerk_llm_cost_usd_total, …). */
-    prefix: matching('METRICS_PREFIX', 'biowerk', /^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)'),
+    prefix: matching(
+      'METRICS_PREFIX',
+      'biowerk',
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*$/,
+      'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+    ),
     /** user_id / project_id labels on per-request metrics. */
     userLabels: bool('METRICS_USER_LABELS', true),
     /**
@@ -220,8 +247,12 @@ export type GraphQLLimits = AppConfig['limits'];
 /** Rules between variables, checked once each is valid on its own: a message for the first broken one. */
 const RULES: readonly ((c: AppConfig) => string | false)[] = [
   // A live dispatcher must finish a send (and mark it) before its claim lapses, or another instance sends the row again.
-  ({ alerts: a }) => a.sendTimeoutMs * 2 > a.leaseMs && `ALERT_LEASE_MS=${a.leaseMs} is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (${a.sendTimeoutMs})`,
-  ({ http: h }) => h.headersTimeoutMs > h.requestTimeoutMs && `HTTP_HEADERS_TIMEOUT_MS=${h.headersTimeoutMs} is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (${h.requestTimeoutMs})`,
+  ({ alerts: a }) =>
+    a.sendTimeoutMs * 2 > a.leaseMs &&
+    `ALERT_LEASE_MS=${a.leaseMs} is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (${a.sendTimeoutMs})`,
+  ({ http: h }) =>
+    h.headersTimeoutMs > h.requestTimeoutMs &&
+    `HTTP_HEADERS_TIMEOUT_MS=${h.headersTimeoutMs} is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (${h.requestTimeoutMs})`,
 ];
 
 /** Every variable the configuration reads (what `.env.example` must list). */

@@ -97,7 +97,13 @@ export function matching(name: string, fallback: string, pattern: RegExp, accept
 
 /** An optional secret of at least `minLength` characters; never echoed. */
 export function secret(name: string, minLength: number): Var<string | undefined> {
-  return new Var<string | undefined>(name, undefined, `at least ${minLength} characters`, (raw) => (raw.length >= minLength ? raw : INVALID), true);
+  return new Var<string | undefined>(
+    name,
+    undefined,
+    `at least ${minLength} characters`,
+    (raw) => (raw.length >= minLength ? raw : INVALID),
+    true,
+  );
 }
 
 const TRUE = ['true', '1', 'yes', 'on'];
@@ -158,9 +164,13 @@ export function url(name: string, protocols: readonly string[], fallback?: strin
 
 /** An optional URL with one of `protocols`, or one of the `literals` as written. */
 export function urlOr(name: string, protocols: readonly string[], literals: readonly string[]): Var<string | undefined> {
-  return new Var<string | undefined>(name, undefined, urlAccepts(protocols), (raw) => (literals.includes(raw) ? raw : (asUrl(raw, protocols) ?? INVALID)));
+  return new Var<string | undefined>(name, undefined, urlAccepts(protocols), (raw) =>
+    literals.includes(raw) ? raw : (asUrl(raw, protocols) ?? INVALID),
+  );
 }
 
 export function oneOf<const T extends string>(name: string, values: readonly T[], fallback: T): Var<T> {
-  return new Var(name, fallback, `one of ${values.join(', ')}`, (raw) => ((values as readonly string[]).includes(raw) ? (raw as T) : INVALID));
+  return new Var(name, fallback, `one of ${values.join(', ')}`, (raw) =>
+    (values as readonly string[]).includes(raw) ? (raw as T) : INVALID,
+  );
 }

@@ -19,8 +19,15 @@ export const CONSOLE_DIR = (() => {
  * script, no fonts, no frames.
  */
 export const CONSOLE_CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "manifest-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 /** GET / → /console; /console serves the single-page app (hash routes, so one HTML file), /console/assets/* its hashed files. */
@@ -29,7 +36,12 @@ export function consoleRouter(dir: string = CONSOLE_DIR): Router {
   const index = join(dir, 'index.html');
   router.get('/', (_req, res) => res.redirect(302, '/console'));
   router.use('/console', (_req, res, next) => {
-    res.set({ 'Content-Security-Policy': CONSOLE_CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+    res.set({
+      'Content-Security-Policy': CONSOLE_CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'X-Frame-Options': 'DENY',
+    });
     next();
   });
   router.use('/console/assets', express.static(join(dir, 'assets'), { immutable: true, maxAge: '1y', index: false, fallthrough: false }));

@@ -17,7 +17,9 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
     if (err.code === '55000' && /not currently accepting connections/i.test(msg)) return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code)) return true;
   }
-  return /Knex: Timeout acquiring a connection|Connection terminated|Connection ended unexpectedly|connection is closed|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|Transaction query already complete|not currently accepting connections/i.test(msg);
+  return /Knex: Timeout acquiring a connection|Connection terminated|Connection ended unexpectedly|connection is closed|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|Transaction query already complete|not currently accepting connections/i.test(
+    msg,
+  );
 }
 
 /**
@@ -26,7 +28,10 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
  * Used where giving up would lose a record of work already done (settling a
  * completion the provider has served). @default delaysMs [250, 500, 1000, 2000] // ~4 s in all
  */
-export async function retryWhileDatabaseUnavailable<T>(fn: () => Promise<T>, delaysMs: readonly number[] = [250, 500, 1_000, 2_000]): Promise<T> {
+export async function retryWhileDatabaseUnavailable<T>(
+  fn: () => Promise<T>,
+  delaysMs: readonly number[] = [250, 500, 1_000, 2_000],
+): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await fn();

@@ -101,12 +101,14 @@ export class HotSql {
       await exclusive(concat([serialize.parse({ name, text }), serialize.sync()]));
       known.add(name);
     }
-    const { messages } = await exclusive(concat([
-      serialize.bind({ statement: name, values: params.map(textValue) }),
-      serialize.describe({ type: 'P' }),
-      serialize.execute({}),
-      serialize.sync(),
-    ]));
+    const { messages } = await exclusive(
+      concat([
+        serialize.bind({ statement: name, values: params.map(textValue) }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    );
     return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as T[];
   }
 

@@ -59,7 +59,10 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
       clientUrl: db.url,
       pool: { min: 0, max: opts.poolMax ?? 10, acquireTimeoutMillis: 10_000 },
       // compileSqlOnError false: knex prefixes an error with the statement as sent, not with its bindings filled in.
-      driverOptions: { compileSqlOnError: false, connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000, options: SESSION_OPTIONS } },
+      driverOptions: {
+        compileSqlOnError: false,
+        connection: { connectionTimeoutMillis: 5_000, statement_timeout: 30_000, options: SESSION_OPTIONS },
+      },
     });
     hideBoundValuesInErrors(orm);
     return { orm, embedded: false, close: () => orm.close(true) };
@@ -87,7 +90,11 @@ export async function openDatabase(db: DatabaseConfig, opts: { poolMax?: number 
 }
 
 interface ExecutingConnection {
-  execute(query: string | { toSQL(): { sql: string; bindings?: readonly unknown[] } }, params?: readonly unknown[], ...rest: unknown[]): Promise<unknown>;
+  execute(
+    query: string | { toSQL(): { sql: string; bindings?: readonly unknown[] } },
+    params?: readonly unknown[],
+    ...rest: unknown[]
+  ): Promise<unknown>;
 }
 
 /**
@@ -129,7 +136,10 @@ function hideBoundValuesInErrors(orm: MikroORM): void {
 const MIGRATION_LOCK = 7_152_024_001;
 
 interface PGliteKnexClient {
-  _query(connection: { query(sql: string, params: unknown[]): Promise<unknown> }, obj: { sql: string; bindings?: unknown[]; method?: string; response?: unknown }): Promise<unknown>;
+  _query(
+    connection: { query(sql: string, params: unknown[]): Promise<unknown> },
+    obj: { sql: string; bindings?: unknown[]; method?: string; response?: unknown },
+  ): Promise<unknown>;
 }
 
 /**
@@ -143,7 +153,8 @@ interface PGliteKnexClient {
  * a transaction.
  */
 function routeSingleStatementsToQuery(orm: MikroORM): void {
-  const proto = (orm.em.getConnection().getKnex().client as { constructor: { prototype: PGliteKnexClient & { routed?: true } } }).constructor.prototype;
+  const proto = (orm.em.getConnection().getKnex().client as { constructor: { prototype: PGliteKnexClient & { routed?: true } } })
+    .constructor.prototype;
   if (proto.routed) return;
   const original = proto._query;
   proto._query = async function (this: PGliteKnexClient, connection, obj) {
@@ -167,9 +178,12 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
     const done = await orm.getMigrator().up();
     return done.map((m) => m.name);
   }
-  return orm.em.getConnection().getKnex().transaction(async (trx) => {
-    await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
-    const done = await orm.getMigrator().up();
-    return done.map((m) => m.name);
-  });
+  return orm.em
+    .getConnection()
+    .getKnex()
+    .transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+      const done = await orm.getMigrator().up();
+      return done.map((m) => m.name);
+    });
 }

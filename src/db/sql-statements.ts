@@ -10,7 +10,7 @@ export function countStatements(sql: string): number {
   const n = sql.length;
   while (i < n) {
     const c = sql[i];
-    if (c === "'" ) {
+    if (c === "'") {
       const escapes = i > 0 && (sql[i - 1] === 'E' || sql[i - 1] === 'e');
       i++;
       while (i < n) {

@@ -27,7 +27,11 @@ class OperationContext implements GraphQLContext {
   private made: Loaders | undefined;
   private logger: Logger | undefined;
 
-  constructor(readonly services: AppServices, readonly auth: AuthInfo, readonly requestId: string) {}
+  constructor(
+    readonly services: AppServices,
+    readonly auth: AuthInfo,
+    readonly requestId: string,
+  ) {}
 
   get em(): EntityManager {
     return (this.forked ??= this.services.db.orm.em.fork() as EntityManager);

@@ -1,7 +1,16 @@
 import { registerEnumType } from 'type-graphql';
 import {
-  AlertChannel, AlertSeverity, AlertStatus, AlertType, ApiKeyRole, BudgetState, BudgetType,
-  LimitPeriod, LimitType, NotificationStatus, UsageGroupBy,
+  AlertChannel,
+  AlertSeverity,
+  AlertStatus,
+  AlertType,
+  ApiKeyRole,
+  BudgetState,
+  BudgetType,
+  LimitPeriod,
+  LimitType,
+  NotificationStatus,
+  UsageGroupBy,
 } from '../common/enums';
 
 registerEnumType(BudgetType, { name: 'BudgetType' });
@@ -14,10 +23,14 @@ registerEnumType(AlertType, { name: 'AlertType' });
 registerEnumType(AlertSeverity, { name: 'AlertSeverity' });
 registerEnumType(AlertStatus, { name: 'AlertStatus' });
 registerEnumType(AlertChannel, { name: 'AlertChannel' });
-registerEnumType(BudgetState, { name: 'BudgetState', description: 'Where a budget stands in its current period, from (used + reserved) / limit.' });
+registerEnumType(BudgetState, {
+  name: 'BudgetState',
+  description: 'Where a budget stands in its current period, from (used + reserved) / limit.',
+});
 registerEnumType(UsageGroupBy, { name: 'UsageGroupBy' });
 registerEnumType(ApiKeyRole, {
   name: 'ApiKeyRole',
-  description: 'ADMIN: everything. SERVICE: may call `complete` and read what concerns its service. VIEWER: read-only, limited to its bound userId and/or projectId.',
+  description:
+    'ADMIN: everything. SERVICE: may call `complete` and read what concerns its service. VIEWER: read-only, limited to its bound userId and/or projectId.',
 });
 registerEnumType(NotificationStatus, { name: 'NotificationStatus' });

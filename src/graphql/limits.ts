@@ -32,7 +32,10 @@ export type LimitKind = 'depth' | 'aliases' | 'cost' | 'directives';
 const PAGE_ARG = 'first';
 
 class LimitExceeded extends Error {
-  constructor(readonly kind: LimitKind, readonly max: number) {
+  constructor(
+    readonly kind: LimitKind,
+    readonly max: number,
+  ) {
     super(kind);
   }
 }
@@ -96,11 +99,18 @@ export function measureOperation(
   const listSize = (field: { arguments?: readonly { name: { value: string }; value: ValueNode }[] }, argDefault: unknown): number => {
     const arg = field.arguments?.find((a) => a.name.value === PAGE_ARG);
     let n: unknown = argDefault;
-    if (arg) n = arg.value.kind === Kind.VARIABLE ? (variableDefaults.get(arg.value.name.value) ?? argDefault) : valueFromASTUntyped(arg.value);
+    if (arg)
+      n = arg.value.kind === Kind.VARIABLE ? (variableDefaults.get(arg.value.name.value) ?? argDefault) : valueFromASTUntyped(arg.value);
     return typeof n === 'number' && Number.isFinite(n) ? Math.max(1, Math.floor(n)) : limits.listCostFactor;
   };
 
-  const walk = (set: SelectionSetNode, parent: GraphQLNamedType | undefined, depth: number, multiplier: number, path: Set<string>): void => {
+  const walk = (
+    set: SelectionSetNode,
+    parent: GraphQLNamedType | undefined,
+    depth: number,
+    multiplier: number,
+    path: Set<string>,
+  ): void => {
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
         const name = sel.name.value;
@@ -158,7 +168,12 @@ export function directiveLimitRule(limits: Pick<GraphQLLimits, 'maxDirectives'>)
         count += 1;
         if (count > limits.maxDirectives && !reported) {
           reported = true;
-          context.reportError(new GraphQLError(`The operation uses more than ${limits.maxDirectives} directives`, { nodes: [node], extensions: { limit: 'directives', max: limits.maxDirectives } }));
+          context.reportError(
+            new GraphQLError(`The operation uses more than ${limits.maxDirectives} directives`, {
+              nodes: [node],
+              extensions: { limit: 'directives', max: limits.maxDirectives },
+            }),
+          );
         }
       },
     };
@@ -176,6 +191,11 @@ export function parseLimited(source: string, limits: Pick<GraphQLLimits, 'maxTok
 }
 
 /** graphql-js validation with the standard rules plus `limitRules` (for transports other than Apollo). */
-export function validateLimited(schema: GraphQLSchema, document: DocumentNode, limits: GraphQLLimits, introspection: boolean): readonly GraphQLError[] {
+export function validateLimited(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  limits: GraphQLLimits,
+  introspection: boolean,
+): readonly GraphQLError[] {
   return validate(schema, document, [...specifiedRules, ...limitRules(limits, introspection)]);
 }

@@ -8,9 +8,12 @@ function parseDate(value: unknown): Date {
   if (parsed.problem === 'calendar') {
     throw new GraphQLError(`DateTime ${String(value)} is not a real date and time`, { extensions: { code: 'BAD_USER_INPUT' } });
   }
-  throw new GraphQLError(`DateTime must be an ISO-8601 date-time with a zone, e.g. 2025-01-16T09:00:00.000Z; got ${JSON.stringify(value)}`, {
-    extensions: { code: 'BAD_USER_INPUT' },
-  });
+  throw new GraphQLError(
+    `DateTime must be an ISO-8601 date-time with a zone, e.g. 2025-01-16T09:00:00.000Z; got ${JSON.stringify(value)}`,
+    {
+      extensions: { code: 'BAD_USER_INPUT' },
+    },
+  );
 }
 
 /** ISO-8601 in UTC on output (`toISOString`); any ISO-8601 with a zone on input, checked against the calendar. */

@@ -14,7 +14,15 @@ import { maskUnexpectedErrors } from './errors';
 import { UsageResolver } from '../usage/usage.resolver';
 import { DateTime } from './scalars';
 
-export const RESOLVERS = [BudgetResolver, ApiKeyResolver, CompletionResolver, CompletionStreamResolver, PricingResolver, AlertResolver, UsageResolver] as const;
+export const RESOLVERS = [
+  BudgetResolver,
+  ApiKeyResolver,
+  CompletionResolver,
+  CompletionStreamResolver,
+  PricingResolver,
+  AlertResolver,
+  UsageResolver,
+] as const;
 
 // Every query, mutation, subscription and field resolver of these classes runs
 // behind the error mask and the policy (masking outermost, so it also sees

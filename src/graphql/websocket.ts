@@ -23,7 +23,11 @@ export interface WsExtra {
 }
 
 /** The close code for an admission refused at connection_init. */
-const CLOSE_FOR: Partial<Record<string, number>> = { UNAUTHENTICATED: CLOSE_UNAUTHORIZED, FORBIDDEN: CLOSE_FORBIDDEN, RATE_LIMITED: CLOSE_TOO_MANY };
+const CLOSE_FOR: Partial<Record<string, number>> = {
+  UNAUTHENTICATED: CLOSE_UNAUTHORIZED,
+  FORBIDDEN: CLOSE_FORBIDDEN,
+  RATE_LIMITED: CLOSE_TOO_MANY,
+};
 
 export interface WsOptionsDeps {
   schema: GraphQLSchema;
@@ -104,11 +108,21 @@ function admitConnection({ services, connections }: WsOptionsDeps): NonNullable<
 function checkSubscribe({ schema, services, limits, introspection }: WsOptionsDeps) {
   const { admission } = services;
   const { maxSubscriptionsPerConnection } = services.config.websocket;
-  return (ctx: Parameters<NonNullable<WsOptions['onSubscribe']>>[0], _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+  return (
+    ctx: Parameters<NonNullable<WsOptions['onSubscribe']>>[0],
+    _id: string,
+    payload: SubscribePayload,
+  ): ExecutionArgs | readonly GraphQLError[] => {
     const auth = ctx.extra.auth!;
     // graphql-ws has already registered this one.
     if (maxSubscriptionsPerConnection > 0 && Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
-      return [clientError(new AppError('TOO_MANY_SUBSCRIPTIONS', `At most ${maxSubscriptionsPerConnection} operations may run at once on one connection`, { max: maxSubscriptionsPerConnection }))];
+      return [
+        clientError(
+          new AppError('TOO_MANY_SUBSCRIPTIONS', `At most ${maxSubscriptionsPerConnection} operations may run at once on one connection`, {
+            max: maxSubscriptionsPerConnection,
+          }),
+        ),
+      ];
     }
     try {
       admission.takeOperation(auth);
@@ -124,7 +138,10 @@ function checkSubscribe({ schema, services, limits, introspection }: WsOptionsDe
       throw e;
     }
     const invalid = validateLimited(schema, document, limits, introspection);
-    if (invalid.length) return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    if (invalid.length)
+      return invalid.map(
+        (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+      );
     const op = getOperationAST(document, payload.operationName);
     if (!op) return [new GraphQLError('Unable to identify the operation', { extensions: { code: 'BAD_USER_INPUT' } })];
     for (const name of rootOperations(document, op)) {

@@ -8,7 +8,14 @@ export const REQUEST_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 /** The value a capped label takes once it has seen its maximum of distinct values. */
 export const OTHER_LABEL = 'other';
 /** Labels whose values clients choose (ids, attribution, the model asked for): each is capped by METRICS_MAX_LABEL_VALUES. */
-export const CLIENT_CHOSEN_LABELS: ReadonlySet<string> = new Set(['user_id', 'project_id', 'service', 'model', 'original_model', 'fallback_model']);
+export const CLIENT_CHOSEN_LABELS: ReadonlySet<string> = new Set([
+  'user_id',
+  'project_id',
+  'service',
+  'model',
+  'original_model',
+  'fallback_model',
+]);
 
 /**
  * Bounds the series clients can create: each capped label admits its first
@@ -20,7 +27,10 @@ export const CLIENT_CHOSEN_LABELS: ReadonlySet<string> = new Set(['user_id', 'pr
 export class LabelCap {
   private readonly seen = new Map<string, Set<string>>();
 
-  constructor(readonly max: number, private readonly capped: ReadonlySet<string> = CLIENT_CHOSEN_LABELS) {}
+  constructor(
+    readonly max: number,
+    private readonly capped: ReadonlySet<string> = CLIENT_CHOSEN_LABELS,
+  ) {}
 
   apply<T extends Record<string, string | number>>(labels: T): T {
     let out: Record<string, string | number> | null = null;
@@ -65,7 +75,10 @@ export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean; 
   const r = [registry];
   const who = ['user_id', 'project_id', 'provider', 'model', 'service'] as const;
   // Set by installScrapeCollectors (src/metrics/scrape.ts) once the database is open; gauges with none stay as set in-process.
-  const scrapeHooks: { budgets: (() => Promise<void>) | null; providers: (() => Promise<void>) | null } = { budgets: null, providers: null };
+  const scrapeHooks: { budgets: (() => Promise<void>) | null; providers: (() => Promise<void>) | null } = {
+    budgets: null,
+    providers: null,
+  };
   const budgetsHook = async () => scrapeHooks.budgets?.();
   const providersHook = async () => scrapeHooks.providers?.();
   return {
@@ -76,43 +89,113 @@ export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean; 
     labelCap,
     /** Async reads run at scrape time for the budget and provider gauges. */
     scrapeHooks,
-    llmTokens: cap(new Counter({ name: `${prefix}_llm_tokens_total`, help: 'LLM tokens by type (input, output, cached)', labelNames: [...who, 'token_type'], registers: r })),
+    llmTokens: cap(
+      new Counter({
+        name: `${prefix}_llm_tokens_total`,
+        help: 'LLM tokens by type (input, output, cached)',
+        labelNames: [...who, 'token_type'],
+        registers: r,
+      }),
+    ),
     llmCost: cap(new Counter({ name: `${prefix}_llm_cost_usd_total`, help: 'LLM cost in USD', labelNames: who, registers: r })),
-    llmRequests: cap(new Counter({ name: `${prefix}_llm_requests_total`, help: 'LLM requests by status', labelNames: [...who, 'status'], registers: r })),
+    llmRequests: cap(
+      new Counter({ name: `${prefix}_llm_requests_total`, help: 'LLM requests by status', labelNames: [...who, 'status'], registers: r }),
+    ),
     budgetUsagePercentage: new Gauge({
-      name: `${prefix}_budget_usage_percentage`, help: 'Budget usage in its current period, percent of the limit (used + reserved), read from the ledger at scrape time',
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_period'], registers: r, collect: budgetsHook,
+      name: `${prefix}_budget_usage_percentage`,
+      help: 'Budget usage in its current period, percent of the limit (used + reserved), read from the ledger at scrape time',
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_period'],
+      registers: r,
+      collect: budgetsHook,
     }),
     budgetUsageValue: new Gauge({
-      name: `${prefix}_budget_usage_value`, help: "Budget usage (used + reserved) in its current period, in the limit's unit (USD or tokens), read from the ledger at scrape time",
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_type', 'limit_period'], registers: r, collect: budgetsHook,
+      name: `${prefix}_budget_usage_value`,
+      help: "Budget usage (used + reserved) in its current period, in the limit's unit (USD or tokens), read from the ledger at scrape time",
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_type', 'limit_period'],
+      registers: r,
+      collect: budgetsHook,
     }),
     budgetExceeded: new Counter({
-      name: `${prefix}_budget_exceeded_total`, help: 'Requests that met a budget threshold that changed their fate (blocked or fell back)',
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'threshold'], registers: r,
+      name: `${prefix}_budget_exceeded_total`,
+      help: 'Requests that met a budget threshold that changed their fate (blocked or fell back)',
+      labelNames: ['budget_id', 'budget_name', 'budget_type', 'threshold'],
+      registers: r,
     }),
-    budgetFallback: cap(new Counter({
-      name: `${prefix}_budget_fallback_total`, help: 'Requests served by a fallback model',
-      labelNames: ['original_provider', 'original_model', 'fallback_provider', 'fallback_model'], registers: r,
-    })),
-    costAlerts: new Counter({ name: `${prefix}_cost_alerts_total`, help: 'Alerts raised', labelNames: ['alert_type', 'severity', 'budget_type'], registers: r }),
-    spikeDetected: cap(new Counter({ name: `${prefix}_cost_spike_detected_total`, help: 'Cost spikes detected', labelNames: ['user_id', 'project_id'], registers: r })),
-    spikeMultiplier: cap(new Gauge({ name: `${prefix}_cost_spike_multiplier`, help: 'Last spike: window cost / baseline', labelNames: ['user_id', 'project_id'], registers: r })),
-    providerSuccessRate: new Gauge({ name: `${prefix}_llm_provider_success_rate`, help: 'Share of successful requests over the last 24 hours (from the hourly rollup, at scrape time)', labelNames: ['provider', 'model'], registers: r, collect: providersHook }),
-    providerAvgCost: new Gauge({ name: `${prefix}_llm_provider_avg_cost_usd`, help: 'Average cost in USD per successful request over the last 24 hours (from the hourly rollup, at scrape time)', labelNames: ['provider', 'model'], registers: r, collect: providersHook }),
-    providerAvgTokens: new Gauge({ name: `${prefix}_llm_provider_avg_tokens`, help: 'Average total tokens per successful request over the last 24 hours (from the hourly rollup, at scrape time)', labelNames: ['provider', 'model'], registers: r, collect: providersHook }),
+    budgetFallback: cap(
+      new Counter({
+        name: `${prefix}_budget_fallback_total`,
+        help: 'Requests served by a fallback model',
+        labelNames: ['original_provider', 'original_model', 'fallback_provider', 'fallback_model'],
+        registers: r,
+      }),
+    ),
+    costAlerts: new Counter({
+      name: `${prefix}_cost_alerts_total`,
+      help: 'Alerts raised',
+      labelNames: ['alert_type', 'severity', 'budget_type'],
+      registers: r,
+    }),
+    spikeDetected: cap(
+      new Counter({
+        name: `${prefix}_cost_spike_detected_total`,
+        help: 'Cost spikes detected',
+        labelNames: ['user_id', 'project_id'],
+        registers: r,
+      }),
+    ),
+    spikeMultiplier: cap(
+      new Gauge({
+        name: `${prefix}_cost_spike_multiplier`,
+        help: 'Last spike: window cost / baseline',
+        labelNames: ['user_id', 'project_id'],
+        registers: r,
+      }),
+    ),
+    providerSuccessRate: new Gauge({
+      name: `${prefix}_llm_provider_success_rate`,
+      help: 'Share of successful requests over the last 24 hours (from the hourly rollup, at scrape time)',
+      labelNames: ['provider', 'model'],
+      registers: r,
+      collect: providersHook,
+    }),
+    providerAvgCost: new Gauge({
+      name: `${prefix}_llm_provider_avg_cost_usd`,
+      help: 'Average cost in USD per successful request over the last 24 hours (from the hourly rollup, at scrape time)',
+      labelNames: ['provider', 'model'],
+      registers: r,
+      collect: providersHook,
+    }),
+    providerAvgTokens: new Gauge({
+      name: `${prefix}_llm_provider_avg_tokens`,
+      help: 'Average total tokens per successful request over the last 24 hours (from the hourly rollup, at scrape time)',
+      labelNames: ['provider', 'model'],
+      registers: r,
+      collect: providersHook,
+    }),
     gatewayOverhead: new Histogram({
-      name: `${prefix}_gateway_overhead_seconds`, help: "The gateway's own time per complete: total minus the provider call",
-      buckets: OVERHEAD_BUCKETS, registers: r,
+      name: `${prefix}_gateway_overhead_seconds`,
+      help: "The gateway's own time per complete: total minus the provider call",
+      buckets: OVERHEAD_BUCKETS,
+      registers: r,
     }),
-    timeToFirstToken: cap(new Histogram({
-      name: `${prefix}_time_to_first_token_seconds`, help: 'Streamed requests: time from arrival to the first generated text', labelNames: ['provider', 'model'],
-      buckets: REQUEST_DURATION_BUCKETS, registers: r,
-    })),
-    requestDuration: cap(new Histogram({
-      name: `${prefix}_request_duration_seconds`, help: 'Time per complete request, end to end', labelNames: ['provider', 'model', 'status'],
-      buckets: REQUEST_DURATION_BUCKETS, registers: r,
-    })),
+    timeToFirstToken: cap(
+      new Histogram({
+        name: `${prefix}_time_to_first_token_seconds`,
+        help: 'Streamed requests: time from arrival to the first generated text',
+        labelNames: ['provider', 'model'],
+        buckets: REQUEST_DURATION_BUCKETS,
+        registers: r,
+      }),
+    ),
+    requestDuration: cap(
+      new Histogram({
+        name: `${prefix}_request_duration_seconds`,
+        help: 'Time per complete request, end to end',
+        labelNames: ['provider', 'model', 'status'],
+        buckets: REQUEST_DURATION_BUCKETS,
+        registers: r,
+      }),
+    ),
   };
 }
 

@@ -3,13 +3,20 @@ import type { RollupDelta } from '../usage/rollup';
 import type { Metrics } from './metrics';
 
 /** One finished `complete` request, as the per-request counters count it: the rollup's view of it, less time and totals. */
-export type RequestMetrics = Pick<RollupDelta, 'userId' | 'projectId' | 'service' | 'provider' | 'model' | 'success' | 'inputTokens' | 'outputTokens' | 'cachedTokens' | 'totalCost'>;
+export type RequestMetrics = Pick<
+  RollupDelta,
+  'userId' | 'projectId' | 'service' | 'provider' | 'model' | 'success' | 'inputTokens' | 'outputTokens' | 'cachedTokens' | 'totalCost'
+>;
 
 /**
  * user_id / project_id label values, or '' for both when METRICS_USER_LABELS
  * is false: one series per provider/model/service instead of one per user.
  */
-export function whoLabels(metrics: Pick<Metrics, 'userLabels'>, userId: string | null, projectId: string | null): { user_id: string; project_id: string } {
+export function whoLabels(
+  metrics: Pick<Metrics, 'userLabels'>,
+  userId: string | null,
+  projectId: string | null,
+): { user_id: string; project_id: string } {
   return metrics.userLabels ? { user_id: userId ?? '', project_id: projectId ?? '' } : { user_id: '', project_id: '' };
 }
 
@@ -21,7 +28,11 @@ export function whoLabels(metrics: Pick<Metrics, 'userLabels'>, userId: string |
 export function recordRequest(metrics: Metrics, r: RequestMetrics): void {
   const labels = { ...whoLabels(metrics, r.userId, r.projectId), provider: r.provider, model: r.model, service: r.service ?? '' };
   metrics.llmRequests.inc({ ...labels, status: r.success ? 'success' : 'error' });
-  for (const [tokenType, n] of [['input', r.inputTokens], ['output', r.outputTokens], ['cached', r.cachedTokens]] as const) {
+  for (const [tokenType, n] of [
+    ['input', r.inputTokens],
+    ['output', r.outputTokens],
+    ['cached', r.cachedTokens],
+  ] as const) {
     if (n > 0) metrics.llmTokens.inc({ ...labels, token_type: tokenType }, n);
   }
   if (r.totalCost > 0n) metrics.llmCost.inc(labels, unitsToNumber(r.totalCost));

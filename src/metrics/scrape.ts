@@ -88,7 +88,15 @@ export function foldRareModels(rows: readonly ProviderRow[], maxModels: number):
       out.push(r);
       continue;
     }
-    const o = other.get(r.provider) ?? { provider: r.provider, model: OTHER_LABEL, requests: 0, successes: 0, tokens: 0, cost: null, units: 0n };
+    const o = other.get(r.provider) ?? {
+      provider: r.provider,
+      model: OTHER_LABEL,
+      requests: 0,
+      successes: 0,
+      tokens: 0,
+      cost: null,
+      units: 0n,
+    };
     o.requests += Number(r.requests);
     o.successes += Number(r.successes);
     o.tokens += Number(r.tokens);

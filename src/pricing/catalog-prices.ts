@@ -46,7 +46,9 @@ export function findCatalogPrice(provider: string, model: string, at: Date): Pri
   }
   const input = result ? rate(result.model_price.input_mtok) : null;
   // Embedding models are listed with an input rate only: they generate no output, so none is billed.
-  const output = result ? (rate(result.model_price.output_mtok) ?? (/embed/i.test(result.model.id) && result.model_price.output_mtok === undefined ? 0n : null)) : null;
+  const output = result
+    ? (rate(result.model_price.output_mtok) ?? (/embed/i.test(result.model.id) && result.model_price.output_mtok === undefined ? 0n : null))
+    : null;
   const price: Price | null =
     result && input !== null && output !== null
       ? {

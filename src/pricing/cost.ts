@@ -23,7 +23,11 @@ function tokens(n: number, field: string): bigint {
 export function computeCost(price: Price, usage: NormalizedUsage): CostBreakdown {
   const input = mulDivRound(tokens(usage.inputTokens, 'inputTokens'), price.inputPerMillion, PER_MILLION);
   const cached = mulDivRound(tokens(usage.cachedTokens, 'cachedTokens'), price.cachedInputPerMillion ?? price.inputPerMillion, PER_MILLION);
-  const written = mulDivRound(tokens(usage.cacheWriteTokens, 'cacheWriteTokens'), price.cacheWritePerMillion ?? price.inputPerMillion, PER_MILLION);
+  const written = mulDivRound(
+    tokens(usage.cacheWriteTokens, 'cacheWriteTokens'),
+    price.cacheWritePerMillion ?? price.inputPerMillion,
+    PER_MILLION,
+  );
   const outputCost = mulDivRound(tokens(usage.outputTokens, 'outputTokens'), price.outputPerMillion, PER_MILLION);
   const inputCost = input + cached + written;
   return { inputCost, outputCost, totalCost: inputCost + outputCost };

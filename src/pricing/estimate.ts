@@ -72,9 +72,36 @@ export function estimateInputTokens(provider: string, model: string, messages: r
 }
 
 /** The body fields of a front door whose text the messages' estimate already counts, or that bill no input (chat and embeddings). */
-const COUNTED_FIELDS = new Set(['model', 'messages', 'system', 'max_tokens', 'max_completion_tokens', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'n', 'stop', 'stop_sequences', 'seed', 'user', 'metadata', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'parallel_tool_calls', 'store', 'service_tier',
+const COUNTED_FIELDS = new Set([
+  'model',
+  'messages',
+  'system',
+  'max_tokens',
+  'max_completion_tokens',
+  'stream',
+  'stream_options',
+  'temperature',
+  'top_p',
+  'top_k',
+  'n',
+  'stop',
+  'stop_sequences',
+  'seed',
+  'user',
+  'metadata',
+  'logprobs',
+  'top_logprobs',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'parallel_tool_calls',
+  'store',
+  'service_tier',
   // /v1/embeddings: the input is the request's messages already; the others bill nothing.
-  'input', 'encoding_format', 'dimensions']);
+  'input',
+  'encoding_format',
+  'dimensions',
+]);
 
 /**
  * The most input tokens one image part may be billed: OpenAI gpt-4o-class models at high detail
@@ -143,7 +170,8 @@ export function countStreamedOutputTokens(provider: string, model: string, text:
  */
 export function estimateOutputTokens(_model: string, maxTokens?: number): number {
   if (maxTokens !== undefined) {
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw new RangeError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0)
+      throw new RangeError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
     return maxTokens;
   }
   return DEFAULT_MAX_OUTPUT_TOKENS;

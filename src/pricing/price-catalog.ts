@@ -115,7 +115,8 @@ export class PriceCatalog {
     const model = input.model.trim();
     if (!isKnownProvider(provider)) throw badInput('provider', `unknown provider "${input.provider}"`);
     validId('model', model);
-    const opt = (field: string, v: string | null | undefined) => (v === undefined || v === null || String(v).trim() === '' ? null : parsePrice(field, v));
+    const opt = (field: string, v: string | null | undefined) =>
+      v === undefined || v === null || String(v).trim() === '' ? null : parsePrice(field, v);
     const price: Price = {
       provider,
       model,
@@ -151,9 +152,11 @@ export class PriceCatalog {
     const overrides = await this.overrides();
     const t = at.getTime();
     const ids = [...new Set([model, canonicalModel(model)])];
-    return providers.filter((p) =>
-      ids.some((m) => overrides.get(key(p, m))?.some((r) => r.effectiveFrom <= t))
-      || (p !== 'ollama' && Boolean(findSeedPrice(p, model) ?? findCatalogPrice(p, model, at))));
+    return providers.filter(
+      (p) =>
+        ids.some((m) => overrides.get(key(p, m))?.some((r) => r.effectiveFrom <= t)) ||
+        (p !== 'ollama' && Boolean(findSeedPrice(p, model) ?? findCatalogPrice(p, model, at))),
+    );
   }
 
   /** The seed models and every override in force at `at`, an override replacing the seed price of the same model; sorted by provider and model. */

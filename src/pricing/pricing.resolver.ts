@@ -33,7 +33,8 @@ function tokens(field: string, v: number): number {
  * catalog validates range and precision, so 1e-13 is refused (more than 6
  * decimals) rather than stored as 0.
  */
-const priceArg = (v: number | null | undefined) => (v === null || v === undefined ? null : Number.isFinite(v) ? numberToPlain(v) : String(v));
+const priceArg = (v: number | null | undefined) =>
+  v === null || v === undefined ? null : Number.isFinite(v) ? numberToPlain(v) : String(v);
 
 @Resolver()
 export class PricingResolver {
@@ -60,8 +61,14 @@ export class PricingResolver {
     const price = await ctx.services.prices.resolve(provider, model);
     const cost = computeCost(price, { inputTokens: input - cached, cachedTokens: cached, cacheWriteTokens: 0, outputTokens: out });
     return Object.assign(new CostEstimateView(), {
-      provider, model, inputTokens: input, outputTokens: out, cachedTokens: cached,
-      inputCost: unitsToNumber(cost.inputCost), outputCost: unitsToNumber(cost.outputCost), totalCost: unitsToNumber(cost.totalCost),
+      provider,
+      model,
+      inputTokens: input,
+      outputTokens: out,
+      cachedTokens: cached,
+      inputCost: unitsToNumber(cost.inputCost),
+      outputCost: unitsToNumber(cost.outputCost),
+      totalCost: unitsToNumber(cost.totalCost),
     });
   }
 

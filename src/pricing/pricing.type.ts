@@ -20,7 +20,8 @@ export class ModelPriceView {
   @Field(() => Float, { description: 'USD per 1M tokens' }) inputPerMillion!: number;
   @Field(() => Float) outputPerMillion!: number;
   @Field(() => Float, { nullable: true }) cachedInputPerMillion!: number | null;
-  @Field(() => Float, { nullable: true, description: 'USD per 1M prompt tokens written to the provider cache' }) cacheWritePerMillion!: number | null;
+  @Field(() => Float, { nullable: true, description: 'USD per 1M prompt tokens written to the provider cache' }) cacheWritePerMillion!:
+    number | null;
   @Field({ description: 'Where the price comes from: seed, catalog, override, free' }) source!: string;
 }
 

@@ -58,7 +58,13 @@ export function classifySdkError(err: unknown, sdk: SdkErrorClasses): Classified
   if (err instanceof sdk.APIConnectionError) return { kind: 'connection', status: null, headers: null, message };
   if (err instanceof sdk.APIError && typeof err.status === 'number') {
     const fields = providerErrorFields((err as { error?: unknown }).error);
-    return { kind: 'http', status: err.status, headers: err.headers ?? null, message: fields.message ?? STATUS_CODES[err.status] ?? 'error', type: fields.type };
+    return {
+      kind: 'http',
+      status: err.status,
+      headers: err.headers ?? null,
+      message: fields.message ?? STATUS_CODES[err.status] ?? 'error',
+      type: fields.type,
+    };
   }
   return { kind: 'other', status: null, headers: null, message };
 }
@@ -127,7 +133,10 @@ function toAppError(provider: ProviderId, e: ClassifiedError, apiKey: string | u
   switch (e.kind) {
     case 'http':
       // The status, the provider's error type and message: nothing else of what it answered.
-      return new AppError('PROVIDER_ERROR', `${provider}: ${e.status} ${detail}`, { ...ext, ...(e.type ? { providerErrorType: e.type } : {}) });
+      return new AppError('PROVIDER_ERROR', `${provider}: ${e.status} ${detail}`, {
+        ...ext,
+        ...(e.type ? { providerErrorType: e.type } : {}),
+      });
     case 'timeout':
       return new AppError('PROVIDER_ERROR', `${provider}: request timed out`, { ...ext, timeout: true });
     case 'connection':
@@ -195,8 +204,10 @@ export function midStreamError(
 ): AppError {
   const ext = { provider, status: null, midStream: true };
   if (cause.kind === 'aborted') return new AppError('PROVIDER_ERROR', `${provider}: request aborted`, { ...ext, aborted: true });
-  if (cause.kind === 'stalled') return new AppError('PROVIDER_ERROR', `${provider}: stream stalled: no event for ${cause.ms} ms`, { ...ext, timeout: true });
-  if (cause.kind === 'lost') return new AppError('PROVIDER_ERROR', `${provider}: stream interrupted: ${redactSecrets(cause.detail, apiKey)}`, ext);
+  if (cause.kind === 'stalled')
+    return new AppError('PROVIDER_ERROR', `${provider}: stream stalled: no event for ${cause.ms} ms`, { ...ext, timeout: true });
+  if (cause.kind === 'lost')
+    return new AppError('PROVIDER_ERROR', `${provider}: stream interrupted: ${redactSecrets(cause.detail, apiKey)}`, ext);
   const fields = providerErrorFields(cause.body);
   return new AppError('PROVIDER_ERROR', `${provider}: stream error: ${redactSecrets(fields.message ?? 'error', apiKey)}`, {
     ...ext,

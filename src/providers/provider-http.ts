@@ -2,7 +2,15 @@ import { STATUS_CODES } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { Pool, errors } from 'undici';
 import { AppError } from '../common/errors';
-import { callWithRetries, classifySdkError, midStreamError, providerErrorFields, type ClassifiedError, type HeaderLookup, type SdkErrorClasses } from './provider-call';
+import {
+  callWithRetries,
+  classifySdkError,
+  midStreamError,
+  providerErrorFields,
+  type ClassifiedError,
+  type HeaderLookup,
+  type SdkErrorClasses,
+} from './provider-call';
 import type { CallPolicy, ProviderClient, ProviderId } from './provider.types';
 
 /**
@@ -61,7 +69,12 @@ function classifyTransportError(err: unknown, signal: AbortSignal | undefined, t
 }
 
 /** Reads a whole answer's body and gives its connection back; a failure while reading is classified as a transport error. */
-async function readBody(res: { body: { text(): Promise<string> } }, release: () => void, signal: AbortSignal | undefined, timedOut: () => boolean): Promise<string> {
+async function readBody(
+  res: { body: { text(): Promise<string> } },
+  release: () => void,
+  signal: AbortSignal | undefined,
+  timedOut: () => boolean,
+): Promise<string> {
   try {
     return await res.body.text();
   } catch (err) {
@@ -137,7 +150,10 @@ export class ProviderHttp {
   /** The base URL's path without a trailing slash, e.g. `/v1`; request paths are appended to it. */
   private readonly basePath: string;
 
-  constructor(baseUrl: string, private readonly opts: ProviderHttpOptions) {
+  constructor(
+    baseUrl: string,
+    private readonly opts: ProviderHttpOptions,
+  ) {
     const u = new URL(baseUrl);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
@@ -177,7 +193,15 @@ export class ProviderHttp {
       signal?.removeEventListener('abort', onAbort);
     };
     try {
-      const res = await this.pooled().request({ method: 'POST', path: this.basePath + path, headers, body, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0 });
+      const res = await this.pooled().request({
+        method: 'POST',
+        path: this.basePath + path,
+        headers,
+        body,
+        signal: ac.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
       return { res, ac, release, timedOut: () => timedOut };
     } catch (err) {
       release();
@@ -186,12 +210,21 @@ export class ProviderHttp {
   }
 
   /** The {@link ProviderHttpError} of a non-2xx answer: status, headers, the provider's error type and message only. */
-  private static httpError(statusCode: number, resHeaders: Record<string, string | string[] | undefined>, text: string, errorObjectOf: ErrorObjectOf): ProviderHttpError {
+  private static httpError(
+    statusCode: number,
+    resHeaders: Record<string, string | string[] | undefined>,
+    text: string,
+    errorObjectOf: ErrorObjectOf,
+  ): ProviderHttpError {
     // What classifySdkError keeps of the SDK's error object: the provider's error type and message, nothing else of the body.
     const json = safeJson(text);
     const fields = providerErrorFields(json === undefined ? undefined : errorObjectOf(json));
     return new ProviderHttpError({
-      kind: 'http', status: statusCode, headers: headerLookup(resHeaders), message: fields.message ?? STATUS_CODES[statusCode] ?? 'error', type: fields.type,
+      kind: 'http',
+      status: statusCode,
+      headers: headerLookup(resHeaders),
+      message: fields.message ?? STATUS_CODES[statusCode] ?? 'error',
+      type: fields.type,
     });
   }
 
@@ -201,7 +234,13 @@ export class ProviderHttp {
    * provider's error type and message (`errorObjectOf` picks the error object from the body as the
    * SDK does), `timeout`, `abort` or `connection`. The timeout covers the whole answer.
    */
-  async postJson<T>(path: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined, errorObjectOf: ErrorObjectOf): Promise<T> {
+  async postJson<T>(
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal | undefined,
+    errorObjectOf: ErrorObjectOf,
+  ): Promise<T> {
     const { res, release, timedOut } = await this.send(path, headers, body, signal);
     const text = await readBody(res, release, signal, timedOut);
     if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -222,7 +261,13 @@ export class ProviderHttp {
    * caller classifies them: by then nothing may be retried). Ending the iteration early (a
    * `break`, an error in the consumer) or aborting `signal` destroys the connection at once.
    */
-  async postStream(path: string, headers: Record<string, string>, body: string, signal: AbortSignal | undefined, errorObjectOf: ErrorObjectOf): Promise<AsyncIterable<SseEvent>> {
+  async postStream(
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal | undefined,
+    errorObjectOf: ErrorObjectOf,
+  ): Promise<AsyncIterable<SseEvent>> {
     const { res, ac, release, timedOut } = await this.send(path, headers, body, signal);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readBody(res, release, signal, timedOut);
@@ -303,7 +348,11 @@ export async function* streamOverClient<T>(
     if (err instanceof sdk.errors.APIError && typeof err.status !== 'number') {
       return midStreamError(provider, { kind: 'event', body: (err as { error?: unknown }).error }, apiKey);
     }
-    return midStreamError(provider, { kind: 'lost', detail: err instanceof SyntaxError ? `unreadable event: ${err.message}` : 'connection lost' }, apiKey);
+    return midStreamError(
+      provider,
+      { kind: 'lost', detail: err instanceof SyntaxError ? `unreadable event: ${err.message}` : 'connection lost' },
+      apiKey,
+    );
   };
   arm();
   try {

@@ -26,7 +26,8 @@ const neutralOnly = (...ok: unknown[]) => ({ neutral: (v: unknown) => ok.some((o
 
 function stringList(v: unknown, field: string, max: number): string[] {
   const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw new AppError('BAD_USER_INPUT', `${field}: expected a string or a list of strings`, { field });
+  if (!Array.isArray(list) || !list.every((s) => typeof s === 'string'))
+    throw new AppError('BAD_USER_INPUT', `${field}: expected a string or a list of strings`, { field });
   if (list.length > max) throw new AppError('BAD_USER_INPUT', `${field}: at most ${max} stop sequences translate`, { field });
   return list;
 }
@@ -37,10 +38,17 @@ function assertTextContent(content: unknown, field: string, allowedPartKeys: str
   if (!Array.isArray(content)) throw new AppError('BAD_USER_INPUT', `${field}: expected a string or a list of parts`, { field });
   content.forEach((part: unknown, j) => {
     if (!isRecord(part) || part.type !== 'text') {
-      throw new AppError('BAD_USER_INPUT', `${field}[${j}]: only text parts translate to the other provider's format, got ${isRecord(part) ? String(part.type) : typeof part}`, { field: `${field}[${j}]` });
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `${field}[${j}]: only text parts translate to the other provider's format, got ${isRecord(part) ? String(part.type) : typeof part}`,
+        { field: `${field}[${j}]` },
+      );
     }
     for (const k of Object.keys(part)) {
-      if (!['type', 'text', ...allowedPartKeys].includes(k)) throw new AppError('BAD_USER_INPUT', `${field}[${j}].${k}: does not translate to the other provider's format`, { field: `${field}[${j}].${k}` });
+      if (!['type', 'text', ...allowedPartKeys].includes(k))
+        throw new AppError('BAD_USER_INPUT', `${field}[${j}].${k}: does not translate to the other provider's format`, {
+          field: `${field}[${j}].${k}`,
+        });
     }
   });
 }
@@ -50,11 +58,17 @@ function checkMessages(v: unknown, roles: string[], allowedPartKeys: string[]): 
   v.forEach((m: unknown, i) => {
     if (!isRecord(m)) return;
     if (typeof m.role !== 'string' || !roles.includes(m.role)) {
-      throw new AppError('BAD_USER_INPUT', `messages[${i}].role: "${String(m.role)}" messages do not translate to the other provider's format (tool calls and results pass only to a provider of the same format)`, { field: `messages[${i}].role` });
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `messages[${i}].role: "${String(m.role)}" messages do not translate to the other provider's format (tool calls and results pass only to a provider of the same format)`,
+        { field: `messages[${i}].role` },
+      );
     }
     for (const k of Object.keys(m)) {
       if (k !== 'role' && k !== 'content' && !(k === 'tool_calls' && Array.isArray(m[k]) && (m[k] as unknown[]).length === 0)) {
-        throw new AppError('BAD_USER_INPUT', `messages[${i}].${k}: does not translate to the other provider's format`, { field: `messages[${i}].${k}` });
+        throw new AppError('BAD_USER_INPUT', `messages[${i}].${k}: does not translate to the other provider's format`, {
+          field: `messages[${i}].${k}`,
+        });
       }
     }
     assertTextContent(m.content, `messages[${i}].content`, allowedPartKeys);
@@ -71,7 +85,8 @@ export const OPENAI_TO_ANTHROPIC: Record<string, Rule> = {
   stream: 'replaced',
   stream_options: 'replaced',
   temperature: (v, field) => {
-    if (typeof v !== 'number' || v > 1) throw new AppError('BAD_USER_INPUT', `${field}: Anthropic takes 0 to 1, got ${String(v)}`, { field });
+    if (typeof v !== 'number' || v > 1)
+      throw new AppError('BAD_USER_INPUT', `${field}: Anthropic takes 0 to 1, got ${String(v)}`, { field });
     return {};
   },
   top_p: (v) => ({ top_p: v }),
@@ -100,7 +115,8 @@ export const ANTHROPIC_TO_OPENAI: Record<string, Rule> = {
   stop_sequences: (v, field) => ({ stop: stringList(v, field, 4) }),
   metadata: (v, field) => {
     if (!isRecord(v)) return {};
-    for (const k of Object.keys(v)) if (k !== 'user_id') throw new AppError('BAD_USER_INPUT', `${field}.${k}: does not translate`, { field: `${field}.${k}` });
+    for (const k of Object.keys(v))
+      if (k !== 'user_id') throw new AppError('BAD_USER_INPUT', `${field}.${k}: does not translate`, { field: `${field}.${k}` });
     return typeof v.user_id === 'string' ? { user: v.user_id } : {};
   },
   thinking: neutralOnly({ type: 'disabled' }),

@@ -23,7 +23,16 @@ export interface RollupDelta {
 }
 
 /** The sums every rollup keeps. */
-const SUM_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_tokens', 'cached_tokens', 'total_tokens', 'total_cost', 'duration_ms_sum'];
+const SUM_COLUMNS = [
+  'request_count',
+  'success_count',
+  'input_tokens',
+  'output_tokens',
+  'cached_tokens',
+  'total_tokens',
+  'total_cost',
+  'duration_ms_sum',
+];
 /** ON CONFLICT DO UPDATE: add the new sums to the row's. */
 const ADD_SUMS = SUM_COLUMNS.map((c) => `${c} = u.${c} + excluded.${c}`).join(', ');
 

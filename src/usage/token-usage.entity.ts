@@ -2,7 +2,6 @@ import { BigIntType, Entity, Index, ManyToOne, PrimaryKey, Property, Unique } fr
 import { Budget } from '../budgets/budget.entity';
 import { money, price, tokens } from '../db/column-types';
 
-
 /** One LLM request as tracked, with the prices it was charged at (a later price change never rewrites it). */
 @Entity({ tableName: 'token_usage' })
 @Index({ properties: ['createdAt', 'id'] })

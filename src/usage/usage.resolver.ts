@@ -34,7 +34,12 @@ export class UsageResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: DEFAULT_RECORDS_PAGE }) first?: number | null,
     @Arg('after', () => ID, { nullable: true }) after?: string | null,
   ): Promise<UsageView[]> {
-    const rows = await ctx.services.usage.records(ctx.em, scopeUsageFilter(filter, rowScope(ctx.auth)), first ?? DEFAULT_RECORDS_PAGE, after);
+    const rows = await ctx.services.usage.records(
+      ctx.em,
+      scopeUsageFilter(filter, rowScope(ctx.auth)),
+      first ?? DEFAULT_RECORDS_PAGE,
+      after,
+    );
     return rows.map(toUsageView);
   }
 
@@ -44,8 +49,6 @@ export class UsageResolver {
     const ids = await ctx.loaders.budgetIdsByUsage.load(u.id);
     const found = await ctx.loaders.budgetById.loadMany(ids);
     const scope = rowScope(ctx.auth);
-    return found
-      .filter((b): b is Budget => b !== null && !(b instanceof Error) && visibleBudget(b, scope))
-      .map(toBudgetView);
+    return found.filter((b): b is Budget => b !== null && !(b instanceof Error) && visibleBudget(b, scope)).map(toBudgetView);
   }
 }

@@ -148,7 +148,11 @@ const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 
 /** A range of hours [start, end) of the hourly table, added (sign 1) or subtracted (sign −1). */
-export interface HourRange { start: Date; end: Date; sign: 1 | -1 }
+export interface HourRange {
+  start: Date;
+  end: Date;
+  sign: 1 | -1;
+}
 
 /**
  * How a grouped query reads the hours [trunc_hour(from), to): whole days
@@ -164,7 +168,12 @@ export interface HourRange { start: Date; end: Date; sign: 1 | -1 }
  * table minus the hours still to come, which have no rows. Sums are exact
  * (integers and numeric), so either way gives the same answer.
  */
-export function rollupPlan(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, derived = true, now = new Date()): { days: { start: Date; end: Date } | null; hours: HourRange[] } {
+export function rollupPlan(
+  f: ResolvedUsageFilter,
+  groupBy: UsageGroupBy | null,
+  derived = true,
+  now = new Date(),
+): { days: { start: Date; end: Date } | null; hours: HourRange[] } {
   const first = floorTo(f.from.getTime(), HOUR_MS);
   const last = ceilTo(f.to.getTime(), HOUR_MS); // exclusive: the hours starting before `to`
   const range = (start: number, end: number, sign: 1 | -1): HourRange => ({ start: new Date(start), end: new Date(end), sign });
@@ -196,7 +205,16 @@ export function rollupTablesRead(f: ResolvedUsageFilter, groupBy: UsageGroupBy |
 
 /** Key columns every rollup has, besides the time and the user (the per-user tables only). */
 const KEY_SOURCE_COLUMNS = ['project_id', 'service', 'provider', 'model'];
-const SUM_SOURCE_COLUMNS = ['request_count', 'success_count', 'input_tokens', 'output_tokens', 'cached_tokens', 'total_tokens', 'total_cost', 'duration_ms_sum'];
+const SUM_SOURCE_COLUMNS = [
+  'request_count',
+  'success_count',
+  'input_tokens',
+  'output_tokens',
+  'cached_tokens',
+  'total_tokens',
+  'total_cost',
+  'duration_ms_sum',
+];
 
 /**
  * The rollup rows of a grouped query, as a FROM item `r` with an `hour` column
@@ -211,7 +229,13 @@ function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, deri
   const dims: string[] = [];
   const dimParams: unknown[] = [];
   // userId is null whenever the table is not a per-user one (rollupTableFor): the scope tables have no user_id.
-  for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
+  for (const [col, v] of [
+    ['user_id', f.userId],
+    ['project_id', f.projectId],
+    ['service', f.service],
+    ['provider', f.provider],
+    ['model', f.model],
+  ] as const) {
     if (v !== null) {
       dims.push(` and ${col} = ?`);
       dimParams.push(v);
@@ -225,7 +249,9 @@ function rollupSource(f: ResolvedUsageFilter, groupBy: UsageGroupBy | null, deri
   const parts: string[] = [];
   const params: unknown[] = [];
   if (plan.days) {
-    parts.push(`select day as hour, ${keys}, ${sums(1)} from ${DAILY_TABLE[hourly]} where day >= ?::timestamptz and day < ?::timestamptz${d}`);
+    parts.push(
+      `select day as hour, ${keys}, ${sums(1)} from ${DAILY_TABLE[hourly]} where day >= ?::timestamptz and day < ?::timestamptz${d}`,
+    );
     params.push(plan.days.start.toISOString(), plan.days.end.toISOString(), ...dimParams);
   }
   for (const h of plan.hours) {
@@ -289,10 +315,7 @@ export class UsageService {
     if (time) {
       const buckets = timeBuckets(groupBy, f.from, f.to);
       const bucketSql = groupBy === UsageGroupBy.HOUR ? 'hour' : `date_trunc('${time.unit}', hour, 'UTC')`;
-      const rows = await em.execute<SumRow[]>(
-        `select ${bucketSql} as k1, ${SUMS} from ${src.sql} group by 1`,
-        src.params,
-      );
+      const rows = await em.execute<SumRow[]>(`select ${bucketSql} as k1, ${SUMS} from ${src.sql} group by 1`, src.params);
       const byStart = new Map(rows.map((r) => [new Date(r.k1 as Date).getTime(), r]));
       return buckets.map((b) => toAggregate(b.toISOString(), f.provider, f.model, byStart.get(b.getTime())));
     }
@@ -334,13 +357,24 @@ export class UsageService {
    * of the previous page; an unknown `after` (e.g. deleted by retention) yields
    * an empty page. `first` from 1 to MAX_RECORDS_PAGE, else BAD_USER_INPUT.
    */
-  async records(em: EntityManager, f: ResolvedUsageFilter | null, first = DEFAULT_RECORDS_PAGE, after?: string | null): Promise<TokenUsage[]> {
+  async records(
+    em: EntityManager,
+    f: ResolvedUsageFilter | null,
+    first = DEFAULT_RECORDS_PAGE,
+    after?: string | null,
+  ): Promise<TokenUsage[]> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE) throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
     if (after !== null && after !== undefined && !/^\d{1,19}$/.test(after)) throw badInput('after', 'must be the id of a usage record');
     if (!f) return [];
     const conds = ['t.created_at >= ?', 't.created_at < ?'];
     const params: unknown[] = [f.from.toISOString(), f.to.toISOString()];
-    for (const [col, v] of [['user_id', f.userId], ['project_id', f.projectId], ['service', f.service], ['provider', f.provider], ['model', f.model]] as const) {
+    for (const [col, v] of [
+      ['user_id', f.userId],
+      ['project_id', f.projectId],
+      ['service', f.service],
+      ['provider', f.provider],
+      ['model', f.model],
+    ] as const) {
       if (v !== null) {
         conds.push(`t.${col} = ?`);
         params.push(v);

@@ -18,7 +18,8 @@ export class UsageView {
   @Field() model!: string;
   @Field() fallbackUsed!: boolean;
   @Field(() => String, { nullable: true }) fallbackReason!: string | null;
-  @Field(() => SafeInt, { description: 'Prompt tokens billed at the full input rate: neither cache reads nor cache writes.' }) inputTokens!: number;
+  @Field(() => SafeInt, { description: 'Prompt tokens billed at the full input rate: neither cache reads nor cache writes.' })
+  inputTokens!: number;
   @Field(() => SafeInt) outputTokens!: number;
   @Field(() => SafeInt, { description: 'Prompt tokens read from the provider cache.' }) cachedTokens!: number;
   @Field(() => SafeInt, { description: 'Prompt tokens written to the provider cache (Anthropic).' }) cacheWriteTokens!: number;
@@ -30,7 +31,8 @@ export class UsageView {
   @Field() success!: boolean;
   @Field(() => String, { nullable: true }) errorCode!: string | null;
   @Field({
-    description: 'True when the cost was charged at the reserved estimate because the instance serving the request died after its provider call may have started.',
+    description:
+      'True when the cost was charged at the reserved estimate because the instance serving the request died after its provider call may have started.',
   })
   estimated!: boolean;
   @Field(() => Int, { nullable: true, description: 'For streamed requests: milliseconds to the first token; null otherwise.' })
@@ -40,7 +42,8 @@ export class UsageView {
 
 @ObjectType('UsageAggregate', { description: 'Usage summed over one group (a time bucket, a provider/model, a service, ...).' })
 export class UsageAggregateView {
-  @Field({ description: "The group's key: an ISO date-time for time buckets, else the provider/model/service/user/project." }) period!: string;
+  @Field({ description: "The group's key: an ISO date-time for time buckets, else the provider/model/service/user/project." })
+  period!: string;
   @Field(() => String, { nullable: true }) provider!: string | null;
   @Field(() => String, { nullable: true }) model!: string | null;
   @Field(() => Int) requestCount!: number;

@@ -28,7 +28,18 @@ async function budget(input: Record<string, unknown>): Promise<string> {
   return ok(await s.gql(CreateBudgetDocument, { input: { limitType: 'COST', limitPeriod: 'DAILY', ...input } as never })).createBudget.id;
 }
 const complete = (userId: string, projectId?: string) =>
-  s.gql(CompleteDocument, { input: { provider: 'openai', model: 'gpt-4o', userId, projectId, maxTokens: 50, messages: [{ role: 'user', content: 'hello there' }] } as never }).then(ok);
+  s
+    .gql(CompleteDocument, {
+      input: {
+        provider: 'openai',
+        model: 'gpt-4o',
+        userId,
+        projectId,
+        maxTokens: 50,
+        messages: [{ role: 'user', content: 'hello there' }],
+      } as never,
+    })
+    .then(ok);
 
 async function open(viewport?: { width: number; height: number }): Promise<ConsolePage> {
   const c = await openConsole(browser, s.app.url, viewport);
@@ -38,7 +49,12 @@ async function open(viewport?: { width: number; height: number }): Promise<Conso
 }
 
 /** The usage meter's value for a budget row (or the budget page). */
-const meter = (page: Page, name: string) => page.getByRole('meter', { name: `${name} usage` }).first().getAttribute('aria-valuenow').then(Number);
+const meter = (page: Page, name: string) =>
+  page
+    .getByRole('meter', { name: `${name} usage` })
+    .first()
+    .getAttribute('aria-valuenow')
+    .then(Number);
 
 async function shot(page: Page, name: string) {
   if (!SHOTS) return;
@@ -115,7 +131,9 @@ suite('web console (Chromium)', () => {
     expect(await meter(page, 'Alice daily')).toBeGreaterThan(before);
     // The forecast projects past what is used (it is spending) and the chart draws it.
     const facts = await page.locator('.facts').innerText();
-    const [used, forecast] = [/Used of limit\s*\$([\d.]+)/, /Forecast at period end\s*\$([\d.,]+)/].map((re) => Number(facts.match(re)![1].replace(/,/g, '')));
+    const [used, forecast] = [/Used of limit\s*\$([\d.]+)/, /Forecast at period end\s*\$([\d.,]+)/].map((re) =>
+      Number(facts.match(re)![1].replace(/,/g, '')),
+    );
     expect(forecast).toBeGreaterThan(used);
     expect(await summary.innerText()).toMatch(/forecast \$[\d.,]+; limit \$0\.05$/);
     await shot(page, 'budget-desktop');
@@ -225,8 +243,13 @@ suite('web console (Chromium)', () => {
     await page.waitForLoadState('networkidle');
     const ops = graphql.map((b) => (JSON.parse(b) as { query: string }).query.match(/^\s*query (\w+)/)![1]);
     // (the Budgets page, left behind, may still have had a refresh in flight)
-    expect(ops.filter((op) => op !== 'ConsoleBudgets').sort())
-      .toEqual(['ProviderModels', 'UsageGroups', 'UsageGroups', 'UsageGroups', 'UsageSeries']);
+    expect(ops.filter((op) => op !== 'ConsoleBudgets').sort()).toEqual([
+      'ProviderModels',
+      'UsageGroups',
+      'UsageGroups',
+      'UsageGroups',
+      'UsageSeries',
+    ]);
     const users = page.getByRole('region', { name: 'Users' });
     await users.getByText('bob').waitFor();
     expect(await users.innerText()).toMatch(/alice[\s\S]*bob|bob[\s\S]*alice/);
@@ -246,23 +269,38 @@ async function seedHistory(): Promise<void> {
   const HOUR = 3_600_000;
   const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
   const hours = Math.floor((Date.now() - day) / HOUR);
-  const who = [['alice', 'apollo', 'openai', 'gpt-4o', 0.0011], ['carol', 'apollo', 'anthropic', 'claude-3-5-sonnet-latest', 0.02], ['dave', 'zeus', 'deepseek', 'deepseek-chat', 0.004]] as const;
+  const who = [
+    ['alice', 'apollo', 'openai', 'gpt-4o', 0.0011],
+    ['carol', 'apollo', 'anthropic', 'claude-3-5-sonnet-latest', 0.02],
+    ['dave', 'zeus', 'deepseek', 'deepseek-chat', 0.004],
+  ] as const;
   const deltas: RollupDelta[] = [];
   for (const [userId, projectId, provider, model, perHour] of who) {
     for (let h = 0; h < hours; h++) {
       deltas.push({
-        at: new Date(day + h * HOUR), userId, projectId, service: 'web', provider, model, success: true, inputTokens: 4000, outputTokens: 1000,
-        cachedTokens: 0, totalTokens: 5000, totalCost: parseUnits((perHour * (0.6 + (0.8 * ((h * 7919) % 10)) / 10)).toFixed(6)), durationMs: 900,
+        at: new Date(day + h * HOUR),
+        userId,
+        projectId,
+        service: 'web',
+        provider,
+        model,
+        success: true,
+        inputTokens: 4000,
+        outputTokens: 1000,
+        cachedTokens: 0,
+        totalTokens: 5000,
+        totalCost: parseUnits((perHour * (0.6 + (0.8 * ((h * 7919) % 10)) / 10)).toFixed(6)),
+        durationMs: 900,
       });
     }
   }
   const em = s.app.services.db.orm.em.fork() as EntityManager;
   await em.transactional((tem) => addToHourlyRollup(tem as EntityManager, deltas));
   const alice = deltas.filter((d) => d.userId === 'alice').reduce((sum, d) => sum + d.totalCost, 0n);
-  await em.execute(
-    `insert into budget_ledger (budget_id, period_start, used) select id, ?, ? from budget where name = 'Alice daily'`,
-    [new Date(day).toISOString(), formatUnits(alice)],
-  );
+  await em.execute(`insert into budget_ledger (budget_id, period_start, used) select id, ?, ? from budget where name = 'Alice daily'`, [
+    new Date(day).toISOString(),
+    formatUnits(alice),
+  ]);
 }
 
 /**

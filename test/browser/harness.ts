@@ -7,7 +7,13 @@ import { CONSOLE_DIR } from '../../src/console/serve';
 /** Debian's Chromium (`apt-get install -y chromium`); no tool downloads a browser of its own. */
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 const ROOT = resolve(__dirname, '../..');
@@ -35,7 +41,10 @@ export function ensureConsoleBuilt(): void {
   const index = join(CONSOLE_DIR, 'index.html');
   const sources = newestMtime(join(ROOT, 'console'));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'console/vite.config.mts'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'console/vite.config.mts'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 export async function launchBrowser(): Promise<Browser> {

@@ -1,4 +1,10 @@
-import { CreateBudgetDocument, DeleteBudgetDocument, GetBudgetDocument, ListBudgetsDocument, UpdateBudgetDocument } from '../generated/graphql';
+import {
+  CreateBudgetDocument,
+  DeleteBudgetDocument,
+  GetBudgetDocument,
+  ListBudgetsDocument,
+  UpdateBudgetDocument,
+} from '../generated/graphql';
 import { ok } from '../utils/server';
 import { useTestServer } from '../utils/fixture';
 import { clearOfPeriodBoundary } from '../utils/wait';
@@ -14,39 +20,91 @@ describe('budgets over GraphQL', () => {
   it('creates a budget with the contract defaults and a zero status for the current period', async () => {
     const { createBudget: b } = ok(await s.gql(CreateBudgetDocument, { input: { ...base, budgetName: 'Global Monthly' } }));
     expect(b).toMatchObject({
-      name: 'Global Monthly', budgetType: 'GLOBAL', limitValue: 10000, warningThreshold: 0.8, criticalThreshold: 0.95,
-      fallbackThreshold: 0.9, enableFallback: false, hardLimitEnabled: false, blockOnExceeded: true, isActive: true, isEnforced: true,
-      alertChannels: [], alertRecipients: [],
+      name: 'Global Monthly',
+      budgetType: 'GLOBAL',
+      limitValue: 10000,
+      warningThreshold: 0.8,
+      criticalThreshold: 0.95,
+      fallbackThreshold: 0.9,
+      enableFallback: false,
+      hardLimitEnabled: false,
+      blockOnExceeded: true,
+      isActive: true,
+      isEnforced: true,
+      alertChannels: [],
+      alertRecipients: [],
     });
     const now = new Date();
     expect(b.status).toEqual({
       periodStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString(),
       periodEnd: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString(),
-      used: 0, reserved: 0, remaining: 10000, usagePercentage: 0, state: 'OK',
+      used: 0,
+      reserved: 0,
+      remaining: 10000,
+      usagePercentage: 0,
+      state: 'OK',
     });
     const { budget } = ok(await s.gql(GetBudgetDocument, { id: b.id }));
     expect(budget?.name).toBe('Global Monthly');
   });
 
   it('keeps exact decimal limits', async () => {
-    const { createBudget: b } = ok(await s.gql(CreateBudgetDocument, {
-      input: { ...base, budgetName: 'Exact', budgetType: 'USER', userId: 'u-exact', limitValue: 0.1 + 0.2, maxCostPerRequest: 0.000001 },
-    }));
+    const { createBudget: b } = ok(
+      await s.gql(CreateBudgetDocument, {
+        input: { ...base, budgetName: 'Exact', budgetType: 'USER', userId: 'u-exact', limitValue: 0.1 + 0.2, maxCostPerRequest: 0.000001 },
+      }),
+    );
     expect(b.limitValue).toBe(0.3);
     expect(b.maxCostPerRequest).toBe(0.000001);
   });
 
   it('updates only the fields given, and clears nullable ones set to null', async () => {
-    const { createBudget: b } = ok(await s.gql(CreateBudgetDocument, {
-      input: { ...base, budgetName: 'To update', budgetType: 'PROJECT', projectId: 'p-1', enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', blockedModels: ['gpt-4'] },
-    }));
-    const { updateBudget: u } = ok(await s.gql(UpdateBudgetDocument, { id: b.id, input: { limitValue: 500, blockedModels: null, hardLimitEnabled: true } }));
-    expect(u).toMatchObject({ limitValue: 500, blockedModels: null, hardLimitEnabled: true, fallbackProvider: 'deepseek', projectId: 'p-1', name: 'To update' });
+    const { createBudget: b } = ok(
+      await s.gql(CreateBudgetDocument, {
+        input: {
+          ...base,
+          budgetName: 'To update',
+          budgetType: 'PROJECT',
+          projectId: 'p-1',
+          enableFallback: true,
+          fallbackProvider: 'deepseek',
+          fallbackModel: 'deepseek-chat',
+          blockedModels: ['gpt-4'],
+        },
+      }),
+    );
+    const { updateBudget: u } = ok(
+      await s.gql(UpdateBudgetDocument, { id: b.id, input: { limitValue: 500, blockedModels: null, hardLimitEnabled: true } }),
+    );
+    expect(u).toMatchObject({
+      limitValue: 500,
+      blockedModels: null,
+      hardLimitEnabled: true,
+      fallbackProvider: 'deepseek',
+      projectId: 'p-1',
+      name: 'To update',
+    });
   });
 
   it('filters the list by type, user, project and activity', async () => {
-    ok(await s.gql(CreateBudgetDocument, { input: { ...base, budgetName: 'Alice daily', budgetType: 'USER', userId: 'alice', limitPeriod: 'DAILY', limitValue: 50 } }));
-    ok(await s.gql(CreateBudgetDocument, { input: { ...base, budgetName: 'Bob daily', budgetType: 'USER', userId: 'bob', limitPeriod: 'DAILY', limitValue: 50, isActive: false } }));
+    ok(
+      await s.gql(CreateBudgetDocument, {
+        input: { ...base, budgetName: 'Alice daily', budgetType: 'USER', userId: 'alice', limitPeriod: 'DAILY', limitValue: 50 },
+      }),
+    );
+    ok(
+      await s.gql(CreateBudgetDocument, {
+        input: {
+          ...base,
+          budgetName: 'Bob daily',
+          budgetType: 'USER',
+          userId: 'bob',
+          limitPeriod: 'DAILY',
+          limitValue: 50,
+          isActive: false,
+        },
+      }),
+    );
     const users = ok(await s.gql(ListBudgetsDocument, { budgetType: 'USER' })).budgets.map((b) => b.name);
     expect(users).toEqual(expect.arrayContaining(['Alice daily', 'Bob daily']));
     expect(users).not.toContain('Global Monthly');
@@ -90,7 +148,9 @@ describe('budgets over GraphQL', () => {
   });
 
   it('refuses non-finite limits at the GraphQL layer', async () => {
-    const r = await s.gql(`mutation { createBudget(input: {budgetName: "inf", budgetType: GLOBAL, limitType: COST, limitPeriod: DAILY, limitValue: 1e400}) { id } }`);
+    const r = await s.gql(
+      `mutation { createBudget(input: {budgetName: "inf", budgetType: GLOBAL, limitType: COST, limitPeriod: DAILY, limitValue: 1e400}) { id } }`,
+    );
     expect(r.errors?.[0].extensions?.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);
   });
 

@@ -17,10 +17,16 @@ describe.each(targets)('migrations on %s', (_name, create) => {
       const up = await migrator.up();
       expect(up.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
       const tables = async () =>
-        (await db.orm.em.fork().execute<{ table_name: string }[]>(
-          `select table_name from information_schema.tables where table_schema = 'public' and table_name <> 'mikro_orm_migrations' order by 1`,
-        )).map((r) => r.table_name);
-      expect(await tables()).toEqual(expect.arrayContaining(['budget', 'budget_ledger', 'token_usage', 'cost_alert', 'alert_notification', 'api_key', 'model_price']));
+        (
+          await db.orm.em
+            .fork()
+            .execute<{ table_name: string }[]>(
+              `select table_name from information_schema.tables where table_schema = 'public' and table_name <> 'mikro_orm_migrations' order by 1`,
+            )
+        ).map((r) => r.table_name);
+      expect(await tables()).toEqual(
+        expect.arrayContaining(['budget', 'budget_ledger', 'token_usage', 'cost_alert', 'alert_notification', 'api_key', 'model_price']),
+      );
       await migrator.down({ to: 0 });
       expect(await tables()).toEqual([]);
       await migrator.up();
@@ -73,7 +79,9 @@ describe.each(targets)('rollup migrations on %s', (_name, create) => {
         { day: '2025-01-01T00:00:00.000Z', user_id: 'b', project_id: 'p', request_count: 3, total_cost: '0.200000000000' },
       ]);
       await migrator.down(); // one step: the daily per-user rollup only
-      expect(await em().execute(`select to_regclass('usage_daily_user')::text as t, to_regclass('usage_daily_scope')::text as s`)).toEqual([{ t: null, s: 'usage_daily_scope' }]);
+      expect(await em().execute(`select to_regclass('usage_daily_user')::text as t, to_regclass('usage_daily_scope')::text as s`)).toEqual([
+        { t: null, s: 'usage_daily_scope' },
+      ]);
       await migrator.down(); // one step: the scope migration only
       const left = await em().execute<{ n: number; scope: string | null; daily: string | null }[]>(
         `select (select count(*)::int from usage_hourly) as n, to_regclass('usage_hourly_scope')::text as scope,

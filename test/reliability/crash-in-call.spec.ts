@@ -9,7 +9,17 @@
 import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, completeOnce, createBudget, gatewayEnv, ledgerMismatches, nothingReserved, spawnServer, stopServer, useSuiteFixtures, type ServerProcess,
+  ADMIN,
+  MESSAGES,
+  completeOnce,
+  createBudget,
+  gatewayEnv,
+  ledgerMismatches,
+  nothingReserved,
+  spawnServer,
+  stopServer,
+  useSuiteFixtures,
+  type ServerProcess,
 } from './harness';
 import { waitFor } from '../utils/wait';
 
@@ -27,13 +37,19 @@ pgOnly('crash inside the provider call: two instances, one hard budget', () => {
     if (other) await stopServer(other, 'SIGKILL');
   });
 
-  it('charges the dead instance\'s calls at their estimates after the TTL, so the provider never serves past the limit', async () => {
+  it("charges the dead instance's calls at their estimates after the TTL, so the provider never serves past the limit", async () => {
     f.sim.control.setReplyTokens(MAX_TOKENS);
     const env = gatewayEnv(f.db.url, f.sim.url);
     const [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     f.server = b;
     other = a;
-    const budgetId = await createBudget(b.url, { budgetType: 'USER', userId: 'crash-call', limitValue: LIMIT, hardLimitEnabled: true, limitPeriod: 'DAILY' });
+    const budgetId = await createBudget(b.url, {
+      budgetType: 'USER',
+      userId: 'crash-call',
+      limitValue: LIMIT,
+      hardLimitEnabled: true,
+      limitPeriod: 'DAILY',
+    });
     const input = { messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: MAX_TOKENS, userId: 'crash-call' };
 
     // Wave 1 on A: IN_CALL requests, all inside the provider call when A dies.
@@ -45,9 +61,17 @@ pgOnly('crash inside the provider call: two instances, one hard budget', () => {
 
     // After the TTL (2 s, sweep every 200 ms) B's expiry job charges them at their estimates.
     await nothingReserved(f.sql, 15_000);
-    const used = async () => Number((await f.sql.query<{ used: string }>('select coalesce(sum(used), 0)::text as used from budget_ledger where budget_id = $1', [budgetId])).rows[0].used);
+    const used = async () =>
+      Number(
+        (
+          await f.sql.query<{ used: string }>('select coalesce(sum(used), 0)::text as used from budget_ledger where budget_id = $1', [
+            budgetId,
+          ])
+        ).rows[0].used,
+      );
     const est = await f.sql.query<{ n: string; total: string; least: string }>(
-      "select count(*)::text as n, sum(total_cost)::text as total, min(total_cost)::text as least from token_usage where user_id = 'crash-call' and estimated and error_code = 'INTERRUPTED'");
+      "select count(*)::text as n, sum(total_cost)::text as total, min(total_cost)::text as least from token_usage where user_id = 'crash-call' and estimated and error_code = 'INTERRUPTED'",
+    );
     expect(Number(est.rows[0].n)).toBe(IN_CALL);
     // Each estimate is an upper bound of what its call could cost, and the budget carries them all.
     expect(Number(est.rows[0].least)).toBeGreaterThanOrEqual(COST - 1e-12);
@@ -55,7 +79,7 @@ pgOnly('crash inside the provider call: two instances, one hard budget', () => {
 
     // Wave 2 on B until the budget refuses: what the provider served stays under the limit.
     const wave2 = await Promise.all(Array.from({ length: 30 }, () => completeOnce(b.url, ADMIN, input)));
-    const codes = new Set(wave2.map((o) => o.requestId ? 'ok' : o.code));
+    const codes = new Set(wave2.map((o) => (o.requestId ? 'ok' : o.code)));
     expect(codes).toContain('BUDGET_EXCEEDED');
     expect([...codes].filter((c) => c !== 'ok' && c !== 'BUDGET_EXCEEDED')).toEqual([]);
     const served = f.sim.control.requestCount;

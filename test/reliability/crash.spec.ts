@@ -9,8 +9,19 @@ import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { httpReceiver, type HttpReceiver } from '../integration/alerts/receivers';
 import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, createBudget, expectAlertsDelivered, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
-  nothingReserved, reservations, spawnServer, startLoad, stopServer, useSuiteFixtures,
+  ADMIN,
+  MESSAGES,
+  createBudget,
+  expectAlertsDelivered,
+  expectOneRowPerSuccess,
+  gatewayEnv,
+  ledgerMismatches,
+  nothingReserved,
+  reservations,
+  spawnServer,
+  startLoad,
+  stopServer,
+  useSuiteFixtures,
 } from './harness';
 import { waitFor } from '../utils/wait';
 
@@ -35,7 +46,13 @@ pgOnly('crash: SIGKILL under load, then restart', () => {
       await createBudget(server.url, { budgetType: 'USER', userId: `crash-u${u}`, limitValue: COST * 15, alertChannels: ['WEBHOOK'] });
     }
     const target = { url: server.url };
-    const load = startLoad(target, ADMIN, 32, (i) => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: `crash-u${i % USERS}` }));
+    const load = startLoad(target, ADMIN, 32, (i) => ({
+      messages: MESSAGES,
+      provider: 'openai',
+      model: 'gpt-4o',
+      maxTokens: 20,
+      userId: `crash-u${i % USERS}`,
+    }));
 
     // A random moment once the load is under way.
     await waitFor(() => load.successes() >= 30, 30_000, 'load under way');

@@ -11,7 +11,16 @@ import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
 import { simulatorEnv, startSimulator } from '../utils/providers';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../utils/server';
-import { MESSAGES, completeOnce, createBudget, expectOneRowPerSuccess, ledgerMismatches, nothingReserved, sqlClient, startLoad } from './harness';
+import {
+  MESSAGES,
+  completeOnce,
+  createBudget,
+  expectOneRowPerSuccess,
+  ledgerMismatches,
+  nothingReserved,
+  sqlClient,
+  startLoad,
+} from './harness';
 import { waitFor } from '../utils/wait';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
@@ -74,7 +83,9 @@ pgOnly('database outage', () => {
     const outcomes = [...cutLoad, ...(await resumed.stop()), ...during];
 
     // Only successes and SERVICE_UNAVAILABLE, each in bounded time: nothing hung.
-    expect([...new Set(outcomes.filter((o) => !o.requestId).map((o) => o.code ?? o.network))].filter((c) => c !== 'SERVICE_UNAVAILABLE')).toEqual([]);
+    expect(
+      [...new Set(outcomes.filter((o) => !o.requestId).map((o) => o.code ?? o.network))].filter((c) => c !== 'SERVICE_UNAVAILABLE'),
+    ).toEqual([]);
     expect(outcomes.filter((o) => o.startedAt >= cutAt - 1_000 && o.ms >= FAIL_FAST_MS)).toEqual([]);
 
     const sql = await sqlClient(s.db.url);

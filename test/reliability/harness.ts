@@ -37,7 +37,10 @@ function newestMtime(dir: string): number {
 export function ensureBuilt(): void {
   const built = existsSync(MAIN) ? statSync(MAIN).mtimeMs : 0;
   if (built >= Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'migrations')))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 /** A suite's fixtures: a fresh database, a provider simulator, an SQL client on the database, and the server the test starts. */
@@ -89,7 +92,9 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${logs.join('\n')}`)), timeoutMs);
     const onLine = (line: string) => {
@@ -142,7 +147,13 @@ export interface GqlResult {
 }
 
 /** POSTs a GraphQL operation; throws on network errors and on `timeoutMs`. */
-export async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<GqlResult> {
+export async function gql(
+  url: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  timeoutMs = 15_000,
+): Promise<GqlResult> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
@@ -175,12 +186,27 @@ export async function completeOnce(url: string, key: string, input: Record<strin
     const r = await gql(url, key, COMPLETE, { input }, timeoutMs);
     const c = (r.data?.complete ?? null) as Record<string, unknown> | null;
     return {
-      input, startedAt, ms: Date.now() - startedAt, status: r.status, network: null, result: c,
-      requestId: (c?.requestId as string | undefined) ?? null, code: c ? null : (r.errors?.[0]?.extensions?.code ?? 'UNKNOWN'),
+      input,
+      startedAt,
+      ms: Date.now() - startedAt,
+      status: r.status,
+      network: null,
+      result: c,
+      requestId: (c?.requestId as string | undefined) ?? null,
+      code: c ? null : (r.errors?.[0]?.extensions?.code ?? 'UNKNOWN'),
     };
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    return { input, startedAt, ms: Date.now() - startedAt, status: 0, requestId: null, code: null, result: null, network: err.cause?.code ?? err.name };
+    return {
+      input,
+      startedAt,
+      ms: Date.now() - startedAt,
+      status: 0,
+      requestId: null,
+      code: null,
+      result: null,
+      network: err.cause?.code ?? err.name,
+    };
   }
 }
 
@@ -203,9 +229,16 @@ export function startLoad(target: { url: string }, key: string, concurrency: num
   return {
     outcomes,
     /** A summary of the outcomes so far, for failure messages. */
-    summary: () => JSON.stringify(Object.fromEntries(
-      outcomes.reduce((m, o) => m.set(o.requestId ? 'ok' : (o.code ?? o.network ?? '?'), (m.get(o.requestId ? 'ok' : (o.code ?? o.network ?? '?')) ?? 0) + 1), new Map<string, number>()),
-    )),
+    summary: () =>
+      JSON.stringify(
+        Object.fromEntries(
+          outcomes.reduce(
+            (m, o) =>
+              m.set(o.requestId ? 'ok' : (o.code ?? o.network ?? '?'), (m.get(o.requestId ? 'ok' : (o.code ?? o.network ?? '?')) ?? 0) + 1),
+            new Map<string, number>(),
+          ),
+        ),
+      ),
     /** Successful completes so far. */
     successes: () => outcomes.filter((o) => o.requestId).length,
     /** Stops the workers and waits for the requests in flight. */
@@ -216,7 +249,6 @@ export function startLoad(target: { url: string }, key: string, concurrency: num
     },
   };
 }
-
 
 /** A direct connection to the test database, for checks the API does not expose. */
 export async function sqlClient(url: string): Promise<Client> {
@@ -254,10 +286,14 @@ export async function reservations(c: Client): Promise<{ rows: number; reserved:
 
 /** Waits until no reservation and no lease is left (idle leases are returned at the next sweep) and every ledger's `reserved` is 0. */
 export async function nothingReserved(c: Client, timeoutMs: number): Promise<void> {
-  await waitFor(async () => {
-    const r = await reservations(c);
-    return r.rows === 0 && r.leases === 0 && Number(r.reserved) === 0;
-  }, timeoutMs, 'no reservation or lease left');
+  await waitFor(
+    async () => {
+      const r = await reservations(c);
+      return r.rows === 0 && r.leases === 0 && Number(r.reserved) === 0;
+    },
+    timeoutMs,
+    'no reservation or lease left',
+  );
 }
 
 /** For each request id: how many usage rows, and how many of them successful. */
@@ -291,9 +327,12 @@ export function gatewayEnv(databaseUrl: string, providerUrl: string, extra: Reco
   return {
     DATABASE_URL: databaseUrl,
     ADMIN_API_KEY: ADMIN,
-    OPENAI_API_KEY: 'sk-sim', OPENAI_BASE_URL: `${providerUrl}/v1`,
-    DEEPSEEK_API_KEY: 'sk-sim', DEEPSEEK_BASE_URL: providerUrl,
-    ANTHROPIC_API_KEY: 'sk-sim', ANTHROPIC_BASE_URL: providerUrl,
+    OPENAI_API_KEY: 'sk-sim',
+    OPENAI_BASE_URL: `${providerUrl}/v1`,
+    DEEPSEEK_API_KEY: 'sk-sim',
+    DEEPSEEK_BASE_URL: providerUrl,
+    ANTHROPIC_API_KEY: 'sk-sim',
+    ANTHROPIC_BASE_URL: providerUrl,
     OLLAMA_BASE_URL: providerUrl,
     PROVIDER_MAX_RETRIES: '0',
     BUDGET_RESERVATION_TTL_MS: '2000',
@@ -329,12 +368,26 @@ export async function createBudget(url: string, input: Record<string, unknown>, 
  * arriving twice would mean two senders held the same row. Returns how many
  * raised alerts were delivered.
  */
-export async function expectAlertsDelivered(c: Client, received: { headers: Record<string, unknown> }[], timeoutMs = 15_000): Promise<number> {
-  await waitFor(async () => {
-    const r = await c.query<{ n: string }>(`select count(*)::text as n from alert_notification where channel = 'WEBHOOK' and status <> 'SENT'`);
-    return r.rows[0].n === '0';
-  }, timeoutMs, 'every webhook notification SENT');
-  const rows = (await c.query<{ id: string; attempts: number; event: string }>(`select id, attempts, event from alert_notification where channel = 'WEBHOOK'`)).rows;
+export async function expectAlertsDelivered(
+  c: Client,
+  received: { headers: Record<string, unknown> }[],
+  timeoutMs = 15_000,
+): Promise<number> {
+  await waitFor(
+    async () => {
+      const r = await c.query<{ n: string }>(
+        `select count(*)::text as n from alert_notification where channel = 'WEBHOOK' and status <> 'SENT'`,
+      );
+      return r.rows[0].n === '0';
+    },
+    timeoutMs,
+    'every webhook notification SENT',
+  );
+  const rows = (
+    await c.query<{ id: string; attempts: number; event: string }>(
+      `select id, attempts, event from alert_notification where channel = 'WEBHOOK'`,
+    )
+  ).rows;
   const attemptsById = new Map<string, number[]>();
   for (const r of received) {
     const id = String(r.headers['x-delivery-id']);

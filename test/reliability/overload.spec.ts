@@ -9,8 +9,18 @@
  */
 import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, completeOnce, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, nothingReserved,
-  rssOf, spawnServer, useSuiteFixtures, type Outcome,
+  ADMIN,
+  MESSAGES,
+  completeOnce,
+  createBudget,
+  expectOneRowPerSuccess,
+  gatewayEnv,
+  ledgerMismatches,
+  nothingReserved,
+  rssOf,
+  spawnServer,
+  useSuiteFixtures,
+  type Outcome,
 } from './harness';
 
 const pgOnly = onPostgres() ? describe : describe.skip;
@@ -45,7 +55,14 @@ pgOnly('overload', () => {
     const floodMs = Date.now() - floodStart;
     const outcomes = await Promise.all(pending);
     clearInterval(sampler);
-    if (process.env.RELIABILITY_REPORT) console.log({ floodMs, peakRss, total: outcomes.length, shed: outcomes.filter((o) => o.code === 'OVERLOADED').length, p99: outcomes.map((o) => o.ms).sort((a, b) => a - b)[Math.floor(outcomes.length * 0.99)] });
+    if (process.env.RELIABILITY_REPORT)
+      console.log({
+        floodMs,
+        peakRss,
+        total: outcomes.length,
+        shed: outcomes.filter((o) => o.code === 'OVERLOADED').length,
+        p99: outcomes.map((o) => o.ms).sort((a, b) => a - b)[Math.floor(outcomes.length * 0.99)],
+      });
 
     const shed = outcomes.filter((o) => o.code === 'OVERLOADED');
     const served = outcomes.filter((o) => o.requestId);

@@ -23,9 +23,18 @@ let seq = 0;
 const user = () => `outage-u${++seq}`;
 type BudgetInput = CreateBudgetMutationVariables['input'];
 async function budget(input: Partial<BudgetInput>): Promise<string> {
-  return ok(await s.gql(CreateBudgetDocument, {
-    input: { budgetName: `outage-${++seq}`, budgetType: 'USER', limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
-  })).createBudget.id;
+  return ok(
+    await s.gql(CreateBudgetDocument, {
+      input: {
+        budgetName: `outage-${++seq}`,
+        budgetType: 'USER',
+        limitType: 'COST',
+        limitPeriod: 'DAILY',
+        limitValue: 100,
+        ...input,
+      } as BudgetInput,
+    }),
+  ).createBudget.id;
 }
 const complete = (userId: string) =>
   s.gql(CompleteDocument, { input: { messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId } as never });
@@ -34,10 +43,23 @@ async function sqlRows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (s.app.services.db.orm.em.fork() as EntityManager).execute<T[]>(sql, params);
 }
 const ledger = async (budgetId: string) =>
-  (await sqlRows<{ used: string; reserved: string }>('select used::text, reserved::text from budget_ledger where budget_id = ?', [budgetId]))[0];
+  (
+    await sqlRows<{ used: string; reserved: string }>('select used::text, reserved::text from budget_ledger where budget_id = ?', [
+      budgetId,
+    ])
+  )[0];
 const usageOf = (userId: string) =>
-  sqlRows<{ provider: string; success: boolean; error_code: string | null; fallback_used: boolean; fallback_reason: string | null; total_cost: string }>(
-    'select provider, success, error_code, fallback_used, fallback_reason, total_cost::text from token_usage where user_id = ? order by id', [userId]);
+  sqlRows<{
+    provider: string;
+    success: boolean;
+    error_code: string | null;
+    fallback_used: boolean;
+    fallback_reason: string | null;
+    total_cost: string;
+  }>(
+    'select provider, success, error_code, fallback_used, fallback_reason, total_cost::text from token_usage where user_id = ? order by id',
+    [userId],
+  );
 const charged = async (budgetId: string) =>
   (await sqlRows<{ s: string }>('select coalesce(sum(amount), 0)::text as s from token_usage_budget where budget_id = ?', [budgetId]))[0].s;
 
@@ -61,7 +83,9 @@ describe('provider outage without a fallback', () => {
     openai.control.failNext(4, 500);
     const results = await Promise.all(Array.from({ length: 4 }, () => complete(u)));
     expect(results.map((r) => r.errors?.[0].extensions?.code)).toEqual(Array(4).fill('PROVIDER_ERROR'));
-    expect(await usageOf(u)).toEqual(Array(4).fill(expect.objectContaining({ provider: 'openai', success: false, error_code: 'PROVIDER_ERROR', fallback_used: false })));
+    expect(await usageOf(u)).toEqual(
+      Array(4).fill(expect.objectContaining({ provider: 'openai', success: false, error_code: 'PROVIDER_ERROR', fallback_used: false })),
+    );
     expect(Number((await ledger(b)).used)).toBe(0);
     expect(Number((await ledger(b)).reserved)).toBe(0);
     expect(deepseek.control.requestCount).toBe(0);

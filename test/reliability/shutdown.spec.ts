@@ -8,8 +8,16 @@
 import { onPostgres } from '../utils/database';
 import { connectWs } from '../utils/ws';
 import {
-  ADMIN, MESSAGES, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, reservations,
-  spawnServer, startLoad, useSuiteFixtures,
+  ADMIN,
+  MESSAGES,
+  createBudget,
+  expectOneRowPerSuccess,
+  gatewayEnv,
+  ledgerMismatches,
+  reservations,
+  spawnServer,
+  startLoad,
+  useSuiteFixtures,
 } from './harness';
 import { waitFor } from '../utils/wait';
 
@@ -27,10 +35,21 @@ pgOnly('graceful shutdown: SIGTERM under load', () => {
     await createBudget(server.url, { budgetType: 'USER', userId: 'drain-u', limitValue: 1000 });
     const ws = connectWs(server.url, ADMIN);
     await ws.connected;
-    ws.client.subscribe({ query: 'subscription { alertRaised { id } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    ws.client.subscribe(
+      { query: 'subscription { alertRaised { id } }' },
+      { next: () => undefined, error: () => undefined, complete: () => undefined },
+    );
 
-    const load = startLoad({ url: server.url }, ADMIN, 12, () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'drain-u' }));
-    await waitFor(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => { throw new Error(`${e.message} ${load.summary()}\n${server.logs.slice(-5).join('\n')}`); });
+    const load = startLoad({ url: server.url }, ADMIN, 12, () => ({
+      messages: MESSAGES,
+      provider: 'openai',
+      model: 'gpt-4o',
+      maxTokens: 20,
+      userId: 'drain-u',
+    }));
+    await waitFor(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => {
+      throw new Error(`${e.message} ${load.summary()}\n${server.logs.slice(-5).join('\n')}`);
+    });
     await new Promise((r) => setTimeout(r, Math.random() * LATENCY));
     const sigtermAt = Date.now();
     server.child.kill('SIGTERM');

@@ -10,8 +10,18 @@
 import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
 import {
-  ADMIN, MESSAGES, createBudget, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches, nothingReserved, spawnServer,
-  startLoad, stopServer, useSuiteFixtures, type ServerProcess,
+  ADMIN,
+  MESSAGES,
+  createBudget,
+  expectOneRowPerSuccess,
+  gatewayEnv,
+  ledgerMismatches,
+  nothingReserved,
+  spawnServer,
+  startLoad,
+  stopServer,
+  useSuiteFixtures,
+  type ServerProcess,
 } from './harness';
 import { waitFor } from '../utils/wait';
 
@@ -37,12 +47,19 @@ pgOnly('two instances with escrow leases on one hard budget', () => {
     const hard = await createBudget(a.url, { budgetType: 'USER', userId: 'lease-hard', limitValue: limit, hardLimitEnabled: true });
     await createBudget(a.url, { budgetType: 'GLOBAL', limitValue: 1_000_000 });
     const input = () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'lease-hard' });
-    const instances = async () => Number((await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease')).rows[0].n);
+    const instances = async () =>
+      Number((await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease')).rows[0].n);
 
     const loadA = startLoad({ url: a.url }, ADMIN, 8, input);
     const loadB = startLoad({ url: b.url }, ADMIN, 8, input);
-    await waitFor(async () => Number((await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease where granted > 0')).rows[0].n) >= 2,
-      60_000, 'both instances holding a lease with headroom');
+    await waitFor(
+      async () =>
+        Number(
+          (await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease where granted > 0')).rows[0].n,
+        ) >= 2,
+      60_000,
+      'both instances holding a lease with headroom',
+    );
 
     // A SIGTERM drain under load returns A's leases before it exits (B, still loaded, keeps its own).
     await stopServer(a, 'SIGTERM');

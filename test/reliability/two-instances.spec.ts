@@ -12,8 +12,20 @@ import { httpReceiver, type HttpReceiver } from '../integration/alerts/receivers
 import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/database';
 import { startSimulator } from '../utils/providers';
 import {
-  ADMIN, MESSAGES, createBudget, ensureBuilt, expectAlertsDelivered, expectOneRowPerSuccess, gatewayEnv, ledgerMismatches,
-  nothingReserved, spawnServer, sqlClient, startLoad, stopServer, type ServerProcess,
+  ADMIN,
+  MESSAGES,
+  createBudget,
+  ensureBuilt,
+  expectAlertsDelivered,
+  expectOneRowPerSuccess,
+  gatewayEnv,
+  ledgerMismatches,
+  nothingReserved,
+  spawnServer,
+  sqlClient,
+  startLoad,
+  stopServer,
+  type ServerProcess,
 } from './harness';
 import { waitFor } from '../utils/wait';
 
@@ -45,11 +57,24 @@ pgOnly('two instances on one database, one killed', () => {
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     sql = await sqlClient(db.url);
     const hardLimit = COST * 25;
-    const hard = await createBudget(a.url, { budgetType: 'USER', userId: 'two-hard', limitValue: hardLimit, hardLimitEnabled: true, alertChannels: ['WEBHOOK'] });
-    for (const u of ['two-soft-0', 'two-soft-1']) await createBudget(a.url, { budgetType: 'USER', userId: u, limitValue: COST * 12, alertChannels: ['WEBHOOK'] });
+    const hard = await createBudget(a.url, {
+      budgetType: 'USER',
+      userId: 'two-hard',
+      limitValue: hardLimit,
+      hardLimitEnabled: true,
+      alertChannels: ['WEBHOOK'],
+    });
+    for (const u of ['two-soft-0', 'two-soft-1'])
+      await createBudget(a.url, { budgetType: 'USER', userId: u, limitValue: COST * 12, alertChannels: ['WEBHOOK'] });
 
     const users = ['two-hard', 'two-soft-0', 'two-hard', 'two-soft-1'];
-    const input = (i: number) => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: users[i % users.length] });
+    const input = (i: number) => ({
+      messages: MESSAGES,
+      provider: 'openai',
+      model: 'gpt-4o',
+      maxTokens: 20,
+      userId: users[i % users.length],
+    });
     const toA = { url: a.url };
     const loadA = startLoad(toA, ADMIN, 16, input);
     const loadB = startLoad({ url: b.url }, ADMIN, 16, input);

@@ -30,12 +30,18 @@ export function completionHelpers(server: () => TestServer) {
     uniq,
     /** A DAILY COST budget of $100 named uniquely, unless `input` says otherwise. */
     budget: async (input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) =>
-      ok(await server().gql(CreateBudgetDocument, {
-        input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
-      })).createBudget,
+      ok(
+        await server().gql(CreateBudgetDocument, {
+          input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
+        }),
+      ).createBudget,
     /** gpt-4o with MESSAGES and maxTokens 20, unless `input` says otherwise. */
     complete: (input: Record<string, unknown>, key?: string) =>
-      server().gql(CompleteDocument, { input: { messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never }, key),
+      server().gql(
+        CompleteDocument,
+        { input: { messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never },
+        key,
+      ),
     status: async (id: string) => ok(await server().gql(BudgetStatusDocument, { id })).budget!.status,
   };
 }

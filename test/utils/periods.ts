@@ -19,11 +19,17 @@ export const utcWeekStart = (at: Date) => {
 /** The start of the budget period (HOURLY, DAILY, WEEKLY, MONTHLY, TOTAL) that contains `at`. */
 export function expectedPeriodStart(period: string, at: Date): Date {
   switch (period) {
-    case 'HOURLY': return utcHourStart(at);
-    case 'DAILY': return utcDayStart(at);
-    case 'WEEKLY': return utcWeekStart(at);
-    case 'MONTHLY': return utcMonthStart(at);
-    case 'TOTAL': return new Date('1970-01-01T00:00:00.000Z');
-    default: throw new Error(`unknown period ${period}`);
+    case 'HOURLY':
+      return utcHourStart(at);
+    case 'DAILY':
+      return utcDayStart(at);
+    case 'WEEKLY':
+      return utcWeekStart(at);
+    case 'MONTHLY':
+      return utcMonthStart(at);
+    case 'TOTAL':
+      return new Date('1970-01-01T00:00:00.000Z');
+    default:
+      throw new Error(`unknown period ${period}`);
   }
 }

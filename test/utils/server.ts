@@ -27,18 +27,33 @@ export interface GqlResponse<T> {
 }
 
 /** TEST_BUDGET_LEASES=true runs the server with escrow leases (BUDGET_LEASES), so every suite can run in both modes. */
-export const leaseMode = (): Record<string, string> => (process.env.TEST_BUDGET_LEASES ? { BUDGET_LEASES: process.env.TEST_BUDGET_LEASES } : {});
+export const leaseMode = (): Record<string, string> =>
+  process.env.TEST_BUDGET_LEASES ? { BUDGET_LEASES: process.env.TEST_BUDGET_LEASES } : {};
 
 /**
  * Starts the real server on port 0 against a fresh test database. `env` adds or overrides
  * variables; `opts.db` shares a database (not dropped on close), `opts.log` captures the logs,
  * `opts.now` is the clock `complete` places requests in budget periods by.
  */
-export async function startTestServer(env: Record<string, string> = {}, opts: { db?: TestDatabase; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: { db?: TestDatabase; log?: Logger; now?: () => Date } = {},
+): Promise<TestServer> {
   const db = opts.db ?? (await createTestDatabase());
-  const config = loadConfig({ PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DATABASE_URL: db.url, ...leaseMode(), ...env });
+  const config = loadConfig({
+    PORT: '0',
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: db.url,
+    ...leaseMode(),
+    ...env,
+  });
   const app = await startApp(config, { log: opts.log ?? createLogger(config.logLevel), now: opts.now });
-  const gql = async <T, V>(query: TypedDocumentNode<T, V> | string, variables?: V, key: string | null = ADMIN_KEY): Promise<GqlResponse<T>> => {
+  const gql = async <T, V>(
+    query: TypedDocumentNode<T, V> | string,
+    variables?: V,
+    key: string | null = ADMIN_KEY,
+  ): Promise<GqlResponse<T>> => {
     const res = await fetch(`${app.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },

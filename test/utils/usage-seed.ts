@@ -51,16 +51,34 @@ export async function seedUsage(app: RunningApp, items: SeedUsage[]): Promise<st
         `insert into token_usage (request_id, user_id, project_id, service, requested_provider, requested_model, provider, model,
            input_tokens, output_tokens, cached_tokens, total_tokens, total_cost, duration_ms, success, created_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-        [randomUUID(), d.userId, d.projectId, d.service, d.provider, d.model, d.provider, d.model, d.inputTokens, d.outputTokens,
-          d.cachedTokens, d.totalTokens, formatUnits(d.totalCost), d.durationMs, d.success, d.at.toISOString()],
+        [
+          randomUUID(),
+          d.userId,
+          d.projectId,
+          d.service,
+          d.provider,
+          d.model,
+          d.provider,
+          d.model,
+          d.inputTokens,
+          d.outputTokens,
+          d.cachedTokens,
+          d.totalTokens,
+          formatUnits(d.totalCost),
+          d.durationMs,
+          d.success,
+          d.at.toISOString(),
+        ],
       );
       const id = String(row.id);
       ids.push(id);
       for (const b of it.budgetIds ?? []) {
-        await tem.execute(
-          'insert into token_usage_budget (usage_id, budget_id, period_start, amount) values (?, ?, ?, ?)',
-          [id, b, d.at.toISOString(), formatUnits(d.totalCost)],
-        );
+        await tem.execute('insert into token_usage_budget (usage_id, budget_id, period_start, amount) values (?, ?, ?, ?)', [
+          id,
+          b,
+          d.at.toISOString(),
+          formatUnits(d.totalCost),
+        ]);
       }
       deltas.push(d);
     }

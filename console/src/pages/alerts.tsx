@@ -3,8 +3,13 @@ import { gql, GqlError, onLiveStatus, subscribe } from '../api';
 import { ErrorBox } from '../components';
 import { when } from '../format';
 import {
-  AcknowledgeAlertDocument, ConsoleAlertsDocument, LiveAlertsDocument, ResolveAlertDocument,
-  type AlertSeverity, type AlertStatus, type ConsoleAlertFragment,
+  AcknowledgeAlertDocument,
+  ConsoleAlertsDocument,
+  LiveAlertsDocument,
+  ResolveAlertDocument,
+  type AlertSeverity,
+  type AlertStatus,
+  type ConsoleAlertFragment,
 } from '../generated/graphql';
 import type { Me } from '../main';
 
@@ -12,7 +17,13 @@ const STATUSES: AlertStatus[] = ['ACTIVE', 'ACKNOWLEDGED', 'RESOLVED'];
 const SEVERITIES: AlertSeverity[] = ['INFO', 'WARNING', 'CRITICAL'];
 
 /** Alerts as a table; Acknowledge / Resolve for the roles the API lets use them (ADMIN). */
-export function AlertTable({ alerts, me, onChange, showBudget = true, fresh }: {
+export function AlertTable({
+  alerts,
+  me,
+  onChange,
+  showBudget = true,
+  fresh,
+}: {
   alerts: ConsoleAlertFragment[];
   me: Me;
   onChange: (a: ConsoleAlertFragment) => void;
@@ -25,7 +36,10 @@ export function AlertTable({ alerts, me, onChange, showBudget = true, fresh }: {
     setBusy(a.id);
     setError(null);
     try {
-      const r = action === 'ack' ? (await gql(AcknowledgeAlertDocument, { id: a.id })).acknowledgeAlert : (await gql(ResolveAlertDocument, { id: a.id })).resolveAlert;
+      const r =
+        action === 'ack'
+          ? (await gql(AcknowledgeAlertDocument, { id: a.id })).acknowledgeAlert
+          : (await gql(ResolveAlertDocument, { id: a.id })).resolveAlert;
       onChange(r);
     } catch (e) {
       setError(e instanceof GqlError ? e : new GqlError([{ message: String(e) }]));
@@ -47,7 +61,11 @@ export function AlertTable({ alerts, me, onChange, showBudget = true, fresh }: {
             <th scope="col">Status</th>
             {showBudget ? <th scope="col">Budget</th> : null}
             <th scope="col">Message</th>
-            {canAct ? <th scope="col"><span class="sr-only">Actions</span></th> : null}
+            {canAct ? (
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            ) : null}
           </tr>
         </thead>
         <tbody>
@@ -55,17 +73,39 @@ export function AlertTable({ alerts, me, onChange, showBudget = true, fresh }: {
             <tr key={a.id} data-alert={a.id} data-status={a.status} class={fresh?.has(a.id) ? 'fresh' : undefined}>
               <td data-label="Raised">{when(a.createdAt)}</td>
               <td data-label="Type">{a.alertType}</td>
-              <td data-label="Severity"><span class={`badge sev-${a.severity.toLowerCase()}`}>{a.severity}</span></td>
+              <td data-label="Severity">
+                <span class={`badge sev-${a.severity.toLowerCase()}`}>{a.severity}</span>
+              </td>
               <td data-label="Status">{a.status}</td>
-              {showBudget ? <td data-label="Budget">{a.budget ? <a href={`#/budgets/${a.budget.id}`}>{a.budget.name}</a> : <span class="muted">—</span>}</td> : null}
-              <td data-label="Message" class="message">{a.message}</td>
+              {showBudget ? (
+                <td data-label="Budget">
+                  {a.budget ? <a href={`#/budgets/${a.budget.id}`}>{a.budget.name}</a> : <span class="muted">—</span>}
+                </td>
+              ) : null}
+              <td data-label="Message" class="message">
+                {a.message}
+              </td>
               {canAct ? (
                 <td class="actions">
                   {a.status === 'ACTIVE' ? (
-                    <button type="button" disabled={busy === a.id} onClick={() => act(a, 'ack')} aria-label={`Acknowledge alert: ${a.message}`}>Acknowledge</button>
+                    <button
+                      type="button"
+                      disabled={busy === a.id}
+                      onClick={() => act(a, 'ack')}
+                      aria-label={`Acknowledge alert: ${a.message}`}
+                    >
+                      Acknowledge
+                    </button>
                   ) : null}
                   {a.status !== 'RESOLVED' ? (
-                    <button type="button" disabled={busy === a.id} onClick={() => act(a, 'resolve')} aria-label={`Resolve alert: ${a.message}`}>Resolve</button>
+                    <button
+                      type="button"
+                      disabled={busy === a.id}
+                      onClick={() => act(a, 'resolve')}
+                      aria-label={`Resolve alert: ${a.message}`}
+                    >
+                      Resolve
+                    </button>
                   ) : null}
                 </td>
               ) : null}
@@ -109,26 +149,37 @@ export function AlertsPage({ me }: { me: Me }) {
     };
   }, [status, severity]);
 
-  const replace = (a: ConsoleAlertFragment) => setAlerts((list) => (list ?? []).map((x) => (x.id === a.id ? a : x)).filter((x) => matches(x, status, severity)));
+  const replace = (a: ConsoleAlertFragment) =>
+    setAlerts((list) => (list ?? []).map((x) => (x.id === a.id ? a : x)).filter((x) => matches(x, status, severity)));
   return (
     <>
       <div class="page-head">
         <h1>Alerts</h1>
-        <span class={`live${live ? '' : ' live-error'}`} role="status" data-live={String(live)}>{live ? 'live' : 'connecting for live alerts…'}</span>
+        <span class={`live${live ? '' : ' live-error'}`} role="status" data-live={String(live)}>
+          {live ? 'live' : 'connecting for live alerts…'}
+        </span>
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Status
           <select value={status} onChange={(e) => setStatus(e.currentTarget.value as AlertStatus | '')}>
             <option value="">any</option>
-            {STATUSES.map((s) => <option key={s} value={s}>{s.toLowerCase()}</option>)}
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.toLowerCase()}
+              </option>
+            ))}
           </select>
         </label>
         <label>
           Severity
           <select value={severity} onChange={(e) => setSeverity(e.currentTarget.value as AlertSeverity | '')}>
             <option value="">any</option>
-            {SEVERITIES.map((s) => <option key={s} value={s}>{s.toLowerCase()}</option>)}
+            {SEVERITIES.map((s) => (
+              <option key={s} value={s}>
+                {s.toLowerCase()}
+              </option>
+            ))}
           </select>
         </label>
       </form>

@@ -2,7 +2,13 @@ import { useMemo } from 'preact/hooks';
 import { gql } from '../api';
 import { ErrorBox, Section, StateBadge, TimeChart, UsageBar, type ChartSeries } from '../components';
 import { amount, lower, percent, scopeOf, when } from '../format';
-import { ConsoleBudgetDocument, UsageSeriesDocument, type ConsoleBudgetQuery, type UsageFilter, type UsageGroupBy } from '../generated/graphql';
+import {
+  ConsoleBudgetDocument,
+  UsageSeriesDocument,
+  type ConsoleBudgetQuery,
+  type UsageFilter,
+  type UsageGroupBy,
+} from '../generated/graphql';
 import { useLoad } from '../hooks';
 import type { Me } from '../main';
 import { AlertTable } from './alerts';
@@ -43,27 +49,83 @@ export function BudgetPage({ id, me }: { id: string; me: Me }) {
   );
   const chart = useMemo(() => (b && usage.data ? chartOf(b, usage.data.usage, groupBy) : null), [b, usage.data, groupBy]);
   if (budget.error && !b) return <ErrorBox error={budget.error} />;
-  if (!b) return budget.loading ? <p class="muted">Loading…</p> : <p role="alert">No budget {id} visible to this key. <a href="#/budgets">All budgets</a></p>;
+  if (!b)
+    return budget.loading ? (
+      <p class="muted">Loading…</p>
+    ) : (
+      <p role="alert">
+        No budget {id} visible to this key. <a href="#/budgets">All budgets</a>
+      </p>
+    );
   const fmt = (v: number) => amount(b.limitType, v);
   return (
     <>
-      <p><a href="#/budgets">← Budgets</a></p>
+      <p>
+        <a href="#/budgets">← Budgets</a>
+      </p>
       <div class="page-head">
         <h1>{b.name}</h1>
         <StateBadge state={b.status.state} />
       </div>
       <ErrorBox error={budget.error ?? usage.error} />
       <dl class="facts">
-        <div><dt>Scope</dt><dd>{scopeOf(b)}</dd></div>
-        <div><dt>Period</dt><dd>{lower(b.limitPeriod)} · {when(b.status.periodStart)}{b.status.periodEnd ? ` → ${when(b.status.periodEnd)}` : ''}</dd></div>
-        <div><dt>Used of limit</dt><dd data-testid="used">{fmt(b.status.used)} of {fmt(b.limitValue)}{b.status.reserved > 0 ? ` (+${fmt(b.status.reserved)} reserved)` : ''}</dd></div>
-        <div><dt>Usage</dt><dd class="usage"><UsageBar value={b.status.usagePercentage} state={b.status.state} label={`${b.name} usage`} /> <span class="pct">{percent(b.status.usagePercentage)}</span></dd></div>
-        <div><dt>Forecast at period end</dt><dd>{b.status.forecast === null ? '— (not projected yet)' : fmt(b.status.forecast)}</dd></div>
-        <div><dt>Projected to run out</dt><dd>{b.status.projectedExhaustionAt ? when(b.status.projectedExhaustionAt) : '—'}</dd></div>
-        <div><dt>Thresholds</dt><dd>warning {percent(b.warningThreshold * 100)}, critical {percent(b.criticalThreshold * 100)}{b.enableFallback ? `, fallback ${percent(b.fallbackThreshold * 100)} → ${b.fallbackProvider ?? 'default'}/${b.fallbackModel ?? ''}` : ''}{b.hardLimitEnabled ? ', hard limit' : ''}</dd></div>
+        <div>
+          <dt>Scope</dt>
+          <dd>{scopeOf(b)}</dd>
+        </div>
+        <div>
+          <dt>Period</dt>
+          <dd>
+            {lower(b.limitPeriod)} · {when(b.status.periodStart)}
+            {b.status.periodEnd ? ` → ${when(b.status.periodEnd)}` : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Used of limit</dt>
+          <dd data-testid="used">
+            {fmt(b.status.used)} of {fmt(b.limitValue)}
+            {b.status.reserved > 0 ? ` (+${fmt(b.status.reserved)} reserved)` : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Usage</dt>
+          <dd class="usage">
+            <UsageBar value={b.status.usagePercentage} state={b.status.state} label={`${b.name} usage`} />{' '}
+            <span class="pct">{percent(b.status.usagePercentage)}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Forecast at period end</dt>
+          <dd>{b.status.forecast === null ? '— (not projected yet)' : fmt(b.status.forecast)}</dd>
+        </div>
+        <div>
+          <dt>Projected to run out</dt>
+          <dd>{b.status.projectedExhaustionAt ? when(b.status.projectedExhaustionAt) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Thresholds</dt>
+          <dd>
+            warning {percent(b.warningThreshold * 100)}, critical {percent(b.criticalThreshold * 100)}
+            {b.enableFallback
+              ? `, fallback ${percent(b.fallbackThreshold * 100)} → ${b.fallbackProvider ?? 'default'}/${b.fallbackModel ?? ''}`
+              : ''}
+            {b.hardLimitEnabled ? ', hard limit' : ''}
+          </dd>
+        </div>
       </dl>
       <Section title="Spend over the period">
-        {chart ? <TimeChart title={`${b.name}: spend this period`} x={chart.x} ys={chart.ys} series={SERIES} summary={chart.summary} format={fmt} /> : <p class="muted">Loading the chart…</p>}
+        {chart ? (
+          <TimeChart
+            title={`${b.name}: spend this period`}
+            x={chart.x}
+            ys={chart.ys}
+            series={SERIES}
+            summary={chart.summary}
+            format={fmt}
+          />
+        ) : (
+          <p class="muted">Loading the chart…</p>
+        )}
       </Section>
       <Section title="Alerts">
         <AlertTable alerts={b.alerts} me={me} onChange={budget.reload} showBudget={false} />

@@ -51,7 +51,11 @@ export function SpendPage() {
         <label>
           Range
           <select value={range} onChange={(e) => setRange(e.currentTarget.value)}>
-            {RANGES.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+            {RANGES.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
           </select>
         </label>
         <label>
@@ -64,11 +68,30 @@ export function SpendPage() {
       </form>
       <ErrorBox error={series.error ?? models.error ?? projects.error ?? users.error ?? services.error} />
       <Section title="Usage over time">
-        {series.data ? <TimeChart title={`Cost per ${bucket.toLowerCase()} (UTC)`} x={chart.x} ys={chart.ys} series={SERIES} summary={chart.summary} format={money} /> : <p class="muted">Loading…</p>}
+        {series.data ? (
+          <TimeChart
+            title={`Cost per ${bucket.toLowerCase()} (UTC)`}
+            x={chart.x}
+            ys={chart.ys}
+            series={SERIES}
+            summary={chart.summary}
+            format={money}
+          />
+        ) : (
+          <p class="muted">Loading…</p>
+        )}
       </Section>
       <div class="grid">
         <Section title="Providers and models">
-          <Breakdown title="By provider/model" rows={(models.data?.providerBreakdown ?? []).map((r) => ({ key: r.period, value: r.totalCost, detail: `${count(r.requestCount)} req` }))} format={money} />
+          <Breakdown
+            title="By provider/model"
+            rows={(models.data?.providerBreakdown ?? []).map((r) => ({
+              key: r.period,
+              value: r.totalCost,
+              detail: `${count(r.requestCount)} req`,
+            }))}
+            format={money}
+          />
         </Section>
         <Section title="Projects">
           <Breakdown title="By project" rows={rows(projects.data?.usage)} format={money} />

@@ -38,7 +38,14 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
   }
 }
 
-const alert = (id: string): AlertRaisedPayload => ({ id, budgetId: 'b1', alertType: 'WARNING', severity: 'WARNING', userId: null, projectId: 'p1' });
+const alert = (id: string): AlertRaisedPayload => ({
+  id,
+  budgetId: 'b1',
+  alertType: 'WARNING',
+  severity: 'WARNING',
+  userId: null,
+  projectId: 'p1',
+});
 
 /** A transport that hands every message to every started instance at once: the bus logic, no network. */
 function memoryNetwork() {
@@ -73,7 +80,7 @@ describe('AlertLiveBus', () => {
     await bus.stop();
   });
 
-  it("delivers to other instances once and skips its own envelopes; ignores malformed messages", async () => {
+  it('delivers to other instances once and skips its own envelopes; ignores malformed messages', async () => {
     const network = memoryNetwork();
     const [pa, pb] = [createAppPubSub(), createAppPubSub()];
     const [gotA, gotB] = [collect(pa), collect(pb)];
@@ -96,7 +103,9 @@ describe('REDIS_URL', () => {
   it('accepts redis:// and rediss:// only, unset by default', () => {
     expect(loadConfig({}).redis).toEqual({ url: undefined, alertChannel: 'budget_gateway_alert_raised' });
     expect(loadConfig({ REDIS_URL: 'rediss://:pw@cache.internal:6380/2' }).redis.url).toBe('rediss://:pw@cache.internal:6380/2');
-    expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow('REDIS_URL=http://127.0.0.1:6379 is invalid: expected a URL (redis, rediss)');
+    expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(
+      'REDIS_URL=http://127.0.0.1:6379 is invalid: expected a URL (redis, rediss)',
+    );
     expect(() => loadConfig({ REDIS_URL: '127.0.0.1:6379' })).toThrow(/REDIS_URL=.* is invalid/);
     expect(() => loadConfig({ REDIS_ALERT_CHANNEL: 'a b' })).toThrow(/REDIS_ALERT_CHANNEL=a b is invalid/);
   });
@@ -203,7 +212,11 @@ const redisUrl = process.env.TEST_REDIS_URL;
     });
     await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
     try {
-      await waitFor(() => lines.filter((l) => l.msg === 'alert transport reconnected to Redis').length === 2, 'both connections up', 10_000);
+      await waitFor(
+        () => lines.filter((l) => l.msg === 'alert transport reconnected to Redis').length === 2,
+        'both connections up',
+        10_000,
+      );
       const sender = new AlertLiveBus(pb, new RedisAlertTransport(redisUrl!, channel, log, `${name}-sender`), log);
       buses.push(sender);
       await sender.start();

@@ -2,15 +2,34 @@
 import { Budget } from '../../budgets/budget.entity';
 import { AlertSeverity, AlertType, BudgetType, LimitPeriod, LimitType } from '../../common/enums';
 import {
-  describeScope, formatAmount, formatPercent, severityAtLeast, spikeDedupKey, spikeMessage, spikeRatio, spikeScopeKey,
-  THRESHOLD_TYPES, thresholdDedupKey, thresholdMessage, thresholdRatio, thresholdsReached,
+  describeScope,
+  formatAmount,
+  formatPercent,
+  severityAtLeast,
+  spikeDedupKey,
+  spikeMessage,
+  spikeRatio,
+  spikeScopeKey,
+  THRESHOLD_TYPES,
+  thresholdDedupKey,
+  thresholdMessage,
+  thresholdRatio,
+  thresholdsReached,
 } from '../alert.rules';
 
 const U = 1_000_000_000_000n;
 const budget = (patch: Partial<Budget> = {}) =>
   Object.assign(new Budget(), {
-    id: 'b-1', name: 'Team', budgetType: BudgetType.SERVICE, scopeId: 'osteon', limitType: LimitType.COST, limitPeriod: LimitPeriod.HOURLY,
-    limitValue: '100', warningThreshold: 0.5, criticalThreshold: 0.75, ...patch,
+    id: 'b-1',
+    name: 'Team',
+    budgetType: BudgetType.SERVICE,
+    scopeId: 'osteon',
+    limitType: LimitType.COST,
+    limitPeriod: LimitPeriod.HOURLY,
+    limitValue: '100',
+    warningThreshold: 0.5,
+    criticalThreshold: 0.75,
+    ...patch,
   });
 
 describe('threshold keys and ratios', () => {
@@ -85,7 +104,9 @@ describe('wording', () => {
       "Budget 'Team' reached 50% ($50.00 of $100.00, hourly 2031-03-04 09:00 UTC, service osteon)",
     );
     expect(thresholdMessage(b, AlertType.WARNING, 50n * U, 100n * U, new Date('2031-03-04T09:00:00Z'), '')).not.toMatch(/action/);
-    expect(thresholdMessage(b, AlertType.EXCEEDED, 100n * U, 100n * U, new Date('2031-03-04T09:00:00Z'), 'fallback:deepseek/deepseek-chat')).toBe(
+    expect(
+      thresholdMessage(b, AlertType.EXCEEDED, 100n * U, 100n * U, new Date('2031-03-04T09:00:00Z'), 'fallback:deepseek/deepseek-chat'),
+    ).toBe(
       "Budget 'Team' exceeded its limit at 100% ($100.00 of $100.00, hourly 2031-03-04 09:00 UTC, service osteon); action: fallback:deepseek/deepseek-chat",
     );
   });

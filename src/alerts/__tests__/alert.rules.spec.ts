@@ -1,7 +1,15 @@
 import { Budget } from '../../budgets/budget.entity';
 import { AlertChannel, AlertSeverity, AlertType, BudgetType, LimitPeriod, LimitType } from '../../common/enums';
 import { parseUnits } from '../../common/money';
-import { forecastMessage, severityAtLeast, severityOf, spikeRatio, thresholdMessage, thresholdsOfRefusal, thresholdsReached } from '../alert.rules';
+import {
+  forecastMessage,
+  severityAtLeast,
+  severityOf,
+  spikeRatio,
+  thresholdMessage,
+  thresholdsOfRefusal,
+  thresholdsReached,
+} from '../alert.rules';
 import { outboxTargets, DEFAULT_RECIPIENT } from '../notifiers/notifier';
 import { backoffMs } from '../notifiers/dispatcher';
 import { signWebhook } from '../notifiers/webhook';
@@ -10,8 +18,15 @@ import { spikeWindows } from '../spikes';
 
 function budget(patch: Partial<Budget> = {}): Budget {
   return Object.assign(new Budget(), {
-    name: 'Project Monthly Budget', budgetType: BudgetType.PROJECT, projectId: 'project-456', limitType: LimitType.COST,
-    limitPeriod: LimitPeriod.MONTHLY, limitValue: '500', warningThreshold: 0.8, criticalThreshold: 0.95, ...patch,
+    name: 'Project Monthly Budget',
+    budgetType: BudgetType.PROJECT,
+    projectId: 'project-456',
+    limitType: LimitType.COST,
+    limitPeriod: LimitPeriod.MONTHLY,
+    limitValue: '500',
+    warningThreshold: 0.8,
+    criticalThreshold: 0.95,
+    ...patch,
   });
 }
 
@@ -49,11 +64,21 @@ describe('threshold rules', () => {
       "Budget 'Daily' refused a request over its limit at 100% ($0.46 of $0.46 used, daily 2025-01-01, user alice); the refused request would have cost $0.04; action: blocked",
     );
     // Reserved (requests in flight) is named apart from used; the percentage is of what stands, not of what was refused.
-    expect(thresholdMessage(day, AlertType.EXCEEDED, parseUnits('0.45'), limit, start, 'blocked', { amount: parseUnits('0.04'), reserved: parseUnits('0.05') })).toBe(
+    expect(
+      thresholdMessage(day, AlertType.EXCEEDED, parseUnits('0.45'), limit, start, 'blocked', {
+        amount: parseUnits('0.04'),
+        reserved: parseUnits('0.05'),
+      }),
+    ).toBe(
       "Budget 'Daily' refused a request over its limit at 97.83% ($0.40 used + $0.05 reserved of $0.46, daily 2025-01-01, user alice); the refused request would have cost $0.04; action: blocked",
     );
     const tokens = budget({ limitType: LimitType.TOKENS, name: 'Tokens' });
-    expect(thresholdMessage(tokens, AlertType.EXCEEDED, parseUnits('990'), parseUnits('1000'), start, 'blocked', { amount: parseUnits('20'), reserved: 0n })).toBe(
+    expect(
+      thresholdMessage(tokens, AlertType.EXCEEDED, parseUnits('990'), parseUnits('1000'), start, 'blocked', {
+        amount: parseUnits('20'),
+        reserved: 0n,
+      }),
+    ).toBe(
       "Budget 'Tokens' refused a request over its limit at 99% (990 tokens of 1,000 tokens used, monthly 2025-01, project project-456); the refused request would have used 20 tokens; action: blocked",
     );
   });
@@ -62,9 +87,9 @@ describe('threshold rules', () => {
     // raiseThresholdAlerts passes the refusal with every type thresholdsOfRefusal lists; only EXCEEDED speaks of it.
     const day = budget({ name: 'Daily', limitPeriod: LimitPeriod.DAILY, budgetType: BudgetType.USER, userId: 'alice', projectId: null });
     const refusal = { amount: parseUnits('0.10'), reserved: parseUnits('0.05') };
-    expect(thresholdMessage(day, AlertType.WARNING, parseUnits('0.40'), parseUnits('0.46'), new Date(Date.UTC(2025, 0, 1)), 'blocked', refusal)).toBe(
-      "Budget 'Daily' reached 86.96% ($0.40 of $0.46, daily 2025-01-01, user alice); action: blocked",
-    );
+    expect(
+      thresholdMessage(day, AlertType.WARNING, parseUnits('0.40'), parseUnits('0.46'), new Date(Date.UTC(2025, 0, 1)), 'blocked', refusal),
+    ).toBe("Budget 'Daily' reached 86.96% ($0.40 of $0.46, daily 2025-01-01, user alice); action: blocked");
   });
 
   it('raises EXCEEDED for a refusal, and the lower thresholds only where the budget itself stands', () => {
@@ -88,7 +113,12 @@ describe('forecast rules', () => {
   it('says when the limit is projected to be reached, to the minute, and where the budget stands now', () => {
     const org = budget({ name: 'Org monthly', budgetType: BudgetType.GLOBAL, projectId: null });
     const message = forecastMessage(
-      org, parseUnits('300'), parseUnits('612.40'), parseUnits('500'), new Date('2025-01-20T14:05:59.999Z'), new Date(Date.UTC(2025, 0, 1)),
+      org,
+      parseUnits('300'),
+      parseUnits('612.40'),
+      parseUnits('500'),
+      new Date('2025-01-20T14:05:59.999Z'),
+      new Date(Date.UTC(2025, 0, 1)),
     );
     expect(message).toBe(
       "Budget 'Org monthly' is projected to reach its limit at 2025-01-20 14:05 UTC: $612.40 by the end of monthly 2025-01 against $500.00 (now $300.00, 60%, global)",

@@ -143,7 +143,14 @@ export class NotificationDispatcher {
           const notifier = this.notifiers[r.channel];
           if (!notifier) throw new Error(`channel ${r.channel} is not configured on this server`);
           await notifier.send(
-            { alert, budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null, event: r.event, recipient: r.recipient, deliveryId: r.id, attempt: attempts },
+            {
+              alert,
+              budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null,
+              event: r.event,
+              recipient: r.recipient,
+              deliveryId: r.id,
+              attempt: attempts,
+            },
             AbortSignal.timeout(this.opts.sendTimeoutMs),
           );
           await em.execute(
@@ -153,7 +160,11 @@ export class NotificationDispatcher {
         } catch (e) {
           const error = ((e as Error)?.message ?? String(e)).slice(0, 500);
           const failed = attempts >= this.opts.maxAttempts;
-          (failed ? this.log.error : this.log.warn).call(this.log, { notificationId: r.id, channel: r.channel, attempts, error }, failed ? 'alert notification failed for good' : 'alert notification failed; will retry');
+          (failed ? this.log.error : this.log.warn).call(
+            this.log,
+            { notificationId: r.id, channel: r.channel, attempts, error },
+            failed ? 'alert notification failed for good' : 'alert notification failed; will retry',
+          );
           await em.execute(
             `update alert_notification
                 set status = ?, next_attempt_at = now() + (? * interval '1 millisecond'), locked_until = null, last_error = ?

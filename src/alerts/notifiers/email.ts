@@ -14,7 +14,11 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 export class EmailNotifier implements Notifier {
   private readonly transport: Transporter;
 
-  constructor(smtpUrl: string, private readonly from: string, timeoutMs: number) {
+  constructor(
+    smtpUrl: string,
+    private readonly from: string,
+    timeoutMs: number,
+  ) {
     const url = new URL(smtpUrl);
     for (const [k, v] of Object.entries({ connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })) {
       if (!url.searchParams.has(k)) url.searchParams.set(k, String(v));
@@ -40,8 +44,14 @@ export function emailContent(n: OutboundAlert): { subject: string; text: string;
   const f = alertFacts(n.alert, n.budget);
   const prefix = n.event === NotificationEvent.RESOLVE ? '[RESOLVED] ' : '';
   const rows: [string, string | null][] = [
-    ['Budget', f.budgetName], ['Type', f.budgetType], ['Usage vs limit', f.usage], ['Percentage', f.percentage],
-    ['Action taken', f.actionTaken], ['Provider/model', f.providerModel], ['Scope', f.scope], ['Alert id', n.alert.id],
+    ['Budget', f.budgetName],
+    ['Type', f.budgetType],
+    ['Usage vs limit', f.usage],
+    ['Percentage', f.percentage],
+    ['Action taken', f.actionTaken],
+    ['Provider/model', f.providerModel],
+    ['Scope', f.scope],
+    ['Alert id', n.alert.id],
   ];
   const present = rows.filter((r): r is [string, string] => r[1] !== null);
   return {

@@ -24,7 +24,12 @@ export function alertFacts(a: CostAlert, b: Budget | null): AlertFacts {
     title: `${a.severity} ${a.alertType}${b ? `: ${b.name}` : ''}`,
     budgetName: b?.name ?? null,
     budgetType: b ? `${b.budgetType} ${b.limitType} ${b.limitPeriod}` : null,
-    usage: cur !== null && lim !== null ? `${formatAmount(unit, cur)} of ${formatAmount(unit, lim)}` : cur !== null ? formatAmount(unit, cur) : null,
+    usage:
+      cur !== null && lim !== null
+        ? `${formatAmount(unit, cur)} of ${formatAmount(unit, lim)}`
+        : cur !== null
+          ? formatAmount(unit, cur)
+          : null,
     percentage: a.usagePercentage == null ? null : `${Number(a.usagePercentage.toFixed(2))}%`,
     actionTaken: a.actionTaken ?? 'none',
     providerModel: a.provider ? `${a.provider}/${a.model ?? '?'}` : null,
@@ -53,6 +58,15 @@ export function alertJson(a: CostAlert, b: Budget | null) {
     periodStart: a.periodStart?.toISOString() ?? null,
     createdAt: a.createdAt.toISOString(),
     resolvedAt: a.resolvedAt?.toISOString() ?? null,
-    budget: b ? { id: b.id, name: b.name, budgetType: b.budgetType, limitType: b.limitType, limitPeriod: b.limitPeriod, limitValue: formatUnits(parseUnits(b.limitValue)) } : null,
+    budget: b
+      ? {
+          id: b.id,
+          name: b.name,
+          budgetType: b.budgetType,
+          limitType: b.limitType,
+          limitPeriod: b.limitPeriod,
+          limitValue: formatUnits(parseUnits(b.limitValue)),
+        }
+      : null,
   };
 }

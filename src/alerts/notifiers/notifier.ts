@@ -52,7 +52,10 @@ export const RESOLVING_CHANNELS: readonly AlertChannel[] = [AlertChannel.PAGERDU
  * row; anything else, e.g. stored before recipients were checked, is skipped),
  * PagerDuty only CRITICAL alerts, Alertmanager and the webhook one row.
  */
-export function outboxTargets(b: Pick<Budget, 'alertChannels' | 'alertRecipients'>, severity: AlertSeverity): { channel: AlertChannel; recipient: string }[] {
+export function outboxTargets(
+  b: Pick<Budget, 'alertChannels' | 'alertRecipients'>,
+  severity: AlertSeverity,
+): { channel: AlertChannel; recipient: string }[] {
   const out: { channel: AlertChannel; recipient: string }[] = [];
   for (const channel of new Set(b.alertChannels)) {
     switch (channel) {

@@ -4,7 +4,10 @@ import { postJson, type Notifier, type OutboundAlert } from './notifier';
 
 /** PagerDuty Events API v2; the dedup_key is derived from the alert so a repeat never pages twice and resolve closes it. */
 export class PagerDutyNotifier implements Notifier {
-  constructor(private readonly routingKey: string, private readonly eventsUrl: string) {}
+  constructor(
+    private readonly routingKey: string,
+    private readonly eventsUrl: string,
+  ) {}
 
   async send(n: OutboundAlert, signal: AbortSignal): Promise<void> {
     await postJson(this.eventsUrl, pagerDutyEvent(this.routingKey, n), signal);

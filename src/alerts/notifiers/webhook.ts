@@ -12,7 +12,11 @@ import { postJson, type Notifier, type OutboundAlert } from './notifier';
  * seconds it was signed at: receivers reject stale timestamps against replay.
  */
 export class WebhookNotifier implements Notifier {
-  constructor(private readonly url: string, private readonly secret: string | undefined, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly url: string,
+    private readonly secret: string | undefined,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   async send(n: OutboundAlert, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify({

@@ -4,12 +4,33 @@ import { badInput } from '../../common/errors';
 import type { Served } from '../../completions/completion-run';
 import type { CompletionOutcome, UsageSnapshot } from '../../completions/completion.service';
 import type { ChatMessage, StreamEvent } from '../../providers/provider.types';
-import { admit, budgetHeaders, completionRequest, doorRouter, formatOf, handle, runStream, servedOf, sse, startSse, usdOf, type ErrorRenderer, type StreamWriter } from './front-door';
+import {
+  admit,
+  budgetHeaders,
+  completionRequest,
+  doorRouter,
+  formatOf,
+  handle,
+  runStream,
+  servedOf,
+  sse,
+  startSse,
+  usdOf,
+  type ErrorRenderer,
+  type StreamWriter,
+} from './front-door';
 
 /** Anthropic's error `type` per status (its SDK picks its error class from the status). */
 const ANTHROPIC_ERROR_TYPE: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error', 404: 'not_found_error',
-  409: 'invalid_request_error', 413: 'request_too_large', 429: 'rate_limit_error', 503: 'overloaded_error',
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'invalid_request_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  503: 'overloaded_error',
 };
 
 /** `{"type": "error", "error": {"type", "message"}}`, with the GraphQL `extensions.code` as `error.code` (and the other extensions beside). */
@@ -24,7 +45,9 @@ type Block = { type?: unknown; text?: unknown; content?: unknown };
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return (content as Block[]).map((b) => (typeof b?.text === 'string' ? b.text : b?.type === 'tool_result' ? textOf(b.content) : '')).join('');
+  return (content as Block[])
+    .map((b) => (typeof b?.text === 'string' ? b.text : b?.type === 'tool_result' ? textOf(b.content) : ''))
+    .join('');
 }
 
 /** Anthropic's `system` and `messages` as the gateway's messages (for the estimate, and for providers of another format). */
@@ -57,7 +80,8 @@ function anthropicUsage(u: UsageSnapshot): Record<string, unknown> {
 /** A message body: Anthropic's own when it served (tool use blocks and all), with `model` what served it and the usage charged. */
 function messageBody(out: CompletionOutcome): Record<string, unknown> {
   const raw = out.raw;
-  if (raw && formatOf(out.provider) === 'anthropic' && raw.type === 'message') return { ...raw, model: out.model, usage: anthropicUsage(out.usage) };
+  if (raw && formatOf(out.provider) === 'anthropic' && raw.type === 'message')
+    return { ...raw, model: out.model, usage: anthropicUsage(out.usage) };
   return {
     id: `msg_${out.requestId}`,
     type: 'message',
@@ -85,13 +109,23 @@ function anthropicStreamWriter(res: Response): StreamWriter {
     start(s: Served) {
       sameFormat = formatOf(s.provider) === 'anthropic';
       startSse(res, s);
-      sse(res, {
-        type: 'message_start',
-        message: {
-          id: `msg_${s.requestId}`, type: 'message', role: 'assistant', model: s.model, content: [], stop_reason: null, stop_sequence: null,
-          usage: { input_tokens: 0, output_tokens: 0 },
+      sse(
+        res,
+        {
+          type: 'message_start',
+          message: {
+            id: `msg_${s.requestId}`,
+            type: 'message',
+            role: 'assistant',
+            model: s.model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 0, output_tokens: 0 },
+          },
         },
-      }, 'message_start');
+        'message_start',
+      );
     },
     event(e: StreamEvent) {
       if (e.type === 'done') {
@@ -119,7 +153,15 @@ function anthropicStreamWriter(res: Response): StreamWriter {
     },
     end(out: CompletionOutcome) {
       for (const index of open) sse(res, { type: 'content_block_stop', index }, 'content_block_stop');
-      sse(res, { type: 'message_delta', delta: { stop_reason: anthropicStop(stop ?? out.finishReason), stop_sequence: null }, usage: anthropicUsage(out.usage) }, 'message_delta');
+      sse(
+        res,
+        {
+          type: 'message_delta',
+          delta: { stop_reason: anthropicStop(stop ?? out.finishReason), stop_sequence: null },
+          usage: anthropicUsage(out.usage),
+        },
+        'message_delta',
+      );
       sse(res, { type: 'message_stop' }, 'message_stop');
       res.end();
     },
@@ -134,25 +176,28 @@ function anthropicStreamWriter(res: Response): StreamWriter {
 export function anthropicRouter(services: AppServices): Router {
   const render = renderAnthropicError;
   return doorRouter(services, render, (router) => {
-    router.post('/v1/messages', handle(services, render, async (req: Request, res: Response) => {
-      const auth = await admit(services, req, 'Mutation.complete', true);
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      // Anthropic requires it, and so does the budget: it bounds what the request can cost.
-      if (body.max_tokens === undefined || body.max_tokens === null) throw badInput('max_tokens', 'is required');
-      const request = await completionRequest(services, req, {
-        messages: anthropicMessages(body.system, body.messages),
-        model: body.model,
-        maxTokens: body.max_tokens,
-        temperature: body.temperature,
-        user: (body.metadata as { user_id?: unknown } | undefined)?.user_id,
-        wire: { format: 'anthropic', body },
-      });
-      if (body.stream === true) {
-        await runStream(services, res, auth, request, anthropicStreamWriter(res), render);
-        return;
-      }
-      const out = await services.completions.complete(auth, request);
-      res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json(messageBody(out));
-    }));
+    router.post(
+      '/v1/messages',
+      handle(services, render, async (req: Request, res: Response) => {
+        const auth = await admit(services, req, 'Mutation.complete', true);
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        // Anthropic requires it, and so does the budget: it bounds what the request can cost.
+        if (body.max_tokens === undefined || body.max_tokens === null) throw badInput('max_tokens', 'is required');
+        const request = await completionRequest(services, req, {
+          messages: anthropicMessages(body.system, body.messages),
+          model: body.model,
+          maxTokens: body.max_tokens,
+          temperature: body.temperature,
+          user: (body.metadata as { user_id?: unknown } | undefined)?.user_id,
+          wire: { format: 'anthropic', body },
+        });
+        if (body.stream === true) {
+          await runStream(services, res, auth, request, anthropicStreamWriter(res), render);
+          return;
+        }
+        const out = await services.completions.complete(auth, request);
+        res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json(messageBody(out));
+      }),
+    );
   });
 }

@@ -51,11 +51,17 @@ export function bodyErrors(services: AppServices, render: ErrorRenderer) {
   return (e: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(e);
     const t = (e as { type?: string })?.type;
-    const err = t === 'entity.too.large'
-      ? new AppError('BAD_USER_INPUT', `The request body is larger than the limit of ${services.config.limits.maxBodyBytes} bytes`)
-      : t === 'entity.parse.failed' ? new AppError('BAD_USER_INPUT', 'The request body is not valid JSON') : e;
+    const err =
+      t === 'entity.too.large'
+        ? new AppError('BAD_USER_INPUT', `The request body is larger than the limit of ${services.config.limits.maxBodyBytes} bytes`)
+        : t === 'entity.parse.failed'
+          ? new AppError('BAD_USER_INPUT', 'The request body is not valid JSON')
+          : e;
     const r = renderError(err, services, render);
-    res.status(t === 'entity.too.large' ? 413 : r.status).set(r.headers).json(r.body);
+    res
+      .status(t === 'entity.too.large' ? 413 : r.status)
+      .set(r.headers)
+      .json(r.body);
   };
 }
 
@@ -89,9 +95,10 @@ export async function resolveModel(services: AppServices, model: unknown): Promi
   if (slash > 0 && isKnownProvider(model.slice(0, slash))) return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
   const providers = await services.prices.providersListing(model, PROVIDER_IDS);
   if (providers.length === 1) return { provider: providers[0], model };
-  const message = providers.length === 0
-    ? `The model "${model}" does not exist or has no price; use "provider/model" (providers: ${PROVIDER_IDS.join(', ')}), see GET /v1/models`
-    : `The model "${model}" is served by several providers (${providers.join(', ')}); use "provider/model"`;
+  const message =
+    providers.length === 0
+      ? `The model "${model}" does not exist or has no price; use "provider/model" (providers: ${PROVIDER_IDS.join(', ')}), see GET /v1/models`
+      : `The model "${model}" is served by several providers (${providers.join(', ')}); use "provider/model"`;
   throw new AppError('NOT_FOUND', message, { field: 'model', model, ...(providers.length ? { providers } : {}) });
 }
 
@@ -163,7 +170,12 @@ export interface StreamWriter {
  * a plain JSON error (status and all), after that as the writer's error event.
  */
 export async function runStream(
-  services: AppServices, res: Response, auth: AuthInfo, request: CompletionRequest, writer: StreamWriter, render: ErrorRenderer,
+  services: AppServices,
+  res: Response,
+  auth: AuthInfo,
+  request: CompletionRequest,
+  writer: StreamWriter,
+  render: ErrorRenderer,
 ): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => {

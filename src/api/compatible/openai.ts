@@ -7,14 +7,31 @@ import type { CompletionOutcome, UsageSnapshot } from '../../completions/complet
 import { validateCompletion } from '../../completions/completion.validation';
 import type { ChatMessage, ChatRole, StreamEvent } from '../../providers/provider.types';
 import {
-  admit, budgetHeaders, completionRequest, doorRouter, formatOf, handle, resolveModel, runStream, servedOf, sse, startSse, usdOf,
-  type ErrorRenderer, type StreamWriter,
+  admit,
+  budgetHeaders,
+  completionRequest,
+  doorRouter,
+  formatOf,
+  handle,
+  resolveModel,
+  runStream,
+  servedOf,
+  sse,
+  startSse,
+  usdOf,
+  type ErrorRenderer,
+  type StreamWriter,
 } from './front-door';
 
 /** OpenAI's error `type` per status (its SDK picks its error class from the status; the type is for people). */
 const OPENAI_ERROR_TYPE: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 402: 'insufficient_quota', 403: 'permission_error',
-  404: 'invalid_request_error', 409: 'invalid_request_error', 429: 'rate_limit_error',
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'insufficient_quota',
+  403: 'permission_error',
+  404: 'invalid_request_error',
+  409: 'invalid_request_error',
+  429: 'rate_limit_error',
 };
 
 /** `{"error": {"message", "type", "param", "code"}}` with the GraphQL `extensions.code` as `code` (and the other extensions beside). */
@@ -28,13 +45,22 @@ export const renderOpenAIError: ErrorRenderer = (code, message, status, extensio
   },
 });
 
-const ROLE: Record<string, ChatRole> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant', tool: 'user', function: 'user' };
+const ROLE: Record<string, ChatRole> = {
+  system: 'system',
+  developer: 'system',
+  user: 'user',
+  assistant: 'assistant',
+  tool: 'user',
+  function: 'user',
+};
 
 /** The text of an OpenAI message's content: a string, or its text parts (other parts reach OpenAI-format providers through `wire`). */
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
+  return content
+    .map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : ''))
+    .join('');
 }
 
 /** OpenAI messages as the gateway's (for the estimate, and for providers of another format). */
@@ -48,7 +74,13 @@ export function openAIMessages(raw: unknown): ChatMessage[] {
 }
 
 /** Anthropic's stop reasons as OpenAI's finish reasons (a fallback to another provider's model answers in OpenAI's format). */
-const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', refusal: 'content_filter' };
+const FINISH: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
 export const openAIFinish = (r: string | null): string | null => (r === null ? null : (FINISH[r] ?? r));
 
 /** The OpenAI usage object of a charged usage record, with its exact cost in USD (`cost`, as OpenRouter reports it). */
@@ -68,13 +100,21 @@ const created = () => Math.floor(Date.now() / 1000);
 /** A chat.completion body: the provider's own when it speaks OpenAI's format (tool calls, logprobs, ...), with `model` what served it and the usage charged. */
 function completionBody(out: CompletionOutcome): Record<string, unknown> {
   const raw = out.raw;
-  if (raw && formatOf(out.provider) === 'openai' && raw.object === 'chat.completion') return { ...raw, model: out.model, usage: openAIUsage(out.usage) };
+  if (raw && formatOf(out.provider) === 'openai' && raw.object === 'chat.completion')
+    return { ...raw, model: out.model, usage: openAIUsage(out.usage) };
   return {
     id: `chatcmpl-${out.requestId}`,
     object: 'chat.completion',
     created: created(),
     model: out.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: out.message.content, refusal: null }, logprobs: null, finish_reason: openAIFinish(out.finishReason) ?? 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: out.message.content, refusal: null },
+        logprobs: null,
+        finish_reason: openAIFinish(out.finishReason) ?? 'stop',
+      },
+    ],
     usage: openAIUsage(out.usage),
   };
 }
@@ -85,7 +125,11 @@ function openAIStreamWriter(res: Response, includeUsage: boolean): StreamWriter 
   let model = '';
   const t = created();
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
-    id, object: 'chat.completion.chunk', created: t, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    id,
+    object: 'chat.completion.chunk',
+    created: t,
+    model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   });
   return {
     start(s: Served) {
@@ -97,7 +141,8 @@ function openAIStreamWriter(res: Response, includeUsage: boolean): StreamWriter 
     event(e: StreamEvent, s: Served) {
       if (e.type === 'delta') {
         // A provider of the same format: its delta as sent (tool-call deltas and all), in our envelope.
-        const rawDelta = formatOf(s.provider) === 'openai' ? ((e.raw?.choices as { delta?: Record<string, unknown> }[] | undefined)?.[0]?.delta) : undefined;
+        const rawDelta =
+          formatOf(s.provider) === 'openai' ? (e.raw?.choices as { delta?: Record<string, unknown> }[] | undefined)?.[0]?.delta : undefined;
         const delta: Record<string, unknown> = rawDelta ? { ...rawDelta } : { content: e.text };
         delete delta.role;
         if (e.text === '' && Object.keys(delta).every((k) => k === 'content' && !delta.content)) return;
@@ -121,73 +166,93 @@ function openAIStreamWriter(res: Response, includeUsage: boolean): StreamWriter 
 export function openAIRouter(services: AppServices): Router {
   const render = renderOpenAIError;
   return doorRouter(services, render, (router) => {
-    router.post('/chat/completions', handle(services, render, async (req: Request, res: Response) => {
-      const auth = await admit(services, req, 'Mutation.complete');
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      if (body.n !== undefined && body.n !== null && body.n !== 1) throw badInput('n', 'only 1 choice per request is supported (each choice would multiply the output the budget holds for)');
-      const request = await completionRequest(services, req, {
-        messages: openAIMessages(body.messages),
-        model: body.model,
-        maxTokens: body.max_completion_tokens ?? body.max_tokens,
-        temperature: body.temperature,
-        user: body.user,
-        wire: { format: 'openai', body },
-      });
-      if (body.stream === true) {
-        const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-        await runStream(services, res, auth, request, openAIStreamWriter(res, includeUsage), render);
-        return;
-      }
-      const out = await services.completions.complete(auth, request);
-      res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json(completionBody(out));
-    }));
+    router.post(
+      '/chat/completions',
+      handle(services, render, async (req: Request, res: Response) => {
+        const auth = await admit(services, req, 'Mutation.complete');
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        if (body.n !== undefined && body.n !== null && body.n !== 1)
+          throw badInput('n', 'only 1 choice per request is supported (each choice would multiply the output the budget holds for)');
+        const request = await completionRequest(services, req, {
+          messages: openAIMessages(body.messages),
+          model: body.model,
+          maxTokens: body.max_completion_tokens ?? body.max_tokens,
+          temperature: body.temperature,
+          user: body.user,
+          wire: { format: 'openai', body },
+        });
+        if (body.stream === true) {
+          const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+          await runStream(services, res, auth, request, openAIStreamWriter(res, includeUsage), render);
+          return;
+        }
+        const out = await services.completions.complete(auth, request);
+        res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json(completionBody(out));
+      }),
+    );
 
-    router.post('/embeddings', handle(services, render, async (req: Request, res: Response) => {
-      const auth = await admit(services, req, 'Mutation.complete');
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const input = typeof body.input === 'string' ? [body.input] : body.input;
-      if (!Array.isArray(input) || input.length === 0 || !input.every((s) => typeof s === 'string')) {
-        throw badInput('input', 'must be a string or a non-empty array of strings (token arrays are not supported)');
-      }
-      const { provider, model } = await resolveModel(services, body.model);
-      const header = (n: string) => (typeof req.headers[n] === 'string' && req.headers[n] !== '' ? (req.headers[n] as string) : null);
-      const validated = validateCompletion({
-        messages: input.map((content) => ({ role: 'user', content })),
-        provider, model,
-        userId: header('x-budget-user-id') ?? (typeof body.user === 'string' && body.user !== '' ? body.user : null),
-        projectId: header('x-budget-project-id'), service: header('x-budget-service'), endpoint: header('x-budget-endpoint'),
-        idempotencyKey: header('idempotency-key'),
-      });
-      const out = await services.completions.complete(auth, { ...validated, embedding: { input }, wire: { format: 'openai', body } });
-      const data = ((out.raw?.data as unknown[] | undefined) ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding }));
-      const prompt = Number(out.usage.inputTokens) + Number(out.usage.cachedTokens);
-      res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json({
-        object: 'list', data, model: out.model, usage: { prompt_tokens: prompt, total_tokens: prompt, cost: usdOf(out.usage.totalCost) },
-      });
-    }));
+    router.post(
+      '/embeddings',
+      handle(services, render, async (req: Request, res: Response) => {
+        const auth = await admit(services, req, 'Mutation.complete');
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        const input = typeof body.input === 'string' ? [body.input] : body.input;
+        if (!Array.isArray(input) || input.length === 0 || !input.every((s) => typeof s === 'string')) {
+          throw badInput('input', 'must be a string or a non-empty array of strings (token arrays are not supported)');
+        }
+        const { provider, model } = await resolveModel(services, body.model);
+        const header = (n: string) => (typeof req.headers[n] === 'string' && req.headers[n] !== '' ? (req.headers[n] as string) : null);
+        const validated = validateCompletion({
+          messages: input.map((content) => ({ role: 'user', content })),
+          provider,
+          model,
+          userId: header('x-budget-user-id') ?? (typeof body.user === 'string' && body.user !== '' ? body.user : null),
+          projectId: header('x-budget-project-id'),
+          service: header('x-budget-service'),
+          endpoint: header('x-budget-endpoint'),
+          idempotencyKey: header('idempotency-key'),
+        });
+        const out = await services.completions.complete(auth, { ...validated, embedding: { input }, wire: { format: 'openai', body } });
+        const data = ((out.raw?.data as unknown[] | undefined) ?? []).map((embedding, index) => ({
+          object: 'embedding',
+          index,
+          embedding,
+        }));
+        const prompt = Number(out.usage.inputTokens) + Number(out.usage.cachedTokens);
+        res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json({
+          object: 'list',
+          data,
+          model: out.model,
+          usage: { prompt_tokens: prompt, total_tokens: prompt, cost: usdOf(out.usage.totalCost) },
+        });
+      }),
+    );
 
-    router.get('/models', handle(services, render, async (req: Request, res: Response) => {
-      await admit(services, req, 'Query.modelPrices');
-      const prices = await services.prices.listInForce();
-      const price = (v: bigint | null) => (v === null ? null : Number(formatUnits(v)));
-      res.json({
-        object: 'list',
-        data: prices
-          .filter((p) => services.providers.isConfigured(p.provider))
-          .map((p) => ({
-            id: `${p.provider}/${p.model}`,
-            object: 'model',
-            created: 0,
-            owned_by: p.provider,
-            // USD per 1M tokens, as the gateway charges them.
-            pricing: {
-              input_per_million: price(p.inputPerMillion),
-              output_per_million: price(p.outputPerMillion),
-              cached_input_per_million: price(p.cachedInputPerMillion),
-              cache_write_per_million: price(p.cacheWritePerMillion),
-            },
-          })),
-      });
-    }));
+    router.get(
+      '/models',
+      handle(services, render, async (req: Request, res: Response) => {
+        await admit(services, req, 'Query.modelPrices');
+        const prices = await services.prices.listInForce();
+        const price = (v: bigint | null) => (v === null ? null : Number(formatUnits(v)));
+        res.json({
+          object: 'list',
+          data: prices
+            .filter((p) => services.providers.isConfigured(p.provider))
+            .map((p) => ({
+              id: `${p.provider}/${p.model}`,
+              object: 'model',
+              created: 0,
+              owned_by: p.provider,
+              // USD per 1M tokens, as the gateway charges them.
+              pricing: {
+                input_per_million: price(p.inputPerMillion),
+                output_per_million: price(p.outputPerMillion),
+                cached_input_per_million: price(p.cachedInputPerMillion),
+                cache_write_per_million: price(p.cacheWritePerMillion),
+              },
+            })),
+        });
+      }),
+    );
   });
 }

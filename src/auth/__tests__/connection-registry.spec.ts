@@ -1,6 +1,11 @@
 import { ConnectionRegistry } from '../connection-registry';
 
-const socket = () => ({ closes: [] as [number | undefined, string | undefined][], close(code?: number, reason?: string) { this.closes.push([code, reason]); } });
+const socket = () => ({
+  closes: [] as [number | undefined, string | undefined][],
+  close(code?: number, reason?: string) {
+    this.closes.push([code, reason]);
+  },
+});
 
 describe('ConnectionRegistry', () => {
   it('closes every connection of a revoked key with 4403 and forgets them', () => {
@@ -36,6 +41,10 @@ describe('ConnectionRegistry', () => {
     expect(asked).toEqual([['live', 'gone']]);
     expect(b.closes).toHaveLength(1);
     expect(a.closes).toHaveLength(0);
-    expect(await new ConnectionRegistry().sweep(async () => { throw new Error('not called'); })).toBe(0);
+    expect(
+      await new ConnectionRegistry().sweep(async () => {
+        throw new Error('not called');
+      }),
+    ).toBe(0);
   });
 });

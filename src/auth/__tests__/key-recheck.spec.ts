@@ -2,7 +2,12 @@ import { createLogger } from '../../common/logger';
 import { ConnectionRegistry } from '../connection-registry';
 import { KeyRecheckJob } from '../key-recheck';
 
-const socket = () => ({ closes: [] as number[], close(code?: number) { this.closes.push(code ?? 0); } });
+const socket = () => ({
+  closes: [] as number[],
+  close(code?: number) {
+    this.closes.push(code ?? 0);
+  },
+});
 
 /** An `invalidAmong` whose answer the test releases by hand, counting the calls. */
 function gate(invalid: string[]) {
@@ -39,7 +44,17 @@ describe('KeyRecheckJob', () => {
     const connections = new ConnectionRegistry();
     connections.add('k', socket());
     let fail = true;
-    const job = new KeyRecheckJob({ connections, apiKeys: { invalidAmong: async () => { if (fail) throw new Error('db down'); return []; } }, intervalMs: 3_600_000, log });
+    const job = new KeyRecheckJob({
+      connections,
+      apiKeys: {
+        invalidAmong: async () => {
+          if (fail) throw new Error('db down');
+          return [];
+        },
+      },
+      intervalMs: 3_600_000,
+      log,
+    });
     await job.runOnce();
     fail = false;
     await job.runOnce();

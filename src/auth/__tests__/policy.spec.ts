@@ -15,7 +15,8 @@ describe('policy', () => {
   });
 
   it('lets a role open a WebSocket only if some subscription allows it', () => {
-    for (const role of Object.values(ApiKeyRole)) expect(maySubscribe(role)).toBe(OPERATION_ROLES['Subscription.alertRaised'].includes(role));
+    for (const role of Object.values(ApiKeyRole))
+      expect(maySubscribe(role)).toBe(OPERATION_ROLES['Subscription.alertRaised'].includes(role));
     const table = { 'Subscription.alertRaised': [ApiKeyRole.ADMIN], 'Query.budgets': [ApiKeyRole.VIEWER] };
     expect(maySubscribe(ApiKeyRole.VIEWER, table)).toBe(false);
     expect(maySubscribe(ApiKeyRole.ADMIN, table)).toBe(true);
@@ -30,7 +31,12 @@ describe('policy', () => {
 
   it('scopes a viewer by its user and project, a service by its service, an admin not at all', () => {
     expect(rowScope(viewer)).toEqual({ all: false, userId: 'alice', projectId: null, service: null });
-    expect(rowScope({ ...viewer, role: ApiKeyRole.SERVICE, userId: null, service: 'osteon' })).toEqual({ all: false, userId: null, projectId: null, service: 'osteon' });
+    expect(rowScope({ ...viewer, role: ApiKeyRole.SERVICE, userId: null, service: 'osteon' })).toEqual({
+      all: false,
+      userId: null,
+      projectId: null,
+      service: 'osteon',
+    });
     expect(rowScope({ ...viewer, role: ApiKeyRole.ADMIN })).toBe(ALL_ROWS);
   });
 

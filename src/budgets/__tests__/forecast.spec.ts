@@ -13,16 +13,30 @@ const usd = (v: number | string) => parseUnits(String(v));
  * nothing). The ledger's `used` is the sum; the recent spend is what the hourly rollup holds
  * from the recent window's start — exactly what forecastMany reads.
  */
-function fromHistory(period: LimitPeriod, hourly: number[], limit: number, opts: { extraMs?: number; createdAt?: Date; minElapsed?: number } = {}): Forecast {
+function fromHistory(
+  period: LimitPeriod,
+  hourly: number[],
+  limit: number,
+  opts: { extraMs?: number; createdAt?: Date; minElapsed?: number } = {},
+): Forecast {
   const p = periodOf(period, new Date(Date.UTC(2025, 0, 6))); // a Monday: the start of an hour, a day and an ISO week
   const now = new Date(p.start.getTime() + hourly.length * HOUR + (opts.extraMs ?? 0));
   const frame = forecastFrame({ limitPeriod: period, createdAt: opts.createdAt ?? p.start }, p.start, p.end, now);
   const recentStart = frame?.recentStart ?? p.start;
-  const recent = hourly.reduce((sum, v, i) => (p.start.getTime() + i * HOUR >= Math.floor(recentStart.getTime() / HOUR) * HOUR ? sum + v : sum), 0);
+  const recent = hourly.reduce(
+    (sum, v, i) => (p.start.getTime() + i * HOUR >= Math.floor(recentStart.getTime() / HOUR) * HOUR ? sum + v : sum),
+    0,
+  );
   return projectBudget({
-    periodStart: p.start, periodEnd: p.end, countedFrom: frame?.countedFrom ?? p.start, now,
-    used: usd(hourly.reduce((a, b) => a + b, 0).toFixed(6)), limit: usd(limit),
-    recentStart, recentAmount: usd(recent.toFixed(6)), minElapsed: opts.minElapsed ?? 0.1,
+    periodStart: p.start,
+    periodEnd: p.end,
+    countedFrom: frame?.countedFrom ?? p.start,
+    now,
+    used: usd(hourly.reduce((a, b) => a + b, 0).toFixed(6)),
+    limit: usd(limit),
+    recentStart,
+    recentAmount: usd(recent.toFixed(6)),
+    minElapsed: opts.minElapsed ?? 0.1,
   });
 }
 
@@ -80,18 +94,34 @@ describe('forecasts on synthetic histories', () => {
     const early = fromHistory(LimitPeriod.DAILY, Array(12).fill(1), 20, { createdAt: at(10) });
     expect(early.forecast).toBeNull(); // 2 h watched < 2.4 h
     const f = projectBudget({
-      periodStart: at(0), periodEnd: at(24), countedFrom: at(10), now: at(12), used: usd(2), limit: usd(20),
-      recentStart: at(7), recentAmount: usd(5), minElapsed: 0.05,
+      periodStart: at(0),
+      periodEnd: at(24),
+      countedFrom: at(10),
+      now: at(12),
+      used: usd(2),
+      limit: usd(20),
+      recentStart: at(7),
+      recentAmount: usd(5),
+      minElapsed: 0.05,
     });
     expect(f.forecast).toBe(usd(14)); // $2 + $1/h × 12 h
   });
 
   it('TOTAL budgets are never forecast', () => {
     expect(forecastFrame({ limitPeriod: LimitPeriod.TOTAL, createdAt: at(0) }, new Date(0), null, at(12))).toBeNull();
-    expect(projectBudget({
-      periodStart: new Date(0), periodEnd: null, countedFrom: at(0), now: at(12), used: usd(50), limit: usd(100),
-      recentStart: at(0), recentAmount: usd(50), minElapsed: 0,
-    })).toEqual({ forecast: null, projectedExhaustionAt: null });
+    expect(
+      projectBudget({
+        periodStart: new Date(0),
+        periodEnd: null,
+        countedFrom: at(0),
+        now: at(12),
+        used: usd(50),
+        limit: usd(100),
+        recentStart: at(0),
+        recentAmount: usd(50),
+        minElapsed: 0,
+      }),
+    ).toEqual({ forecast: null, projectedExhaustionAt: null });
   });
 
   it('a budget already over: the forecast keeps rising from `used`, and no exhaustion is projected (it has happened)', () => {
@@ -121,7 +151,12 @@ describe('forecasts on synthetic histories', () => {
         fc.integer({ min: 1, max: 200_000 }),
         fc.integer({ min: 0, max: HOUR - 1 }),
         (hourly, limit, extra) => {
-          const f = fromHistory(LimitPeriod.WEEKLY, hourly.map((c) => c / 100), limit / 100, { extraMs: extra, minElapsed: 0 });
+          const f = fromHistory(
+            LimitPeriod.WEEKLY,
+            hourly.map((c) => c / 100),
+            limit / 100,
+            { extraMs: extra, minElapsed: 0 },
+          );
           const used = usd((hourly.reduce((a, b) => a + b, 0) / 100).toFixed(2));
           expect(f.forecast! >= used).toBe(true);
           if (f.projectedExhaustionAt) {

@@ -3,8 +3,18 @@ import { httpRefusal, httpStatusOf } from '../http-status';
 
 /** ../shared/api/RUNTIME.md, "The provider-compatible API": the statuses, written out here. */
 const RUNTIME: Record<string, number> = {
-  BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, BUDGET_EXCEEDED: 402, REQUEST_COST_LIMIT: 402, FORBIDDEN: 403, MODEL_BLOCKED: 403,
-  PROVIDER_NOT_ALLOWED: 403, NOT_FOUND: 404, RATE_LIMITED: 429, OVERLOADED: 429, PROVIDER_ERROR: 502, PROVIDER_NOT_CONFIGURED: 503,
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  BUDGET_EXCEEDED: 402,
+  REQUEST_COST_LIMIT: 402,
+  FORBIDDEN: 403,
+  MODEL_BLOCKED: 403,
+  PROVIDER_NOT_ALLOWED: 403,
+  NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+  OVERLOADED: 429,
+  PROVIDER_ERROR: 502,
+  PROVIDER_NOT_CONFIGURED: 503,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -19,7 +29,10 @@ describe('the error code → HTTP status table', () => {
   });
 
   it('carries retry-after on RATE_LIMITED and OVERLOADED (1 s when the error names none), and not elsewhere', () => {
-    expect(httpRefusal(new AppError('RATE_LIMITED', 'x', { retryAfterSeconds: 7 }))).toEqual({ status: 429, headers: { 'retry-after': '7' } });
+    expect(httpRefusal(new AppError('RATE_LIMITED', 'x', { retryAfterSeconds: 7 }))).toEqual({
+      status: 429,
+      headers: { 'retry-after': '7' },
+    });
     expect(httpRefusal(new AppError('OVERLOADED', 'x'))).toEqual({ status: 429, headers: { 'retry-after': '1' } });
     expect(httpRefusal(new AppError('BUDGET_EXCEEDED', 'x', { budgetId: 'b' }))).toEqual({ status: 402, headers: {} });
   });

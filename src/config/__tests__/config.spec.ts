@@ -15,7 +15,9 @@ describe('reliability settings', () => {
   });
 
   it('stops on a bad value with one line naming the variable', () => {
-    expect(() => loadConfig({ BUDGET_SWEEP_INTERVAL_MS: '10' })).toThrow(new ConfigError('BUDGET_SWEEP_INTERVAL_MS=10 is invalid: expected a whole number from 100 to 3600000'));
+    expect(() => loadConfig({ BUDGET_SWEEP_INTERVAL_MS: '10' })).toThrow(
+      new ConfigError('BUDGET_SWEEP_INTERVAL_MS=10 is invalid: expected a whole number from 100 to 3600000'),
+    );
     expect(() => loadConfig({ MAX_IN_FLIGHT: '-1' })).toThrow(/^MAX_IN_FLIGHT=-1 is invalid/);
   });
 });
@@ -42,15 +44,30 @@ describe('each kind of variable', () => {
   });
 
   it('trims values, and reads a blank one as unset', () => {
-    const c = loadConfig({ PORT: ' 8080 ', BUDGET_ENABLED: ' Off ', LOG_LEVEL: '  ', OPENAI_BASE_URL: 'http://sim:1/v1//', TRUST_PROXY_HOPS: '02' });
-    expect([c.port, c.budget.enabled, c.logLevel, c.providers.openai.baseUrl, c.auth.trustProxyHops]).toEqual([8080, false, 'info', 'http://sim:1/v1', 2]);
+    const c = loadConfig({
+      PORT: ' 8080 ',
+      BUDGET_ENABLED: ' Off ',
+      LOG_LEVEL: '  ',
+      OPENAI_BASE_URL: 'http://sim:1/v1//',
+      TRUST_PROXY_HOPS: '02',
+    });
+    expect([c.port, c.budget.enabled, c.logLevel, c.providers.openai.baseUrl, c.auth.trustProxyHops]).toEqual([
+      8080,
+      false,
+      'info',
+      'http://sim:1/v1',
+      2,
+    ]);
   });
 
   it('reads the database from DATABASE_URL and DATA_DIR', () => {
     expect(loadConfig({}).database).toEqual({ kind: 'pglite', dataDir: resolve('./data') });
     expect(loadConfig({ DATA_DIR: '/tmp/bg' }).database).toEqual({ kind: 'pglite', dataDir: '/tmp/bg' });
     expect(loadConfig({ DATABASE_URL: 'memory://', DATA_DIR: '/tmp/bg' }).database).toEqual({ kind: 'pglite', dataDir: null });
-    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db/' }).database).toEqual({ kind: 'postgres', url: 'postgresql://u@h:5432/db' });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u@h:5432/db/' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://u@h:5432/db',
+    });
   });
 
   it('turns introspection off by default in production only; GRAPHQL_INTROSPECTION wins', () => {
@@ -61,9 +78,13 @@ describe('each kind of variable', () => {
   });
 
   it('checks the rules between variables once each is valid', () => {
-    expect(() => loadConfig({ ALERT_SEND_TIMEOUT_MS: '30001' })).toThrow(new ConfigError('ALERT_LEASE_MS=60000 is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (30001)'));
+    expect(() => loadConfig({ ALERT_SEND_TIMEOUT_MS: '30001' })).toThrow(
+      new ConfigError('ALERT_LEASE_MS=60000 is invalid: expected at least twice ALERT_SEND_TIMEOUT_MS (30001)'),
+    );
     expect(loadConfig({ ALERT_SEND_TIMEOUT_MS: '30000' }).alerts.sendTimeoutMs).toBe(30_000);
-    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '30001' })).toThrow(new ConfigError('HTTP_HEADERS_TIMEOUT_MS=30001 is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (30000)'));
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '30001' })).toThrow(
+      new ConfigError('HTTP_HEADERS_TIMEOUT_MS=30001 is invalid: expected at most HTTP_REQUEST_TIMEOUT_MS (30000)'),
+    );
     // A variable bad on its own is named before any rule is checked.
     expect(() => loadConfig({ ALERT_SEND_TIMEOUT_MS: '30001', PORT: 'x' })).toThrow(/^PORT=x is invalid/);
   });

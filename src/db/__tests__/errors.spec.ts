@@ -40,10 +40,20 @@ describe('retryWhileDatabaseUnavailable', () => {
 
   it('throws other errors at once, and the last outage error when the delays run out', async () => {
     let calls = 0;
-    await expect(retryWhileDatabaseUnavailable(async () => { calls++; throw pgError('23505', 'dup'); }, [1, 1])).rejects.toThrow('dup');
+    await expect(
+      retryWhileDatabaseUnavailable(async () => {
+        calls++;
+        throw pgError('23505', 'dup');
+      }, [1, 1]),
+    ).rejects.toThrow('dup');
     expect(calls).toBe(1);
     calls = 0;
-    await expect(retryWhileDatabaseUnavailable(async () => { calls++; throw pgError('08006', 'gone'); }, [1, 1])).rejects.toThrow('gone');
+    await expect(
+      retryWhileDatabaseUnavailable(async () => {
+        calls++;
+        throw pgError('08006', 'gone');
+      }, [1, 1]),
+    ).rejects.toThrow('gone');
     expect(calls).toBe(3);
   });
 });

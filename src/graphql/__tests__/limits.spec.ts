@@ -1,4 +1,13 @@
-import { buildSchema, getIntrospectionQuery, parse, validate, specifiedRules, type OperationDefinitionNode, type FragmentDefinitionNode, Kind } from 'graphql';
+import {
+  buildSchema,
+  getIntrospectionQuery,
+  parse,
+  validate,
+  specifiedRules,
+  type OperationDefinitionNode,
+  type FragmentDefinitionNode,
+  Kind,
+} from 'graphql';
 import type { GraphQLLimits } from '../../config/config';
 import { limitRules, measureOperation, parseLimited, validateLimited } from '../limits';
 
@@ -8,12 +17,22 @@ const schema = buildSchema(`
   type Mutation { touch: Int }
 `);
 
-const LIMITS: GraphQLLimits = { maxBodyBytes: 1 << 20, maxTokens: 5_000, maxDepth: 15, maxAliases: 20, maxDirectives: 20, maxCost: 60_000, listCostFactor: 10 };
+const LIMITS: GraphQLLimits = {
+  maxBodyBytes: 1 << 20,
+  maxTokens: 5_000,
+  maxDepth: 15,
+  maxAliases: 20,
+  maxDirectives: 20,
+  maxCost: 60_000,
+  listCostFactor: 10,
+};
 
 function figures(query: string, limits: Partial<GraphQLLimits> = {}) {
   const doc = parse(query);
   const op = doc.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
-  const frags = new Map(doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+  const frags = new Map(
+    doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+  );
   return measureOperation(schema, op, (n) => frags.get(n), { ...LIMITS, ...limits });
 }
 
@@ -43,11 +62,15 @@ describe('operation limits', () => {
   });
 
   it('reports each limit by name', () => {
-    expect(errorsOf('{ node { child { child { id } } } }', { maxDepth: 3 })).toEqual(['The operation nests fields deeper than the limit of 3']);
+    expect(errorsOf('{ node { child { child { id } } } }', { maxDepth: 3 })).toEqual([
+      'The operation nests fields deeper than the limit of 3',
+    ]);
     expect(errorsOf('{ node { child { id } } }', { maxDepth: 3 })).toEqual([]);
     expect(errorsOf('query Q { a: n b: n c: n }', { maxAliases: 2 })).toEqual(['The operation Q uses more than 2 aliases']);
     expect(errorsOf('{ all { id } }', { maxCost: 10 })).toEqual(['The operation has an estimated cost above the limit of 10']);
-    expect(errorsOf('{ n @skip(if: false) n @include(if: true) }', { maxDirectives: 1 })).toEqual(['The operation uses more than 1 directives']);
+    expect(errorsOf('{ n @skip(if: false) n @include(if: true) }', { maxDirectives: 1 })).toEqual([
+      'The operation uses more than 1 directives',
+    ]);
   });
 
   it('stops early on a fragment bomb instead of expanding 2^40 fields', () => {
@@ -65,27 +88,49 @@ describe('operation limits', () => {
   it('counts introspection like any other selection: aliases, depth, and lists priced by the list factor', () => {
     // __schema 1 + types 1 + name in each of the 10 rows assumed for the list
     expect(figures('{ __schema { types { name } } }')).toEqual({ depth: 3, aliases: 0, cost: 1 + 1 + 10 });
-    expect(figures('{ a: __schema { queryType { name } } b: __type(name: "Node") { fields { name } } }')).toEqual({ depth: 3, aliases: 2, cost: 3 + 1 + 1 + 10 });
+    expect(figures('{ a: __schema { queryType { name } } b: __type(name: "Node") { fields { name } } }')).toEqual({
+      depth: 3,
+      aliases: 2,
+      cost: 3 + 1 + 1 + 10,
+    });
     const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `s${i}: __schema { queryType { name } }`).join(' ')} }`;
     expect(errorsOf(aliased(20))).toEqual([]);
     expect(errorsOf(aliased(21))).toEqual(['The operation uses more than 20 aliases']);
-    expect(errorsOf('{ __schema { types { fields { type { fields { type { name } } } } } } }', { maxDepth: 6 })).toEqual(['The operation nests fields deeper than the limit of 6']);
+    expect(errorsOf('{ __schema { types { fields { type { fields { type { name } } } } } } }', { maxDepth: 6 })).toEqual([
+      'The operation nests fields deeper than the limit of 6',
+    ]);
     // 1 + 1 + 10 + 100 + 1000 x 3: the lists multiply as they would for any other field.
     const dump = '__schema { types { fields { args { type { ofType { name } } } } } }';
     expect(figures(`{ ${dump} }`).cost).toBe(3_112);
     expect(errorsOf(`{ ${dump} }`, { maxCost: 5_000 })).toEqual([]);
-    expect(errorsOf(`{ a: ${dump} b: ${dump} }`, { maxCost: 5_000 })).toEqual(['The operation has an estimated cost above the limit of 5000']);
+    expect(errorsOf(`{ a: ${dump} b: ${dump} }`, { maxCost: 5_000 })).toEqual([
+      'The operation has an estimated cost above the limit of 5000',
+    ]);
   });
 
   it('lets the full introspection query (what GraphiQL, Sandbox and codegen send) pass the defaults; its own switch turns it off', () => {
-    const full = parse(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true }));
+    const full = parse(
+      getIntrospectionQuery({
+        descriptions: true,
+        inputValueDeprecation: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+      }),
+    );
     const op = full.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
-    const frags = new Map(full.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+    const frags = new Map(
+      full.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+    );
     const f = measureOperation(schema, op, (n) => frags.get(n), LIMITS);
     expect(f.depth).toBe(15);
     expect(f.cost).toBeGreaterThan(50_000); // counted: the old exemption measured 0
     expect(validateLimited(schema, full, LIMITS, true)).toEqual([]);
-    expect(validateLimited(schema, parse('{ __schema { queryType { name } } }'), LIMITS, false).map((e) => e.message).join()).toMatch(/introspection/i);
+    expect(
+      validateLimited(schema, parse('{ __schema { queryType { name } } }'), LIMITS, false)
+        .map((e) => e.message)
+        .join(),
+    ).toMatch(/introspection/i);
   });
 
   it('parses with the token limit', () => {

@@ -7,7 +7,13 @@ import type { Price } from '../price.types';
 import { findSeedPrice } from '../seed-prices';
 
 const M = 1_000_000;
-const usage = (u: Partial<NormalizedUsage>): NormalizedUsage => ({ inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0, ...u });
+const usage = (u: Partial<NormalizedUsage>): NormalizedUsage => ({
+  inputTokens: 0,
+  cachedTokens: 0,
+  cacheWriteTokens: 0,
+  outputTokens: 0,
+  ...u,
+});
 const usd = (v: bigint) => formatUnits(v);
 
 function seed(provider: string, model: string): Price {
@@ -49,8 +55,14 @@ describe('cache reads and writes', () => {
     expect(usd(computeCost(p, usage({ cachedTokens: M })).inputCost)).toBe('0.3');
     expect(usd(computeCost(p, usage({ cacheWriteTokens: M })).inputCost)).toBe('3.75');
     expect(usd(computeCost(seed('anthropic', 'claude-3-haiku'), usage({ cachedTokens: M, cacheWriteTokens: M })).inputCost)).toBe('0.3375');
-    expect(usd(computeCost(seed('anthropic', 'claude-3-opus'), usage({ inputTokens: 1000, cachedTokens: 2000, cacheWriteTokens: 3000, outputTokens: 4000 })).totalCost))
-      .toBe('0.37425'); // 0.015 + 0.003 + 0.05625 + 0.3
+    expect(
+      usd(
+        computeCost(
+          seed('anthropic', 'claude-3-opus'),
+          usage({ inputTokens: 1000, cachedTokens: 2000, cacheWriteTokens: 3000, outputTokens: 4000 }),
+        ).totalCost,
+      ),
+    ).toBe('0.37425'); // 0.015 + 0.003 + 0.05625 + 0.3
   });
 
   it('bills DeepSeek cache hits at $0.014/M', () => {
@@ -100,7 +112,13 @@ describe('dated ids and aliases', () => {
 
   it('finds models beyond the seed in the catalog, with exact rates', () => {
     const p = findCatalogPrice('openai', 'gpt-4.1-2025-04-14', new Date('2025-06-01T12:00:00Z'));
-    expect(p).toMatchObject({ source: 'catalog', model: 'gpt-4.1', inputPerMillion: parseUnits('2'), outputPerMillion: parseUnits('8'), cachedInputPerMillion: parseUnits('0.5') });
+    expect(p).toMatchObject({
+      source: 'catalog',
+      model: 'gpt-4.1',
+      inputPerMillion: parseUnits('2'),
+      outputPerMillion: parseUnits('8'),
+      cachedInputPerMillion: parseUnits('0.5'),
+    });
   });
 
   it('takes DeepSeek catalog prices at the time asked (off-peak differs)', () => {

@@ -63,4 +63,3 @@ describe('estimates are never below what the provider reports', () => {
     }
   });
 });
-

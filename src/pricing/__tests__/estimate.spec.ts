@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { simulatedAnthropicPromptTokens, simulatedOpenAIPromptTokens } from '../../../test/fixtures/provider-simulator';
 import { parseUnits } from '../../common/money';
 import { findSeedPrice } from '../seed-prices';
-import { approximateTokens, countStreamedOutputTokens, estimateCost, estimateInputTokens, estimateOutputTokens, estimateWireExtraTokens, openAIEncodingFor } from '../estimate';
+import {
+  approximateTokens,
+  countStreamedOutputTokens,
+  estimateCost,
+  estimateInputTokens,
+  estimateOutputTokens,
+  estimateWireExtraTokens,
+  openAIEncodingFor,
+} from '../estimate';
 
 describe('the input estimate against the provider count, for any conversation', () => {
   const text = fc.oneof(
@@ -11,19 +19,29 @@ describe('the input estimate against the provider count, for any conversation', 
     fc.constantFrom('<|endoftext|>', '<|im_start|>user<|im_sep|>', '<|im_end|>', '   ', '\n\n', 'a b c d e f', '1234567890'),
     fc.array(fc.constantFrom('the', ' ', 'ünïcödé', '日本語', '🙂', '<|', '|>', '\t', '.'), { maxLength: 60 }).map((a) => a.join('')),
   );
-  const conversation = fc.array(fc.record({ role: fc.constantFrom('system', 'user', 'assistant'), content: text }), { minLength: 1, maxLength: 6 });
+  const conversation = fc.array(fc.record({ role: fc.constantFrom('system', 'user', 'assistant'), content: text }), {
+    minLength: 1,
+    maxLength: 6,
+  });
 
   it.each(['gpt-4o', 'gpt-4o-mini', 'gpt-4-turbo'])('%s: equals the rendered ChatML token count (never below it)', (model) => {
-    fc.assert(fc.property(conversation, (messages) => {
-      expect(estimateInputTokens('openai', model, messages)).toBe(simulatedOpenAIPromptTokens(model, messages));
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(conversation, (messages) => {
+        expect(estimateInputTokens('openai', model, messages)).toBe(simulatedOpenAIPromptTokens(model, messages));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('anthropic, deepseek, ollama: at or above the simulated Anthropic-format count', () => {
-    fc.assert(fc.property(conversation, (messages) => {
-      const reported = simulatedAnthropicPromptTokens(null, messages);
-      for (const provider of ['anthropic', 'deepseek', 'ollama']) expect(estimateInputTokens(provider, 'm', messages)).toBeGreaterThanOrEqual(reported);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(conversation, (messages) => {
+        const reported = simulatedAnthropicPromptTokens(null, messages);
+        for (const provider of ['anthropic', 'deepseek', 'ollama'])
+          expect(estimateInputTokens(provider, 'm', messages)).toBeGreaterThanOrEqual(reported);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -38,7 +56,7 @@ describe('estimate helpers', () => {
     expect(openAIEncodingFor('gpt-3.5-turbo')).toBe('cl100k_base');
   });
 
-  it("tokenizes a fine-tuned model as its base model, whatever its suffix names", () => {
+  it('tokenizes a fine-tuned model as its base model, whatever its suffix names', () => {
     expect(openAIEncodingFor('ft:gpt-4-0613:acme::8abcDEF')).toBe('cl100k_base');
     expect(openAIEncodingFor('ft:gpt-3.5-turbo-0125:acme:support:9xyz')).toBe('cl100k_base');
     expect(openAIEncodingFor('ft:gpt-4o-mini-2024-07-18:acme:gpt-4-parity:AbC123')).toBe('o200k_base');
@@ -74,16 +92,22 @@ describe('estimate helpers', () => {
   });
 
   it('is ceil(ASCII characters / 3 + other UTF-8 bytes / 2) for any text', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
-      const ascii = [...s].filter((ch) => ch.length === 1 && ch.charCodeAt(0) < 0x80).length;
-      const otherBytes = Buffer.byteLength(s, 'utf8') - ascii;
-      expect(approximateTokens(s)).toBe(Math.ceil((2 * ascii + 3 * otherBytes) / 6));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
+        const ascii = [...s].filter((ch) => ch.length === 1 && ch.charCodeAt(0) < 0x80).length;
+        const otherBytes = Buffer.byteLength(s, 'utf8') - ascii;
+        expect(approximateTokens(s)).toBe(Math.ceil((2 * ascii + 3 * otherBytes) / 6));
+      }),
+      { numRuns: 200 },
+    );
   });
 
-  it('frames other providers\' messages at approximateTokens + 4 each, + 3 for the reply', () => {
+  it("frames other providers' messages at approximateTokens + 4 each, + 3 for the reply", () => {
     // "abcdef" is 2 approximate tokens, "日本" 3: 3 + (2 + 4) + (3 + 4).
-    const messages = [{ role: 'system' as const, content: 'abcdef' }, { role: 'user' as const, content: '日本' }];
+    const messages = [
+      { role: 'system' as const, content: 'abcdef' },
+      { role: 'user' as const, content: '日本' },
+    ];
     for (const provider of ['anthropic', 'deepseek', 'ollama']) expect(estimateInputTokens(provider, 'gpt-4o', messages)).toBe(16);
   });
 
@@ -118,11 +142,19 @@ describe('estimate helpers', () => {
 });
 
 describe('estimateWireExtraTokens: what a front door body adds beyond its messages text', () => {
-  const text = { format: 'openai' as const, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 5, temperature: 0.2, stream: true } };
+  const text = {
+    format: 'openai' as const,
+    body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 5, temperature: 0.2, stream: true },
+  };
   it('adds nothing for no body, or a body of text messages and counted fields only', () => {
     expect(estimateWireExtraTokens('openai', 'gpt-4o', undefined)).toBe(0);
     expect(estimateWireExtraTokens('openai', 'gpt-4o', text)).toBe(0);
-    expect(estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { ...text.body, system: [{ type: 'text', text: 'be brief' }] } })).toBe(0);
+    expect(
+      estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', {
+        format: 'anthropic',
+        body: { ...text.body, system: [{ type: 'text', text: 'be brief' }] },
+      }),
+    ).toBe(0);
   });
   it('counts tool definitions, growing with them', () => {
     const tool = (words: number) => ({ type: 'function', function: { name: 'f', description: Array(words).fill('alpha').join(' ') } });
@@ -135,16 +167,39 @@ describe('estimateWireExtraTokens: what a front door body adds beyond its messag
   });
   it('counts each image part at the most it may be billed, per provider and model', () => {
     const image = { type: 'image_url', image_url: { url: 'https://example.com/a.png' } };
-    const body = (n: number) => ({ format: 'openai' as const, body: { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, ...Array(n).fill(image)] }] } });
+    const body = (n: number) => ({
+      format: 'openai' as const,
+      body: { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, ...Array(n).fill(image)] }] },
+    });
     expect(estimateWireExtraTokens('openai', 'gpt-4o', body(1))).toBe(1_445);
     expect(estimateWireExtraTokens('openai', 'gpt-4o', body(2))).toBe(2_890);
     expect(estimateWireExtraTokens('openai', 'gpt-4o-mini', body(1))).toBe(48_169);
-    expect(estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] } })).toBe(1_600);
+    expect(
+      estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', {
+        format: 'anthropic',
+        body: { messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] },
+      }),
+    ).toBe(1_600);
   });
   it('counts tool calls and tool results of earlier turns', () => {
-    const turns = { format: 'openai' as const, body: { messages: [
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ q: Array(200).fill('beta').join(' ') }) } }] },
-    ] } };
+    const turns = {
+      format: 'openai' as const,
+      body: {
+        messages: [
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'c1',
+                type: 'function',
+                function: { name: 'lookup', arguments: JSON.stringify({ q: Array(200).fill('beta').join(' ') }) },
+              },
+            ],
+          },
+        ],
+      },
+    };
     expect(estimateWireExtraTokens('openai', 'gpt-4o', turns)).toBeGreaterThan(200);
   });
   it('counts JSON text with the model tokenizer for OpenAI and the high approximation for others', () => {
@@ -157,19 +212,31 @@ describe('estimateWireExtraTokens: what a front door body adds beyond its messag
     expect(other).toBeGreaterThan(2_000);
   });
   it('counts an input_image part like an image_url one, and any other non-text part as its JSON', () => {
-    const body = (part: Record<string, unknown>) => ({ format: 'openai' as const, body: { messages: [{ role: 'user', content: [part] }] } });
+    const body = (part: Record<string, unknown>) => ({
+      format: 'openai' as const,
+      body: { messages: [{ role: 'user', content: [part] }] },
+    });
     expect(estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'input_image', image_url: 'https://example.com/a.png' }))).toBe(1_445);
-    expect(estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }))).toBeGreaterThan(5);
+    expect(
+      estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } })),
+    ).toBeGreaterThan(5);
     expect(estimateWireExtraTokens('openai', 'gpt-4o', body({ type: 'text', text: Array(50).fill('x').join(' ') }))).toBe(0);
   });
   it('counts non-text blocks of an Anthropic system prompt given as blocks', () => {
-    const system = [{ type: 'text', text: 'be brief' }, { type: 'document', source: { type: 'text', data: Array(100).fill('gamma').join(' ') } }];
-    expect(estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { system, messages: [] } })).toBeGreaterThan(100);
+    const system = [
+      { type: 'text', text: 'be brief' },
+      { type: 'document', source: { type: 'text', data: Array(100).fill('gamma').join(' ') } },
+    ];
+    expect(
+      estimateWireExtraTokens('anthropic', 'claude-3-5-sonnet-latest', { format: 'anthropic', body: { system, messages: [] } }),
+    ).toBeGreaterThan(100);
   });
   it('counts nothing for null or absent fields, malformed messages and parts, and the fields of an embeddings body', () => {
     const w = (body: Record<string, unknown>) => estimateWireExtraTokens('openai', 'gpt-4o', { format: 'openai', body });
     expect(w({ tools: null, response_format: undefined })).toBe(0);
     expect(w({ messages: [null, 'just a string', 7, { role: 'user', content: [null, 'loose text', 3] }] })).toBe(0);
-    expect(w({ model: 'text-embedding-3-small', input: Array(100).fill('delta').join(' '), encoding_format: 'float', dimensions: 256 })).toBe(0);
+    expect(
+      w({ model: 'text-embedding-3-small', input: Array(100).fill('delta').join(' '), encoding_format: 'float', dimensions: 256 }),
+    ).toBe(0);
   });
 });

@@ -19,10 +19,17 @@ const at = (iso: string) => new Date(iso);
 describe('PriceCatalog', () => {
   it('resolves seed prices, aliases included, and catalog prices beyond the seed', async () => {
     const catalog = new PriceCatalog(db.orm, { allowUnpricedModels: false });
-    expect(await catalog.resolve('openai', 'gpt-4o')).toMatchObject({ source: 'seed', model: 'gpt-4o', inputPerMillion: parseUnits('2.5') });
+    expect(await catalog.resolve('openai', 'gpt-4o')).toMatchObject({
+      source: 'seed',
+      model: 'gpt-4o',
+      inputPerMillion: parseUnits('2.5'),
+    });
     expect(await catalog.resolve('anthropic', 'claude-3-5-sonnet-latest')).toMatchObject({ source: 'seed', model: 'claude-3-5-sonnet' });
     expect(await catalog.resolve('anthropic', 'claude-3-5-sonnet-20241022')).toMatchObject({ source: 'seed', model: 'claude-3-5-sonnet' });
-    expect(await catalog.resolve('openai', 'gpt-4.1-mini', at('2025-06-01T12:00:00Z'))).toMatchObject({ source: 'catalog', model: 'gpt-4.1-mini' });
+    expect(await catalog.resolve('openai', 'gpt-4.1-mini', at('2025-06-01T12:00:00Z'))).toMatchObject({
+      source: 'catalog',
+      model: 'gpt-4.1-mini',
+    });
   });
 
   it('prices every Ollama model at zero', async () => {
@@ -32,7 +39,10 @@ describe('PriceCatalog', () => {
 
   it('refuses an unknown model with MODEL_PRICE_UNKNOWN, or prices it at zero when allowed', async () => {
     const strict = new PriceCatalog(db.orm, { allowUnpricedModels: false });
-    await expect(strict.resolve('openai', 'gpt-9-ultra')).rejects.toMatchObject({ code: 'MODEL_PRICE_UNKNOWN', extensions: { provider: 'openai', model: 'gpt-9-ultra' } });
+    await expect(strict.resolve('openai', 'gpt-9-ultra')).rejects.toMatchObject({
+      code: 'MODEL_PRICE_UNKNOWN',
+      extensions: { provider: 'openai', model: 'gpt-9-ultra' },
+    });
     await expect(strict.resolve('nobody', 'x')).rejects.toBeInstanceOf(AppError);
     const lax = new PriceCatalog(db.orm, { allowUnpricedModels: true });
     expect(await lax.resolve('openai', 'gpt-9-ultra')).toMatchObject({ source: 'unpriced', inputPerMillion: 0n, outputPerMillion: 0n });
@@ -42,18 +52,32 @@ describe('PriceCatalog', () => {
     const catalog = new PriceCatalog(db.orm, { allowUnpricedModels: false });
     const before = await catalog.resolve('openai', 'gpt-4o');
     const t1 = at('2030-01-01T00:00:00Z');
-    await catalog.setOverride({ provider: 'openai', model: 'gpt-4o', inputPerMillion: '2', outputPerMillion: '8', cachedInputPerMillion: '0.5' }, t1);
+    await catalog.setOverride(
+      { provider: 'openai', model: 'gpt-4o', inputPerMillion: '2', outputPerMillion: '8', cachedInputPerMillion: '0.5' },
+      t1,
+    );
     const t2 = at('2030-02-01T00:00:00Z');
     await catalog.setOverride({ provider: 'openai', model: 'gpt-4o', inputPerMillion: '1.234567', outputPerMillion: '4' }, t2);
 
     expect(before).toMatchObject({ source: 'seed', inputPerMillion: parseUnits('2.5') }); // what was resolved stays resolved
     expect(await catalog.resolve('openai', 'gpt-4o', at('2029-12-31T23:59:59Z'))).toMatchObject({ source: 'seed' });
     expect(await catalog.resolve('openai', 'gpt-4o', at('2030-01-15T00:00:00Z'))).toMatchObject({
-      source: 'override', inputPerMillion: parseUnits('2'), outputPerMillion: parseUnits('8'), cachedInputPerMillion: parseUnits('0.5'), cacheWritePerMillion: null,
+      source: 'override',
+      inputPerMillion: parseUnits('2'),
+      outputPerMillion: parseUnits('8'),
+      cachedInputPerMillion: parseUnits('0.5'),
+      cacheWritePerMillion: null,
     });
-    expect(await catalog.resolve('openai', 'gpt-4o-2024-08-06', at('2030-03-01T00:00:00Z'))).toMatchObject({ source: 'override', inputPerMillion: parseUnits('1.234567') });
+    expect(await catalog.resolve('openai', 'gpt-4o-2024-08-06', at('2030-03-01T00:00:00Z'))).toMatchObject({
+      source: 'override',
+      inputPerMillion: parseUnits('1.234567'),
+    });
 
-    const rows = await db.orm.em.fork().execute<{ input: string }[]>(`select input_per_million::text as input from model_price where model = 'gpt-4o' order by effective_from`);
+    const rows = await db.orm.em
+      .fork()
+      .execute<{ input: string }[]>(
+        `select input_per_million::text as input from model_price where model = 'gpt-4o' order by effective_from`,
+      );
     expect(rows.map((r: { input: string }) => parseUnits(r.input))).toEqual([parseUnits('2'), parseUnits('1.234567')]);
   });
 
@@ -86,7 +110,10 @@ describe('PriceCatalog', () => {
     const catalog = new PriceCatalog(db.orm, { allowUnpricedModels: false });
     await catalog.setOverride({ provider: 'anthropic', model: 'claude-3-haiku', inputPerMillion: '0.3', outputPerMillion: '1.5' });
     await catalog.setOverride({ provider: 'ollama', model: 'llama3.1', inputPerMillion: '0.01', outputPerMillion: '0.02' });
-    await catalog.setOverride({ provider: 'openai', model: 'gpt-5', inputPerMillion: '1', outputPerMillion: '2' }, at('2999-01-01T00:00:00Z'));
+    await catalog.setOverride(
+      { provider: 'openai', model: 'gpt-5', inputPerMillion: '1', outputPerMillion: '2' },
+      at('2999-01-01T00:00:00Z'),
+    );
     const list = await catalog.listInForce();
     expect(list.map((p) => `${p.provider}/${p.model}:${p.source}`)).toEqual([
       'anthropic/claude-3-5-sonnet:seed',
@@ -118,7 +145,12 @@ describe('PriceCatalog', () => {
 
   it('accepts 6 decimals and trailing zeros beyond them', async () => {
     const catalog = new PriceCatalog(db.orm, { allowUnpricedModels: false });
-    const p = await catalog.setOverride({ provider: 'openai', model: 'gpt-4o', inputPerMillion: '0.000001', outputPerMillion: '3.10000000' });
+    const p = await catalog.setOverride({
+      provider: 'openai',
+      model: 'gpt-4o',
+      inputPerMillion: '0.000001',
+      outputPerMillion: '3.10000000',
+    });
     expect(p).toMatchObject({ inputPerMillion: 1_000_000n, outputPerMillion: parseUnits('3.1') });
   });
 });

@@ -5,17 +5,7 @@ import type { ProviderSimulator } from '../../../test/fixtures/provider-simulato
 import { createProviderRegistry, isKnownProvider, type ProviderRegistryOptions } from '../provider-registry';
 import { PROVIDER_CLIENTS, type ProviderClient, type ProviderId } from '../provider.types';
 
-import {
-  BAD_KEY,
-  CASES,
-  FAST_RETRIES,
-  GOOD_KEY,
-  MESSAGES,
-  keyed,
-  providerError,
-  providersConfig,
-  type Case,
-} from './simulated-providers';
+import { BAD_KEY, CASES, FAST_RETRIES, GOOD_KEY, MESSAGES, keyed, providerError, providersConfig, type Case } from './simulated-providers';
 
 // Every case runs through the official SDK (which proves the simulator speaks the real wire
 // format) and through the lean client (which must then behave the same against it).
@@ -73,8 +63,18 @@ describe.each(RUNS)('$id adapter through the $client client', (c) => {
 
   it("passes on the provider's status, error type and message, and nothing else of its error body", async () => {
     const adapter = createProviderRegistry(providersConfig({ maxRetries: 0 }), FAST).get(c.id);
-    const error = { type: 'invalid_request_error', message: 'model is overloaded, try later', param: 'model', upstream: 'llm-pool-7.corp.internal:8443' };
-    c.sim().control.failNext(1, 400, { body: c.id === 'anthropic' ? { type: 'error', error, debug: { host: 'llm-pool-7.corp.internal' } } : { error, debug: { host: 'llm-pool-7.corp.internal' } } });
+    const error = {
+      type: 'invalid_request_error',
+      message: 'model is overloaded, try later',
+      param: 'model',
+      upstream: 'llm-pool-7.corp.internal:8443',
+    };
+    c.sim().control.failNext(1, 400, {
+      body:
+        c.id === 'anthropic'
+          ? { type: 'error', error, debug: { host: 'llm-pool-7.corp.internal' } }
+          : { error, debug: { host: 'llm-pool-7.corp.internal' } },
+    });
     const err = await providerError(adapter.chat({ model: c.model, messages: MESSAGES }));
     expect(err.message).toBe(`${c.id}: 400 model is overloaded, try later`);
     expect(err.extensions).toEqual({ provider: c.id, status: 400, attempts: 1, providerErrorType: 'invalid_request_error' });
@@ -217,7 +217,10 @@ describe('the lean client against the SDKs: equivalence', () => {
     const sim = c.sim();
     sim.control.reset();
     sc.setup?.(sim);
-    const registry = createProviderRegistry(providersConfig(sc.timeoutMs ? { timeoutMs: sc.timeoutMs, maxRetries: 1 } : {}, sc.key ?? GOOD_KEY), { ...FAST_RETRIES, client });
+    const registry = createProviderRegistry(
+      providersConfig(sc.timeoutMs ? { timeoutMs: sc.timeoutMs, maxRetries: 1 } : {}, sc.key ?? GOOD_KEY),
+      { ...FAST_RETRIES, client },
+    );
     let outcome: Outcome;
     try {
       outcome = { ok: await registry.get(c.id).chat({ model: c.model, messages: MESSAGES, maxTokens: sc.maxTokens, temperature: 0.2 }) };
@@ -238,7 +241,8 @@ describe('the lean client against the SDKs: equivalence', () => {
     else expect(lean).toEqual(sdk);
     // Not vacuous: every scenario reached the provider and ended as it should.
     expect(sdk.received.length).toBeGreaterThan(0);
-    if (sc.name.startsWith('a plain') || sc.name.startsWith('cache') || sc.name.includes('then a reply')) expect(sdk.outcome).toHaveProperty('ok');
+    if (sc.name.startsWith('a plain') || sc.name.startsWith('cache') || sc.name.includes('then a reply'))
+      expect(sdk.outcome).toHaveProperty('ok');
     else expect(sdk.outcome).toHaveProperty('err.code', 'PROVIDER_ERROR');
   });
 });
@@ -259,13 +263,21 @@ describe('the lean client against the SDKs: what the simulator cannot send', () 
 
   const outcome = async (id: ProviderId, baseUrl: string, client: ProviderClient) => {
     const cfg = providersConfig({ maxRetries: 1, [id]: { apiKey: GOOD_KEY, baseUrl } });
-    const err = await providerError(createProviderRegistry(cfg, { ...FAST_RETRIES, client }).get(id).chat({ model: 'm', messages: MESSAGES }));
+    const err = await providerError(
+      createProviderRegistry(cfg, { ...FAST_RETRIES, client })
+        .get(id)
+        .chat({ model: 'm', messages: MESSAGES }),
+    );
     return { code: err.code, message: err.message, extensions: err.extensions };
   };
 
   it.each(['openai', 'anthropic'] as const)('%s: a non-JSON error page gives the same error', async (id) => {
     const sdk = await outcome(id, id === 'openai' ? `${proxyUrl}/v1` : proxyUrl, 'sdk');
-    expect(sdk).toEqual({ code: 'PROVIDER_ERROR', message: `${id}: 502 Bad Gateway`, extensions: { provider: id, status: 502, attempts: 2 } });
+    expect(sdk).toEqual({
+      code: 'PROVIDER_ERROR',
+      message: `${id}: 502 Bad Gateway`,
+      extensions: { provider: id, status: 502, attempts: 2 },
+    });
     expect(await outcome(id, id === 'openai' ? `${proxyUrl}/v1` : proxyUrl, 'lean')).toEqual(sdk);
   });
 

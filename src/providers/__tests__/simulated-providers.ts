@@ -63,13 +63,22 @@ export interface Case {
 
 const anthropicPrompt = (messages: ChatMessage[]) => {
   const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
-  return simulatedAnthropicPromptTokens(system.length ? system.join('\n\n') : null, messages.filter((m) => m.role !== 'system'));
+  return simulatedAnthropicPromptTokens(
+    system.length ? system.join('\n\n') : null,
+    messages.filter((m) => m.role !== 'system'),
+  );
 };
 
 export const CASES: Case[] = [
   { id: 'openai', model: 'gpt-4o', sim: () => keyed, promptTokens: (m) => simulatedOpenAIPromptTokens('gpt-4o', m), needsKey: true },
   { id: 'anthropic', model: 'claude-3-5-sonnet-20241022', sim: () => keyed, promptTokens: anthropicPrompt, needsKey: true },
-  { id: 'deepseek', model: 'deepseek-chat', sim: () => keyed, promptTokens: (m) => simulatedOpenAIPromptTokens('deepseek-chat', m), needsKey: true },
+  {
+    id: 'deepseek',
+    model: 'deepseek-chat',
+    sim: () => keyed,
+    promptTokens: (m) => simulatedOpenAIPromptTokens('deepseek-chat', m),
+    needsKey: true,
+  },
   { id: 'ollama', model: 'llama3.1', sim: () => open, promptTokens: (m) => simulatedOpenAIPromptTokens('llama3.1', m), needsKey: false },
 ];
 
@@ -90,4 +99,3 @@ export async function providerError(p: Promise<unknown>): Promise<AppError> {
   }
   return appErr;
 }
-

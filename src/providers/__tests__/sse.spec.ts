@@ -12,7 +12,8 @@ async function parse(chunks: (string | Buffer)[]): Promise<SseEvent[]> {
 
 describe('parseSse', () => {
   it('reads event and data fields, joins data lines, skips comments and unknown fields, with any line ending', async () => {
-    const text = ': keep-alive\r\nevent: message_start\r\ndata: {"a":1}\r\n\r\nid: 7\rretry: 10\rdata: line one\rdata:line two\r\rdata: [DONE]\n\n';
+    const text =
+      ': keep-alive\r\nevent: message_start\r\ndata: {"a":1}\r\n\r\nid: 7\rretry: 10\rdata: line one\rdata:line two\r\rdata: [DONE]\n\n';
     expect(await parse([text])).toEqual([
       { event: 'message_start', data: '{"a":1}' },
       { event: null, data: 'line one\nline two' },

@@ -34,7 +34,9 @@ describe.each(RUNS)('$id streams through the $client client', (c) => {
     expect(usages(events).at(-1)).toEqual({ inputTokens: c.promptTokens(MESSAGES), cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 5 });
     const sent = c.sim().control.requests;
     expect(sent).toHaveLength(1);
-    expect(sent[0].body).toMatchObject(c.id === 'anthropic' ? { stream: true, max_tokens: 5 } : { stream: true, stream_options: { include_usage: true } });
+    expect(sent[0].body).toMatchObject(
+      c.id === 'anthropic' ? { stream: true, max_tokens: 5 } : { stream: true, stream_options: { include_usage: true } },
+    );
     // Not relayed: no raw chunks unless the request came in the adapter's own format.
     expect(events.some((e) => 'raw' in e)).toBe(false);
   });
@@ -46,9 +48,11 @@ describe.each(RUNS)('$id streams through the $client client', (c) => {
     expect(error).toBeNull();
     const prompt = c.promptTokens(MESSAGES);
     const expected =
-      c.id === 'ollama' ? { inputTokens: prompt, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 20 }
-      : c.id === 'anthropic' ? { inputTokens: prompt - 11, cachedTokens: 7, cacheWriteTokens: 4, outputTokens: 20 }
-      : { inputTokens: prompt - 7, cachedTokens: 7, cacheWriteTokens: 0, outputTokens: 20 };
+      c.id === 'ollama'
+        ? { inputTokens: prompt, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 20 }
+        : c.id === 'anthropic'
+          ? { inputTokens: prompt - 11, cachedTokens: 7, cacheWriteTokens: 4, outputTokens: 20 }
+          : { inputTokens: prompt - 7, cachedTokens: 7, cacheWriteTokens: 0, outputTokens: 20 };
     const all = usages(events);
     expect(all.at(-1)).toEqual(expected);
     if (c.id === 'anthropic') {
@@ -74,9 +78,16 @@ describe.each(RUNS)('$id streams through the $client client', (c) => {
     const err = await providerError(Promise.reject(error));
     expect(err.code).toBe('PROVIDER_ERROR');
     expect(err.extensions).toEqual({
-      provider: c.id, status: null, midStream: true, providerErrorType: c.id === 'anthropic' ? 'overloaded_error' : 'server_error',
+      provider: c.id,
+      status: null,
+      midStream: true,
+      providerErrorType: c.id === 'anthropic' ? 'overloaded_error' : 'server_error',
     });
-    expect(err.message).toBe(c.id === 'anthropic' ? 'anthropic: stream error: Overloaded' : `${c.id}: stream error: The server had an error while processing your request. Sorry about that!`);
+    expect(err.message).toBe(
+      c.id === 'anthropic'
+        ? 'anthropic: stream error: Overloaded'
+        : `${c.id}: stream error: The server had an error while processing your request. Sorry about that!`,
+    );
     expect(c.sim().control.requestCount).toBe(1);
   });
 

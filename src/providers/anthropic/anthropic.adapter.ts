@@ -74,8 +74,11 @@ export class AnthropicAdapter implements ProviderAdapter {
   private lean(apiKey: string): { http: ProviderHttp; headers: Record<string, string> } {
     this.http ??= new ProviderHttp(this.opts.endpoint.baseUrl, { timeoutMs: this.opts.policy.timeoutMs });
     this.headers ??= {
-      authorization: `Bearer ${apiKey}`, 'x-api-key': apiKey, 'anthropic-version': ANTHROPIC_VERSION,
-      'content-type': 'application/json', accept: 'application/json',
+      authorization: `Bearer ${apiKey}`,
+      'x-api-key': apiKey,
+      'anthropic-version': ANTHROPIC_VERSION,
+      'content-type': 'application/json',
+      accept: 'application/json',
     };
     return { http: this.http, headers: this.headers };
   }

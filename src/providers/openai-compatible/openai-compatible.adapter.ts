@@ -175,14 +175,21 @@ export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
     const apiKey = this.apiKey();
     assertConfigured(this.id, apiKey);
     const clientOptions = req.wire?.format === 'openai' && isRecord(req.wire.body.stream_options) ? req.wire.body.stream_options : {};
-    const body = { ...this.body(req), stream: true, stream_options: { ...clientOptions, include_usage: true } } as unknown as ChatCompletionCreateParamsStreaming;
+    const body = {
+      ...this.body(req),
+      stream: true,
+      stream_options: { ...clientOptions, include_usage: true },
+    } as unknown as ChatCompletionCreateParamsStreaming;
     const relay = req.wire?.format === 'openai';
     const chunks = streamOverClient<ChatCompletionChunk>(
       this.opts.client,
       this.common(req, apiKey),
       async (signal) => {
         const { http, headers } = this.lean(apiKey);
-        return this.leanChunks(await http.postStream('/chat/completions', headers, JSON.stringify(body), signal, openAIErrorObject), apiKey);
+        return this.leanChunks(
+          await http.postStream('/chat/completions', headers, JSON.stringify(body), signal, openAIErrorObject),
+          apiKey,
+        );
       },
       { errors: OpenAI, attempt: (signal) => this.sdk(apiKey).chat.completions.create(body, { ...this.sdkOptions(req), signal }) },
     );
@@ -238,7 +245,12 @@ export abstract class OpenAICompatibleAdapter implements ProviderAdapter {
     const apiKey = this.apiKey();
     assertConfigured(this.id, apiKey);
     const client = req.wire?.body ?? {};
-    const body = { ...client, model: req.model, input: req.input, encoding_format: client.encoding_format ?? 'float' } as unknown as EmbeddingCreateParams;
+    const body = {
+      ...client,
+      model: req.model,
+      input: req.input,
+      encoding_format: client.encoding_format ?? 'float',
+    } as unknown as EmbeddingCreateParams;
     const res = await callOverClient<CreateEmbeddingResponse>(
       this.opts.client,
       this.common(req, apiKey),

@@ -3,7 +3,13 @@ import { UsageGroupBy } from '../../common/enums';
 import { DEFAULT_RANGE_MS, MAX_TIME_BUCKETS, scopeUsageFilter, timeBuckets } from '../usage.service';
 
 const open = ALL_ROWS;
-const bound = (b: { userId?: string; projectId?: string; service?: string }) => ({ all: false as const, userId: null, projectId: null, service: null, ...b });
+const bound = (b: { userId?: string; projectId?: string; service?: string }) => ({
+  all: false as const,
+  userId: null,
+  projectId: null,
+  service: null,
+  ...b,
+});
 
 describe('scopeUsageFilter', () => {
   const now = new Date('2025-05-10T12:00:00Z');
@@ -33,18 +39,23 @@ describe('scopeUsageFilter', () => {
     expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), userId: 'a' }, open, now)).toBeNull();
     expect(scopeUsageFilter({ from: now }, open, now)).toMatchObject({ from: now, to: now });
     // With an explicit to after it, a future from is an ordinary (empty so far) range.
-    expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), to: new Date('2030-01-02Z') }, open, now)).toMatchObject({ to: new Date('2030-01-02Z') });
+    expect(scopeUsageFilter({ from: new Date('2030-01-01Z'), to: new Date('2030-01-02Z') }, open, now)).toMatchObject({
+      to: new Date('2030-01-02Z'),
+    });
   });
 });
 
 describe('timeBuckets', () => {
   it('starts at the bucket holding from and covers to exclusively, in UTC', () => {
-    expect(timeBuckets(UsageGroupBy.DAY, new Date('2025-01-01T23:30:00Z'), new Date('2025-01-03T00:00:00Z')).map((d) => d.toISOString()))
-      .toEqual(['2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z']);
-    expect(timeBuckets(UsageGroupBy.WEEK, new Date('2025-01-05T00:00:00Z'), new Date('2025-01-06T00:00:01Z')).map((d) => d.toISOString()))
-      .toEqual(['2024-12-30T00:00:00.000Z', '2025-01-06T00:00:00.000Z']);
-    expect(timeBuckets(UsageGroupBy.MONTH, new Date('2024-12-31T00:00:00Z'), new Date('2025-03-01T00:00:00Z')).map((d) => d.toISOString()))
-      .toEqual(['2024-12-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z']);
+    expect(
+      timeBuckets(UsageGroupBy.DAY, new Date('2025-01-01T23:30:00Z'), new Date('2025-01-03T00:00:00Z')).map((d) => d.toISOString()),
+    ).toEqual(['2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z']);
+    expect(
+      timeBuckets(UsageGroupBy.WEEK, new Date('2025-01-05T00:00:00Z'), new Date('2025-01-06T00:00:01Z')).map((d) => d.toISOString()),
+    ).toEqual(['2024-12-30T00:00:00.000Z', '2025-01-06T00:00:00.000Z']);
+    expect(
+      timeBuckets(UsageGroupBy.MONTH, new Date('2024-12-31T00:00:00Z'), new Date('2025-03-01T00:00:00Z')).map((d) => d.toISOString()),
+    ).toEqual(['2024-12-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z']);
     expect(timeBuckets(UsageGroupBy.HOUR, new Date('2025-01-01T00:00:00Z'), new Date('2025-01-01T00:00:00Z'))).toEqual([]);
   });
   it(`refuses more than ${MAX_TIME_BUCKETS} buckets`, () => {

@@ -11,10 +11,15 @@ const s = useTestServer();
 
 let n = 0;
 async function createBudget(input: string): Promise<string> {
-  return ok(await s.gql<{ createBudget: { id: string } }>(`mutation { createBudget(input: { budgetName: "b ${++n}", limitType: COST, limitPeriod: DAILY, limitValue: 100, ${input} }) { id } }`)).createBudget.id;
+  return ok(
+    await s.gql<{ createBudget: { id: string } }>(
+      `mutation { createBudget(input: { budgetName: "b ${++n}", limitType: COST, limitPeriod: DAILY, limitValue: 100, ${input} }) { id } }`,
+    ),
+  ).createBudget.id;
 }
 async function key(bindings: string): Promise<string> {
-  return ok(await s.gql<{ createApiKey: { secret: string } }>(`mutation { createApiKey(name: "k ${++n}", ${bindings}) { secret } }`)).createApiKey.secret;
+  return ok(await s.gql<{ createApiKey: { secret: string } }>(`mutation { createApiKey(name: "k ${++n}", ${bindings}) { secret } }`))
+    .createApiKey.secret;
 }
 
 describe('Budget.alerts: first, status in SQL, cost', () => {
@@ -27,16 +32,27 @@ describe('Budget.alerts: first, status in SQL, cost', () => {
     for (let i = 0; i < 30; i++) {
       const status = i % 3 === 0 ? AlertStatus.RESOLVED : AlertStatus.ACTIVE;
       const a = Object.assign(new CostAlert(), {
-        dedupKey: `test:${budgetId}:${i}`, budgetId, alertType: AlertType.WARNING, severity: AlertSeverity.WARNING, status,
-        message: `alert ${i}`, createdAt: new Date(start + i * 60_000),
+        dedupKey: `test:${budgetId}:${i}`,
+        budgetId,
+        alertType: AlertType.WARNING,
+        severity: AlertSeverity.WARNING,
+        status,
+        message: `alert ${i}`,
+        createdAt: new Date(start + i * 60_000),
       });
       em.persist(a);
       created.push({ id: a.id, status, at: start + i * 60_000 });
     }
     await em.flush();
   });
-  const newest = (f: (c: (typeof created)[number]) => boolean, k: number) => [...created].filter(f).sort((a, b) => b.at - a.at).slice(0, k).map((c) => c.id);
-  const alertsOf = async (args: string) => s.gql<{ budget: { alerts: { id: string; status: string }[] } }>(`{ budget(id: "${budgetId}") { alerts${args} { id status } } }`);
+  const newest = (f: (c: (typeof created)[number]) => boolean, k: number) =>
+    [...created]
+      .filter(f)
+      .sort((a, b) => b.at - a.at)
+      .slice(0, k)
+      .map((c) => c.id);
+  const alertsOf = async (args: string) =>
+    s.gql<{ budget: { alerts: { id: string; status: string }[] } }>(`{ budget(id: "${budgetId}") { alerts${args} { id status } } }`);
 
   it('returns the newest 20 by default and at most `first`', async () => {
     expect(ok(await alertsOf('')).budget.alerts.map((a) => a.id)).toEqual(newest(() => true, 20));
@@ -48,7 +64,11 @@ describe('Budget.alerts: first, status in SQL, cost', () => {
     expect(resolved.map((a) => a.id)).toEqual(newest((c) => c.status === AlertStatus.RESOLVED, 4));
     expect(resolved.every((a) => a.status === 'RESOLVED')).toBe(true);
     // Two selections with different arguments in one operation, batched, each with its own answer.
-    const both = ok(await s.gql<{ budget: { a: { id: string }[]; r: { id: string }[] } }>(`{ budget(id: "${budgetId}") { a: alerts(status: ACTIVE, first: 2) { id } r: alerts(status: RESOLVED, first: 1) { id } } }`));
+    const both = ok(
+      await s.gql<{ budget: { a: { id: string }[]; r: { id: string }[] } }>(
+        `{ budget(id: "${budgetId}") { a: alerts(status: ACTIVE, first: 2) { id } r: alerts(status: RESOLVED, first: 1) { id } } }`,
+      ),
+    );
     expect(both.budget.a.map((x) => x.id)).toEqual(newest((c) => c.status === AlertStatus.ACTIVE, 2));
     expect(both.budget.r.map((x) => x.id)).toEqual(newest((c) => c.status === AlertStatus.RESOLVED, 1));
   });
@@ -91,8 +111,12 @@ describe("an alert's attribution, as each caller's scope covers it", () => {
   });
 
   type Seen = { id: string; userId: string | null; projectId: string | null };
-  const viaAlerts = async (k: string) => ok(await s.gql<{ alerts: Seen[] }>('{ alerts(first: 500) { id userId projectId } }', {}, k)).alerts;
-  const viaBudgets = async (k: string) => ok(await s.gql<{ budgets: { alerts: Seen[] }[] }>('{ budgets { alerts { id userId projectId } } }', {}, k)).budgets.flatMap((b) => b.alerts);
+  const viaAlerts = async (k: string) =>
+    ok(await s.gql<{ alerts: Seen[] }>('{ alerts(first: 500) { id userId projectId } }', {}, k)).alerts;
+  const viaBudgets = async (k: string) =>
+    ok(await s.gql<{ budgets: { alerts: Seen[] }[] }>('{ budgets { alerts { id userId projectId } } }', {}, k)).budgets.flatMap(
+      (b) => b.alerts,
+    );
   const viaRest = async (k: string) => {
     const res = await fetch(`${s.app.url}/api/alerts?first=500`, { headers: { authorization: `Bearer ${k}` } });
     expect(res.status).toBe(200);
@@ -130,13 +154,21 @@ describe("an alert's attribution, as each caller's scope covers it", () => {
     const clients: Client[] = [];
     const events = (k: string) => {
       const got: Seen[] = [];
-      const client = createClient({ url: `${s.app.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${k}` }, lazy: false });
-      clients.push(client);
-      client.subscribe<{ alertRaised: Seen }>({ query: 'subscription { alertRaised { id userId projectId } }' }, {
-        next: (r) => void (r.data && got.push(r.data.alertRaised)),
-        error: () => undefined,
-        complete: () => undefined,
+      const client = createClient({
+        url: `${s.app.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${k}` },
+        lazy: false,
       });
+      clients.push(client);
+      client.subscribe<{ alertRaised: Seen }>(
+        { query: 'subscription { alertRaised { id userId projectId } }' },
+        {
+          next: (r) => void (r.data && got.push(r.data.alertRaised)),
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
       return got;
     };
     try {
@@ -147,7 +179,11 @@ describe("an alert's attribution, as each caller's scope covers it", () => {
         const b = await createBudget('budgetType: GLOBAL');
         const [w] = await raise(s, [await movement(s, b, '85', { userId: 'bob', projectId: 'p-bob' })]);
         try {
-          return await waitFor(() => (admin.some((e) => e.id === w.id) && viewer.some((e) => e.id === w.id) ? w.id : null), 1_000, 'both streams');
+          return await waitFor(
+            () => (admin.some((e) => e.id === w.id) && viewer.some((e) => e.id === w.id) ? w.id : null),
+            1_000,
+            'both streams',
+          );
         } catch {
           return null;
         }

@@ -42,9 +42,20 @@ afterAll(async () => {
 const ALL = ['SLACK', 'EMAIL', 'PAGERDUTY', 'ALERTMANAGER', 'WEBHOOK'] as const;
 let n = 0;
 async function budgetWith(channels: readonly string[], recipients: string[] = ['#cost-alerts', 'ops@example.com']) {
-  return ok(await s.gql(CreateBudgetDocument, {
-    input: { budgetName: `Delivery ${++n}`, budgetType: 'PROJECT', projectId: 'project-456', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 500, alertChannels: channels as never, alertRecipients: recipients },
-  })).createBudget;
+  return ok(
+    await s.gql(CreateBudgetDocument, {
+      input: {
+        budgetName: `Delivery ${++n}`,
+        budgetType: 'PROJECT',
+        projectId: 'project-456',
+        limitType: 'COST',
+        limitPeriod: 'MONTHLY',
+        limitValue: 500,
+        alertChannels: channels as never,
+        alertRecipients: recipients,
+      },
+    }),
+  ).createBudget;
 }
 const notifications = (alertId: string) => (s.app.services.db.orm.em.fork() as EntityManager).find(AlertNotification, { alertId });
 const allSent = (alertId: string) => async () => {
@@ -62,15 +73,22 @@ describe('alert delivery', () => {
     const [, critical] = await raise(s, [await movement(s, b.id, '476', { actionTaken: 'fallback:deepseek/deepseek-chat' })]);
     expect(critical.alertType).toBe('CRITICAL');
     const rows = await waitFor(allSent(critical.id), 15_000, 'all notifications sent');
-    expect(rows.map((r) => `${r.channel}:${r.recipient}`).sort()).toEqual(
-      ['ALERTMANAGER:default', 'EMAIL:ops@example.com', 'PAGERDUTY:default', 'SLACK:#cost-alerts', 'WEBHOOK:default'],
-    );
+    expect(rows.map((r) => `${r.channel}:${r.recipient}`).sort()).toEqual([
+      'ALERTMANAGER:default',
+      'EMAIL:ops@example.com',
+      'PAGERDUTY:default',
+      'SLACK:#cost-alerts',
+      'WEBHOOK:default',
+    ]);
 
     const [sl] = forAlert(slack, critical.id);
     expect(sl.path).toBe('/services/T000/B000/XXX');
     const slackMsg = sl.json as { channel: string; text: string; blocks: { type: string; fields?: { text: string }[] }[] };
     expect(slackMsg.channel).toBe('#cost-alerts');
-    const fields = slackMsg.blocks.flatMap((x) => x.fields ?? []).map((f) => f.text).join('\n');
+    const fields = slackMsg.blocks
+      .flatMap((x) => x.fields ?? [])
+      .map((f) => f.text)
+      .join('\n');
     expect(fields).toContain(b.name);
     expect(fields).toContain('$476.00 of $500.00');
     expect(fields).toContain('95.2%');
@@ -79,7 +97,9 @@ describe('alert delivery', () => {
 
     const [p] = forAlert(pd, critical.id);
     expect(p.json).toMatchObject({
-      routing_key: 'pd-routing-key', event_action: 'trigger', dedup_key: `budget-gateway-alert-${critical.id}`,
+      routing_key: 'pd-routing-key',
+      event_action: 'trigger',
+      dedup_key: `budget-gateway-alert-${critical.id}`,
       payload: { severity: 'critical', source: 'budget-gateway' },
     });
     expect((p.json as { payload: { summary: string } }).payload.summary).toContain(`Budget '${b.name}' reached 95.2%`);
@@ -97,7 +117,11 @@ describe('alert delivery', () => {
     expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
     expect(h.headers['x-signature']).toBe(`sha256=${createHmac('sha256', SECRET).update(`${ts}.${h.body}`).digest('hex')}`);
     const hookRow = rows.find((r) => r.channel === 'WEBHOOK')!;
-    expect(h.json).toMatchObject({ event: 'alert.raised', deliveryId: hookRow.id, alert: { id: critical.id, alertType: 'CRITICAL', budget: { id: b.id } } });
+    expect(h.json).toMatchObject({
+      event: 'alert.raised',
+      deliveryId: hookRow.id,
+      alert: { id: critical.id, alertType: 'CRITICAL', budget: { id: b.id } },
+    });
     expect(h.headers).toMatchObject({ 'x-delivery-id': hookRow.id, 'x-delivery-attempt': '1' });
 
     const mail = smtp.mails.find((x) => x.raw.includes(critical.id));
@@ -114,17 +138,26 @@ describe('alert delivery', () => {
     const b = await budgetWith(['EMAIL'], ['ops@example.com']);
     // As a budget from before recipients were validated could hold them (createBudget now refuses these).
     const em = s.app.services.db.orm.em.fork() as EntityManager;
-    await em.execute('update budget set alert_recipients = array[?, ?, ?] where id = ?', ['ops@example.com', 'Display<attacker@evil.com>', 'evil,ops2@example.com', b.id]);
+    await em.execute('update budget set alert_recipients = array[?, ?, ?] where id = ?', [
+      'ops@example.com',
+      'Display<attacker@evil.com>',
+      'evil,ops2@example.com',
+      b.id,
+    ]);
     const [warning] = await raise(s, [await movement(s, b.id, '410')]);
     const rows = await waitFor(allSent(warning.id), 15_000, 'warning sent');
     expect(rows.map((r) => `${r.channel}:${r.recipient}`)).toEqual(['EMAIL:ops@example.com']);
     // An outbox row naming such a recipient (written before the upgrade) is refused at send, never delivered.
     const bad = Object.assign(new AlertNotification(), { alertId: warning.id, channel: 'EMAIL', recipient: 'Display<attacker@evil.com>' });
     await em.persistAndFlush(bad);
-    const failed = await waitFor(async () => {
-      const r = await (s.app.services.db.orm.em.fork() as EntityManager).findOneOrFail(AlertNotification, { id: bad.id });
-      return r.lastError ? r : null;
-    }, 15_000, 'the bad row attempted');
+    const failed = await waitFor(
+      async () => {
+        const r = await (s.app.services.db.orm.em.fork() as EntityManager).findOneOrFail(AlertNotification, { id: bad.id });
+        return r.lastError ? r : null;
+      },
+      15_000,
+      'the bad row attempted',
+    );
     expect(failed.lastError).toMatch(/not one plain e-mail address/);
     const to = smtp.mails.filter((m) => m.raw.includes(warning.id)).flatMap((m) => m.to);
     expect(to).toEqual(['ops@example.com']);
@@ -192,10 +225,14 @@ describe('alert delivery', () => {
 
       const late = await httpReceiver(port);
       try {
-        const [row] = await waitFor(async () => {
-          await d.runOnce();
-          return allSent(w.id)();
-        }, 15_000, 'late webhook delivery');
+        const [row] = await waitFor(
+          async () => {
+            await d.runOnce();
+            return allSent(w.id)();
+          },
+          15_000,
+          'late webhook delivery',
+        );
         expect(row.attempts).toBe(2);
         expect(forAlert(late, w.id)).toHaveLength(1);
       } finally {
@@ -212,10 +249,14 @@ describe('alert delivery', () => {
       expect((await notifications(w.id))[0]).toMatchObject({ status: 'PENDING', attempts: 1 });
       const late = await smtpReceiver(port);
       try {
-        await waitFor(async () => {
-          await d.runOnce();
-          return allSent(w.id)();
-        }, 15_000, 'late e-mail delivery');
+        await waitFor(
+          async () => {
+            await d.runOnce();
+            return allSent(w.id)();
+          },
+          15_000,
+          'late e-mail delivery',
+        );
         expect(late.mails.filter((m) => m.raw.includes(w.id)).map((m) => m.to)).toEqual([['late@example.com']]);
       } finally {
         await late.close();
@@ -230,12 +271,19 @@ describe('alert delivery', () => {
       await d.runOnce();
       const [timedOut] = await notifications(w.id);
       expect(timedOut).toMatchObject({ status: 'PENDING', attempts: 1 });
-      const [row] = await waitFor(async () => {
-        await d.runOnce();
-        return allSent(w.id)();
-      }, 15_000, 'second attempt');
+      const [row] = await waitFor(
+        async () => {
+          await d.runOnce();
+          return allSent(w.id)();
+        },
+        15_000,
+        'second attempt',
+      );
       const posts = forAlert(hook, w.id);
-      expect(posts.map((p) => [p.headers['x-delivery-id'], p.headers['x-delivery-attempt']])).toEqual([[row.id, '1'], [row.id, '2']]);
+      expect(posts.map((p) => [p.headers['x-delivery-id'], p.headers['x-delivery-attempt']])).toEqual([
+        [row.id, '1'],
+        [row.id, '2'],
+      ]);
       expect(posts[0].json).toEqual(posts[1].json);
     });
 
@@ -244,11 +292,15 @@ describe('alert delivery', () => {
       const d = dispatcher({ webhookUrl: `http://127.0.0.1:${port}/never`, maxAttempts: 2 });
       const b = await budgetWith(['WEBHOOK']);
       const [w] = await raise(s, [await movement(s, b.id, '400')]);
-      const [row] = await waitFor(async () => {
-        await d.runOnce();
-        const rows = await notifications(w.id);
-        return rows[0]?.status === 'FAILED' ? rows : null;
-      }, 15_000, 'FAILED');
+      const [row] = await waitFor(
+        async () => {
+          await d.runOnce();
+          const rows = await notifications(w.id);
+          return rows[0]?.status === 'FAILED' ? rows : null;
+        },
+        15_000,
+        'FAILED',
+      );
       expect(row.attempts).toBe(2);
       expect(row.lastError).toBeTruthy();
     });

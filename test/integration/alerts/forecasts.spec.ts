@@ -48,7 +48,11 @@ describe('FORECAST alerts', () => {
   const h = (n: number) => new Date(Date.UTC(2026, 2, 10, n));
 
   it('raises once per budget and period when the projection crosses the limit, with the exhaustion time in the message', async () => {
-    const b = await budget({ budgetName: 'forecast-user', budgetType: 'USER', userId: 'fc-user', limitPeriod: 'DAILY', limitValue: 20 }, '12', AT);
+    const b = await budget(
+      { budgetName: 'forecast-user', budgetType: 'USER', userId: 'fc-user', limitPeriod: 'DAILY', limitValue: 20 },
+      '12',
+      AT,
+    );
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-user' }, '1');
     // Another user's spend is not this budget's scope.
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-other' }, '100');
@@ -56,15 +60,36 @@ describe('FORECAST alerts', () => {
     await fx.s.app.services.alerts.checkForecasts([b], new Date(AT.getTime() + 60_000));
     const [a, ...more] = await forecastAlerts(b.id);
     expect(more).toHaveLength(0);
-    expect(a).toMatchObject({ alertType: 'FORECAST', severity: 'WARNING', status: 'ACTIVE', usagePercentage: 60, userId: 'fc-user', periodStart: h(0) });
-    expect(a.message).toBe("Budget 'forecast-user' is projected to reach its limit at 2026-03-10 20:00 UTC: $24.00 by the end of daily 2026-03-10 against $20.00 (now $12.00, 60%, user fc-user)");
+    expect(a).toMatchObject({
+      alertType: 'FORECAST',
+      severity: 'WARNING',
+      status: 'ACTIVE',
+      usagePercentage: 60,
+      userId: 'fc-user',
+      periodStart: h(0),
+    });
+    expect(a.message).toBe(
+      "Budget 'forecast-user' is projected to reach its limit at 2026-03-10 20:00 UTC: $24.00 by the end of daily 2026-03-10 against $20.00 (now $12.00, 60%, user fc-user)",
+    );
   });
 
   it('stays quiet under the limit, early in the period, and for budgets already over (EXCEEDED covers them)', async () => {
-    const under = await budget({ budgetName: 'forecast-under', budgetType: 'PROJECT', projectId: 'fc-p1', limitPeriod: 'DAILY', limitValue: 30 }, '12', AT);
+    const under = await budget(
+      { budgetName: 'forecast-under', budgetType: 'PROJECT', projectId: 'fc-p1', limitPeriod: 'DAILY', limitValue: 30 },
+      '12',
+      AT,
+    );
     for (let i = 7; i < 12; i++) await rollup(h(i), { projectId: 'fc-p1' }, '1');
-    const over = await budget({ budgetName: 'forecast-over', budgetType: 'PROJECT', projectId: 'fc-p2', limitPeriod: 'DAILY', limitValue: 10 }, '12', AT);
-    const early = await budget({ budgetName: 'forecast-early', budgetType: 'PROJECT', projectId: 'fc-p3', limitPeriod: 'DAILY', limitValue: 1 }, '0.5', h(2));
+    const over = await budget(
+      { budgetName: 'forecast-over', budgetType: 'PROJECT', projectId: 'fc-p2', limitPeriod: 'DAILY', limitValue: 10 },
+      '12',
+      AT,
+    );
+    const early = await budget(
+      { budgetName: 'forecast-early', budgetType: 'PROJECT', projectId: 'fc-p3', limitPeriod: 'DAILY', limitValue: 1 },
+      '0.5',
+      h(2),
+    );
     await rollup(h(1), { projectId: 'fc-p3' }, '0.5');
     await fx.s.app.services.alerts.checkForecasts([under, over], AT);
     await fx.s.app.services.alerts.checkForecasts([early], h(2)); // 2 h of 24 < a tenth
@@ -72,13 +97,21 @@ describe('FORECAST alerts', () => {
   });
 
   it('resolves when the limit is raised past the projection, like the threshold alerts', async () => {
-    const b = await budget({ budgetName: 'forecast-raise', budgetType: 'USER', userId: 'fc-raise', limitPeriod: 'DAILY', limitValue: 20 }, '12', AT);
+    const b = await budget(
+      { budgetName: 'forecast-raise', budgetType: 'USER', userId: 'fc-raise', limitPeriod: 'DAILY', limitValue: 20 },
+      '12',
+      AT,
+    );
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-raise' }, '1');
     await fx.s.app.services.alerts.checkForecasts([b], AT);
     expect(await forecastAlerts(b.id)).toHaveLength(1);
     // A rename keeps it (the projection still crosses); raising the limit past $24 resolves it.
     const e = em();
-    await fx.s.app.services.alerts.onBudgetUpdated(e, await fx.s.app.services.budgets.update(e, b.id, { budgetName: 'forecast-raised' }), AT);
+    await fx.s.app.services.alerts.onBudgetUpdated(
+      e,
+      await fx.s.app.services.budgets.update(e, b.id, { budgetName: 'forecast-raised' }),
+      AT,
+    );
     expect((await forecastAlerts(b.id))[0].status).toBe('ACTIVE');
     await fx.s.app.services.alerts.onBudgetUpdated(e, await fx.s.app.services.budgets.update(e, b.id, { limitValue: 25 }), AT);
     expect((await forecastAlerts(b.id))[0]).toMatchObject({ status: 'RESOLVED', resolvedBy: 'system:limit-raised' });
@@ -105,22 +138,43 @@ describe('forecasts at the current time (BUDGET_FORECAST_MIN_ELAPSED=0)', () => 
   }
 
   it('is checked after a completion commits: a request that tips the projection raises FORECAST; TOTAL budgets never', async () => {
-    const total = await live({ budgetName: 'forecast-live-total', budgetType: 'USER', userId: 'fc-live', limitPeriod: 'TOTAL', limitValue: 1000 }, '999.99');
-    const daily = await live({ budgetName: 'forecast-live-daily', budgetType: 'USER', userId: 'fc-live', limitPeriod: 'DAILY', limitValue: 1000 }, '999.99');
-    ok(await now0.gql(CompleteDocument, { input: { provider: 'openai', model: 'gpt-4o-mini', userId: 'fc-live', maxTokens: 20, messages: [{ role: 'user', content: 'hi' }] } }));
-    const alerts = (id: string) => (now0.app.services.db.orm.em.fork() as EntityManager).find(CostAlert, { budgetId: id, alertType: 'FORECAST' } as never);
-    const [a] = await waitFor(async () => {
-      const rows = await alerts(daily.id);
-      return rows.length ? rows : null;
-    }, 10_000, 'a FORECAST alert');
+    const total = await live(
+      { budgetName: 'forecast-live-total', budgetType: 'USER', userId: 'fc-live', limitPeriod: 'TOTAL', limitValue: 1000 },
+      '999.99',
+    );
+    const daily = await live(
+      { budgetName: 'forecast-live-daily', budgetType: 'USER', userId: 'fc-live', limitPeriod: 'DAILY', limitValue: 1000 },
+      '999.99',
+    );
+    ok(
+      await now0.gql(CompleteDocument, {
+        input: { provider: 'openai', model: 'gpt-4o-mini', userId: 'fc-live', maxTokens: 20, messages: [{ role: 'user', content: 'hi' }] },
+      }),
+    );
+    const alerts = (id: string) =>
+      (now0.app.services.db.orm.em.fork() as EntityManager).find(CostAlert, { budgetId: id, alertType: 'FORECAST' } as never);
+    const [a] = await waitFor(
+      async () => {
+        const rows = await alerts(daily.id);
+        return rows.length ? rows : null;
+      },
+      10_000,
+      'a FORECAST alert',
+    );
     expect(a.message).toMatch(/^Budget 'forecast-live-daily' is projected to reach its limit at /);
     expect(await alerts(total.id)).toHaveLength(0);
   });
 
   it('BudgetStatus.forecast projects every visible budget in one batch: scope, unit and period as the API reads them', async () => {
     const busy = await live({ budgetName: 'gql-busy', budgetType: 'USER', userId: 'gql-busy', limitPeriod: 'WEEKLY', limitValue: 50 }, '1');
-    const quiet = await live({ budgetName: 'gql-quiet', budgetType: 'USER', userId: 'gql-quiet', limitPeriod: 'WEEKLY', limitValue: 50 }, '1');
-    const tokens = await live({ budgetName: 'gql-tokens', budgetType: 'USER', userId: 'gql-busy', limitType: 'TOKENS', limitPeriod: 'WEEKLY', limitValue: 1e9 }, '100');
+    const quiet = await live(
+      { budgetName: 'gql-quiet', budgetType: 'USER', userId: 'gql-quiet', limitPeriod: 'WEEKLY', limitValue: 50 },
+      '1',
+    );
+    const tokens = await live(
+      { budgetName: 'gql-tokens', budgetType: 'USER', userId: 'gql-busy', limitType: 'TOKENS', limitPeriod: 'WEEKLY', limitValue: 1e9 },
+      '100',
+    );
     const total = await live({ budgetName: 'gql-total', budgetType: 'GLOBAL', limitPeriod: 'TOTAL', limitValue: 50 }, '1');
     const t0 = new Date();
     const hourStart = new Date(Math.floor(t0.getTime() / HOUR) * HOUR);
@@ -139,7 +193,16 @@ describe('forecasts at the current time (BUDGET_FORECAST_MIN_ELAPSED=0)', () => 
       const at = (now: Date) => {
         const p = periodOf(b.limitPeriod, now);
         const frame = forecastFrame(b, p.start, p.end, now)!;
-        return projectBudget({ ...frame, periodStart: p.start, periodEnd: p.end, now, used: parseUnits(used), limit: parseUnits(limit), recentAmount: parseUnits(recent), minElapsed: 0 });
+        return projectBudget({
+          ...frame,
+          periodStart: p.start,
+          periodEnd: p.end,
+          now,
+          used: parseUnits(used),
+          limit: parseUnits(limit),
+          recentAmount: parseUnits(recent),
+          minElapsed: 0,
+        });
       };
       const [lo, hi] = [unitsToNumber(at(t0).forecast!), unitsToNumber(at(t1).forecast!)].sort((x, y) => x - y);
       expect(of(b.id).forecast!).toBeGreaterThanOrEqual(lo - 1e-6);

@@ -10,12 +10,25 @@ import { waitFor } from '../../utils/wait';
 export { waitFor };
 
 /** A movement of `amount` (decimal, budget's unit) on the budget's current period. */
-export async function movement(s: TestServer, budgetId: string, amount: string, patch: Partial<BudgetMovement> = {}): Promise<BudgetMovement> {
+export async function movement(
+  s: TestServer,
+  budgetId: string,
+  amount: string,
+  patch: Partial<BudgetMovement> = {},
+): Promise<BudgetMovement> {
   const em = s.app.services.db.orm.em.fork() as EntityManager;
   const budget = await em.findOneOrFail(Budget, { id: budgetId });
   return {
-    budget, periodStart: expectedPeriodStart(budget.limitPeriod, new Date()), amount: parseUnits(amount), limit: parseUnits(budget.limitValue),
-    userId: budget.userId ?? null, projectId: budget.projectId ?? null, provider: 'openai', model: 'gpt-4o', actionTaken: 'none', ...patch,
+    budget,
+    periodStart: expectedPeriodStart(budget.limitPeriod, new Date()),
+    amount: parseUnits(amount),
+    limit: parseUnits(budget.limitValue),
+    userId: budget.userId ?? null,
+    projectId: budget.projectId ?? null,
+    provider: 'openai',
+    model: 'gpt-4o',
+    actionTaken: 'none',
+    ...patch,
   };
 }
 

@@ -4,7 +4,12 @@ import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger } from '../../../src/common/logger';
-import { AlertRaisedDocument, CreateBudgetDocument, type AlertRaisedSubscription, type AlertRaisedSubscriptionVariables } from '../../generated/graphql';
+import {
+  AlertRaisedDocument,
+  CreateBudgetDocument,
+  type AlertRaisedSubscription,
+  type AlertRaisedSubscriptionVariables,
+} from '../../generated/graphql';
 import { BudgetType } from '../../../src/common/enums';
 import { onPostgres } from '../../utils/database';
 import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
@@ -30,8 +35,15 @@ interface Subscription {
  * severity). Subscribers count probes instead of recording them.
  */
 let probeAlert: string | null = null;
-const probe = (over: Partial<AlertRaisedPayload>): AlertRaisedPayload =>
-  ({ id: probeAlert!, budgetId: null, alertType: 'EXCEEDED', severity: 'CRITICAL', userId: null, projectId: null, ...over });
+const probe = (over: Partial<AlertRaisedPayload>): AlertRaisedPayload => ({
+  id: probeAlert!,
+  budgetId: null,
+  alertType: 'EXCEEDED',
+  severity: 'CRITICAL',
+  userId: null,
+  projectId: null,
+  ...over,
+});
 
 /**
  * Waits on the event instead of a fixed time: publishes the probe (again every 25 ms) on `via`
@@ -41,30 +53,47 @@ const probe = (over: Partial<AlertRaisedPayload>): AlertRaisedPayload =>
  */
 async function sync(via: TestServer, subs: Subscription[], payload: AlertRaisedPayload): Promise<void> {
   const before = subs.map((x) => x.probes);
-  await waitFor(async () => {
-    await via.app.services.alerts.live.publish(payload);
-    return subs.every((x, i) => x.probes > before[i]);
-  }, 10_000, 'the probe on every subscription');
+  await waitFor(
+    async () => {
+      await via.app.services.alerts.live.publish(payload);
+      return subs.every((x, i) => x.probes > before[i]);
+    },
+    10_000,
+    'the probe on every subscription',
+  );
 }
 
 /** Subscribes over graphql-ws and collects every event; resolves once the subscription receives `payload` (see `sync`). */
-async function subscribe(s: TestServer, variables: AlertRaisedSubscriptionVariables, payload: AlertRaisedPayload, key = ADMIN_KEY): Promise<Subscription> {
-  const client = createClient({ url: `${s.app.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, lazy: false });
+async function subscribe(
+  s: TestServer,
+  variables: AlertRaisedSubscriptionVariables,
+  payload: AlertRaisedPayload,
+  key = ADMIN_KEY,
+): Promise<Subscription> {
+  const client = createClient({
+    url: `${s.app.url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${key}` },
+    lazy: false,
+  });
   clients.push(client);
   const sub: Subscription = { events: [], errors: [], probes: 0 };
   await new Promise<void>((resolve, reject) => {
     client.on('connected', () => resolve());
     client.on('closed', (e) => reject(new Error(`closed: ${JSON.stringify(e)}`)));
   });
-  client.subscribe<AlertRaisedSubscription>({ query: print(AlertRaisedDocument), variables }, {
-    next: (r) => {
-      if (!r.data) sub.errors.push(r.errors);
-      else if (r.data.alertRaised.id === probeAlert) sub.probes++;
-      else sub.events.push(r.data.alertRaised);
+  client.subscribe<AlertRaisedSubscription>(
+    { query: print(AlertRaisedDocument), variables },
+    {
+      next: (r) => {
+        if (!r.data) sub.errors.push(r.errors);
+        else if (r.data.alertRaised.id === probeAlert) sub.probes++;
+        else sub.events.push(r.data.alertRaised);
+      },
+      error: (e) => sub.errors.push(e),
+      complete: () => undefined,
     },
-    error: (e) => sub.errors.push(e),
-    complete: () => undefined,
-  });
+  );
   await sync(s, [sub], payload);
   return sub;
 }
@@ -78,7 +107,11 @@ async function ensureProbeAlert(s: TestServer): Promise<void> {
 
 let n = 0;
 const budget = async (s: TestServer, projectId = 'project-live') =>
-  ok(await s.gql(CreateBudgetDocument, { input: { budgetName: `Live ${++n}`, budgetType: 'PROJECT', projectId, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100 } })).createBudget;
+  ok(
+    await s.gql(CreateBudgetDocument, {
+      input: { budgetName: `Live ${++n}`, budgetType: 'PROJECT', projectId, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100 },
+    }),
+  ).createBudget;
 
 // Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
 beforeEach(() => clearOfPeriodBoundary());
@@ -112,10 +145,18 @@ describe('alertRaised', () => {
   it("limits a viewer's stream to the alerts it may see", async () => {
     const mine = await budget(s, 'p-mine');
     const other = await budget(s, 'p-theirs');
-    const key = ok(await s.gql<{ createApiKey: { secret: string } }>(`mutation { createApiKey(name: "live-viewer", role: VIEWER, projectId: "p-mine") { secret } }`)).createApiKey.secret;
+    const key = ok(
+      await s.gql<{ createApiKey: { secret: string } }>(
+        `mutation { createApiKey(name: "live-viewer", role: VIEWER, projectId: "p-mine") { secret } }`,
+      ),
+    ).createApiKey.secret;
     await ensureProbeAlert(s);
     // The event carries its budget's audience (what the filter decides visibility from, without a query).
-    const p = probe({ budgetId: mine.id, projectId: 'p-mine', budget: { budgetType: BudgetType.PROJECT, userId: null, projectId: 'p-mine', scopeId: null } });
+    const p = probe({
+      budgetId: mine.id,
+      projectId: 'p-mine',
+      budget: { budgetType: BudgetType.PROJECT, userId: null, projectId: 'p-mine', scopeId: null },
+    });
     const viewer = await subscribe(s, {}, p, key);
     await raise(s, [await movement(s, other.id, '85')]);
     await raise(s, [await movement(s, mine.id, '85')]);
@@ -157,22 +198,25 @@ describe.each(transports)('alertRaised across instances ($name)', ({ env, enable
     await a?.close();
   });
 
-  (enabled ? it : it.skip)('delivers an alert raised on instance B to a subscriber on instance A, and to B’s own subscriber once', async () => {
-    // Both instances use the transport under test (8 = 2 instances × the alert and the cache-invalidation
-    // transports × subscriber and publisher connections).
-    if (connectedLog) expect(logs.filter((l) => l.includes(connectedLog))).toHaveLength(8);
-    probeAlert = null; // this pair of instances has its own database
-    await ensureProbeAlert(b);
-    const bud = await budget(b);
-    const p = probe({ budgetId: bud.id });
-    // Each subscription is listening once a probe published on B (and carried to A by the transport) reached it.
-    const onA = await subscribe(a, { budgetId: bud.id }, p);
-    await sync(b, [onA], p);
-    const onB = await subscribe(b, { budgetId: bud.id }, p);
-    const [w] = await raise(b, [await movement(b, bud.id, '80')]);
-    await sync(b, [onA, onB], p); // published after the alert, on the same paths: the alert is delivered by now, and once
-    expect(onA.events[0]).toMatchObject({ id: w.id, alertType: 'WARNING', budget: { id: bud.id } });
-    expect(onB.events).toHaveLength(1);
-    expect(onA.events).toHaveLength(1);
-  });
+  (enabled ? it : it.skip)(
+    'delivers an alert raised on instance B to a subscriber on instance A, and to B’s own subscriber once',
+    async () => {
+      // Both instances use the transport under test (8 = 2 instances × the alert and the cache-invalidation
+      // transports × subscriber and publisher connections).
+      if (connectedLog) expect(logs.filter((l) => l.includes(connectedLog))).toHaveLength(8);
+      probeAlert = null; // this pair of instances has its own database
+      await ensureProbeAlert(b);
+      const bud = await budget(b);
+      const p = probe({ budgetId: bud.id });
+      // Each subscription is listening once a probe published on B (and carried to A by the transport) reached it.
+      const onA = await subscribe(a, { budgetId: bud.id }, p);
+      await sync(b, [onA], p);
+      const onB = await subscribe(b, { budgetId: bud.id }, p);
+      const [w] = await raise(b, [await movement(b, bud.id, '80')]);
+      await sync(b, [onA, onB], p); // published after the alert, on the same paths: the alert is delivered by now, and once
+      expect(onA.events[0]).toMatchObject({ id: w.id, alertType: 'WARNING', budget: { id: bud.id } });
+      expect(onB.events).toHaveLength(1);
+      expect(onA.events).toHaveLength(1);
+    },
+  );
 });

@@ -13,17 +13,26 @@ const messages = [{ role: 'user', content: 'Name three primary colours.' }];
 const fx = useSimulatedServer({}, { now: () => clock });
 let clock = new Date('2031-03-04T09:30:00.000Z');
 
-
 let n = 0;
 const complete = (userId: string) =>
   fx.s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId } });
 const alertsOf = async (budgetId: string) =>
-  ok(await fx.s.gql(ListAlertsDocument, { budgetId, first: 100 })).alerts.map((a) => `${a.alertType}:${a.actionTaken}`).sort();
+  ok(await fx.s.gql(ListAlertsDocument, { budgetId, first: 100 }))
+    .alerts.map((a) => `${a.alertType}:${a.actionTaken}`)
+    .sort();
 
 /** A budget on `userId` whose limit is `requests` times what one request costs (measured on another user first). */
 async function budgetFor(userId: string, requests: number, patch: Record<string, unknown> = {}) {
   const one = ok(await complete(`probe-${++n}`)).complete.usage.totalCost;
-  const input = { budgetName: `alerting ${++n}`, budgetType: 'USER', userId, limitType: 'COST', limitPeriod: 'HOURLY', limitValue: unitsToNumber((BigInt(Math.round(one * 1e12)) * BigInt(requests * 10)) / 10n), ...patch };
+  const input = {
+    budgetName: `alerting ${++n}`,
+    budgetType: 'USER',
+    userId,
+    limitType: 'COST',
+    limitPeriod: 'HOURLY',
+    limitValue: unitsToNumber((BigInt(Math.round(one * 1e12)) * BigInt(requests * 10)) / 10n),
+    ...patch,
+  };
   return ok(await fx.s.gql(CreateBudgetDocument, { input: input as never })).createBudget;
 }
 
@@ -43,7 +52,14 @@ describe('threshold alerts raised by complete', () => {
     ok(await complete(user));
     expect(await alertsOf(b.id)).toHaveLength(3);
     ok(await complete(user));
-    expect(await alertsOf(b.id)).toEqual(['CRITICAL:none', 'CRITICAL:none', 'EXCEEDED:none', 'EXCEEDED:none', 'WARNING:none', 'WARNING:none']);
+    expect(await alertsOf(b.id)).toEqual([
+      'CRITICAL:none',
+      'CRITICAL:none',
+      'EXCEEDED:none',
+      'EXCEEDED:none',
+      'WARNING:none',
+      'WARNING:none',
+    ]);
     const listed = ok(await fx.s.gql(ListAlertsDocument, { budgetId: b.id, alertType: 'WARNING' })).alerts;
     expect(listed.map((a) => a.message.match(/hourly (\S+ \S+)/)?.[1]).sort()).toEqual(['2031-03-04 09:00', '2031-03-04 10:00']);
   });

@@ -63,7 +63,11 @@ export async function httpReceiver(port = 0): Promise<HttpReceiver> {
       stalls = n;
       stallMs = ms;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

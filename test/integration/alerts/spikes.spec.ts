@@ -6,7 +6,12 @@ import { ok } from '../../utils/server';
 import { useTestServer } from '../../utils/fixture';
 import { clearOfPeriodBoundary } from '../../utils/wait';
 
-const s = useTestServer({ BUDGET_SPIKE_MULTIPLIER: '3', BUDGET_SPIKE_WINDOW_HOURS: '1', BUDGET_SPIKE_MIN_BASELINE: '0.01', BUDGET_SPIKE_MIN_BASELINE_REQUESTS: '10' });
+const s = useTestServer({
+  BUDGET_SPIKE_MULTIPLIER: '3',
+  BUDGET_SPIKE_WINDOW_HOURS: '1',
+  BUDGET_SPIKE_MIN_BASELINE: '0.01',
+  BUDGET_SPIKE_MIN_BASELINE_REQUESTS: '10',
+});
 
 const HOUR = 3_600_000;
 const AT = new Date('2026-03-10T12:30:00Z');
@@ -34,7 +39,8 @@ async function steady(dims: { userId?: string; projectId?: string; service?: str
 }
 
 const spikes = (where: Record<string, unknown>) => em().find(CostAlert, { alertType: 'SPIKE', ...where } as never);
-const metric = async (name: string) => (await s.app.services.metrics.registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+const metric = async (name: string) =>
+  (await s.app.services.metrics.registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
 
 // Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
 beforeEach(() => clearOfPeriodBoundary());
@@ -76,9 +82,21 @@ describe('cost spikes', () => {
   });
 
   it('watches a budget that enables it, with its own multiplier and window, in its scope', async () => {
-    const b = ok(await s.gql(CreateBudgetDocument, {
-      input: { budgetName: 'Osteon spikes', budgetType: 'SERVICE', scopeId: 'osteon', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1000, enableSpikeDetection: true, spikeThresholdMultiplier: 2, spikeWindowHours: 2 },
-    })).createBudget;
+    const b = ok(
+      await s.gql(CreateBudgetDocument, {
+        input: {
+          budgetName: 'Osteon spikes',
+          budgetType: 'SERVICE',
+          scopeId: 'osteon',
+          limitType: 'COST',
+          limitPeriod: 'MONTHLY',
+          limitValue: 1000,
+          enableSpikeDetection: true,
+          spikeThresholdMultiplier: 2,
+          spikeWindowHours: 2,
+        },
+      }),
+    ).createBudget;
     await steady({ service: 'osteon', userId: 'u-x' }, '1', 2);
     // The last two hours: $5 against $2 per 2-hour window: 2.5× (above this budget's 2, below the default 3).
     await usage(hour(-1), { service: 'osteon', userId: 'u-y' }, '2');
@@ -90,10 +108,24 @@ describe('cost spikes', () => {
     expect(a).toMatchObject({ severity: 'WARNING', spikeMultiplier: 2.5 });
     expect(a.message).toContain("budget 'Osteon spikes' (service osteon)");
 
-    const quiet = ok(await s.gql(CreateBudgetDocument, {
-      input: { budgetName: 'Osteon no spikes', budgetType: 'SERVICE', scopeId: 'osteon', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1000, spikeThresholdMultiplier: 2, spikeWindowHours: 2 },
-    })).createBudget;
-    await s.app.services.alerts.checkSpikes({ userId: null, projectId: null, budgets: [await em().findOneOrFail(Budget, { id: quiet.id })] }, AT);
+    const quiet = ok(
+      await s.gql(CreateBudgetDocument, {
+        input: {
+          budgetName: 'Osteon no spikes',
+          budgetType: 'SERVICE',
+          scopeId: 'osteon',
+          limitType: 'COST',
+          limitPeriod: 'MONTHLY',
+          limitValue: 1000,
+          spikeThresholdMultiplier: 2,
+          spikeWindowHours: 2,
+        },
+      }),
+    ).createBudget;
+    await s.app.services.alerts.checkSpikes(
+      { userId: null, projectId: null, budgets: [await em().findOneOrFail(Budget, { id: quiet.id })] },
+      AT,
+    );
     expect(await spikes({ budgetId: quiet.id })).toHaveLength(0);
   });
 

@@ -1,6 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CostAlert } from '../../../src/alerts/cost-alert.entity';
-import { AcknowledgeAlertDocument, BudgetAlertsDocument, CreateBudgetDocument, ListAlertsDocument, ResolveAlertDocument, UpdateBudgetDocument } from '../../generated/graphql';
+import {
+  AcknowledgeAlertDocument,
+  BudgetAlertsDocument,
+  CreateBudgetDocument,
+  ListAlertsDocument,
+  ResolveAlertDocument,
+  UpdateBudgetDocument,
+} from '../../generated/graphql';
 import { ok } from '../../utils/server';
 import { useTestServer } from '../../utils/fixture';
 import { movement, raise } from './helpers';
@@ -10,7 +17,15 @@ const s = useTestServer();
 
 let n = 0;
 async function createBudget(patch: Record<string, unknown> = {}) {
-  const input = { budgetName: `Project Monthly Budget ${++n}`, budgetType: 'PROJECT', projectId: 'project-456', limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 500, ...patch };
+  const input = {
+    budgetName: `Project Monthly Budget ${++n}`,
+    budgetType: 'PROJECT',
+    projectId: 'project-456',
+    limitType: 'COST',
+    limitPeriod: 'MONTHLY',
+    limitValue: 500,
+    ...patch,
+  };
   return ok(await s.gql(CreateBudgetDocument, { input: input as never })).createBudget;
 }
 
@@ -27,11 +42,21 @@ describe('threshold alerts', () => {
     const listed = ok(await s.gql(ListAlertsDocument, { budgetId: b.id })).alerts;
     expect(listed.map((a) => a.alertType)).toEqual(['EXCEEDED', 'CRITICAL', 'WARNING']);
     expect(listed[0]).toMatchObject({
-      severity: 'CRITICAL', status: 'ACTIVE', usagePercentage: 120, currentValue: 600, limitValue: 500, projectId: 'project-456',
-      provider: 'openai', model: 'gpt-4o', actionTaken: 'blocked', budget: { id: b.id, name: b.name },
+      severity: 'CRITICAL',
+      status: 'ACTIVE',
+      usagePercentage: 120,
+      currentValue: 600,
+      limitValue: 500,
+      projectId: 'project-456',
+      provider: 'openai',
+      model: 'gpt-4o',
+      actionTaken: 'blocked',
+      budget: { id: b.id, name: b.name },
     });
     expect(listed[2].severity).toBe('WARNING');
-    expect(listed[1].message).toMatch(new RegExp(`^Budget '${b.name}' reached 120% \\(\\$600\\.00 of \\$500\\.00, monthly \\d{4}-\\d{2}, project project-456\\)`));
+    expect(listed[1].message).toMatch(
+      new RegExp(`^Budget '${b.name}' reached 120% \\(\\$600\\.00 of \\$500\\.00, monthly \\d{4}-\\d{2}, project project-456\\)`),
+    );
   });
 
   it('raises only the thresholds reached, exactly at the boundary', async () => {
@@ -45,7 +70,12 @@ describe('threshold alerts', () => {
     const b = await createBudget();
     const m = await movement(s, b.id, '480');
     const results = await Promise.all([raise(s, [m]), raise(s, [m])]);
-    expect(results.flat().map((a) => a.alertType).sort()).toEqual(['CRITICAL', 'WARNING']);
+    expect(
+      results
+        .flat()
+        .map((a) => a.alertType)
+        .sort(),
+    ).toEqual(['CRITICAL', 'WARNING']);
     const em = s.app.services.db.orm.em.fork() as EntityManager;
     expect(await em.count(CostAlert, { budgetId: b.id })).toBe(2);
   });
@@ -59,10 +89,12 @@ describe('threshold alerts', () => {
     const b = await createBudget();
     const m = await movement(s, b.id, '600');
     const em = s.app.services.db.orm.em.fork() as EntityManager;
-    await expect(em.transactional(async (tem) => {
-      await s.app.services.alerts.raiseThresholdAlerts(tem as EntityManager, [m]);
-      throw new Error('settle failed');
-    })).rejects.toThrow('settle failed');
+    await expect(
+      em.transactional(async (tem) => {
+        await s.app.services.alerts.raiseThresholdAlerts(tem as EntityManager, [m]);
+        throw new Error('settle failed');
+      }),
+    ).rejects.toThrow('settle failed');
     expect(await em.count(CostAlert, { budgetId: b.id })).toBe(0);
     expect(await raise(s, [m])).toHaveLength(3);
   });
@@ -80,7 +112,9 @@ describe('threshold alerts', () => {
     expect(row.acknowledgedBy).toMatch(/env-admin|admin/i);
     expect(row.resolvedBy).toBe(row.acknowledgedBy);
     expect((await s.gql(AcknowledgeAlertDocument, { id: w.id })).errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect((await s.gql(ResolveAlertDocument, { id: '00000000-0000-0000-0000-000000000000' })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    expect((await s.gql(ResolveAlertDocument, { id: '00000000-0000-0000-0000-000000000000' })).errors?.[0].extensions?.code).toBe(
+      'NOT_FOUND',
+    );
     expect(ok(await s.gql(ListAlertsDocument, { budgetId: b.id, status: 'RESOLVED' })).alerts.map((a) => a.id)).toEqual([w.id]);
   });
 
@@ -89,7 +123,11 @@ describe('threshold alerts', () => {
     // The ledger holds the figure onBudgetUpdated re-reads.
     const em = s.app.services.db.orm.em.fork() as EntityManager;
     const m = await movement(s, b.id, '480');
-    await em.execute('insert into budget_ledger (budget_id, period_start, used, reserved) values (?, ?, ?, 0)', [b.id, m.periodStart, '480']);
+    await em.execute('insert into budget_ledger (budget_id, period_start, used, reserved) values (?, ?, ?, 0)', [
+      b.id,
+      m.periodStart,
+      '480',
+    ]);
     expect((await raise(s, [m])).map((a) => a.alertType)).toEqual(['WARNING', 'CRITICAL']);
     ok(await s.gql(UpdateBudgetDocument, { id: b.id, input: { limitValue: 550 } }));
     const statuses = ok(await s.gql(BudgetAlertsDocument, { id: b.id })).budget!.alerts.map((a) => `${a.alertType}:${a.status}`);
@@ -112,19 +150,26 @@ describe('threshold alerts', () => {
     expect(crit.map((a) => a.alertType).sort()).toEqual(['CRITICAL', 'EXCEEDED']);
     expect(ok(await s.gql(ListAlertsDocument, { budgetId: b.id, alertType: 'WARNING' })).alerts).toHaveLength(1);
     expect(ok(await s.gql(ListAlertsDocument, { budgetId: b.id, first: 1 })).alerts.map((a) => a.alertType)).toEqual(['EXCEEDED']);
-    expect((await s.gql(ListAlertsDocument, { first: 501 })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    expect((await s.gql(ListAlertsDocument, { first: 501 })).errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+    });
   });
 
   it('shows a viewer only the alerts of budgets it may see', async () => {
     const mine = await createBudget({ projectId: 'p-viewer' });
     const other = await createBudget({ projectId: 'p-other' });
     await raise(s, [await movement(s, mine.id, '410'), await movement(s, other.id, '410')]);
-    const key = ok(await s.gql<{ createApiKey: { secret: string } }>(
-      `mutation { createApiKey(name: "viewer-p", role: VIEWER, projectId: "p-viewer") { secret } }`,
-    )).createApiKey.secret;
+    const key = ok(
+      await s.gql<{ createApiKey: { secret: string } }>(
+        `mutation { createApiKey(name: "viewer-p", role: VIEWER, projectId: "p-viewer") { secret } }`,
+      ),
+    ).createApiKey.secret;
     const seen = ok(await s.gql(ListAlertsDocument, { first: 500 }, key)).alerts.map((a) => a.budget?.id);
     expect(seen).toContain(mine.id);
     expect(seen).not.toContain(other.id);
-    expect((await s.gql(AcknowledgeAlertDocument, { id: '00000000-0000-0000-0000-000000000000' }, key)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await s.gql(AcknowledgeAlertDocument, { id: '00000000-0000-0000-0000-000000000000' }, key)).errors?.[0].extensions?.code).toBe(
+      'FORBIDDEN',
+    );
   });
 });

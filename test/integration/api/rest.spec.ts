@@ -12,7 +12,10 @@ let bobBudget: string;
 let aliceKey: string;
 let serviceKey: string;
 
-async function get(path: string, key: string | null = ADMIN_KEY): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string; field?: string } } }> {
+async function get(
+  path: string,
+  key: string | null = ADMIN_KEY,
+): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string; field?: string } } }> {
   const res = await fetch(`${s.app.url}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   return { status: res.status, body: (await res.json()) as never };
@@ -24,8 +27,20 @@ async function addAlert(budgetId: string | null, extra: Record<string, unknown>)
   await em.execute(
     `insert into cost_alert (id, dedup_key, budget_id, alert_type, severity, status, message, user_id, project_id, current_value, limit_value, created_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [id, id, budgetId, extra.alertType ?? 'WARNING', extra.severity ?? 'WARNING', extra.status ?? 'ACTIVE', 'msg', extra.userId ?? null, null, '8.5', '10',
-      extra.createdAt ?? new Date().toISOString()],
+    [
+      id,
+      id,
+      budgetId,
+      extra.alertType ?? 'WARNING',
+      extra.severity ?? 'WARNING',
+      extra.status ?? 'ACTIVE',
+      'msg',
+      extra.userId ?? null,
+      null,
+      '8.5',
+      '10',
+      extra.createdAt ?? new Date().toISOString(),
+    ],
   );
   return id;
 }
@@ -33,7 +48,8 @@ async function addAlert(budgetId: string | null, extra: Record<string, unknown>)
 beforeAll(async () => {
   s = await startTestServer();
   const mk = async (input: Record<string, unknown>) =>
-    ok(await s.gql(CreateBudgetDocument, { input: { limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10, ...input } as never })).createBudget.id;
+    ok(await s.gql(CreateBudgetDocument, { input: { limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10, ...input } as never }))
+      .createBudget.id;
   aliceBudget = await mk({ budgetName: 'alice', budgetType: 'USER', userId: 'alice' });
   bobBudget = await mk({ budgetName: 'bob', budgetType: 'USER', userId: 'bob' });
   globalBudget = await mk({ budgetName: 'global', budgetType: 'GLOBAL', limitValue: 1000 });
@@ -60,13 +76,23 @@ describe('REST wrappers', () => {
   it('GET /api/budgets/:id returns the GraphQL Budget fields with status', async () => {
     const r = await get(`/api/budgets/${aliceBudget}`);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ id: aliceBudget, name: 'alice', budgetType: 'USER', userId: 'alice', limitValue: 10, limitPeriod: 'MONTHLY' });
+    expect(r.body).toMatchObject({
+      id: aliceBudget,
+      name: 'alice',
+      budgetType: 'USER',
+      userId: 'alice',
+      limitValue: 10,
+      limitPeriod: 'MONTHLY',
+    });
     expect(r.body.status).toMatchObject({ used: 0, reserved: 0, remaining: 10, usagePercentage: 0, state: 'OK' });
     expect(r.body).not.toHaveProperty('entity');
   });
 
   it('answers 401 without a key, 404 for unknown or invisible budgets', async () => {
-    expect(await get(`/api/budgets/${aliceBudget}`, null)).toEqual({ status: 401, body: { error: { code: 'UNAUTHENTICATED', message: expect.any(String) } } });
+    expect(await get(`/api/budgets/${aliceBudget}`, null)).toEqual({
+      status: 401,
+      body: { error: { code: 'UNAUTHENTICATED', message: expect.any(String) } },
+    });
     expect((await get(`/api/budgets/${aliceBudget}`, 'bgw_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).status).toBe(401);
     expect((await get(`/api/budgets/${randomUUID()}`)).body.error?.code).toBe('NOT_FOUND');
     expect((await get(`/api/budgets/${bobBudget}`, aliceKey)).status).toBe(404);
@@ -80,7 +106,8 @@ describe('REST wrappers', () => {
     const usage = daily.body.usage as { period: string; requestCount: number; totalCost: number }[];
     expect(usage).toHaveLength(7); // end_date as a date is inclusive
     expect(usage.filter((u) => u.requestCount > 0).map((u) => [u.period, u.totalCost])).toEqual([
-      ['2025-03-03T00:00:00.000Z', 0.25], ['2025-03-04T00:00:00.000Z', 1],
+      ['2025-03-03T00:00:00.000Z', 0.25],
+      ['2025-03-04T00:00:00.000Z', 1],
     ]);
     const weekly = await get('/api/usage/user/alice?period=weekly&start_date=2025-03-01&end_date=2025-03-31');
     expect((weekly.body.usage as { period: string }[])[0].period).toBe('2025-02-24T00:00:00.000Z');
@@ -97,13 +124,16 @@ describe('REST wrappers', () => {
     // A start_date after now without end_date matches nothing; only an explicit pair out of order is an error.
     expect(await get('/api/usage/user/alice?start_date=2999-01-01')).toMatchObject({ status: 200, body: { usage: [] } });
     expect(await get('/api/usage/breakdown?start_date=2999-01-01')).toMatchObject({ status: 200, body: { breakdown: [] } });
-    expect((await get('/api/usage/user/alice?start_date=2025-03-07&end_date=2025-03-01')).body.error).toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect((await get('/api/usage/user/alice?start_date=2025-03-07&end_date=2025-03-01')).body.error).toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
   });
 
   it('GET /api/usage/breakdown lists providers and models, most expensive first', async () => {
     const all = await get('/api/usage/breakdown?start_date=2025-03-01&end_date=2025-03-31');
     expect((all.body.breakdown as { period: string; totalCost: number }[]).map((b) => [b.period, b.totalCost])).toEqual([
-      ['openai/gpt-4o', 5.25], ['anthropic/claude-3-5-haiku', 1],
+      ['openai/gpt-4o', 5.25],
+      ['anthropic/claude-3-5-haiku', 1],
     ]);
     const alice = await get('/api/usage/breakdown?user_id=alice&start_date=2025-03-01&end_date=2025-03-31');
     expect((alice.body.breakdown as { period: string }[]).map((b) => b.period)).toEqual(['anthropic/claude-3-5-haiku', 'openai/gpt-4o']);
@@ -115,8 +145,12 @@ describe('REST wrappers', () => {
     const all = await get('/api/alerts');
     expect((all.body.alerts as { alertType: string }[]).map((a) => a.alertType)).toEqual(['SPIKE', 'WARNING', 'CRITICAL', 'WARNING']);
     const critical = await get('/api/alerts?severity=critical');
-    expect(critical.body.alerts).toEqual([expect.objectContaining({ severity: 'CRITICAL', budgetId: bobBudget, currentValue: 8.5, limitValue: 10 })]);
-    expect(((await get('/api/alerts?status=RESOLVED')).body.alerts as { budgetId: string }[]).map((a) => a.budgetId)).toEqual([globalBudget]);
+    expect(critical.body.alerts).toEqual([
+      expect.objectContaining({ severity: 'CRITICAL', budgetId: bobBudget, currentValue: 8.5, limitValue: 10 }),
+    ]);
+    expect(((await get('/api/alerts?status=RESOLVED')).body.alerts as { budgetId: string }[]).map((a) => a.budgetId)).toEqual([
+      globalBudget,
+    ]);
     const mine = await get('/api/alerts', aliceKey);
     expect((mine.body.alerts as { budgetId: string | null }[]).map((a) => a.budgetId)).toEqual([null, globalBudget, aliceBudget]);
     const svc = await get('/api/alerts', serviceKey);

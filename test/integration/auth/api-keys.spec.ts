@@ -23,14 +23,18 @@ describe('API keys', () => {
     const m = /^bgw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(createApiKey.secret);
     expect(m).not.toBeNull();
     expect(Buffer.from(m![2], 'base64url').length).toBeGreaterThanOrEqual(32);
-    const rows = await s.app.services.db.orm.em.fork().getConnection().execute<{ prefix: string; secret_hash: string }[]>(
-      'select * from api_key where id = ?', [createApiKey.apiKey.id],
-    );
+    const rows = await s.app.services.db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ prefix: string; secret_hash: string }[]>('select * from api_key where id = ?', [createApiKey.apiKey.id]);
     expect(JSON.stringify(rows)).not.toContain(m![2]);
     expect(rows[0].secret_hash).toBe(createHash('sha256').update(createApiKey.secret).digest('hex'));
     const again = ok(await s.gql(CreateApiKeyDocument, { name: 'svc2', role: 'SERVICE', service: 'osteon' })).createApiKey.secret;
     expect(again).not.toBe(createApiKey.secret);
-    expect(ok(await s.gql(ListApiKeysDocument)).apiKeys.find((k) => k.id === createApiKey.apiKey.id)).toMatchObject({ role: 'SERVICE', service: 'osteon' });
+    expect(ok(await s.gql(ListApiKeysDocument)).apiKeys.find((k) => k.id === createApiKey.apiKey.id)).toMatchObject({
+      role: 'SERVICE',
+      service: 'osteon',
+    });
   });
 
   it('refuses a key whose secret differs from the stored one even when the prefix matches', async () => {

@@ -57,11 +57,16 @@ function sample(type: GraphQLInputType): unknown {
   }
   if (isScalarType(t)) {
     switch (t.name) {
-      case 'ID': return '00000000-0000-4000-8000-000000000000';
-      case 'String': return 'x';
-      case 'Boolean': return true;
-      case 'DateTime': return '2025-01-01T00:00:00.000Z';
-      default: return 1; // Int, Float, SafeInt
+      case 'ID':
+        return '00000000-0000-4000-8000-000000000000';
+      case 'String':
+        return 'x';
+      case 'Boolean':
+        return true;
+      case 'DateTime':
+        return '2025-01-01T00:00:00.000Z';
+      default:
+        return 1; // Int, Float, SafeInt
     }
   }
   throw new Error(`no sample for ${String(t)}`);
@@ -100,7 +105,9 @@ describe('role matrix: every root field of the emitted schema x every role', () 
   beforeAll(async () => {
     s = await startTestServer();
     keys.ADMIN = ADMIN_KEY;
-    keys.SERVICE = ok(await s.gql(CreateApiKeyDocument, { name: 'matrix service', role: 'SERVICE', service: 'osteon' })).createApiKey.secret;
+    keys.SERVICE = ok(
+      await s.gql(CreateApiKeyDocument, { name: 'matrix service', role: 'SERVICE', service: 'osteon' }),
+    ).createApiKey.secret;
     keys.VIEWER = ok(await s.gql(CreateApiKeyDocument, { name: 'matrix viewer', role: 'VIEWER', userId: 'alice' })).createApiKey.secret;
   });
   afterAll(async () => {
@@ -123,12 +130,18 @@ describe('role matrix: every root field of the emitted schema x every role', () 
     const refused = await Promise.race([conn.connected.then(() => null), conn.closed]);
     if (refused !== null) return refused === 4403 ? ['FORBIDDEN'] : [`CLOSED ${refused}`];
     const codes: string[] = [];
-    const unsubscribe = conn.client.subscribe({ query, variables }, {
-      next: (v) => codes.push(...(v.errors ?? []).map((e) => String(e.extensions?.code))),
-      error: (e) => codes.push(...(Array.isArray(e) ? e.map((x: { extensions?: { code?: string } }) => String(x.extensions?.code)) : ['CLOSED'])),
-      complete: () => undefined,
-    });
-    await new Promise<void>((done, fail) => conn.client.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: fail, complete: done }));
+    const unsubscribe = conn.client.subscribe(
+      { query, variables },
+      {
+        next: (v) => codes.push(...(v.errors ?? []).map((e) => String(e.extensions?.code))),
+        error: (e) =>
+          codes.push(...(Array.isArray(e) ? e.map((x: { extensions?: { code?: string } }) => String(x.extensions?.code)) : ['CLOSED'])),
+        complete: () => undefined,
+      },
+    );
+    await new Promise<void>((done, fail) =>
+      conn.client.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: fail, complete: done }),
+    );
     unsubscribe();
     return codes;
   }

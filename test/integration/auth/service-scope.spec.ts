@@ -1,7 +1,14 @@
 import { Writable } from 'node:stream';
 import { generateSecret } from '../../../src/auth/api-key.service';
 import { createLogger } from '../../../src/common/logger';
-import { BudgetStatusDocument, CompleteDocument, CreateApiKeyDocument, CreateBudgetDocument, ListBudgetsDocument, UsageRecordsDocument } from '../../generated/graphql';
+import {
+  BudgetStatusDocument,
+  CompleteDocument,
+  CreateApiKeyDocument,
+  CreateBudgetDocument,
+  ListBudgetsDocument,
+  UsageRecordsDocument,
+} from '../../generated/graphql';
 import { onPostgres } from '../../utils/database';
 import { useSimulatedServer } from '../../utils/fixture';
 import { simulatorEnv } from '../../utils/providers';
@@ -19,10 +26,13 @@ let legacy: { id: string; secret: string };
 
 beforeAll(async () => {
   const { secret, prefix, hash } = generateSecret();
-  const rows = await fx.s.app.services.db.orm.em.fork().getConnection().execute<{ id: string }[]>(
-    `insert into api_key (id, name, role, prefix, secret_hash, created_at) values (gen_random_uuid(), 'legacy svc', 'SERVICE', ?, ?, now()) returning id`,
-    [prefix, hash],
-  );
+  const rows = await fx.s.app.services.db.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ id: string }[]>(
+      `insert into api_key (id, name, role, prefix, secret_hash, created_at) values (gen_random_uuid(), 'legacy svc', 'SERVICE', ?, ?, now()) returning id`,
+      [prefix, hash],
+    );
   legacy = { id: rows[0].id, secret };
 });
 
@@ -31,7 +41,11 @@ const complete = (input: Record<string, unknown>, key?: string) =>
   fx.s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...input } as never }, key);
 let n = 0;
 const budget = async (input: Record<string, unknown>) =>
-  ok(await fx.s.gql(CreateBudgetDocument, { input: { budgetName: `scope ${++n}`, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as never })).createBudget;
+  ok(
+    await fx.s.gql(CreateBudgetDocument, {
+      input: { budgetName: `scope ${++n}`, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as never,
+    }),
+  ).createBudget;
 
 describe('a SERVICE key bound to no service', () => {
   it('cannot be created', async () => {
@@ -55,7 +69,10 @@ describe('a SERVICE key bound to no service', () => {
     for (const path of ['/api/usage/breakdown', '/api/alerts']) {
       const res = await fetch(`${fx.s.app.url}${path}`, { headers: { authorization: `Bearer ${legacy.secret}` } });
       expect(res.status).toBe(403);
-      expect(((await res.json()) as { error: { code: string; reason: string } }).error).toMatchObject({ code: 'FORBIDDEN', reason: 'SERVICE_KEY_UNBOUND' });
+      expect(((await res.json()) as { error: { code: string; reason: string } }).error).toMatchObject({
+        code: 'FORBIDDEN',
+        reason: 'SERVICE_KEY_UNBOUND',
+      });
     }
     expect(await connectWs(fx.s.app.url, legacy.secret).closed).toBe(4403);
   });
@@ -65,7 +82,9 @@ describe('a SERVICE key bound to no service', () => {
     const log = createLogger('warn', new Writable({ write: (chunk: Buffer, _e, done) => (logs.push(chunk.toString()), done()) }));
     const again = await startTestServer(simulatorEnv(fx.sim), { db: fx.s.db, log });
     await again.close();
-    const line = logs.map((l) => JSON.parse(l) as { msg: string; keys?: { id: string; name: string }[] }).find((l) => /bound to no service/.test(l.msg));
+    const line = logs
+      .map((l) => JSON.parse(l) as { msg: string; keys?: { id: string; name: string }[] })
+      .find((l) => /bound to no service/.test(l.msg));
     expect(line?.keys).toEqual([{ id: legacy.id, name: 'legacy svc' }]);
   });
 });

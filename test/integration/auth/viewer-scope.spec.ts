@@ -10,7 +10,8 @@ let serviceKey: string;
 beforeAll(async () => {
   s = await startTestServer();
   const base = { limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 100 } as const;
-  const make = async (input: Record<string, unknown>) => ok(await s.gql(CreateBudgetDocument, { input: { ...base, ...input } as never })).createBudget.id;
+  const make = async (input: Record<string, unknown>) =>
+    ok(await s.gql(CreateBudgetDocument, { input: { ...base, ...input } as never })).createBudget.id;
   ids.alice = await make({ budgetName: 'alice', budgetType: 'USER', userId: 'alice' });
   ids.bob = await make({ budgetName: 'bob', budgetType: 'USER', userId: 'bob' });
   ids.global = await make({ budgetName: 'global', budgetType: 'GLOBAL' });
@@ -28,7 +29,9 @@ beforeEach(() => clearOfPeriodBoundary());
 
 describe('what a scoped key may read of budgets', () => {
   it("a viewer bound to alice lists alice's USER budgets and GLOBAL ones only", async () => {
-    const names = ok(await s.gql(ListBudgetsDocument, {}, aliceKey)).budgets.map((b) => b.name).sort();
+    const names = ok(await s.gql(ListBudgetsDocument, {}, aliceKey))
+      .budgets.map((b) => b.name)
+      .sort();
     expect(names).toEqual(['alice', 'global']);
   });
 
@@ -45,7 +48,9 @@ describe('what a scoped key may read of budgets', () => {
   });
 
   it('a service key sees its service budgets and GLOBAL ones', async () => {
-    const names = ok(await s.gql(ListBudgetsDocument, {}, serviceKey)).budgets.map((b) => b.name).sort();
+    const names = ok(await s.gql(ListBudgetsDocument, {}, serviceKey))
+      .budgets.map((b) => b.name)
+      .sort();
     expect(names).toEqual(['global', 'service osteon']);
     expect(ok(await s.gql(GetBudgetDocument, { id: ids.alice }, serviceKey)).budget).toBeNull();
   });

@@ -36,17 +36,24 @@ async function viewerKey(projectId: string): Promise<string> {
 
 let n = 0;
 async function budget(projectId: string): Promise<string> {
-  return ok(await s.gql(CreateBudgetDocument, { input: { budgetName: `fan ${++n}`, budgetType: 'PROJECT', projectId, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100 } })).createBudget.id;
+  return ok(
+    await s.gql(CreateBudgetDocument, {
+      input: { budgetName: `fan ${++n}`, budgetType: 'PROJECT', projectId, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100 },
+    }),
+  ).createBudget.id;
 }
 
 /** Opens an alertRaised subscription that records the ids it receives, or the error it failed with. */
 function subscribe(client: Client) {
   const got = { ids: [] as string[], error: null as unknown };
-  const dispose = client.subscribe<{ alertRaised: { id: string } }>({ query: 'subscription { alertRaised { id } }' }, {
-    next: (r) => (r.data ? got.ids.push(r.data.alertRaised.id) : (got.error = r.errors)),
-    error: (e) => (got.error = e),
-    complete: () => undefined,
-  });
+  const dispose = client.subscribe<{ alertRaised: { id: string } }>(
+    { query: 'subscription { alertRaised { id } }' },
+    {
+      next: (r) => (r.data ? got.ids.push(r.data.alertRaised.id) : (got.error = r.errors)),
+      error: (e) => (got.error = e),
+      complete: () => undefined,
+    },
+  );
   return { got, dispose };
 }
 
@@ -56,10 +63,14 @@ function subscribe(client: Client) {
  * live only once an event reached it.
  */
 async function untilDelivered(delivered: (alertId: string) => boolean, projectId = 'p-probe'): Promise<void> {
-  await waitFor(async () => {
-    const [a] = await raise(s, [await movement(s, await budget(projectId), '85')]);
-    return waitFor(() => delivered(a.id), 2_000, 'delivery').catch(() => false);
-  }, 20_000, 'a delivered alert');
+  await waitFor(
+    async () => {
+      const [a] = await raise(s, [await movement(s, await budget(projectId), '85')]);
+      return waitFor(() => delivered(a.id), 2_000, 'delivery').catch(() => false);
+    },
+    20_000,
+    'a delivered alert',
+  );
 }
 
 describe('WebSocket fan-out', () => {
@@ -83,7 +94,10 @@ describe('WebSocket fan-out', () => {
     const subs = Array.from({ length: SUBSCRIPTIONS }, () => subscribe(c.client));
     const over = subscribe(c.client);
     await waitFor(() => over.got.error, 5_000, 'the refusal');
-    expect((over.got.error as { extensions?: { code?: string } }[])[0].extensions).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', max: SUBSCRIPTIONS });
+    expect((over.got.error as { extensions?: { code?: string } }[])[0].extensions).toMatchObject({
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      max: SUBSCRIPTIONS,
+    });
     // Ending one makes room for another on the same connection (graphql-ws handles the two messages in order).
     subs[0].dispose();
     const next = subscribe(c.client);

@@ -41,7 +41,11 @@ describe('applyBudgets', () => {
 
     const updatedAt = (await rows()).map((b) => b.updatedAt.getTime());
     const second = await apply(example());
-    expect(second.map((c) => [c.action, c.changes])).toEqual([['unchanged', []], ['unchanged', []], ['unchanged', []]]);
+    expect(second.map((c) => [c.action, c.changes])).toEqual([
+      ['unchanged', []],
+      ['unchanged', []],
+      ['unchanged', []],
+    ]);
     expect(await snapshot()).toEqual(after);
     expect((await rows()).map((b) => b.updatedAt.getTime())).toEqual(updatedAt);
   });
@@ -87,7 +91,10 @@ describe('applyBudgets', () => {
     specs[2] = { ...specs[2], warningThreshold: 1.5 };
     const err = await apply(specs).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
-    expect(err).toMatchObject({ code: 'BAD_USER_INPUT', extensions: { field: 'warningThreshold', entry: 2, budgetName: 'project-456 weekly' } });
+    expect(err).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      extensions: { field: 'warningThreshold', entry: 2, budgetName: 'project-456 weekly' },
+    });
     expect((err as Error).message).toContain('warningThreshold');
     // The two valid entries before it were rolled back with it.
     expect(await rows()).toEqual([]);

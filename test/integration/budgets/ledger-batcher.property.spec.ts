@@ -27,7 +27,11 @@ const PERIOD = new Date('2031-01-01T00:00:00.000Z');
 const noAlerts: BatchAlerts = { pending: () => false, raise: async () => [] };
 const f = useMigratedDatabase();
 
-interface BudgetDef { id: string; hard: boolean; limit: bigint }
+interface BudgetDef {
+  id: string;
+  hard: boolean;
+  limit: bigint;
+}
 let budgets: BudgetDef[] = [];
 
 beforeAll(async () => {
@@ -36,7 +40,12 @@ beforeAll(async () => {
   budgets = [];
   for (const [i, hard] of [true, true, false].entries()) {
     const b = await svc.create(em, {
-      budgetName: `prop-${i}`, budgetType: BudgetType.GLOBAL, limitType: LimitType.COST, limitPeriod: LimitPeriod.TOTAL, limitValue: 40, hardLimitEnabled: hard,
+      budgetName: `prop-${i}`,
+      budgetType: BudgetType.GLOBAL,
+      limitType: LimitType.COST,
+      limitPeriod: LimitPeriod.TOTAL,
+      limitValue: 40,
+      hardLimitEnabled: hard,
     });
     budgets.push({ id: b.id, hard, limit: parseUnits(b.limitValue) });
   }
@@ -44,11 +53,35 @@ beforeAll(async () => {
 
 function draft(requestId: string, estimate: bigint): UsageRow {
   return {
-    request_id: requestId, user_id: 'prop', project_id: null, service: null, endpoint: null, requested_provider: 'openai', requested_model: 'gpt-4o',
-    provider: 'openai', model: 'gpt-4o', fallback_used: false, fallback_reason: null, input_tokens: 0, output_tokens: 0, cached_tokens: 0,
-    cache_write_tokens: 0, total_tokens: 0, input_cost: '0', output_cost: formatUnits(estimate), total_cost: formatUnits(estimate),
-    input_price_per_million: null, output_price_per_million: null, cached_price_per_million: null, cache_write_price_per_million: null,
-    duration_ms: 0, provider_duration_ms: 0, success: false, error_code: 'INTERRUPTED', estimated: true, api_key_id: null,
+    request_id: requestId,
+    user_id: 'prop',
+    project_id: null,
+    service: null,
+    endpoint: null,
+    requested_provider: 'openai',
+    requested_model: 'gpt-4o',
+    provider: 'openai',
+    model: 'gpt-4o',
+    fallback_used: false,
+    fallback_reason: null,
+    input_tokens: 0,
+    output_tokens: 0,
+    cached_tokens: 0,
+    cache_write_tokens: 0,
+    total_tokens: 0,
+    input_cost: '0',
+    output_cost: formatUnits(estimate),
+    total_cost: formatUnits(estimate),
+    input_price_per_million: null,
+    output_price_per_million: null,
+    cached_price_per_million: null,
+    cache_write_price_per_million: null,
+    duration_ms: 0,
+    provider_duration_ms: 0,
+    success: false,
+    error_code: 'INTERRUPTED',
+    estimated: true,
+    api_key_id: null,
     created_at: PERIOD.toISOString(),
   };
 }
@@ -99,7 +132,8 @@ interface Books {
 
 async function books(): Promise<Books> {
   const em = f.db.orm.em.fork();
-  const read = async (sql: string) => new Map((await em.execute<{ k: string; v: string }[]>(sql)).map((r) => [r.k, parseUnits(String(r.v))]));
+  const read = async (sql: string) =>
+    new Map((await em.execute<{ k: string; v: string }[]>(sql)).map((r) => [r.k, parseUnits(String(r.v))]));
   const key = (col: string) => `${col}::text || '@' || to_char(period_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   const [{ n }] = await em.execute<{ n: string }[]>('select count(*)::text as n from completion_hold');
   const lease = `instance_id || '/' || ${key('budget_id')}`;
@@ -111,10 +145,7 @@ async function books(): Promise<Books> {
   const rowUsed = await read(`select ${key('budget_id')} as k, used::text as v from budget_ledger`);
   return {
     rowUsed,
-    used: sum(
-      rowUsed,
-      await read(`select ${key('budget_id')} as k, sum(used)::text as v from budget_lease group by 1`),
-    ),
+    used: sum(rowUsed, await read(`select ${key('budget_id')} as k, sum(used)::text as v from budget_lease group by 1`)),
     reserved: await read(`select ${key('budget_id')} as k, reserved::text as v from budget_ledger`),
     links: await read(`select ${key('budget_id')} as k, sum(amount)::text as v from token_usage_budget group by 1`),
     resRows: await read(`select ${key('budget_id')} as k, sum(amount)::text as v from budget_reservation group by 1`),
@@ -123,15 +154,19 @@ async function books(): Promise<Books> {
       await read(`select ${key('budget_id')} as k, sum(granted)::text as v from budget_lease group by 1`),
     ),
     leaseHeld: await read(`select ${lease} as k, held::text as v from budget_lease`),
-    leaseRes: await read(`select lease_instance || '/' || ${key('budget_id')} as k, sum(amount)::text as v from budget_reservation where lease_instance is not null group by 1`),
+    leaseRes: await read(
+      `select lease_instance || '/' || ${key('budget_id')} as k, sum(amount)::text as v from budget_reservation where lease_instance is not null group by 1`,
+    ),
     beyond: await read(`select ${key('budget_id')} as k, sum(greatest(used + held - granted, 0))::text as v from budget_lease group by 1`),
-    leases: (await em.execute<{ i: string; h: string }[]>('select instance_id as i, held::text as h from budget_lease')).map((r) => ({ instance: r.i, held: parseUnits(r.h) })),
+    leases: (await em.execute<{ i: string; h: string }[]>('select instance_id as i, held::text as h from budget_lease')).map((r) => ({
+      instance: r.i,
+      held: parseUnits(r.h),
+    })),
     holds: Number(n),
   };
 }
 
 const nonZero = (m: Map<string, bigint>) => new Map([...m].filter(([, v]) => v !== 0n));
-
 
 describe.each([
   ['without leases', false],
@@ -144,9 +179,12 @@ describe.each([
     await fc.assert(
       fc.asyncProperty(fc.array(roundArb, { minLength: 1, maxLength: 4 }), async (rounds) => {
         const em = f.db.orm.em.fork();
-        await em.execute('truncate token_usage_budget, token_usage, completion_hold, budget_reservation, budget_ledger, usage_hourly, usage_hourly_scope, usage_daily_scope, usage_daily_user');
+        await em.execute(
+          'truncate token_usage_budget, token_usage, completion_hold, budget_reservation, budget_ledger, usage_hourly, usage_hourly_scope, usage_daily_scope, usage_daily_user',
+        );
         const sql = new HotSql(f.db.orm, f.db.embedded);
-        const make = () => new LedgerBatcher(f.db.orm, sql, noAlerts, createLogger('silent'), true, () => 0, { enabled: leases, ttlMs: 60_000 });
+        const make = () =>
+          new LedgerBatcher(f.db.orm, sql, noAlerts, createLogger('silent'), true, () => 0, { enabled: leases, ttlMs: 60_000 });
         const instances = [make(), make(), make()];
         const model = new Model();
         const keys: LedgerKey[] = budgets.map((b) => ({ budgetId: b.id, periodStart: PERIOD }));
@@ -155,32 +193,46 @@ describe.each([
 
         for (const round of rounds) {
           const reqs = round.requests.map((r) => ({ ...r, id: `prop-${++seq}`, amount: BigInt(r.estimate) * UNIT }));
-          const fits = await Promise.all(reqs.map((r) => instances[r.inst].hold({
-            requestId: r.id,
-            items: r.on.map((i) => ({ ...keys[i], amount: r.amount, limit: budgets[i].limit, hard: budgets[i].hard })),
-            draft: draft(r.id, r.amount),
-            expiresAt: new Date(t0 + 60_000),
-          })));
+          const fits = await Promise.all(
+            reqs.map((r) =>
+              instances[r.inst].hold({
+                requestId: r.id,
+                items: r.on.map((i) => ({ ...keys[i], amount: r.amount, limit: budgets[i].limit, hard: budgets[i].hard })),
+                draft: draft(r.id, r.amount),
+                expiresAt: new Date(t0 + 60_000),
+              }),
+            ),
+          );
           const held = reqs.filter((_, i) => fits[i]);
-          const [{ n: onLease }] = await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_reservation where lease_instance is not null');
+          const [{ n: onLease }] = await f.db.orm.em
+            .fork()
+            .execute<{ n: string }[]>('select count(*)::text as n from budget_reservation where lease_instance is not null');
           seen.onLease += Number(onLease);
-          seen.granted += Number((await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_lease where granted > 0'))[0].n);
+          seen.granted += Number(
+            (await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_lease where granted > 0'))[0].n,
+          );
           for (const r of held) for (const i of r.on) model.add(model.reserved, ledgerKey(keys[i]), r.amount);
           // An instance that dies abandons every open hold it has; the others end theirs as the program says.
           const ending = held.filter((r) => r.inst !== round.dies && r.end !== 'abandon');
-          await Promise.all(ending.map((r) => {
-            const actual = (r.amount * BigInt(r.actualShare)) / 100n;
-            for (const i of r.on) {
-              model.add(model.reserved, ledgerKey(keys[i]), -r.amount);
-              if (r.end === 'settle') model.add(model.used, ledgerKey(keys[i]), actual);
-            }
-            if (r.end === 'release') return instances[r.inst].release(r.id, r.on.map((i) => keys[i]));
-            return instances[r.inst].settle({
-              requestId: r.id,
-              charges: r.on.map((i) => ({ ...keys[i], actual })),
-              usage: { ...draft(r.id, actual), estimated: false, success: true, error_code: null },
-            });
-          }));
+          await Promise.all(
+            ending.map((r) => {
+              const actual = (r.amount * BigInt(r.actualShare)) / 100n;
+              for (const i of r.on) {
+                model.add(model.reserved, ledgerKey(keys[i]), -r.amount);
+                if (r.end === 'settle') model.add(model.used, ledgerKey(keys[i]), actual);
+              }
+              if (r.end === 'release')
+                return instances[r.inst].release(
+                  r.id,
+                  r.on.map((i) => keys[i]),
+                );
+              return instances[r.inst].settle({
+                requestId: r.id,
+                charges: r.on.map((i) => ({ ...keys[i], actual })),
+                usage: { ...draft(r.id, actual), estimated: false, success: true, error_code: null },
+              });
+            }),
+          );
           if (round.dies !== null) instances[round.dies] = make();
           if (round.idle) {
             // Twice: the first call only marks the leases used this round; the second returns every lease with nothing held.
@@ -216,7 +268,8 @@ describe.each([
         expect(nonZero(end.used)).toEqual(nonZero(end.links));
         for (const [k, v] of model.reserved) model.add(model.used, k, v);
         expect(nonZero(end.used)).toEqual(nonZero(model.used));
-        for (const [i, def] of budgets.entries()) if (def.hard) expect(end.used.get(ledgerKey(keys[i])) ?? 0n).toBeLessThanOrEqual(def.limit);
+        for (const [i, def] of budgets.entries())
+          if (def.hard) expect(end.used.get(ledgerKey(keys[i])) ?? 0n).toBeLessThanOrEqual(def.limit);
       }),
       { numRuns: 25 },
     );

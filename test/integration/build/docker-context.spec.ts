@@ -12,12 +12,26 @@ const ROOT = resolve(__dirname, '../../..');
 
 /** .dockerignore's rules in order: Docker's path patterns (`*` within a segment, `**` across), `!` re-includes; the last match wins. */
 function dockerIgnore(text: string): (path: string) => boolean {
-  const rules = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => {
-    const negate = l.startsWith('!');
-    const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
-    const source = pattern.split('/').map((seg) => (seg === '**' ? '.*' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))).join('/');
-    return { negate, re: new RegExp(`^${source}(/.*)?$`) };
-  });
+  const rules = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const negate = l.startsWith('!');
+      const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
+      const source = pattern
+        .split('/')
+        .map((seg) =>
+          seg === '**'
+            ? '.*'
+            : seg
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
+        .join('/');
+      return { negate, re: new RegExp(`^${source}(/.*)?$`) };
+    });
   return (path) => rules.reduce((ignored, r) => (r.re.test(path) ? !r.negate : ignored), false);
 }
 
@@ -26,7 +40,10 @@ function buildProgramFiles(): string[] {
   const { config } = ts.readConfigFile(configPath, ts.sys.readFile);
   const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configPath));
   const program = ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } });
-  return program.getSourceFiles().map((f) => relative(ROOT, f.fileName).split(sep).join('/')).filter((f) => !f.startsWith('..') && !f.includes('node_modules/'));
+  return program
+    .getSourceFiles()
+    .map((f) => relative(ROOT, f.fileName).split(sep).join('/'))
+    .filter((f) => !f.startsWith('..') && !f.includes('node_modules/'));
 }
 
 describe('the Docker build context', () => {

@@ -19,7 +19,11 @@ let anthropic: Anthropic;
 const { uniq, budget, status } = completionHelpers(() => s);
 const messages = MESSAGES as Anthropic.MessageParam[];
 const PROMPT = simulatedAnthropicPromptTokens(null, MESSAGES);
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 /** claude-3-5-sonnet: $3 input, $15 output, $0.30 cache read, $3.75 cache write per 1M (1e-12 USD units). */
 const sonnet = (u: { input: number; output: number; read?: number; write?: number }) =>
   BigInt(u.input) * 3_000_000n + BigInt(u.output) * 15_000_000n + BigInt(u.read ?? 0) * 300_000n + BigInt(u.write ?? 0) * 3_750_000n;
@@ -41,7 +45,12 @@ describe('POST /anthropic/v1/messages', () => {
       .withResponse();
     expect(data).toMatchObject({ type: 'message', role: 'assistant', model: 'claude-3-5-sonnet-latest', stop_reason: 'end_turn' });
     expect(data.content[0]).toEqual({ type: 'text', text: Array(20).fill('ok').join(' ') });
-    expect(data.usage).toMatchObject({ input_tokens: PROMPT - 6, cache_read_input_tokens: 4, cache_creation_input_tokens: 2, output_tokens: 20 });
+    expect(data.usage).toMatchObject({
+      input_tokens: PROMPT - 6,
+      cache_read_input_tokens: 4,
+      cache_creation_input_tokens: 2,
+      output_tokens: 20,
+    });
     const cost = sonnet({ input: PROMPT - 6, output: 20, read: 4, write: 2 });
     expect(response.headers.get('x-budget-cost')).toBe(formatUnits(cost));
     expect(response.headers.get('x-budget-provider')).toBe('anthropic');
@@ -57,20 +66,35 @@ describe('POST /anthropic/v1/messages', () => {
       body: JSON.stringify({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 5, messages }),
     });
     expect(r.status).toBe(200);
-    const e = await failure(sdkClients(s, 'wrong').anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 5, messages }));
+    const e = await failure(
+      sdkClients(s, 'wrong').anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 5, messages }),
+    );
     expect(e).toBeInstanceOf(Anthropic.AuthenticationError);
-    expect((e as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error', code: 'UNAUTHENTICATED' } });
+    expect((e as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'authentication_error', code: 'UNAUTHENTICATED' },
+    });
   });
 
   it('refuses with the SDK typed errors: 402 billing_error, 403 PermissionDeniedError, 404 NotFoundError, 400 BadRequestError', async () => {
     const user = uniq('u');
     await budget({ budgetType: 'USER', userId: user, limitValue: 0.00001, hardLimitEnabled: true });
-    const over = await failure(anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 20, messages }, { headers: { 'x-budget-user-id': user } }));
+    const over = await failure(
+      anthropic.messages.create(
+        { model: 'anthropic/claude-3-5-sonnet', max_tokens: 20, messages },
+        { headers: { 'x-budget-user-id': user } },
+      ),
+    );
     expect(over).toBeInstanceOf(Anthropic.APIError);
     expect(over).toMatchObject({ status: 402, error: { type: 'error', error: { type: 'billing_error', code: 'BUDGET_EXCEEDED' } } });
     const blockedUser = uniq('u');
     await budget({ budgetType: 'USER', userId: blockedUser, allowedProviders: ['openai'] });
-    const blocked = await failure(anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 20, messages }, { headers: { 'x-budget-user-id': blockedUser } }));
+    const blocked = await failure(
+      anthropic.messages.create(
+        { model: 'anthropic/claude-3-5-sonnet', max_tokens: 20, messages },
+        { headers: { 'x-budget-user-id': blockedUser } },
+      ),
+    );
     expect(blocked).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect(blocked).toMatchObject({ status: 403, error: { error: { code: 'PROVIDER_NOT_ALLOWED' } } });
     const unknown = await failure(anthropic.messages.create({ model: 'claude-nonexistent-9', max_tokens: 20, messages }));
@@ -83,16 +107,38 @@ describe('POST /anthropic/v1/messages', () => {
 
   it('translates a fallback to an OpenAI-format model back into Anthropic format (JSON and stream)', async () => {
     const user = uniq('u');
-    await budget({ budgetType: 'USER', userId: user, blockedModels: ['claude-3-5-sonnet'], enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    await budget({
+      budgetType: 'USER',
+      userId: user,
+      blockedModels: ['claude-3-5-sonnet'],
+      enableFallback: true,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+    });
     const { data, response } = await anthropic.messages
-      .create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 6, system: 'Be brief.', messages }, { headers: { 'x-budget-user-id': user } })
+      .create(
+        { model: 'anthropic/claude-3-5-sonnet', max_tokens: 6, system: 'Be brief.', messages },
+        { headers: { 'x-budget-user-id': user } },
+      )
       .withResponse();
-    expect(data).toMatchObject({ type: 'message', model: 'deepseek-chat', stop_reason: 'max_tokens', content: [{ type: 'text', text: Array(6).fill('ok').join(' ') }] });
+    expect(data).toMatchObject({
+      type: 'message',
+      model: 'deepseek-chat',
+      stop_reason: 'max_tokens',
+      content: [{ type: 'text', text: Array(6).fill('ok').join(' ') }],
+    });
     expect(response.headers.get('x-budget-fallback')).toBe('true');
     expect(sim.control.requests[0]).toMatchObject({ format: 'openai', model: 'deepseek-chat' });
-    const stream = anthropic.messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 6, messages }, { headers: { 'x-budget-user-id': user } });
+    const stream = anthropic.messages.stream(
+      { model: 'anthropic/claude-3-5-sonnet', max_tokens: 6, messages },
+      { headers: { 'x-budget-user-id': user } },
+    );
     const final = await stream.finalMessage();
-    expect(final).toMatchObject({ model: 'deepseek-chat', stop_reason: 'max_tokens', content: [{ type: 'text', text: Array(6).fill('ok').join(' ') }] });
+    expect(final).toMatchObject({
+      model: 'deepseek-chat',
+      stop_reason: 'max_tokens',
+      content: [{ type: 'text', text: Array(6).fill('ok').join(' ') }],
+    });
     expect(final.usage.output_tokens).toBe(6);
     expect((await usageOf(s, user)).map((r) => r.model)).toEqual(['deepseek-chat', 'deepseek-chat']);
   });
@@ -100,7 +146,10 @@ describe('POST /anthropic/v1/messages', () => {
   it('streams Anthropic events with the usage charged on message_delta', async () => {
     const user = uniq('u');
     sim.control.setCachedTokens(3);
-    const stream = anthropic.messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 10, messages }, { headers: { 'x-budget-user-id': user } });
+    const stream = anthropic.messages.stream(
+      { model: 'anthropic/claude-3-5-sonnet', max_tokens: 10, messages },
+      { headers: { 'x-budget-user-id': user } },
+    );
     let text = '';
     stream.on('text', (t) => (text += t));
     const final = await stream.finalMessage();
@@ -114,7 +163,9 @@ describe('POST /anthropic/v1/messages', () => {
 
   it('relays tool use blocks from Anthropic as sent', async () => {
     const tools: Anthropic.Tool[] = [{ name: 'lookup', input_schema: { type: 'object', properties: {} } }];
-    const final = await anthropic.messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 50, tools, messages: [{ role: 'user', content: 'please lookup this' }] }).finalMessage();
+    const final = await anthropic.messages
+      .stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 50, tools, messages: [{ role: 'user', content: 'please lookup this' }] })
+      .finalMessage();
     expect(final.stop_reason).toBe('tool_use');
     expect(final.content[0]).toMatchObject({ type: 'tool_use', name: 'lookup', input: { echo: 'please lookup this' } });
   });
@@ -124,14 +175,21 @@ describe('POST /anthropic/v1/messages', () => {
     const b = await budget({ budgetType: 'USER', userId: user, limitValue: 10 });
     sim.control.setReplyTokens(400);
     sim.control.setStreamDelay(20);
-    const stream = await anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 400, messages, stream: true }, { headers: { 'x-budget-user-id': user } });
+    const stream = await anthropic.messages.create(
+      { model: 'anthropic/claude-3-5-sonnet', max_tokens: 400, messages, stream: true },
+      { headers: { 'x-budget-user-id': user } },
+    );
     let deltas = 0;
     for await (const e of stream) {
       if (e.type === 'content_block_delta') deltas++;
       if (deltas === 3) break;
     }
     await sim.control.waitForStreamsClosedEarly(1);
-    const row = await waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the disconnected stream settled');
+    const row = await waitFor(
+      async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'),
+      15_000,
+      'the disconnected stream settled',
+    );
     // message_start carried the real input tokens: those are charged, not the estimate.
     expect(row.inputTokens).toBe(PROMPT);
     expect(row.outputTokens).toBeGreaterThanOrEqual(3);
@@ -144,7 +202,10 @@ describe('POST /anthropic/v1/messages', () => {
   it('ends a stream broken by the provider with an Anthropic error event, charging what was streamed', async () => {
     const user = uniq('u');
     sim.control.failNextStream(2, 'error');
-    const stream = anthropic.messages.stream({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 20, messages }, { headers: { 'x-budget-user-id': user } });
+    const stream = anthropic.messages.stream(
+      { model: 'anthropic/claude-3-5-sonnet', max_tokens: 20, messages },
+      { headers: { 'x-budget-user-id': user } },
+    );
     const e = await failure(stream.finalMessage());
     expect(e).toBeInstanceOf(Anthropic.APIError);
     const [row] = await usageOf(s, user);

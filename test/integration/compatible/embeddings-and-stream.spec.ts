@@ -18,7 +18,11 @@ let s: TestServer;
 let openai: OpenAI;
 let ws: WsConnection;
 const { uniq, budget, status } = completionHelpers(() => s);
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 const units = (usd: number) => parseUnits(String(usd));
 
 const fx = useSimulatedServer();
@@ -36,7 +40,9 @@ describe('POST /v1/embeddings', () => {
   it('embeds at the catalog input price, tracked with no output', async () => {
     const user = uniq('u');
     const input = ['The quarterly report', 'in one line'];
-    const { data, response } = await openai.embeddings.create({ model: 'openai/text-embedding-3-small', input, dimensions: 4, user }).withResponse();
+    const { data, response } = await openai.embeddings
+      .create({ model: 'openai/text-embedding-3-small', input, dimensions: 4, user })
+      .withResponse();
     expect(data.data).toHaveLength(2);
     data.data.forEach((d, i) => {
       expect(d.index).toBe(i);
@@ -46,7 +52,12 @@ describe('POST /v1/embeddings', () => {
     expect(data.usage).toMatchObject({ prompt_tokens: tokens, total_tokens: tokens });
     // text-embedding-3-small: $0.02 per 1M input tokens.
     expect(response.headers.get('x-budget-cost')).toBe(formatUnits(BigInt(tokens) * 20_000n));
-    expect((await usageOf(s, user))[0]).toMatchObject({ model: 'text-embedding-3-small', inputTokens: tokens, outputTokens: 0, success: true });
+    expect((await usageOf(s, user))[0]).toMatchObject({
+      model: 'text-embedding-3-small',
+      inputTokens: tokens,
+      outputTokens: 0,
+      success: true,
+    });
   });
 
   it('refuses a model without a price (404) and a provider without embeddings (400), never free', async () => {
@@ -60,8 +71,17 @@ describe('POST /v1/embeddings', () => {
 
   it('is budgeted: a hard TOKENS budget smaller than the input refuses with 402 and no fallback', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, limitType: 'TOKENS', limitValue: 3, hardLimitEnabled: true, enableFallback: true });
-    const e = await failure(openai.embeddings.create({ model: 'openai/text-embedding-3-small', input: 'a rather longer input than three tokens', user }));
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      limitType: 'TOKENS',
+      limitValue: 3,
+      hardLimitEnabled: true,
+      enableFallback: true,
+    });
+    const e = await failure(
+      openai.embeddings.create({ model: 'openai/text-embedding-3-small', input: 'a rather longer input than three tokens', user }),
+    );
     expect(e).toMatchObject({ status: 402, code: 'BUDGET_EXCEEDED' });
     expect(sim.control.requestCount).toBe(0);
     expect(await status(b.id)).toMatchObject({ used: 0, reserved: 0 });
@@ -71,7 +91,18 @@ describe('POST /v1/embeddings', () => {
 const STREAM = `subscription($input: CompletionInput!) { completeStream(input: $input) {
   requestId delta done result { requestId model message { content } finishReason usage { outputTokens totalCost timeToFirstTokenMs } }
 } }`;
-type Chunk = { requestId: string; delta: string | null; done: boolean; result: null | { requestId: string; model: string; message: { content: string }; finishReason: string; usage: { outputTokens: number; totalCost: number; timeToFirstTokenMs: number | null } } };
+type Chunk = {
+  requestId: string;
+  delta: string | null;
+  done: boolean;
+  result: null | {
+    requestId: string;
+    model: string;
+    message: { content: string };
+    finishReason: string;
+    usage: { outputTokens: number; totalCost: number; timeToFirstTokenMs: number | null };
+  };
+};
 
 describe('Subscription.completeStream', () => {
   const input = (userId: string, maxTokens = 20) => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens, userId });
@@ -81,20 +112,24 @@ describe('Subscription.completeStream', () => {
     return new Promise<{ chunks: Chunk[]; errors?: { extensions?: { code?: string } }[] }>((resolve, reject) => {
       const chunks: Chunk[] = [];
       let errors: { extensions?: { code?: string } }[] | undefined;
-      const stop = ws.client.subscribe<{ completeStream: Chunk }>({ query: STREAM, variables }, {
-        next: (r) => {
-          if (r.errors) errors = r.errors as never;
-          if (r.data?.completeStream) {
-            chunks.push(r.data.completeStream);
-            onChunk?.(r.data.completeStream, () => {
-              stop();
-              resolve({ chunks });
-            });
-          }
+      const stop = ws.client.subscribe<{ completeStream: Chunk }>(
+        { query: STREAM, variables },
+        {
+          next: (r) => {
+            if (r.errors) errors = r.errors as never;
+            if (r.data?.completeStream) {
+              chunks.push(r.data.completeStream);
+              onChunk?.(r.data.completeStream, () => {
+                stop();
+                resolve({ chunks });
+              });
+            }
+          },
+          error: (e) =>
+            Array.isArray(e) ? resolve({ chunks, errors: e as never }) : reject(e instanceof Error ? e : new Error(String(e))),
+          complete: () => resolve({ chunks, errors }),
         },
-        error: (e) => (Array.isArray(e) ? resolve({ chunks, errors: e as never }) : reject(e instanceof Error ? e : new Error(String(e)))),
-        complete: () => resolve({ chunks, errors }),
-      });
+      );
     });
   }
 
@@ -104,8 +139,17 @@ describe('Subscription.completeStream', () => {
     expect(errors).toBeUndefined();
     const last = chunks[chunks.length - 1];
     expect(chunks.slice(0, -1).every((c) => !c.done && c.delta !== null && c.result === null)).toBe(true);
-    expect(chunks.slice(0, -1).map((c) => c.delta).join('')).toBe(Array(20).fill('ok').join(' '));
-    expect(last).toMatchObject({ done: true, delta: null, result: { model: 'gpt-4o', finishReason: 'stop', message: { content: Array(20).fill('ok').join(' ') }, usage: { outputTokens: 20 } } });
+    expect(
+      chunks
+        .slice(0, -1)
+        .map((c) => c.delta)
+        .join(''),
+    ).toBe(Array(20).fill('ok').join(' '));
+    expect(last).toMatchObject({
+      done: true,
+      delta: null,
+      result: { model: 'gpt-4o', finishReason: 'stop', message: { content: Array(20).fill('ok').join(' ') }, usage: { outputTokens: 20 } },
+    });
     expect(last.result!.usage.timeToFirstTokenMs).toEqual(expect.any(Number));
     expect(chunks.every((c) => c.requestId === last.result!.requestId)).toBe(true);
     expect((await usageOf(s, user))[0].totalCost).toBe(last.result!.usage.totalCost);
@@ -130,7 +174,11 @@ describe('Subscription.completeStream', () => {
       if (c.delta) stop(); // unsubscribe at the first delta
     });
     await sim.control.waitForStreamsClosedEarly(1);
-    const row = await waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the abandoned stream settled');
+    const row = await waitFor(
+      async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'),
+      15_000,
+      'the abandoned stream settled',
+    );
     expect(row.inputTokens).toBe(GPT4O_PROMPT_TOKENS);
     expect(row.outputTokens).toBeGreaterThanOrEqual(1);
     expect(row.outputTokens).toBeLessThan(400);

@@ -27,7 +27,15 @@ type Line = { call: number; stream?: boolean; model?: string; cost?: string | nu
 
 /** The layered budgets of the example user: a soft $0.0005 a day that prefers deepseek-chat past 90%, and a hard 150 tokens a day. */
 async function budgetsFor(user: string) {
-  const cost = await budget({ budgetType: 'USER', userId: user, limitValue: 0.0005, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', fallbackThreshold: 0.9 });
+  const cost = await budget({
+    budgetType: 'USER',
+    userId: user,
+    limitValue: 0.0005,
+    enableFallback: true,
+    fallbackProvider: 'deepseek',
+    fallbackModel: 'deepseek-chat',
+    fallbackThreshold: 0.9,
+  });
   await budget({ budgetType: 'USER', userId: user, limitType: 'TOKENS', limitValue: 150, hardLimitEnabled: true });
   return cost;
 }
@@ -38,7 +46,10 @@ async function runExample(file: string, env: Record<string, string>): Promise<Li
     env: { PATH: process.env.PATH ?? '', QUESTIONS: '10', ...env },
     timeout: 60_000,
   });
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 }
 
 function expectBudgetStory(lines: Line[], requested: string) {
@@ -64,7 +75,11 @@ describe('the example programs, unmodified', () => {
   it('anthropic-chat.mjs gets the same, with the fallback answered in Anthropic format', async () => {
     const user = uniq('example');
     const b = await budgetsFor(user);
-    const lines = await runExample('anthropic-chat.mjs', { ANTHROPIC_BASE_URL: `${s.app.url}/anthropic`, ANTHROPIC_API_KEY: ADMIN_KEY, USER_ID: user });
+    const lines = await runExample('anthropic-chat.mjs', {
+      ANTHROPIC_BASE_URL: `${s.app.url}/anthropic`,
+      ANTHROPIC_API_KEY: ADMIN_KEY,
+      USER_ID: user,
+    });
     const total = expectBudgetStory(lines, 'claude-3-5-sonnet-latest');
     expect(parseUnits(String((await status(b.id)).used))).toBe(total);
   });

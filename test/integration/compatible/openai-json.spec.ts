@@ -17,7 +17,11 @@ let s: TestServer;
 let openai: OpenAI;
 const { uniq, budget, status } = completionHelpers(() => s);
 const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 
 const fx = useSimulatedServer();
 beforeAll(async () => {
@@ -29,7 +33,10 @@ describe('POST /v1/chat/completions (JSON)', () => {
   it('answers in OpenAI format with the exact cost, and tracks the request like complete', async () => {
     const user = uniq('u');
     const { data, response } = await openai.chat.completions
-      .create({ model: 'openai/gpt-4o', messages, max_tokens: 20 }, { headers: { 'x-budget-user-id': user, 'x-budget-project-id': 'p1', 'x-budget-service': 'svc', 'x-budget-endpoint': '/chat' } })
+      .create(
+        { model: 'openai/gpt-4o', messages, max_tokens: 20 },
+        { headers: { 'x-budget-user-id': user, 'x-budget-project-id': 'p1', 'x-budget-service': 'svc', 'x-budget-endpoint': '/chat' } },
+      )
       .withResponse();
     expect(data.object).toBe('chat.completion');
     expect(data.model).toBe('gpt-4o');
@@ -41,8 +48,16 @@ describe('POST /v1/chat/completions (JSON)', () => {
     expect(response.headers.get('x-budget-fallback')).toBe('false');
     const [row] = await usageOf(s, user);
     expect(row).toMatchObject({
-      requestId: response.headers.get('x-budget-request-id'), projectId: 'p1', service: 'svc', endpoint: '/chat',
-      provider: 'openai', model: 'gpt-4o', inputTokens: GPT4O_PROMPT_TOKENS, outputTokens: 20, success: true, timeToFirstTokenMs: null,
+      requestId: response.headers.get('x-budget-request-id'),
+      projectId: 'p1',
+      service: 'svc',
+      endpoint: '/chat',
+      provider: 'openai',
+      model: 'gpt-4o',
+      inputTokens: GPT4O_PROMPT_TOKENS,
+      outputTokens: 20,
+      success: true,
+      timeToFirstTokenMs: null,
     });
     expect(formatUnits(BigInt(Math.round(row.totalCost * 1e12)))).toBe(formatUnits(GPT4O_COST));
     // The provider was sent the reservation's cap.
@@ -65,7 +80,11 @@ describe('POST /v1/chat/completions (JSON)', () => {
     const unknown = await failure(openai.chat.completions.create({ model: 'no-such-model-xyz', messages }));
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
     expect(unknown).toMatchObject({ status: 404, code: 'NOT_FOUND', param: 'model' });
-    ok(await s.gql(`mutation { setModelPrice(input: {provider: "deepseek", model: "gpt-4o-mini", inputPerMillion: 1, outputPerMillion: 1}) { model } }`));
+    ok(
+      await s.gql(
+        `mutation { setModelPrice(input: {provider: "deepseek", model: "gpt-4o-mini", inputPerMillion: 1, outputPerMillion: 1}) { model } }`,
+      ),
+    );
     const ambiguous = await failure(openai.chat.completions.create({ model: 'gpt-4o-mini', messages }));
     expect(ambiguous).toBeInstanceOf(OpenAI.NotFoundError);
     expect((ambiguous as InstanceType<typeof OpenAI.APIError>).message).toMatch(/deepseek, openai|openai, deepseek/);
@@ -77,7 +96,9 @@ describe('POST /v1/chat/completions (JSON)', () => {
     const b = await budget({ budgetType: 'USER', userId: user, limitValue: 0.0001, hardLimitEnabled: true });
     const counter = countingFetch();
     const client = sdkClients(s, undefined, { maxRetries: 2, fetch: counter.fetch }).openai;
-    const e = await failure(client.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 20 }, { headers: { 'x-budget-user-id': user } }));
+    const e = await failure(
+      client.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 20 }, { headers: { 'x-budget-user-id': user } }),
+    );
     expect(e).toBeInstanceOf(OpenAI.APIError);
     expect(e).toMatchObject({ status: 402, code: 'BUDGET_EXCEEDED', type: 'insufficient_quota' });
     expect((e as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ budgetId: b.id });
@@ -90,7 +111,9 @@ describe('POST /v1/chat/completions (JSON)', () => {
   it('refuses a blocked model with 403 MODEL_BLOCKED (PermissionDeniedError)', async () => {
     const user = uniq('u');
     await budget({ budgetType: 'USER', userId: user, blockedModels: ['gpt-4o'] });
-    const e = await failure(openai.chat.completions.create({ model: 'openai/gpt-4o', messages }, { headers: { 'x-budget-user-id': user } }));
+    const e = await failure(
+      openai.chat.completions.create({ model: 'openai/gpt-4o', messages }, { headers: { 'x-budget-user-id': user } }),
+    );
     expect(e).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(e).toMatchObject({ status: 403, code: 'MODEL_BLOCKED' });
   });
@@ -109,7 +132,9 @@ describe('POST /v1/chat/completions (JSON)', () => {
     const n = await failure(openai.chat.completions.create({ model: 'openai/gpt-4o', messages, n: 2 }));
     expect(n).toBeInstanceOf(OpenAI.BadRequestError);
     expect(n).toMatchObject({ status: 400, code: 'BAD_USER_INPUT', param: 'n' });
-    const role = await failure(openai.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'wizard', content: 'x' }] as never }));
+    const role = await failure(
+      openai.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'wizard', content: 'x' }] as never }),
+    );
     expect(role).toMatchObject({ status: 400, param: 'messages[0].role' });
   });
 
@@ -122,10 +147,22 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it('shows the client the model that served a fallback, in OpenAI format also from Anthropic', async () => {
     const user = uniq('u');
-    await budget({ budgetType: 'USER', userId: user, blockedModels: ['gpt-4o'], enableFallback: true, fallbackProvider: 'anthropic', fallbackModel: 'claude-3-5-sonnet' });
-    const { data, response } = await openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 7 }, { headers: { 'x-budget-user-id': user } }).withResponse();
+    await budget({
+      budgetType: 'USER',
+      userId: user,
+      blockedModels: ['gpt-4o'],
+      enableFallback: true,
+      fallbackProvider: 'anthropic',
+      fallbackModel: 'claude-3-5-sonnet',
+    });
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'openai/gpt-4o', messages, max_tokens: 7 }, { headers: { 'x-budget-user-id': user } })
+      .withResponse();
     expect(data.model).toBe('claude-3-5-sonnet');
-    expect(data.choices[0]).toMatchObject({ message: { role: 'assistant', content: Array(7).fill('ok').join(' ') }, finish_reason: 'length' });
+    expect(data.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: Array(7).fill('ok').join(' ') },
+      finish_reason: 'length',
+    });
     expect(response.headers.get('x-budget-fallback')).toBe('true');
     expect(response.headers.get('x-budget-provider')).toBe('anthropic');
     expect(sim.control.requests[0].format).toBe('anthropic');
@@ -135,7 +172,10 @@ describe('POST /v1/chat/completions (JSON)', () => {
   it('replays an idempotent retry (idempotency-key) and charges it once', async () => {
     const user = uniq('u');
     const key = uniq('idem');
-    const call = () => openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 20 }, { headers: { 'x-budget-user-id': user, 'idempotency-key': key } }).withResponse();
+    const call = () =>
+      openai.chat.completions
+        .create({ model: 'openai/gpt-4o', messages, max_tokens: 20 }, { headers: { 'x-budget-user-id': user, 'idempotency-key': key } })
+        .withResponse();
     const a = await call();
     const b = await call();
     expect(b.response.headers.get('x-budget-request-id')).toBe(a.response.headers.get('x-budget-request-id'));
@@ -149,7 +189,10 @@ describe('GET /v1/models', () => {
   it('lists the servable models as provider/model with their prices', async () => {
     const page = await openai.models.list();
     const gpt = page.data.find((m) => m.id === 'openai/gpt-4o') as unknown as { owned_by: string; pricing: Record<string, number | null> };
-    expect(gpt).toMatchObject({ owned_by: 'openai', pricing: { input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25 } });
+    expect(gpt).toMatchObject({
+      owned_by: 'openai',
+      pricing: { input_per_million: 2.5, output_per_million: 10, cached_input_per_million: 1.25 },
+    });
     expect(page.data.some((m) => m.id === 'anthropic/claude-3-5-sonnet')).toBe(true);
   });
 });

@@ -21,7 +21,11 @@ let s: TestServer;
 let openai: OpenAI;
 const { uniq, budget, status } = completionHelpers(() => s);
 const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 /** gpt-4o at $2.50 / $10.00 per 1M, in 1e-12 USD (written out here, not taken from the pricing code). */
 const gpt4o = (input: number, output: number) => BigInt(input) * 2_500_000n + BigInt(output) * 10_000_000n;
 const units = (usd: number) => parseUnits(String(usd));
@@ -34,7 +38,12 @@ beforeAll(async () => {
 
 async function ttftCount(): Promise<number> {
   const text = await (await fetch(`${s.app.url}/metrics`)).text();
-  return find(parsePrometheusText(text), `${s.config.metrics.prefix}_time_to_first_token_seconds_count`, { provider: 'openai', model: 'gpt-4o' })[0]?.value ?? 0;
+  return (
+    find(parsePrometheusText(text), `${s.config.metrics.prefix}_time_to_first_token_seconds_count`, {
+      provider: 'openai',
+      model: 'gpt-4o',
+    })[0]?.value ?? 0
+  );
 }
 
 describe('POST /v1/chat/completions (stream)', () => {
@@ -42,7 +51,10 @@ describe('POST /v1/chat/completions (stream)', () => {
     const user = uniq('u');
     const before = await ttftCount();
     const { data: stream, response } = await openai.chat.completions
-      .create({ model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true, stream_options: { include_usage: true } }, { headers: { 'x-budget-user-id': user } })
+      .create(
+        { model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true, stream_options: { include_usage: true } },
+        { headers: { 'x-budget-user-id': user } },
+      )
       .withResponse();
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(response.headers.get('x-budget-provider')).toBe('openai');
@@ -58,9 +70,19 @@ describe('POST /v1/chat/completions (stream)', () => {
     expect(last.choices).toEqual([]);
     expect(last.usage).toMatchObject({ prompt_tokens: GPT4O_PROMPT_TOKENS, completion_tokens: 20, total_tokens: GPT4O_PROMPT_TOKENS + 20 });
     // The gateway asked the provider for usage although the client's body did too: it always does.
-    expect(sim.control.requests[0].body).toMatchObject({ stream: true, stream_options: { include_usage: true }, max_completion_tokens: 20 });
+    expect(sim.control.requests[0].body).toMatchObject({
+      stream: true,
+      stream_options: { include_usage: true },
+      max_completion_tokens: 20,
+    });
     const [row] = await usageOf(s, user);
-    expect(row).toMatchObject({ requestId: response.headers.get('x-budget-request-id'), inputTokens: GPT4O_PROMPT_TOKENS, outputTokens: 20, success: true, errorCode: null });
+    expect(row).toMatchObject({
+      requestId: response.headers.get('x-budget-request-id'),
+      inputTokens: GPT4O_PROMPT_TOKENS,
+      outputTokens: 20,
+      success: true,
+      errorCode: null,
+    });
     expect(units(row.totalCost)).toBe(gpt4o(GPT4O_PROMPT_TOKENS, 20));
     expect(row.timeToFirstTokenMs).toEqual(expect.any(Number));
     expect(await ttftCount()).toBe(before + 1);
@@ -69,7 +91,11 @@ describe('POST /v1/chat/completions (stream)', () => {
   it('accounts the usage but sends no usage chunk when the client did not ask for one', async () => {
     const user = uniq('u');
     const chunks: OpenAI.ChatCompletionChunk[] = [];
-    for await (const c of await openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 5, stream: true }, { headers: { 'x-budget-user-id': user } })) chunks.push(c);
+    for await (const c of await openai.chat.completions.create(
+      { model: 'openai/gpt-4o', messages, max_tokens: 5, stream: true },
+      { headers: { 'x-budget-user-id': user } },
+    ))
+      chunks.push(c);
     expect(chunks.some((c) => c.usage)).toBe(false);
     expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
     expect((sim.control.requests[0].body as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
@@ -77,10 +103,19 @@ describe('POST /v1/chat/completions (stream)', () => {
   });
 
   it('relays tool-call deltas from a provider of the same format', async () => {
-    const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } },
+    ];
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     const ask: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Please lookup the quarterly report' }];
-    for await (const c of await openai.chat.completions.create({ model: 'openai/gpt-4o', messages: ask, max_tokens: 20, stream: true, tools })) chunks.push(c);
+    for await (const c of await openai.chat.completions.create({
+      model: 'openai/gpt-4o',
+      messages: ask,
+      max_tokens: 20,
+      stream: true,
+      tools,
+    }))
+      chunks.push(c);
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'lookup' } });
     expect(calls.map((c) => c.function?.arguments ?? '').join('')).toBe(JSON.stringify({ echo: 'Please lookup the quarterly report' }));
@@ -90,7 +125,12 @@ describe('POST /v1/chat/completions (stream)', () => {
   it('refuses before the stream starts with a plain 402 the SDK raises from create', async () => {
     const user = uniq('u');
     const b = await budget({ budgetType: 'USER', userId: user, limitValue: 0.0001, hardLimitEnabled: true });
-    const e = await failure(openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true }, { headers: { 'x-budget-user-id': user } }));
+    const e = await failure(
+      openai.chat.completions.create(
+        { model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true },
+        { headers: { 'x-budget-user-id': user } },
+      ),
+    );
     expect(e).toBeInstanceOf(OpenAI.APIError);
     expect(e).toMatchObject({ status: 402, code: 'BUDGET_EXCEEDED' });
     expect(sim.control.requestCount).toBe(0);
@@ -102,14 +142,21 @@ describe('POST /v1/chat/completions (stream)', () => {
     const b = await budget({ budgetType: 'USER', userId: user, limitValue: 10 });
     sim.control.setReplyTokens(500);
     sim.control.setStreamDelay(20);
-    const stream = await openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 500, stream: true }, { headers: { 'x-budget-user-id': user } });
+    const stream = await openai.chat.completions.create(
+      { model: 'openai/gpt-4o', messages, max_tokens: 500, stream: true },
+      { headers: { 'x-budget-user-id': user } },
+    );
     let seen = 0;
     for await (const c of stream) {
       if (c.choices[0]?.delta.content) seen++;
       if (seen === 3) break; // the SDK aborts its request: the socket to the gateway closes
     }
     await sim.control.waitForStreamsClosedEarly(1);
-    const row = await waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, 'the disconnected stream settled');
+    const row = await waitFor(
+      async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'),
+      15_000,
+      'the disconnected stream settled',
+    );
     // The provider sent no usage before the cut: the input estimate (exact for gpt-4o) and the tokens streamed so far.
     expect(row.inputTokens).toBe(GPT4O_PROMPT_TOKENS);
     expect(row.outputTokens).toBeGreaterThanOrEqual(3);
@@ -124,11 +171,16 @@ describe('POST /v1/chat/completions (stream)', () => {
   it('charges what was streamed before a provider error mid-stream and ends the stream with an error event', async () => {
     const user = uniq('u');
     sim.control.failNextStream(4, 'error');
-    const stream = await openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true }, { headers: { 'x-budget-user-id': user } });
+    const stream = await openai.chat.completions.create(
+      { model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true },
+      { headers: { 'x-budget-user-id': user } },
+    );
     let text = '';
-    const e = await failure((async () => {
-      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
-    })());
+    const e = await failure(
+      (async () => {
+        for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+      })(),
+    );
     expect(e).toBeInstanceOf(OpenAI.APIError);
     expect((e as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ code: 'PROVIDER_ERROR' });
     expect(text).toBe(Array(4).fill('ok').join(' '));
@@ -140,9 +192,19 @@ describe('POST /v1/chat/completions (stream)', () => {
 
   it('streams a fallback from another provider in OpenAI chunks, showing the model that served it', async () => {
     const user = uniq('u');
-    await budget({ budgetType: 'USER', userId: user, blockedModels: ['gpt-4o'], enableFallback: true, fallbackProvider: 'anthropic', fallbackModel: 'claude-3-5-sonnet' });
+    await budget({
+      budgetType: 'USER',
+      userId: user,
+      blockedModels: ['gpt-4o'],
+      enableFallback: true,
+      fallbackProvider: 'anthropic',
+      fallbackModel: 'claude-3-5-sonnet',
+    });
     const { data: stream, response } = await openai.chat.completions
-      .create({ model: 'openai/gpt-4o', messages, max_tokens: 6, stream: true, stream_options: { include_usage: true } }, { headers: { 'x-budget-user-id': user } })
+      .create(
+        { model: 'openai/gpt-4o', messages, max_tokens: 6, stream: true, stream_options: { include_usage: true } },
+        { headers: { 'x-budget-user-id': user } },
+      )
       .withResponse();
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const c of stream) chunks.push(c);
@@ -160,11 +222,18 @@ describe('POST /v1/chat/completions (stream)', () => {
     const key = uniq('idem');
     const run = async () => {
       const { data, response } = await openai.chat.completions
-        .create({ model: 'openai/gpt-4o', messages, max_tokens: 8, stream: true, stream_options: { include_usage: true } }, { headers: { 'x-budget-user-id': user, 'idempotency-key': key } })
+        .create(
+          { model: 'openai/gpt-4o', messages, max_tokens: 8, stream: true, stream_options: { include_usage: true } },
+          { headers: { 'x-budget-user-id': user, 'idempotency-key': key } },
+        )
         .withResponse();
       const chunks: OpenAI.ChatCompletionChunk[] = [];
       for await (const c of data) chunks.push(c);
-      return { id: response.headers.get('x-budget-request-id'), chunks, text: chunks.map((c) => c.choices[0]?.delta.content ?? '').join('') };
+      return {
+        id: response.headers.get('x-budget-request-id'),
+        chunks,
+        text: chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''),
+      };
     };
     const a = await run();
     const b = await run();
@@ -180,19 +249,29 @@ describe('POST /v1/chat/completions (stream)', () => {
     const user = uniq('u');
     const cost = gpt4o(GPT4O_PROMPT_TOKENS, 20); // each stream costs exactly its estimate (max_tokens = the reply)
     const fits = 5;
-    const b = await budget({ budgetType: 'USER', userId: user, limitValue: Number(formatUnits(cost * BigInt(fits) + cost / 2n)), hardLimitEnabled: true });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      limitValue: Number(formatUnits(cost * BigInt(fits) + cost / 2n)),
+      hardLimitEnabled: true,
+    });
     sim.control.setStreamDelay(5);
-    const results = await Promise.all(Array.from({ length: 16 }, async () => {
-      try {
-        let text = '';
-        for await (const c of await openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true }, { headers: { 'x-budget-user-id': user } })) {
-          text += c.choices[0]?.delta.content ?? '';
+    const results = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        try {
+          let text = '';
+          for await (const c of await openai.chat.completions.create(
+            { model: 'openai/gpt-4o', messages, max_tokens: 20, stream: true },
+            { headers: { 'x-budget-user-id': user } },
+          )) {
+            text += c.choices[0]?.delta.content ?? '';
+          }
+          return text.length > 0 ? 'served' : 'empty';
+        } catch (e) {
+          return (e as { status?: number }).status;
         }
-        return text.length > 0 ? 'served' : 'empty';
-      } catch (e) {
-        return (e as { status?: number }).status;
-      }
-    }));
+      }),
+    );
     const served = results.filter((r) => r === 'served').length;
     expect(served).toBeGreaterThan(0);
     expect(served).toBeLessThanOrEqual(fits);

@@ -14,20 +14,33 @@ let sim: ProviderSimulator;
 let s: TestServer;
 const fx = useSimulatedServer({ MAX_IN_FLIGHT: '1' });
 beforeAll(() => ({ sim, s } = fx));
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 
 it('answers 429 with retry-after past MAX_IN_FLIGHT, on both doors', async () => {
   const { openai, anthropic } = sdkClients(s);
   sim.control.setReplyTokens(200);
   sim.control.setStreamDelay(20);
-  const running = await openai.chat.completions.create({ model: 'openai/gpt-4o', messages: MESSAGES as OpenAI.ChatCompletionMessageParam[], max_tokens: 200, stream: true });
+  const running = await openai.chat.completions.create({
+    model: 'openai/gpt-4o',
+    messages: MESSAGES as OpenAI.ChatCompletionMessageParam[],
+    max_tokens: 200,
+    stream: true,
+  });
   const it = running[Symbol.asyncIterator]();
   await it.next(); // the stream is running: the instance is at its limit
-  const o = await failure(openai.chat.completions.create({ model: 'openai/gpt-4o', messages: MESSAGES as OpenAI.ChatCompletionMessageParam[] }));
+  const o = await failure(
+    openai.chat.completions.create({ model: 'openai/gpt-4o', messages: MESSAGES as OpenAI.ChatCompletionMessageParam[] }),
+  );
   expect(o).toBeInstanceOf(OpenAI.RateLimitError);
   expect(o).toMatchObject({ status: 429, code: 'OVERLOADED' });
   expect((o as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('1');
-  const a = await failure(anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 5, messages: MESSAGES as Anthropic.MessageParam[] }));
+  const a = await failure(
+    anthropic.messages.create({ model: 'anthropic/claude-3-5-sonnet', max_tokens: 5, messages: MESSAGES as Anthropic.MessageParam[] }),
+  );
   expect(a).toBeInstanceOf(Anthropic.RateLimitError);
   expect((a as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('1');
   await it.return?.();

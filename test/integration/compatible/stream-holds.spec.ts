@@ -19,10 +19,21 @@ beforeAll(() => ({ sim, s } = fx));
 const { uniq, budget, status } = completionHelpers(() => s);
 const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
 const request = (userId: string): CompletionRequest => ({
-  messages: MESSAGES as CompletionRequest['messages'], provider: 'openai', model: 'gpt-4o', userId, projectId: null, service: null, endpoint: null,
-  maxTokens: 20, temperature: null, idempotencyKey: null,
+  messages: MESSAGES as CompletionRequest['messages'],
+  provider: 'openai',
+  model: 'gpt-4o',
+  userId,
+  projectId: null,
+  service: null,
+  endpoint: null,
+  maxTokens: 20,
+  temperature: null,
+  idempotencyKey: null,
 });
-const sinkOf = (abort: AbortController, events: string[] = []): StreamSink => ({ signal: abort.signal, event: (e) => void events.push(e.type) });
+const sinkOf = (abort: AbortController, events: string[] = []): StreamSink => ({
+  signal: abort.signal,
+  event: (e) => void events.push(e.type),
+});
 
 describe('stream holds', () => {
   it('a client gone before the hold: nothing held, called or charged', async () => {
@@ -30,7 +41,9 @@ describe('stream holds', () => {
     const b = await budget({ budgetType: 'USER', userId: user });
     const abort = new AbortController();
     abort.abort();
-    await expect(s.app.services.completions.complete(admin, request(user), sinkOf(abort))).rejects.toMatchObject({ code: 'CLIENT_DISCONNECTED' });
+    await expect(s.app.services.completions.complete(admin, request(user), sinkOf(abort))).rejects.toMatchObject({
+      code: 'CLIENT_DISCONNECTED',
+    });
     expect(sim.control.requestCount).toBe(0);
     expect(await status(b.id)).toMatchObject({ used: 0, reserved: 0 });
     expect(await usageOf(s, user)).toEqual([]);
@@ -48,7 +61,9 @@ describe('stream holds', () => {
       return held;
     });
     try {
-      await expect(s.app.services.completions.complete(admin, request(user), sinkOf(abort))).rejects.toMatchObject({ code: 'CLIENT_DISCONNECTED' });
+      await expect(s.app.services.completions.complete(admin, request(user), sinkOf(abort))).rejects.toMatchObject({
+        code: 'CLIENT_DISCONNECTED',
+      });
     } finally {
       spy.mockRestore();
     }

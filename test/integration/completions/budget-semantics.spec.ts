@@ -26,24 +26,52 @@ const used = async (id: string) => parseUnits(String((await status(id)).used));
 function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
   const { db, providers, prices } = fx.s.app.services;
   // The server's budget cache: budgets changed through the server are then seen here at once.
-  return new CompletionService(db.orm, fx.s.config, providers, opts.prices ?? prices, NO_SETTLE_HOOKS, createMetrics('t', { defaultMetrics: false }), createLogger('silent'), opts.now, {
-    budgets: fx.s.app.services.completions.budgetCache,
-  });
+  return new CompletionService(
+    db.orm,
+    fx.s.config,
+    providers,
+    opts.prices ?? prices,
+    NO_SETTLE_HOOKS,
+    createMetrics('t', { defaultMetrics: false }),
+    createLogger('silent'),
+    opts.now,
+    {
+      budgets: fx.s.app.services.completions.budgetCache,
+    },
+  );
 }
 const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
 const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({
-  messages: messages as CompletionRequest['messages'], provider: 'openai', model: 'gpt-4o', userId: null, projectId: null, service: null, endpoint: null,
-  maxTokens: 20, temperature: null, idempotencyKey: null, ...patch,
+  messages: messages as CompletionRequest['messages'],
+  provider: 'openai',
+  model: 'gpt-4o',
+  userId: null,
+  projectId: null,
+  service: null,
+  endpoint: null,
+  maxTokens: 20,
+  temperature: null,
+  idempotencyKey: null,
+  ...patch,
 });
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
-
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
 
 describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of blocking', () => {
   /** The issue's USER budget: hard, blockOnExceeded false, fallback deepseek-chat at 90%, filled by one gpt-4o request. */
   async function fullUserBudget(user: string) {
     const b = await budget({
-      budgetType: 'USER', userId: user, hardLimitEnabled: true, blockOnExceeded: false,
-      enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', fallbackThreshold: 0.9,
+      budgetType: 'USER',
+      userId: user,
+      hardLimitEnabled: true,
+      blockOnExceeded: false,
+      enableFallback: true,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+      fallbackThreshold: 0.9,
     });
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost)); // exactly at its limit, as after the issue's $0.10 request
@@ -57,7 +85,12 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     const b = await fullUserBudget(user);
     for (let i = 0; i < 2; i++) {
       const c = ok(await complete({ userId: user })).complete;
-      expect(c).toMatchObject({ provider: 'deepseek', model: 'deepseek-chat', fallbackUsed: true, usage: { requestedModel: 'gpt-4o', success: true } });
+      expect(c).toMatchObject({
+        provider: 'deepseek',
+        model: 'deepseek-chat',
+        fallbackUsed: true,
+        usage: { requestedModel: 'gpt-4o', success: true },
+      });
       expect(c.usage.totalCost).toBeGreaterThan(0);
     }
     const st = await status(b.id);
@@ -69,14 +102,22 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
   it('admits deepseek-chat asked for directly, too', async () => {
     const user = uniq('u');
     await fullUserBudget(user);
-    expect(ok(await complete({ userId: user, provider: 'deepseek', model: 'deepseek-chat' })).complete).toMatchObject({ model: 'deepseek-chat', fallbackUsed: false });
+    expect(ok(await complete({ userId: user, provider: 'deepseek', model: 'deepseek-chat' })).complete).toMatchObject({
+      model: 'deepseek-chat',
+      fallbackUsed: false,
+    });
   });
 
   it('still lets the other budgets judge the fallback: a hard PROJECT budget that blocks refuses it, with its id', async () => {
     const user = uniq('u');
     const project = uniq('p');
     await fullUserBudget(user);
-    const p = await budget({ budgetType: 'PROJECT', projectId: project, hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost) / 1000 });
+    const p = await budget({
+      budgetType: 'PROJECT',
+      projectId: project,
+      hardLimitEnabled: true,
+      limitValue: unitsToNumber(gpt4oCost) / 1000,
+    });
     const r = await complete({ userId: user, projectId: project });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: p.id });
     expect(fx.sim.control.requestCount).toBe(0);
@@ -87,7 +128,9 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     const project = uniq('p');
     const b = await fullUserBudget(user);
     // Room for a few deepseek-chat requests (by their estimate, an upper bound of their cost) on the PROJECT budget.
-    const ds = parseUnits(String(ok(await complete({ userId: uniq('other'), provider: 'deepseek', model: 'deepseek-chat' })).complete.usage.totalCost));
+    const ds = parseUnits(
+      String(ok(await complete({ userId: uniq('other'), provider: 'deepseek', model: 'deepseek-chat' })).complete.usage.totalCost),
+    );
     const limit = ds * 6n;
     const p = await budget({ budgetType: 'PROJECT', projectId: project, hardLimitEnabled: true, limitValue: unitsToNumber(limit) });
     const before = await used(b.id);
@@ -110,7 +153,15 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
 
   it('blockOnExceeded true instead: the fallback runs only where it fits under the limit, else BUDGET_EXCEEDED', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', fallbackThreshold: 1 });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      hardLimitEnabled: true,
+      enableFallback: true,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+      fallbackThreshold: 1,
+    });
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost * 3n) / 2); // room for deepseek-chat, not for gpt-4o
     const ds = ok(await complete({ userId: user })).complete;
@@ -124,14 +175,32 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
     const user = uniq('u');
     const project = uniq('p');
     const common = { hardLimitEnabled: true, blockOnExceeded: false, enableFallback: true };
-    const p = await budget({ budgetType: 'PROJECT', projectId: project, ...common, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat', fallbackThreshold: 0.9 });
-    const g = await budget({ budgetType: 'GLOBAL', ...common, fallbackProvider: 'ollama', fallbackModel: 'llama3.1', fallbackThreshold: 0.95 });
+    const p = await budget({
+      budgetType: 'PROJECT',
+      projectId: project,
+      ...common,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+      fallbackThreshold: 0.9,
+    });
+    const g = await budget({
+      budgetType: 'GLOBAL',
+      ...common,
+      fallbackProvider: 'ollama',
+      fallbackModel: 'llama3.1',
+      fallbackThreshold: 0.95,
+    });
     try {
       ok(await complete({ userId: user, projectId: project }));
       await setLimit(p.id, unitsToNumber(gpt4oCost) / 0.99); // 99%: deepseek-chat takes it past its limit too
       await setLimit(g.id, unitsToNumber(gpt4oCost) / 1.1); // 110%
       const c = ok(await complete({ userId: user, projectId: project })).complete;
-      expect(c).toMatchObject({ provider: 'ollama', model: 'llama3.1', fallbackUsed: true, usage: { requestedModel: 'gpt-4o', totalCost: 0 } });
+      expect(c).toMatchObject({
+        provider: 'ollama',
+        model: 'llama3.1',
+        fallbackUsed: true,
+        usage: { requestedModel: 'gpt-4o', totalCost: 0 },
+      });
       expect(c.fallbackReason).toContain(`'${p.name}'`);
       expect(c.fallbackReason).toContain(`'${g.name}'`);
       expect(await used(p.id)).toBe(gpt4oCost);
@@ -156,7 +225,14 @@ describe('a request that costs nothing (a local model)', () => {
 
   it('is where a blocking budget with a local fallback sends requests past its limit', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true, enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      hardLimitEnabled: true,
+      enableFallback: true,
+      fallbackProvider: 'ollama',
+      fallbackModel: 'llama3.1',
+    });
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost) / 2);
     expect(ok(await complete({ userId: user })).complete).toMatchObject({ provider: 'ollama', fallbackUsed: true });
@@ -171,7 +247,9 @@ describe('a request that costs nothing (a local model)', () => {
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost) / 2);
     expect(await failure(service.complete(admin, unknown))).toMatchObject({ code: 'BUDGET_EXCEEDED', extensions: { budgetId: b.id } });
-    expect(await service.complete(admin, request({ userId: user, provider: 'ollama', model: 'llama3.1' }))).toMatchObject({ model: 'llama3.1' });
+    expect(await service.complete(admin, request({ userId: user, provider: 'ollama', model: 'llama3.1' }))).toMatchObject({
+      model: 'llama3.1',
+    });
   });
 
   it('still counts its tokens against a TOKENS budget, which refuses it past its limit', async () => {
@@ -180,33 +258,56 @@ describe('a request that costs nothing (a local model)', () => {
     const first = ok(await complete({ userId: user, provider: 'ollama', model: 'llama3.1' })).complete;
     expect((await status(b.id)).used).toBe(first.usage.totalTokens);
     await setLimit(b.id, first.usage.totalTokens);
-    expect((await complete({ userId: user, provider: 'ollama', model: 'llama3.1' })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
+    expect((await complete({ userId: user, provider: 'ollama', model: 'llama3.1' })).errors?.[0].extensions).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      budgetId: b.id,
+    });
   });
 });
 
 describe('a refusal', () => {
   it('raises an alert that says what is used and what the refused request would have cost, separately', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('Daily'), hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost * 3n) / 2 });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      budgetName: uniq('Daily'),
+      hardLimitEnabled: true,
+      limitValue: unitsToNumber(gpt4oCost * 3n) / 2,
+    });
     ok(await complete({ userId: user })); // 66.67%: no alert yet
     expect((await complete({ userId: user })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
     const alerts = ok(await fx.s.gql(ListAlertsDocument, { budgetId: b.id })).alerts;
     expect(alerts).toHaveLength(1);
     const limit = formatUsd(parseUnits(String(unitsToNumber(gpt4oCost * 3n) / 2)));
-    expect(alerts[0]).toMatchObject({ alertType: 'EXCEEDED', actionTaken: 'blocked', currentValue: unitsToNumber(gpt4oCost), usagePercentage: 66.666666 });
+    expect(alerts[0]).toMatchObject({
+      alertType: 'EXCEEDED',
+      actionTaken: 'blocked',
+      currentValue: unitsToNumber(gpt4oCost),
+      usagePercentage: 66.666666,
+    });
     expect(alerts[0].message).toBe(
       `Budget '${b.name}' refused a request over its limit at 66.67% (${formatUsd(gpt4oCost)} of ${limit} used, daily ${new Date().toISOString().slice(0, 10)}, user ${user}); ` +
-      `the refused request would have cost ${formatUsd(gpt4oCost)}; action: blocked`,
+        `the refused request would have cost ${formatUsd(gpt4oCost)}; action: blocked`,
     );
   });
 
   it('names the period of the injected clock, not of the wall clock', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('Clocked'), hardLimitEnabled: true, limitValue: unitsToNumber(gpt4oCost) });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      budgetName: uniq('Clocked'),
+      hardLimitEnabled: true,
+      limitValue: unitsToNumber(gpt4oCost),
+    });
     const service = bareService({ now: () => new Date('2031-03-04T12:00:00Z') });
     await service.complete(admin, request({ userId: user }));
     const refused = await failure(service.complete(admin, request({ userId: user })));
     expect(refused).toBeInstanceOf(AppError);
-    expect(refused).toMatchObject({ code: 'BUDGET_EXCEEDED', message: `Budget '${b.name}' is at 100% of ${formatUsd(gpt4oCost)} for 2031-03-04` });
+    expect(refused).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      message: `Budget '${b.name}' is at 100% of ${formatUsd(gpt4oCost)} for 2031-03-04`,
+    });
   });
 });

@@ -1,7 +1,12 @@
 import { CompleteLeanDocument, CreateApiKeyDocument } from '../../generated/graphql';
 import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres } from '../../utils/database';
-import { completionHelpers, GPT4O_COST as gpt4oCost, GPT4O_PROMPT_TOKENS as promptTokens, MESSAGES as messages } from '../../utils/completions';
+import {
+  completionHelpers,
+  GPT4O_COST as gpt4oCost,
+  GPT4O_PROMPT_TOKENS as promptTokens,
+  MESSAGES as messages,
+} from '../../utils/completions';
 import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { ok, startTestServer, type TestServer } from '../../utils/server';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
@@ -30,10 +35,26 @@ describe('complete', () => {
     const b = await budget({ budgetType: 'USER', userId: user });
     const r = ok(await complete({ userId: user, projectId: 'p1', service: 'svc', endpoint: '/summarise' }));
     const c = r.complete;
-    expect(c).toMatchObject({ provider: 'openai', model: 'gpt-4o', fallbackUsed: false, fallbackReason: null, message: { role: 'assistant' } });
+    expect(c).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o',
+      fallbackUsed: false,
+      fallbackReason: null,
+      message: { role: 'assistant' },
+    });
     expect(c.usage).toMatchObject({
-      userId: user, projectId: 'p1', service: 'svc', endpoint: '/summarise', requestedProvider: 'openai', requestedModel: 'gpt-4o',
-      inputTokens: promptTokens, outputTokens: 20, cachedTokens: 0, totalTokens: promptTokens + 20, success: true, errorCode: null,
+      userId: user,
+      projectId: 'p1',
+      service: 'svc',
+      endpoint: '/summarise',
+      requestedProvider: 'openai',
+      requestedModel: 'gpt-4o',
+      inputTokens: promptTokens,
+      outputTokens: 20,
+      cachedTokens: 0,
+      totalTokens: promptTokens + 20,
+      success: true,
+      errorCode: null,
       totalCost: unitsToNumber(gpt4oCost),
     });
     expect(c.budgets.map((x) => x.id)).toContain(b.id);
@@ -45,7 +66,8 @@ describe('complete', () => {
     const project = uniq('p');
     await budget({ budgetType: 'USER', userId: user });
     await budget({ budgetType: 'PROJECT', projectId: project });
-    const lean = (r: Record<string, unknown>) => s.gql(CompleteLeanDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...r } as never });
+    const lean = (r: Record<string, unknown>) =>
+      s.gql(CompleteLeanDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, ...r } as never });
     ok(await lean({ userId: user, projectId: project })); // ledger rows and caches exist from here on
     const knex = s.app.services.db.orm.em.getConnection().getKnex();
     const orm: string[] = [];
@@ -56,23 +78,36 @@ describe('complete', () => {
     knex.on('query', onQuery);
     try {
       // 16 clients, each sending its next request when the last one answers.
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        for (let i = 0; i < N / 16; i++) ok(await lean({ userId: user, projectId: project }));
-      }));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = 0; i < N / 16; i++) ok(await lean({ userId: user, projectId: project }));
+        }),
+      );
     } finally {
       knex.removeListener('query', onQuery);
     }
     // Background jobs (outbox dispatcher, expiry sweep and its transaction, key usage flush, cache refreshes) may run meanwhile: not counted.
-    const ormStatements = orm.filter((q) => !/^(BEGIN|COMMIT);?$|alert_notification|expires_at <|idempotency_record|update api_key|from "budget"|model_price/.test(q.trim()));
+    const ormStatements = orm.filter(
+      (q) =>
+        !/^(BEGIN|COMMIT);?$|alert_notification|expires_at <|idempotency_record|update api_key|from "budget"|model_price/.test(q.trim()),
+    );
     // The sweep's jobs (renewals, expiry, returning idle leases of earlier tests) are background work too.
-    const hotStatements = [...hot.counts].map(([tag, n]) => ({ tag, n: n - (before.get(tag) ?? 0) })).filter((x) => x.n > 0 && !/expire|renew|lease_return/.test(x.tag));
+    const hotStatements = [...hot.counts]
+      .map(([tag, n]) => ({ tag, n: n - (before.get(tag) ?? 0) }))
+      .filter((x) => x.n > 0 && !/expire|renew|lease_return/.test(x.tag));
     const total = ormStatements.length + hotStatements.reduce((a, x) => a + x.n, 0);
     // Besides the group-committed holds and settles, only the after-commit checks read SQL, throttled to one per scope
     // every few seconds: spikes (sums of the rollups) and forecasts (the budgets' ledger rows and their recent rollups).
-    const afterCommitChecks = [/^select coalesce\(sum\(total_cost\)/, /^select k\.i, s\.amount::text as amount/, /^select l\.budget_id, l\.period_start, \(l\.used \+ coalesce\(la\.used, 0\)\)::text as used, .*\s+from budget_ledger l\s+join json_to_recordset/];
+    const afterCommitChecks = [
+      /^select coalesce\(sum\(total_cost\)/,
+      /^select k\.i, s\.amount::text as amount/,
+      /^select l\.budget_id, l\.period_start, \(l\.used \+ coalesce\(la\.used, 0\)\)::text as used, .*\s+from budget_ledger l\s+join json_to_recordset/,
+    ];
     expect(ormStatements.filter((q) => !afterCommitChecks.some((re) => re.test(q.trim())))).toEqual([]);
     // With escrow leases, a hard budget's lease is topped up about every 64 requests besides (these budgets are soft: their leases need none).
-    const tags = hotStatements.map((x) => x.tag.replace(/_leased$/, '')).filter((t) => !(s.app.services.config.budget.leases && t === 'ledger_lease'));
+    const tags = hotStatements
+      .map((x) => x.tag.replace(/_leased$/, ''))
+      .filter((t) => !(s.app.services.config.budget.leases && t === 'ledger_lease'));
     expect(tags.sort()).toEqual(['ledger_hold', 'ledger_settle']);
     // The issue's target, 0.5, holds on PostgreSQL. PGlite runs each statement synchronously on this thread, so fewer
     // requests reach the queue while a batch runs: its batches are smaller (seen 0.64-0.76; docs/ledger.md, "Measured").
@@ -89,7 +124,13 @@ describe('complete', () => {
 
   it('refuses over a hard limit with BUDGET_EXCEEDED, the budget id and a readable message, charging nothing', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, budgetName: uniq('User Daily Limit'), limitValue: unitsToNumber(gpt4oCost), hardLimitEnabled: true });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      budgetName: uniq('User Daily Limit'),
+      limitValue: unitsToNumber(gpt4oCost),
+      hardLimitEnabled: true,
+    });
     ok(await complete({ userId: user }));
     const r = await complete({ userId: user });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
@@ -108,11 +149,32 @@ describe('complete', () => {
   it('falls back at the fallback threshold and cascades gpt-4o → deepseek-chat → ollama', async () => {
     const user = uniq('u');
     const project = uniq('p');
-    await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost), fallbackThreshold: 0.5, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
-    await budget({ budgetType: 'PROJECT', projectId: project, blockedModels: ['deepseek-chat'], enableFallback: true, fallbackProvider: 'ollama', fallbackModel: 'llama3.1' });
+    await budget({
+      budgetType: 'USER',
+      userId: user,
+      limitValue: unitsToNumber(gpt4oCost),
+      fallbackThreshold: 0.5,
+      enableFallback: true,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+    });
+    await budget({
+      budgetType: 'PROJECT',
+      projectId: project,
+      blockedModels: ['deepseek-chat'],
+      enableFallback: true,
+      fallbackProvider: 'ollama',
+      fallbackModel: 'llama3.1',
+    });
     const c = ok(await complete({ userId: user, projectId: project })).complete;
     expect(c).toMatchObject({ provider: 'ollama', model: 'llama3.1', fallbackUsed: true });
-    expect(c.usage).toMatchObject({ requestedProvider: 'openai', requestedModel: 'gpt-4o', provider: 'ollama', model: 'llama3.1', totalCost: 0 });
+    expect(c.usage).toMatchObject({
+      requestedProvider: 'openai',
+      requestedModel: 'gpt-4o',
+      provider: 'ollama',
+      model: 'llama3.1',
+      totalCost: 0,
+    });
     expect(c.fallbackReason).toMatch(/fallback threshold 50%.*blocked/);
   });
 
@@ -131,7 +193,13 @@ describe('complete', () => {
 
   it('falls back instead of blocking when blockOnExceeded is off', async () => {
     const user = uniq('u');
-    await budget({ budgetType: 'USER', userId: user, limitValue: unitsToNumber(gpt4oCost) / 2, hardLimitEnabled: true, blockOnExceeded: false });
+    await budget({
+      budgetType: 'USER',
+      userId: user,
+      limitValue: unitsToNumber(gpt4oCost) / 2,
+      hardLimitEnabled: true,
+      blockOnExceeded: false,
+    });
     const c = ok(await complete({ userId: user })).complete;
     expect(c).toMatchObject({ provider: 'deepseek', model: 'deepseek-chat', fallbackUsed: true });
   });
@@ -150,8 +218,12 @@ describe('complete', () => {
     const r = await complete({ userId: user });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'PROVIDER_ERROR', status: 500 });
     expect(await status(b.id)).toMatchObject({ used: 0, reserved: 0 });
-    const rows = await s.app.services.db.orm.em.fork().execute<{ success: boolean; total_cost: string; error_code: string }[]>(
-      'select success, total_cost, error_code from token_usage where user_id = ?', [user]);
+    const rows = await s.app.services.db.orm.em
+      .fork()
+      .execute<{ success: boolean; total_cost: string; error_code: string }[]>(
+        'select success, total_cost, error_code from token_usage where user_id = ?',
+        [user],
+      );
     expect(rows).toEqual([{ success: false, total_cost: expect.stringMatching(/^0\.?0*$/), error_code: 'PROVIDER_ERROR' }]);
   });
 
@@ -189,7 +261,13 @@ describe('complete', () => {
     const user = uniq('u');
     const k = 37n;
     // TOTAL: no period boundary can pass during the test. The first request creates the ledger row; k more fit exactly.
-    const b = await budget({ budgetType: 'USER', userId: user, limitPeriod: 'TOTAL', limitValue: unitsToNumber(gpt4oCost * (k + 1n)), hardLimitEnabled: true });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      limitPeriod: 'TOTAL',
+      limitValue: unitsToNumber(gpt4oCost * (k + 1n)),
+      hardLimitEnabled: true,
+    });
     ok(await complete({ userId: user }));
     // Every request must decide from stale figures, so only the reservation statement's own check can stop the
     // overshoot. On PostgreSQL they race for real (10 connections). PGlite's one connection would serialise them
@@ -233,7 +311,13 @@ describe('complete', () => {
     const user = uniq('u');
     // Room for the estimate of one request without maxTokens: its prompt and 1,024 output tokens.
     const oneRequest = BigInt(promptTokens) * 2_500_000n + 1024n * 10_000_000n;
-    const b = await budget({ budgetType: 'USER', userId: user, limitPeriod: 'TOTAL', limitValue: unitsToNumber(oneRequest), hardLimitEnabled: true });
+    const b = await budget({
+      budgetType: 'USER',
+      userId: user,
+      limitPeriod: 'TOTAL',
+      limitValue: unitsToNumber(oneRequest),
+      hardLimitEnabled: true,
+    });
     ok(await complete({ userId: user, maxTokens: undefined }));
     expect(parseUnits(String((await status(b.id)).used))).toBe(oneRequest);
     expect((await complete({ userId: user, maxTokens: undefined })).errors?.[0].extensions?.code).toBe('BUDGET_EXCEEDED');

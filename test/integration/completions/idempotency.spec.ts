@@ -13,11 +13,23 @@ const DAY_MS = 24 * 3_600_000;
 // The sweeper also purges expired idempotency records: run it often, so a record kept too briefly is gone.
 const fx = useSimulatedServer({ BUDGET_SWEEP_INTERVAL_MS: '100' });
 
-
 let n = 0;
 const uniq = (p: string) => `${p}-${++n}-${Date.now()}`;
 const complete = (idempotencyKey: string, userId: string, key?: string) =>
-  fx.s.gql(CompleteDocument, { input: { messages: [{ role: 'user', content: 'Say hi' }], provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId, idempotencyKey } }, key);
+  fx.s.gql(
+    CompleteDocument,
+    {
+      input: {
+        messages: [{ role: 'user', content: 'Say hi' }],
+        provider: 'openai',
+        model: 'gpt-4o',
+        maxTokens: 20,
+        userId,
+        idempotencyKey,
+      },
+    },
+    key,
+  );
 const requestIdOf = async (r: ReturnType<typeof complete>) => ok(await r).complete.requestId;
 
 describe('idempotency keys', () => {
@@ -26,7 +38,9 @@ describe('idempotency keys', () => {
     const user = uniq('u');
     const first = await requestIdOf(complete(key, user));
     const [row] = await (fx.s.app.services.db.orm.em.fork() as EntityManager).execute<{ kept_ms: string }[]>(
-      `select (extract(epoch from expires_at - created_at) * 1000)::bigint::text as kept_ms from idempotency_record where key = ?`, [key]);
+      `select (extract(epoch from expires_at - created_at) * 1000)::bigint::text as kept_ms from idempotency_record where key = ?`,
+      [key],
+    );
     expect(Math.abs(Number(row.kept_ms) - DAY_MS)).toBeLessThan(60_000);
 
     // Wait for a purge that ran well after the first request: a record kept seconds instead of a day is gone by then.
@@ -77,9 +91,19 @@ describe('idempotency keys', () => {
   it('are freed by a request a budget refused: once the limit is raised the retry is served', async () => {
     const key = uniq('idem');
     const user = uniq('u');
-    const b = ok(await fx.s.gql(CreateBudgetDocument, {
-      input: { budgetName: uniq('tiny'), budgetType: 'USER', userId: user, limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 0.000001, hardLimitEnabled: true },
-    })).createBudget;
+    const b = ok(
+      await fx.s.gql(CreateBudgetDocument, {
+        input: {
+          budgetName: uniq('tiny'),
+          budgetType: 'USER',
+          userId: user,
+          limitType: 'COST',
+          limitPeriod: 'TOTAL',
+          limitValue: 0.000001,
+          hardLimitEnabled: true,
+        },
+      }),
+    ).createBudget;
     expect((await complete(key, user)).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
     ok(await fx.s.gql(UpdateBudgetDocument, { id: b.id, input: { limitValue: 10 } }));
     ok(await complete(key, user));
@@ -87,7 +111,8 @@ describe('idempotency keys', () => {
   });
 
   it('belong to the API key that sent them: the same key string from two API keys runs twice, each replaying its own', async () => {
-    const mk = async (name: string) => ok(await fx.s.gql(CreateApiKeyDocument, { name, role: 'SERVICE', service: 'idem-svc' })).createApiKey.secret;
+    const mk = async (name: string) =>
+      ok(await fx.s.gql(CreateApiKeyDocument, { name, role: 'SERVICE', service: 'idem-svc' })).createApiKey.secret;
     const [a, b] = [await mk(uniq('a')), await mk(uniq('b'))];
     const key = uniq('shared');
     const user = uniq('u');

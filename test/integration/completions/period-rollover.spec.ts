@@ -13,7 +13,6 @@ import { simulatorEnv, startSimulator } from '../../utils/providers';
 import { waitFor } from '../../utils/wait';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-
 let sim: ProviderSimulator;
 const f = useMigratedDatabase();
 beforeAll(async () => {
@@ -28,25 +27,51 @@ describe('a period rolling over while a request is in flight', () => {
     const config = loadConfig({ ...simulatorEnv(sim), DATABASE_URL: f.tdb.url, LOG_LEVEL: 'silent' });
     const em = f.db.orm.em.fork() as EntityManager;
     const budget = await new BudgetService({ knownProviders: ['openai'], configuredChannels: new Set() }).create(em, {
-      budgetName: 'hourly', budgetType: BudgetType.USER, userId: 'u', limitType: LimitType.COST, limitPeriod: LimitPeriod.HOURLY, limitValue: 10,
+      budgetName: 'hourly',
+      budgetType: BudgetType.USER,
+      userId: 'u',
+      limitType: LimitType.COST,
+      limitPeriod: LimitPeriod.HOURLY,
+      limitValue: 10,
     });
     // The request is placed at 09:59:59.900 and answered well after 10:00.
     let clock = new Date('2031-03-04T09:59:59.900Z');
     sim.control.setLatency(300);
     const service = new CompletionService(
-      f.db.orm, config, createProviderRegistry(config.providers), new PriceCatalog(f.db.orm, { allowUnpricedModels: false }), NO_SETTLE_HOOKS,
-      createMetrics('t', { defaultMetrics: false }), createLogger('silent'), () => clock,
+      f.db.orm,
+      config,
+      createProviderRegistry(config.providers),
+      new PriceCatalog(f.db.orm, { allowUnpricedModels: false }),
+      NO_SETTLE_HOOKS,
+      createMetrics('t', { defaultMetrics: false }),
+      createLogger('silent'),
+      () => clock,
     );
     const pending = service.complete(
       { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: 'ADMIN' as never, userId: null, projectId: null, service: null },
-      { messages: [{ role: 'user', content: 'hi' }], provider: 'openai', model: 'gpt-4o', userId: 'u', projectId: null, service: null, endpoint: null, maxTokens: 20, temperature: null, idempotencyKey: null },
+      {
+        messages: [{ role: 'user', content: 'hi' }],
+        provider: 'openai',
+        model: 'gpt-4o',
+        userId: 'u',
+        projectId: null,
+        service: null,
+        endpoint: null,
+        maxTokens: 20,
+        temperature: null,
+        idempotencyKey: null,
+      },
     );
     // Reserved (at 09:59:59.900) once the call has reached the provider: the hour turns while it is answered.
     await waitFor(() => sim.control.requestCount === 1, 15_000, 'the request at the provider');
     clock = new Date('2031-03-04T10:00:00.100Z');
     const out = await pending;
-    const rows = await f.db.orm.em.fork().execute<{ period_start: Date; used: string; reserved: string }[]>(
-      'select period_start, used::text, reserved::text from budget_ledger where budget_id = ? order by period_start', [budget.id]);
+    const rows = await f.db.orm.em
+      .fork()
+      .execute<{ period_start: Date; used: string; reserved: string }[]>(
+        'select period_start, used::text, reserved::text from budget_ledger where budget_id = ? order by period_start',
+        [budget.id],
+      );
     expect(rows.map((r) => new Date(r.period_start).toISOString())).toEqual(['2031-03-04T09:00:00.000Z']);
     expect(Number(rows[0].used)).toBeCloseTo(Number(out.usage.totalCost), 12);
     expect(Number(rows[0].reserved)).toBe(0);

@@ -14,7 +14,14 @@ import { waitFor } from '../../utils/wait';
 const MAX_IN_FLIGHT = 2;
 const fx = useSimulatedServer({ MAX_IN_FLIGHT: String(MAX_IN_FLIGHT), METRICS_PREFIX: 'shed' });
 
-const input = { messages: [{ role: 'user', content: 'hello' }], provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'shed-u', service: 'shed-svc' };
+const input = {
+  messages: [{ role: 'user', content: 'hello' }],
+  provider: 'openai',
+  model: 'gpt-4o',
+  maxTokens: 20,
+  userId: 'shed-u',
+  service: 'shed-svc',
+};
 async function post(): Promise<{ status: number; retryAfter: string | null; code: string | undefined; requestId: string | undefined }> {
   const res = await fetch(`${fx.s.app.url}/graphql`, {
     method: 'POST',
@@ -22,7 +29,12 @@ async function post(): Promise<{ status: number; retryAfter: string | null; code
     body: JSON.stringify({ query: print(CompleteDocument), variables: { input } }),
   });
   const body = (await res.json()) as { data?: { complete?: { requestId: string } } | null; errors?: { extensions?: { code?: string } }[] };
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), code: body.errors?.[0]?.extensions?.code, requestId: body.data?.complete?.requestId };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    code: body.errors?.[0]?.extensions?.code,
+    requestId: body.data?.complete?.requestId,
+  };
 }
 
 describe('MAX_IN_FLIGHT', () => {
@@ -37,7 +49,10 @@ describe('MAX_IN_FLIGHT', () => {
     expect(fx.sim.control.requests.map((r) => r.status)).toEqual([0, 0]);
     expect(shed).toEqual(Array.from({ length: 8 }, () => ({ status: 429, retryAfter: '1', code: 'OVERLOADED', requestId: undefined })));
     const served = await Promise.all(admitted);
-    expect(served.map((r) => [r.status, typeof r.requestId])).toEqual([[200, 'string'], [200, 'string']]);
+    expect(served.map((r) => [r.status, typeof r.requestId])).toEqual([
+      [200, 'string'],
+      [200, 'string'],
+    ]);
     expect(fx.sim.control.requestCount).toBe(MAX_IN_FLIGHT);
 
     fx.sim.control.setLatency(0);

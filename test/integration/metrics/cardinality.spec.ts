@@ -15,7 +15,14 @@ const USERS = 1_000;
 const fx = useSimulatedServer({ METRICS_MAX_LABEL_VALUES: String(CAP), MAX_IN_FLIGHT: '1' });
 
 const scrape = async () => (await fetch(`${fx.s.app.url}/metrics`)).text();
-const input = (i: number, model = 'gpt-4o') => ({ messages: [{ role: 'user', content: 'hi' }], provider: 'openai', model, maxTokens: 5, userId: `user-${i}`, projectId: `project-${i}` });
+const input = (i: number, model = 'gpt-4o') => ({
+  messages: [{ role: 'user', content: 'hi' }],
+  provider: 'openai',
+  model,
+  maxTokens: 5,
+  userId: `user-${i}`,
+  projectId: `project-${i}`,
+});
 const complete = (i: number, model?: string) => fx.s.gql(CompleteDocument, { input: input(i, model) as never });
 
 describe('metric label cardinality', () => {
@@ -52,19 +59,52 @@ describe('metric label cardinality', () => {
   it('caps every client-chosen label, shares the admitted values across metrics, and always admits the empty value', async () => {
     const m = createMetrics('x', { defaultMetrics: false, maxLabelValues: 2 });
     const req = (userId: string | null, model: string) =>
-      recordRequest(m, { userId, projectId: null, service: `svc-${model}`, provider: 'openai', model, success: true, inputTokens: 1, outputTokens: 0, cachedTokens: 0, totalCost: 0n });
+      recordRequest(m, {
+        userId,
+        projectId: null,
+        service: `svc-${model}`,
+        provider: 'openai',
+        model,
+        success: true,
+        inputTokens: 1,
+        outputTokens: 0,
+        cachedTokens: 0,
+        totalCost: 0n,
+      });
     for (const model of ['m1', 'm2', 'm3', 'm4']) req('u1', model);
     req(null, 'm1');
     req('u2', 'm1');
     req('u3', 'm1');
     const e = parsePrometheusText(await m.registry.metrics());
-    const series = find(e, 'x_llm_requests_total').map((x) => `${x.labels.user_id}|${x.labels.model}|${x.labels.service}=${x.value}`).sort();
-    expect(series).toEqual(['u1|m1|svc-m1=1', 'u1|m2|svc-m2=1', `u1|${OTHER_LABEL}|${OTHER_LABEL}=2`, '|m1|svc-m1=1', 'u2|m1|svc-m1=1', `${OTHER_LABEL}|m1|svc-m1=1`].sort());
+    const series = find(e, 'x_llm_requests_total')
+      .map((x) => `${x.labels.user_id}|${x.labels.model}|${x.labels.service}=${x.value}`)
+      .sort();
+    expect(series).toEqual(
+      [
+        'u1|m1|svc-m1=1',
+        'u1|m2|svc-m2=1',
+        `u1|${OTHER_LABEL}|${OTHER_LABEL}=2`,
+        '|m1|svc-m1=1',
+        'u2|m1|svc-m1=1',
+        `${OTHER_LABEL}|m1|svc-m1=1`,
+      ].sort(),
+    );
   });
 
   it('folds the scrape-time provider gauges beyond the cap into model "other", busiest models kept', () => {
-    const row = (model: string, requests: number, cost: string) => ({ provider: 'openai', model, requests, successes: requests, cost, tokens: requests * 10 });
+    const row = (model: string, requests: number, cost: string) => ({
+      provider: 'openai',
+      model,
+      requests,
+      successes: requests,
+      cost,
+      tokens: requests * 10,
+    });
     const folded = foldRareModels([row('a', 5, '0.5'), row('b', 50, '1'), row('c', 1, '0.25'), row('d', 2, '0.000000000001')], 2);
-    expect(folded).toEqual([row('a', 5, '0.5'), row('b', 50, '1'), { provider: 'openai', model: OTHER_LABEL, requests: 3, successes: 3, tokens: 30, cost: '0.250000000001' }]);
+    expect(folded).toEqual([
+      row('a', 5, '0.5'),
+      row('b', 50, '1'),
+      { provider: 'openai', model: OTHER_LABEL, requests: 3, successes: 3, tokens: 30, cost: '0.250000000001' },
+    ]);
   });
 });

@@ -11,19 +11,42 @@ import { ok } from '../../utils/server';
 const fx = useSimulatedServer({ METRICS_PREFIX: 'cm' });
 
 const scrape = async () => parsePrometheusText(await (await fetch(`${fx.s.app.url}/metrics`)).text());
-const total = (e: Exposition, name: string, labels: Record<string, string>) => find(e, `cm_${name}`, labels).reduce((a, x) => a + x.value, 0);
+const total = (e: Exposition, name: string, labels: Record<string, string>) =>
+  find(e, `cm_${name}`, labels).reduce((a, x) => a + x.value, 0);
 /** Runs `fn` and returns how much each asked-for series moved meanwhile. */
-async function moved(fn: () => Promise<unknown>, series: Record<string, [string, Record<string, string>]>): Promise<Record<string, number>> {
+async function moved(
+  fn: () => Promise<unknown>,
+  series: Record<string, [string, Record<string, string>]>,
+): Promise<Record<string, number>> {
   const before = await scrape();
   await fn();
   const after = await scrape();
-  return Object.fromEntries(Object.entries(series).map(([k, [name, labels]]) => [k, Number((total(after, name, labels) - total(before, name, labels)).toFixed(12))]));
+  return Object.fromEntries(
+    Object.entries(series).map(([k, [name, labels]]) => [
+      k,
+      Number((total(after, name, labels) - total(before, name, labels)).toFixed(12)),
+    ]),
+  );
 }
 let n = 0;
 const complete = (userId: string, extra: Record<string, unknown> = {}) =>
-  fx.s.gql(CompleteDocument, { input: { messages: [{ role: 'user', content: 'Count to three' }], provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId, service: 'cm-svc', ...extra } });
+  fx.s.gql(CompleteDocument, {
+    input: {
+      messages: [{ role: 'user', content: 'Count to three' }],
+      provider: 'openai',
+      model: 'gpt-4o',
+      maxTokens: 20,
+      userId,
+      service: 'cm-svc',
+      ...extra,
+    },
+  });
 const budget = async (input: Record<string, unknown>) =>
-  ok(await fx.s.gql(CreateBudgetDocument, { input: { budgetName: `cm ${++n}`, budgetType: 'USER', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 100, ...input } as never })).createBudget;
+  ok(
+    await fx.s.gql(CreateBudgetDocument, {
+      input: { budgetName: `cm ${++n}`, budgetType: 'USER', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 100, ...input } as never,
+    }),
+  ).createBudget;
 
 describe('metrics moved by complete', () => {
   it('counts a served request: status success, its tokens by type, its cost and its duration', async () => {
@@ -41,7 +64,16 @@ describe('metrics moved by complete', () => {
       durations: ['request_duration_seconds_count', { provider: 'openai', model: 'gpt-4o', status: 'success' }],
       overhead: ['gateway_overhead_seconds_count', {}],
     });
-    expect(d).toEqual({ success: 1, error: 0, input: usage.inputTokens, output: 20, cached: 2, cost: usage.totalCost, durations: 1, overhead: 1 });
+    expect(d).toEqual({
+      success: 1,
+      error: 0,
+      input: usage.inputTokens,
+      output: 20,
+      cached: 2,
+      cost: usage.totalCost,
+      durations: 1,
+      overhead: 1,
+    });
     expect(usage.inputTokens).toBeGreaterThan(0);
   });
 
@@ -73,9 +105,19 @@ describe('metrics moved by complete', () => {
 
   it('counts a fallback in budget_fallback_total, and the request under the model that served it', async () => {
     const user = `cm-u-${++n}`;
-    await budget({ userId: user, limitValue: 0.000001, fallbackThreshold: 0.5, enableFallback: true, fallbackProvider: 'deepseek', fallbackModel: 'deepseek-chat' });
+    await budget({
+      userId: user,
+      limitValue: 0.000001,
+      fallbackThreshold: 0.5,
+      enableFallback: true,
+      fallbackProvider: 'deepseek',
+      fallbackModel: 'deepseek-chat',
+    });
     const d = await moved(async () => expect(ok(await complete(user)).complete.fallbackUsed).toBe(true), {
-      fallback: ['budget_fallback_total', { original_provider: 'openai', original_model: 'gpt-4o', fallback_provider: 'deepseek', fallback_model: 'deepseek-chat' }],
+      fallback: [
+        'budget_fallback_total',
+        { original_provider: 'openai', original_model: 'gpt-4o', fallback_provider: 'deepseek', fallback_model: 'deepseek-chat' },
+      ],
       servedBy: ['llm_requests_total', { user_id: user, provider: 'deepseek', model: 'deepseek-chat', status: 'success' }],
       requested: ['llm_requests_total', { user_id: user, provider: 'openai', model: 'gpt-4o' }],
     });

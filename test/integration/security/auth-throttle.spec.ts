@@ -62,21 +62,24 @@ describe('failed authentication throttle', () => {
 
   it('lets a key memory can confirm through from a throttled address (clients sharing one proxy keep working)', async () => {
     const shared = newClient();
-    const viewer = ok(await s.gql(CreateApiKeyDocument, { name: `t ${Math.random()}`, role: 'VIEWER', userId: 'alice' })).createApiKey.secret;
+    const viewer = ok(await s.gql(CreateApiKeyDocument, { name: `t ${Math.random()}`, role: 'VIEWER', userId: 'alice' })).createApiKey
+      .secret;
     expect((await post(viewer, shared)).status).toBe(200); // now cached
     for (let i = 0; i <= FAILURES; i++) await post(madeUp(), shared);
     expect((await post(madeUp(), shared)).status).toBe(429);
     expect((await post(viewer, shared)).status).toBe(200);
     expect((await post(ADMIN_KEY, shared)).status).toBe(200);
     // A valid key the cache does not hold would need the database: it waits like the rest of the address.
-    const fresh = ok(await s.gql(CreateApiKeyDocument, { name: `t ${Math.random()}`, role: 'VIEWER', userId: 'alice' })).createApiKey.secret;
+    const fresh = ok(await s.gql(CreateApiKeyDocument, { name: `t ${Math.random()}`, role: 'VIEWER', userId: 'alice' })).createApiKey
+      .secret;
     expect((await post(fresh, shared)).status).toBe(429);
     expect((await s.gql(ListBudgetsDocument, {}, fresh)).errors).toBeUndefined();
   });
 
   it('applies to REST and WebSocket through the same admission', async () => {
     const client = newClient();
-    const rest = (key: string) => fetch(`${s.app.url}/api/alerts`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': client } });
+    const rest = (key: string) =>
+      fetch(`${s.app.url}/api/alerts`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': client } });
     for (let i = 0; i < FAILURES; i++) expect((await rest(madeUp())).status).toBe(401);
     const refused = await rest(madeUp());
     expect(refused.status).toBe(429);

@@ -7,7 +7,12 @@ import { startTestServer, type TestServer } from '../../utils/server';
 let s: TestServer;
 const lines: string[] = [];
 beforeAll(async () => {
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   s = await startTestServer({ LOG_LEVEL: 'trace' }, { log: createLogger('trace', stream) });
 });
 afterAll(async () => {
@@ -46,7 +51,9 @@ it('logs a constraint violation without the value the driver quotes in its detai
   await em.execute('insert into leak_probe (v) values (?)', [secret]);
   lines.length = 0;
   // "Key (v)=(…) already exists", says PostgreSQL's detail.
-  await em.execute('insert into leak_probe (v) values (?)', [secret]).catch((e: unknown) => s.app.services.log.error({ err: e }, 'insert failed'));
+  await em
+    .execute('insert into leak_probe (v) values (?)', [secret])
+    .catch((e: unknown) => s.app.services.log.error({ err: e }, 'insert failed'));
   const logged = lines.find((l) => l.includes('insert failed'));
   expect(logged).toMatch(/"code":"23505"/);
   expect(logged).toContain('insert into leak_probe (v) values (?)');
@@ -61,7 +68,10 @@ it('logs a failing hot-path statement (HotSql, on the driver) without its bound 
   await sql.query(st, [JSON.stringify([secret])]);
   lines.length = 0;
   // The detail quotes the key; PGlite also attaches the statement's parameters to its errors.
-  const err = await sql.query(st, [JSON.stringify([secret])]).then(() => null, (e: unknown) => e);
+  const err = await sql.query(st, [JSON.stringify([secret])]).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect((err as { code?: string } | null)?.code).toBe('23505');
   s.app.services.log.error({ err }, 'hot insert failed');
   const logged = lines.find((l) => l.includes('hot insert failed'));

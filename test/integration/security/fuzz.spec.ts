@@ -74,18 +74,33 @@ const budgetFields = {
   alertRecipients: strList,
 };
 type BudgetField = keyof typeof budgetFields;
-const UPDATABLE: BudgetField[] = (Object.keys(budgetFields) as BudgetField[]).filter((f) => !['budgetType', 'limitType', 'limitPeriod', 'userId', 'projectId', 'scopeId'].includes(f));
+const UPDATABLE: BudgetField[] = (Object.keys(budgetFields) as BudgetField[]).filter(
+  (f) => !['budgetType', 'limitType', 'limitPeriod', 'userId', 'projectId', 'scopeId'].includes(f),
+);
 
 /** Any subset of the fields (so required ones are sometimes missing) with hostile values. */
-const inputObject = (fields: BudgetField[]) => fc.record(Object.fromEntries(fields.map((f) => [f, budgetFields[f]])) as Record<BudgetField, fc.Arbitrary<unknown>>, { requiredKeys: [] });
+const inputObject = (fields: BudgetField[]) =>
+  fc.record(Object.fromEntries(fields.map((f) => [f, budgetFields[f]])) as Record<BudgetField, fc.Arbitrary<unknown>>, {
+    requiredKeys: [],
+  });
 
 /** The same input written into the document, one field's value replaced by a raw literal. */
 const inlined = (input: Record<string, unknown>, field: string, literal: string) => {
-  const parts = Object.entries(input).filter(([k]) => k !== field).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
+  const parts = Object.entries(input)
+    .filter(([k]) => k !== field)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
   parts.push(`${field}: ${literal}`);
   return `{ ${parts.join(', ')} }`;
 };
-const numericFields = ['limitValue', 'warningThreshold', 'criticalThreshold', 'fallbackThreshold', 'maxCostPerRequest', 'spikeThresholdMultiplier', 'spikeWindowHours'];
+const numericFields = [
+  'limitValue',
+  'warningThreshold',
+  'criticalThreshold',
+  'fallbackThreshold',
+  'maxCostPerRequest',
+  'spikeThresholdMultiplier',
+  'spikeWindowHours',
+];
 
 const messageArb = fc.record({ role: enumOr(['system', 'user', 'assistant']), content: anyString }, { requiredKeys: [] });
 const completionFields = {
@@ -106,7 +121,8 @@ const TARGETS: FuzzTarget[] = [
     name: 'complete',
     requests: () =>
       fc.record(completionFields, { requiredKeys: [] }).map((input) => ({
-        query: 'mutation($input: CompletionInput!) { complete(input: $input) { requestId provider model usage { totalCost success } budgets { id } } }',
+        query:
+          'mutation($input: CompletionInput!) { complete(input: $input) { requestId provider model usage { totalCost success } budgets { id } } }',
         variables: { input },
       })),
   },
@@ -118,10 +134,12 @@ const TARGETS: FuzzTarget[] = [
           query: 'mutation($input: CreateBudgetInput!) { createBudget(input: $input) { id status { state } } }',
           variables: { input },
         })),
-        fc.tuple(inputObject(Object.keys(budgetFields) as BudgetField[]), fc.constantFrom(...numericFields), numberLiteral).map(([input, field, lit]) => ({
-          query: `mutation { createBudget(input: ${inlined(input, field, lit)}) { id } }`,
-          variables: {},
-        })),
+        fc
+          .tuple(inputObject(Object.keys(budgetFields) as BudgetField[]), fc.constantFrom(...numericFields), numberLiteral)
+          .map(([input, field, lit]) => ({
+            query: `mutation { createBudget(input: ${inlined(input, field, lit)}) { id } }`,
+            variables: {},
+          })),
       ),
   },
   {
@@ -130,13 +148,21 @@ const TARGETS: FuzzTarget[] = [
       const id = fc.oneof(fc.constantFrom(...budgetIds), fc.uuid(), anyString);
       return fc.oneof(
         fc.tuple(id, inputObject(UPDATABLE)).map(([bid, input]) => ({
-          query: 'mutation($id: ID!, $input: UpdateBudgetInput!) { updateBudget(id: $id, input: $input) { id limitValue status { used state } } }',
+          query:
+            'mutation($id: ID!, $input: UpdateBudgetInput!) { updateBudget(id: $id, input: $input) { id limitValue status { used state } } }',
           variables: { id: bid, input },
         })),
-        fc.tuple(fc.constantFrom(...budgetIds), inputObject(UPDATABLE), fc.constantFrom(...numericFields.filter((f) => UPDATABLE.includes(f as BudgetField))), numberLiteral).map(([bid, input, field, lit]) => ({
-          query: `mutation { updateBudget(id: ${JSON.stringify(bid)}, input: ${inlined(input, field, lit)}) { id } }`,
-          variables: {},
-        })),
+        fc
+          .tuple(
+            fc.constantFrom(...budgetIds),
+            inputObject(UPDATABLE),
+            fc.constantFrom(...numericFields.filter((f) => UPDATABLE.includes(f as BudgetField))),
+            numberLiteral,
+          )
+          .map(([bid, input, field, lit]) => ({
+            query: `mutation { updateBudget(id: ${JSON.stringify(bid)}, input: ${inlined(input, field, lit)}) { id } }`,
+            variables: {},
+          })),
       );
     },
   },
@@ -152,7 +178,15 @@ const onUnhandled = (e: unknown) => unhandled.push(e);
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   for (const budgetType of ['GLOBAL', 'USER'] as const) {
-    const input = { budgetName: `fuzz ${budgetType}`, budgetType, limitType: 'COST', limitPeriod: 'DAILY', limitValue: 0.05, hardLimitEnabled: true, ...(budgetType === 'USER' ? { userId: 'alice' } : {}) } as const;
+    const input = {
+      budgetName: `fuzz ${budgetType}`,
+      budgetType,
+      limitType: 'COST',
+      limitPeriod: 'DAILY',
+      limitValue: 0.05,
+      hardLimitEnabled: true,
+      ...(budgetType === 'USER' ? { userId: 'alice' } : {}),
+    } as const;
     budgetIds.push(ok(await fx.s.gql(CreateBudgetDocument, { input })).createBudget.id);
   }
 });
@@ -160,7 +194,9 @@ afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
 });
 
-async function send(req: FuzzRequest): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+async function send(
+  req: FuzzRequest,
+): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
   const res = await fetch(`${fx.s.app.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
@@ -185,23 +221,27 @@ async function expectServerWhole(): Promise<void> {
 }
 
 describe('fuzzing inputs', () => {
-  it.each(TARGETS.map((t) => [t.name, t] as const))('%s: no 5xx, no internal error, every error with a stable code, and the ledgers exact afterwards', async (_name, target) => {
-    let runs = 0;
-    await fc.assert(
-      fc.asyncProperty(target.requests({ budgetIds }), async (req) => {
-        runs++;
-        const { status, body } = await send(req);
-        expect(status).toBeLessThan(500);
-        for (const e of body.errors ?? []) {
-          expect(typeof e.message).toBe('string');
-          expect(STABLE_CODES).toContain(e.extensions?.code);
-        }
-        if (!body.errors?.length) expect(body.data).toBeTruthy();
-      }),
-      { numRuns: RUNS },
-    );
-    expect(runs).toBeGreaterThanOrEqual(RUNS);
-    expect(unhandled).toEqual([]);
-    await expectServerWhole();
-  }, TIMEOUT_MS);
+  it.each(TARGETS.map((t) => [t.name, t] as const))(
+    '%s: no 5xx, no internal error, every error with a stable code, and the ledgers exact afterwards',
+    async (_name, target) => {
+      let runs = 0;
+      await fc.assert(
+        fc.asyncProperty(target.requests({ budgetIds }), async (req) => {
+          runs++;
+          const { status, body } = await send(req);
+          expect(status).toBeLessThan(500);
+          for (const e of body.errors ?? []) {
+            expect(typeof e.message).toBe('string');
+            expect(STABLE_CODES).toContain(e.extensions?.code);
+          }
+          if (!body.errors?.length) expect(body.data).toBeTruthy();
+        }),
+        { numRuns: RUNS },
+      );
+      expect(runs).toBeGreaterThanOrEqual(RUNS);
+      expect(unhandled).toEqual([]);
+      await expectServerWhole();
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -15,7 +15,15 @@ afterAll(async () => {
   await dev?.close();
 });
 
-async function raw(s: TestServer, body: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; json: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+async function raw(
+  s: TestServer,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{
+  status: number;
+  type: string | null;
+  json: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+}> {
   const res = await fetch(`${s.app.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, ...headers },
@@ -45,7 +53,18 @@ describe('hostile input over HTTP', () => {
 
   it('refuses an operation whose estimated cost is over the limit (a list counts 10 rows)', async () => {
     expect(dev.config.limits.maxCost).toBe(60_000);
-    const fields = ['id', 'name', 'budgetType', 'userId', 'projectId', 'scopeId', 'limitType', 'limitPeriod', 'limitValue', 'warningThreshold'];
+    const fields = [
+      'id',
+      'name',
+      'budgetType',
+      'userId',
+      'projectId',
+      'scopeId',
+      'limitType',
+      'limitPeriod',
+      'limitValue',
+      'warningThreshold',
+    ];
     // 1 for budgets + 10 rows x fields
     expect((await prod.gql(`{ budgets { ${fields.slice(0, 9).join(' ')} } }`)).errors).toBeUndefined();
     const r = await prod.gql(`{ budgets { ${fields.join(' ')} } }`);
@@ -54,7 +73,10 @@ describe('hostile input over HTTP', () => {
   });
 
   it('refuses a fragment bomb quickly', async () => {
-    const frags = Array.from({ length: 30 }, (_, i) => `fragment F${i} on Query { ${i === 29 ? '__typename' : `...F${i + 1} ...F${i + 1}`} }`);
+    const frags = Array.from(
+      { length: 30 },
+      (_, i) => `fragment F${i} on Query { ${i === 29 ? '__typename' : `...F${i + 1} ...F${i + 1}`} }`,
+    );
     const started = Date.now();
     const r = await dev.gql(`{ ...F0 } ${frags.join(' ')}`);
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -103,7 +125,10 @@ describe('hostile input over HTTP', () => {
   it('closes a WebSocket whose message is larger than the body limit', async () => {
     const c = connectWs(dev.app.url, ADMIN_KEY);
     await c.connected;
-    c.client.subscribe({ query: `{ __typename } # ${'x'.repeat(dev.config.limits.maxBodyBytes)}` }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    c.client.subscribe(
+      { query: `{ __typename } # ${'x'.repeat(dev.config.limits.maxBodyBytes)}` },
+      { next: () => undefined, error: () => undefined, complete: () => undefined },
+    );
     expect(await c.closed).toBe(1009);
     await c.client.dispose();
   });
@@ -125,7 +150,9 @@ describe('introspection and the landing page', () => {
     // Fewer aliases, many rows each: the cost limit (6,112 each; eleven are over it).
     const dump = '__schema { types { fields { args { type { ofType { ofType { ofType { ofType { name } } } } } } } } }';
     expect((await dev.gql(`{ ${dump} }`)).errors).toBeUndefined();
-    const many = await dev.gql(`{ a: ${dump} b: ${dump} c: ${dump} d: ${dump} e: ${dump} f: ${dump} g: ${dump} h: ${dump} i: ${dump} j: ${dump} k: ${dump} }`);
+    const many = await dev.gql(
+      `{ a: ${dump} b: ${dump} c: ${dump} d: ${dump} e: ${dump} f: ${dump} g: ${dump} h: ${dump} i: ${dump} j: ${dump} k: ${dump} }`,
+    );
     expect(many.errors?.[0].message).toMatch(/estimated cost above the limit of 60000/);
     const deep = `{ __schema { types { ${'ofType { '.repeat(14)}name${' }'.repeat(14)} } } }`;
     expect((await dev.gql(deep)).errors?.[0].message).toMatch(/deeper than the limit of 15/);

@@ -9,7 +9,9 @@ import { useTestServer } from '../../utils/fixture';
  */
 const s = useTestServer({ SMTP_URL: 'smtp://127.0.0.1:9', SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
 
-async function rest(path: string): Promise<{ status: number; body: { error?: { code: string; field?: string; message: string } } & Record<string, unknown> }> {
+async function rest(
+  path: string,
+): Promise<{ status: number; body: { error?: { code: string; field?: string; message: string } } & Record<string, unknown> }> {
   const res = await fetch(`${s.app.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -27,7 +29,11 @@ describe('control characters in string filters and arguments', () => {
     ['budgets(userId)', '{ budgets(userId: $v) { id } }', 'userId'],
     ['budgets(projectId)', '{ budgets(projectId: $v) { id } }', 'projectId'],
     ['estimateCost(model)', '{ estimateCost(provider: "openai", model: $v, inputTokens: 1, outputTokens: 1) { totalCost } }', 'model'],
-    ['setModelPrice(model)', 'mutation { setModelPrice(input: { provider: "openai", model: $v, inputPerMillion: 1, outputPerMillion: 1 }) { model } }', 'model'],
+    [
+      'setModelPrice(model)',
+      'mutation { setModelPrice(input: { provider: "openai", model: $v, inputPerMillion: 1, outputPerMillion: 1 }) { model } }',
+      'model',
+    ],
     ['createApiKey(name)', 'mutation { createApiKey(name: $v, role: ADMIN) { secret } }', 'name'],
     ['createApiKey(userId)', 'mutation { createApiKey(name: "k", role: VIEWER, userId: $v) { secret } }', 'userId'],
   ])('%s with a NUL is BAD_USER_INPUT naming the field, not SERVICE_UNAVAILABLE', async (_name, body, field) => {
@@ -53,22 +59,30 @@ describe('dates', () => {
     expect(r.data).toEqual({ providerBreakdown: [] });
     const offset = await s.gql('{ usageRecords(filter: { from: "0001-01-01T00:00:00+01:00", to: "9999-12-31T23:59:59-01:00" }) { id } }');
     expect(offset.errors).toBeUndefined();
-    const grouped = await s.gql('{ usage(groupBy: PROVIDER, filter: { from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59Z" }) { period } }');
+    const grouped = await s.gql(
+      '{ usage(groupBy: PROVIDER, filter: { from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59Z" }) { period } }',
+    );
     expect(grouped.errors).toBeUndefined();
   });
 
-  it.each(['2026-02-30T00:00:00Z', '2025-02-29T12:00:00Z', '2026-04-31T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T12:60:00Z', '2026-01-01T12:00:60Z', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00+24:00'])(
-    'refuses the impossible DateTime %s, as a literal and as a variable',
-    async (v) => {
-      // A literal fails validation (graphql-js parses literals there), a variable fails as input: both say why.
-      const literal = await s.gql(`{ usageRecords(filter: { from: "${v}" }) { id } }`);
-      expect(literal.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      expect(literal.errors?.[0].message).toContain(`${v} is not a real date`);
-      const variable = await s.gql('query($from: DateTime) { usageRecords(filter: { from: $from }) { id } }', { from: v });
-      expect(variable.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect(variable.errors?.[0].message).toContain(`${v} is not a real date`);
-    },
-  );
+  it.each([
+    '2026-02-30T00:00:00Z',
+    '2025-02-29T12:00:00Z',
+    '2026-04-31T00:00:00Z',
+    '2026-01-01T24:00:00Z',
+    '2026-01-01T12:60:00Z',
+    '2026-01-01T12:00:60Z',
+    '2026-13-01T00:00:00Z',
+    '2026-01-01T00:00:00+24:00',
+  ])('refuses the impossible DateTime %s, as a literal and as a variable', async (v) => {
+    // A literal fails validation (graphql-js parses literals there), a variable fails as input: both say why.
+    const literal = await s.gql(`{ usageRecords(filter: { from: "${v}" }) { id } }`);
+    expect(literal.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(literal.errors?.[0].message).toContain(`${v} is not a real date`);
+    const variable = await s.gql('query($from: DateTime) { usageRecords(filter: { from: $from }) { id } }', { from: v });
+    expect(variable.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(variable.errors?.[0].message).toContain(`${v} is not a real date`);
+  });
 
   it('still accepts real dates: a leap day and an offset', async () => {
     const r = await s.gql('{ usageRecords(filter: { from: "2024-02-29T23:30:00+05:30", to: "2024-03-01T00:00:00.123456Z" }) { id } }');
@@ -76,7 +90,12 @@ describe('dates', () => {
   });
 
   it('refuses an impossible REST start_date or end_date, date-only or with a time', async () => {
-    for (const [param, v] of [['start_date', '2026-02-30'], ['end_date', '2026-02-31'], ['start_date', '2026-02-30T00:00:00Z'], ['start_date', '2026-00-10']]) {
+    for (const [param, v] of [
+      ['start_date', '2026-02-30'],
+      ['end_date', '2026-02-31'],
+      ['start_date', '2026-02-30T00:00:00Z'],
+      ['start_date', '2026-00-10'],
+    ]) {
       const r = await rest(`/api/usage/user/alice?${param}=${v}`);
       expect(r.status).toBe(400);
       expect(r.body.error).toMatchObject({ code: 'BAD_USER_INPUT', field: param });
@@ -88,7 +107,9 @@ describe('dates', () => {
 
 describe('amounts below the smallest unit (1e-12 USD)', () => {
   const budget = (extra: string) =>
-    s.gql<{ createBudget: { id: string } }>(`mutation { createBudget(input: { budgetName: "tiny ${Math.random()}", budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, ${extra} }) { id limitValue maxCostPerRequest } }`);
+    s.gql<{ createBudget: { id: string } }>(
+      `mutation { createBudget(input: { budgetName: "tiny ${Math.random()}", budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, ${extra} }) { id limitValue maxCostPerRequest } }`,
+    );
 
   it('refuses limitValue 1e-13 and 5e-13 with BAD_USER_INPUT, accepts 1e-12', async () => {
     for (const v of ['1e-13', '5e-13']) {
@@ -101,14 +122,23 @@ describe('amounts below the smallest unit (1e-12 USD)', () => {
   });
 
   it('refuses maxCostPerRequest below the unit, on create and on update', async () => {
-    expect(badInput(await budget('limitValue: 10, maxCostPerRequest: 1e-13'))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'maxCostPerRequest' });
+    expect(badInput(await budget('limitValue: 10, maxCostPerRequest: 1e-13'))).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'maxCostPerRequest',
+    });
     const { createBudget: b } = ok(await budget('limitValue: 10'));
-    expect(badInput(await s.gql(`mutation { updateBudget(id: "${b.id}", input: { limitValue: 1e-13 }) { id } }`))).toMatchObject({ field: 'limitValue' });
-    expect(badInput(await s.gql(`mutation { updateBudget(id: "${b.id}", input: { maxCostPerRequest: 4e-13 }) { id } }`))).toMatchObject({ field: 'maxCostPerRequest' });
+    expect(badInput(await s.gql(`mutation { updateBudget(id: "${b.id}", input: { limitValue: 1e-13 }) { id } }`))).toMatchObject({
+      field: 'limitValue',
+    });
+    expect(badInput(await s.gql(`mutation { updateBudget(id: "${b.id}", input: { maxCostPerRequest: 4e-13 }) { id } }`))).toMatchObject({
+      field: 'maxCostPerRequest',
+    });
   });
 
   it('refuses a price override finer than the catalog keeps instead of storing 0', async () => {
-    const r = await s.gql('mutation { setModelPrice(input: { provider: "openai", model: "tiny-model", inputPerMillion: 1e-13, outputPerMillion: 1 }) { inputPerMillion } }');
+    const r = await s.gql(
+      'mutation { setModelPrice(input: { provider: "openai", model: "tiny-model", inputPerMillion: 1e-13, outputPerMillion: 1 }) { inputPerMillion } }',
+    );
     expect(badInput(r)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'inputPerMillion' });
     const prices = ok(await s.gql<{ modelPrices: { model: string }[] }>('{ modelPrices { model } }'));
     expect(prices.modelPrices.map((p) => p.model)).not.toContain('tiny-model');
@@ -117,7 +147,13 @@ describe('amounts below the smallest unit (1e-12 USD)', () => {
 
 describe('alert recipients', () => {
   const create = (recipients: string[]) =>
-    s.gql('mutation($r: [String!]) { createBudget(input: { budgetName: $n, budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, limitValue: 1, alertChannels: [EMAIL, SLACK], alertRecipients: $r }) { alertRecipients } }'.replace('$n', `"rcpt ${Math.random()}"`), { r: recipients });
+    s.gql(
+      'mutation($r: [String!]) { createBudget(input: { budgetName: $n, budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, limitValue: 1, alertChannels: [EMAIL, SLACK], alertRecipients: $r }) { alertRecipients } }'.replace(
+        '$n',
+        `"rcpt ${Math.random()}"`,
+      ),
+      { r: recipients },
+    );
 
   it.each([
     'Display<attacker@evil.com>',
@@ -139,8 +175,15 @@ describe('alert recipients', () => {
   ])('refuses %j at create and update', async (bad) => {
     const r = await create(['#cost-alerts', bad]);
     expect(badInput(r)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'alertRecipients[1]' });
-    const { createBudget } = ok(await s.gql<{ createBudget: { id: string } }>(`mutation { createBudget(input: { budgetName: "upd ${Math.random()}", budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, limitValue: 1 }) { id } }`));
-    const u = await s.gql('mutation($id: ID!, $r: [String!]) { updateBudget(id: $id, input: { alertRecipients: $r }) { id } }', { id: createBudget.id, r: [bad] });
+    const { createBudget } = ok(
+      await s.gql<{ createBudget: { id: string } }>(
+        `mutation { createBudget(input: { budgetName: "upd ${Math.random()}", budgetType: GLOBAL, limitType: COST, limitPeriod: MONTHLY, limitValue: 1 }) { id } }`,
+      ),
+    );
+    const u = await s.gql('mutation($id: ID!, $r: [String!]) { updateBudget(id: $id, input: { alertRecipients: $r }) { id } }', {
+      id: createBudget.id,
+      r: [bad],
+    });
     expect(badInput(u)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'alertRecipients[0]' });
   });
 

@@ -9,7 +9,8 @@ const s = useTestServer({ RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) });
 
 /** Keys are made with the admin key, which has its own bucket: each test spends at most a few of its tokens. */
 async function viewerKey(): Promise<string> {
-  return ok(await s.gql(CreateApiKeyDocument, { name: `rl ${Math.random()}`, role: 'VIEWER', userId: 'alice' }, ADMIN_KEY)).createApiKey.secret;
+  return ok(await s.gql(CreateApiKeyDocument, { name: `rl ${Math.random()}`, role: 'VIEWER', userId: 'alice' }, ADMIN_KEY)).createApiKey
+    .secret;
 }
 
 async function post(key: string): Promise<Response> {

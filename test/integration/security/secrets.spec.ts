@@ -16,7 +16,12 @@ let s: TestServer;
 const logLines: string[] = [];
 const responses: string[] = [];
 beforeAll(async () => {
-  const stream = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(String(chunk));
+      cb();
+    },
+  });
   // trace: everything the server would ever log goes into the capture.
   s = await startTestServer({ ...PROVIDER_SECRETS, LOG_LEVEL: 'trace' }, { log: createLogger('trace', stream) });
 });
@@ -32,7 +37,9 @@ async function record(p: Promise<unknown>): Promise<unknown> {
 
 describe('secrets stay out of logs and responses', () => {
   it('masks an unexpected error, logging it with the request id', async () => {
-    const spy = jest.spyOn(s.app.services.budgets, 'list').mockRejectedValueOnce(new Error(`driver exploded near ${ADMIN_KEY.slice(0, 4)}… internal detail`));
+    const spy = jest
+      .spyOn(s.app.services.budgets, 'list')
+      .mockRejectedValueOnce(new Error(`driver exploded near ${ADMIN_KEY.slice(0, 4)}… internal detail`));
     const res = await fetch(`${s.app.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'x-request-id': 'req-masked-1' },
@@ -43,7 +50,9 @@ describe('secrets stay out of logs and responses', () => {
     responses.push(JSON.stringify(body));
     expect(body.errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: 'req-masked-1' });
     expect(body.errors[0].message).not.toContain('internal detail');
-    const logged = logLines.map((l) => JSON.parse(l) as { requestId?: string; err?: { message?: string } }).find((l) => l.requestId === 'req-masked-1');
+    const logged = logLines
+      .map((l) => JSON.parse(l) as { requestId?: string; err?: { message?: string } })
+      .find((l) => l.requestId === 'req-masked-1');
     expect(logged?.err?.message).toContain('internal detail');
   });
 
@@ -54,8 +63,16 @@ describe('secrets stay out of logs and responses', () => {
     await record(s.gql(ListBudgetsDocument, {}, secret));
     await record(s.gql(ListBudgetsDocument, {}, `${secret.slice(0, -1)}X`));
     await record(s.gql(ListBudgetsDocument, {}, 'sk-secret-openai-0123456789abcdefghij'));
-    await record(s.gql(CreateBudgetDocument, { input: { budgetName: '', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'DAILY', limitValue: -1 } }));
-    await record(s.gql(CreateBudgetDocument, { input: { budgetName: 'ok', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'DAILY', limitValue: 1 } }));
+    await record(
+      s.gql(CreateBudgetDocument, {
+        input: { budgetName: '', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'DAILY', limitValue: -1 },
+      }),
+    );
+    await record(
+      s.gql(CreateBudgetDocument, {
+        input: { budgetName: 'ok', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'DAILY', limitValue: 1 },
+      }),
+    );
     await record(s.gql('{ budgets { nope } }'));
     await record(s.gql('mutation { createApiKey(name: "x", role: VIEWER) { secret } }', {}, secret));
     const c = connectWs(s.app.url, `${ADMIN_KEY}-wrong`);

@@ -21,14 +21,23 @@ describe('raw usage retention', () => {
 
   it('deletes raw rows older than the retention in batches, keeping the rollup and newer rows', async () => {
     const now = Date.now();
-    const budget = ok(await s.gql(CreateBudgetDocument, { input: { budgetName: 'ret', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 100 } })).createBudget.id;
-    const old = await seedUsage(s.app, Array.from({ length: 7 }, (_, i) => ({ at: new Date(now - (40 + i) * DAY), userId: 'ret', cost: '1', budgetIds: [budget] })));
+    const budget = ok(
+      await s.gql(CreateBudgetDocument, {
+        input: { budgetName: 'ret', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 100 },
+      }),
+    ).createBudget.id;
+    const old = await seedUsage(
+      s.app,
+      Array.from({ length: 7 }, (_, i) => ({ at: new Date(now - (40 + i) * DAY), userId: 'ret', cost: '1', budgetIds: [budget] })),
+    );
     const fresh = await seedUsage(s.app, [{ at: new Date(now - 2 * DAY), userId: 'ret', cost: '1' }]);
 
     expect(await deleteExpiredUsage(em(), new Date(now - 30 * DAY), 3)).toBe(7);
     const left = await em().execute<{ id: string }[]>(`select id from token_usage where user_id = 'ret'`);
     expect(left.map((r) => String(r.id))).toEqual(fresh);
-    const links = await em().execute<{ n: number }[]>(`select count(*)::int as n from token_usage_budget where usage_id in (${old.join(',')})`);
+    const links = await em().execute<{ n: number }[]>(
+      `select count(*)::int as n from token_usage_budget where usage_id in (${old.join(',')})`,
+    );
     expect(links[0].n).toBe(0);
 
     const filter = { userId: 'ret', from: new Date(now - 60 * DAY).toISOString(), to: new Date(now).toISOString() };

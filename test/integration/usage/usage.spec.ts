@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
-  BudgetsWithStatusAndAlertsDocument, CreateApiKeyDocument, CreateBudgetDocument, ProviderBreakdownDocument, UsageDocument, UsageRecordsDocument,
+  BudgetsWithStatusAndAlertsDocument,
+  CreateApiKeyDocument,
+  CreateBudgetDocument,
+  ProviderBreakdownDocument,
+  UsageDocument,
+  UsageRecordsDocument,
 } from '../../generated/graphql';
 import { addToHourlyRollup } from '../../../src/usage/rollup';
 import { ok } from '../../utils/server';
@@ -22,7 +27,18 @@ beforeEach(() => clearOfPeriodBoundary());
 
 describe('hourly rollup', () => {
   it('sums deltas of one hour into one row, adds to it on later calls, and keeps cost exact', async () => {
-    const base = { userId: 'roll-u', projectId: null, service: 'svc', provider: 'openai', model: 'gpt-4o', inputTokens: 10, outputTokens: 5, cachedTokens: 2, totalTokens: 17, durationMs: 100 };
+    const base = {
+      userId: 'roll-u',
+      projectId: null,
+      service: 'svc',
+      provider: 'openai',
+      model: 'gpt-4o',
+      inputTokens: 10,
+      outputTokens: 5,
+      cachedTokens: 2,
+      totalTokens: 17,
+      durationMs: 100,
+    };
     await addToHourlyRollup(em(), [
       { ...base, at: at('2024-02-01T10:05:00Z'), success: true, totalCost: 100_000_000_000n /* 0.1 */ },
       { ...base, at: at('2024-02-01T10:59:59.999Z'), success: false, totalCost: 200_000_000_000n /* 0.2 */ },
@@ -34,8 +50,26 @@ describe('hourly rollup', () => {
          from usage_hourly where user_id = 'roll-u' order by hour`,
     );
     expect(rows.map((r) => ({ ...r, hour: new Date(r.hour).toISOString() }))).toEqual([
-      { hour: '2024-02-01T10:00:00.000Z', project_id: '', request_count: 3, success_count: 2, total_tokens: 51, cached_tokens: 6, total_cost: '0.300000000001', duration_ms_sum: 300 },
-      { hour: '2024-02-01T11:00:00.000Z', project_id: '', request_count: 1, success_count: 1, total_tokens: 17, cached_tokens: 2, total_cost: '0.000000000001', duration_ms_sum: 100 },
+      {
+        hour: '2024-02-01T10:00:00.000Z',
+        project_id: '',
+        request_count: 3,
+        success_count: 2,
+        total_tokens: 51,
+        cached_tokens: 6,
+        total_cost: '0.300000000001',
+        duration_ms_sum: 300,
+      },
+      {
+        hour: '2024-02-01T11:00:00.000Z',
+        project_id: '',
+        request_count: 1,
+        success_count: 1,
+        total_tokens: 17,
+        cached_tokens: 2,
+        total_cost: '0.000000000001',
+        duration_ms_sum: 100,
+      },
     ]);
   });
 
@@ -48,11 +82,60 @@ describe('usage(filter, groupBy)', () => {
   beforeAll(async () => {
     // January 2025 (Wed 1st): a small, known world.
     await seedUsage(s.app, [
-      { at: at('2025-01-01T09:10:00Z'), userId: 'alice', projectId: 'p1', service: 'osteon', provider: 'openai', model: 'gpt-4o', cost: '0.1', durationMs: 100 },
-      { at: at('2025-01-01T09:50:00Z'), userId: 'alice', projectId: 'p1', service: 'osteon', provider: 'openai', model: 'gpt-4o', cost: '0.2', durationMs: 300, success: false },
-      { at: at('2025-01-03T12:00:00Z'), userId: 'bob', projectId: 'p2', service: 'chondro', provider: 'anthropic', model: 'claude-3-5-haiku', cost: '1.5', durationMs: 1000, inputTokens: 1000, outputTokens: 500, cachedTokens: 200 },
-      { at: at('2025-01-06T00:00:00Z'), userId: 'bob', projectId: 'p1', service: null, provider: 'deepseek', model: 'deepseek-chat', cost: '0.01', durationMs: 50 },
-      { at: at('2025-02-10T00:00:00Z'), userId: 'alice', projectId: 'p1', service: 'osteon', provider: 'openai', model: 'gpt-4o-mini', cost: '0.05', durationMs: 10 },
+      {
+        at: at('2025-01-01T09:10:00Z'),
+        userId: 'alice',
+        projectId: 'p1',
+        service: 'osteon',
+        provider: 'openai',
+        model: 'gpt-4o',
+        cost: '0.1',
+        durationMs: 100,
+      },
+      {
+        at: at('2025-01-01T09:50:00Z'),
+        userId: 'alice',
+        projectId: 'p1',
+        service: 'osteon',
+        provider: 'openai',
+        model: 'gpt-4o',
+        cost: '0.2',
+        durationMs: 300,
+        success: false,
+      },
+      {
+        at: at('2025-01-03T12:00:00Z'),
+        userId: 'bob',
+        projectId: 'p2',
+        service: 'chondro',
+        provider: 'anthropic',
+        model: 'claude-3-5-haiku',
+        cost: '1.5',
+        durationMs: 1000,
+        inputTokens: 1000,
+        outputTokens: 500,
+        cachedTokens: 200,
+      },
+      {
+        at: at('2025-01-06T00:00:00Z'),
+        userId: 'bob',
+        projectId: 'p1',
+        service: null,
+        provider: 'deepseek',
+        model: 'deepseek-chat',
+        cost: '0.01',
+        durationMs: 50,
+      },
+      {
+        at: at('2025-02-10T00:00:00Z'),
+        userId: 'alice',
+        projectId: 'p1',
+        service: 'osteon',
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        cost: '0.05',
+        durationMs: 10,
+      },
     ]);
   });
   const jan = { from: '2025-01-01T00:00:00.000Z', to: '2025-01-08T00:00:00.000Z' };
@@ -61,29 +144,58 @@ describe('usage(filter, groupBy)', () => {
     const days = ok(await s.gql(UsageDocument, { groupBy: 'DAY', filter: jan })).usage;
     expect(days.map((d) => d.period)).toEqual([1, 2, 3, 4, 5, 6, 7].map((d) => `2025-01-0${d}T00:00:00.000Z`));
     expect(days[0]).toEqual({
-      period: '2025-01-01T00:00:00.000Z', provider: null, model: null, requestCount: 2, successCount: 1, inputTokens: 200, outputTokens: 100,
-      cachedTokens: 0, totalTokens: 300, totalCost: 0.3, avgDurationMs: 200,
+      period: '2025-01-01T00:00:00.000Z',
+      provider: null,
+      model: null,
+      requestCount: 2,
+      successCount: 1,
+      inputTokens: 200,
+      outputTokens: 100,
+      cachedTokens: 0,
+      totalTokens: 300,
+      totalCost: 0.3,
+      avgDurationMs: 200,
     });
     expect(days[1]).toMatchObject({ requestCount: 0, totalCost: 0, avgDurationMs: 0, totalTokens: 0 });
-    expect(days[2]).toMatchObject({ requestCount: 1, inputTokens: 1000, outputTokens: 500, cachedTokens: 200, totalTokens: 1700, totalCost: 1.5 });
+    expect(days[2]).toMatchObject({
+      requestCount: 1,
+      inputTokens: 1000,
+      outputTokens: 500,
+      cachedTokens: 200,
+      totalTokens: 1700,
+      totalCost: 1.5,
+    });
   });
 
   it('buckets by hour, ISO week (Monday) and month', async () => {
-    const hours = ok(await s.gql(UsageDocument, { groupBy: 'HOUR', filter: { from: '2025-01-01T08:00:00Z', to: '2025-01-01T11:00:00Z' } })).usage;
+    const hours = ok(
+      await s.gql(UsageDocument, { groupBy: 'HOUR', filter: { from: '2025-01-01T08:00:00Z', to: '2025-01-01T11:00:00Z' } }),
+    ).usage;
     expect(hours.map((h) => [h.period, h.requestCount])).toEqual([
-      ['2025-01-01T08:00:00.000Z', 0], ['2025-01-01T09:00:00.000Z', 2], ['2025-01-01T10:00:00.000Z', 0],
+      ['2025-01-01T08:00:00.000Z', 0],
+      ['2025-01-01T09:00:00.000Z', 2],
+      ['2025-01-01T10:00:00.000Z', 0],
     ]);
     const weeks = ok(await s.gql(UsageDocument, { groupBy: 'WEEK', filter: jan })).usage;
     // 2025-01-01 is a Wednesday: its ISO week began on Monday 2024-12-30; the 6th opens the next one.
-    expect(weeks.map((w) => [w.period, w.requestCount])).toEqual([['2024-12-30T00:00:00.000Z', 3], ['2025-01-06T00:00:00.000Z', 1]]);
-    const months = ok(await s.gql(UsageDocument, { groupBy: 'MONTH', filter: { from: '2024-12-15T00:00:00Z', to: '2025-03-01T00:00:00Z' } })).usage;
+    expect(weeks.map((w) => [w.period, w.requestCount])).toEqual([
+      ['2024-12-30T00:00:00.000Z', 3],
+      ['2025-01-06T00:00:00.000Z', 1],
+    ]);
+    const months = ok(
+      await s.gql(UsageDocument, { groupBy: 'MONTH', filter: { from: '2024-12-15T00:00:00Z', to: '2025-03-01T00:00:00Z' } }),
+    ).usage;
     expect(months.map((m) => [m.period, m.requestCount, m.totalCost])).toEqual([
-      ['2024-12-01T00:00:00.000Z', 0, 0], ['2025-01-01T00:00:00.000Z', 4, 1.81], ['2025-02-01T00:00:00.000Z', 1, 0.05],
+      ['2024-12-01T00:00:00.000Z', 0, 0],
+      ['2025-01-01T00:00:00.000Z', 4, 1.81],
+      ['2025-02-01T00:00:00.000Z', 1, 0.05],
     ]);
   });
 
   it('counts whole hours for grouped queries: from/to are widened to the hour', async () => {
-    const r = ok(await s.gql(UsageDocument, { groupBy: 'DAY', filter: { from: '2025-01-01T09:30:00Z', to: '2025-01-01T09:31:00Z' } })).usage;
+    const r = ok(
+      await s.gql(UsageDocument, { groupBy: 'DAY', filter: { from: '2025-01-01T09:30:00Z', to: '2025-01-01T09:31:00Z' } }),
+    ).usage;
     expect(r).toHaveLength(1);
     expect(r[0].requestCount).toBe(2);
   });
@@ -91,13 +203,29 @@ describe('usage(filter, groupBy)', () => {
   it('groups by provider, model, service, user and project, most expensive first', async () => {
     const q = async (groupBy: 'PROVIDER' | 'MODEL' | 'SERVICE' | 'USER' | 'PROJECT') =>
       ok(await s.gql(UsageDocument, { groupBy, filter: jan })).usage.map((x) => [x.period, x.provider, x.model, x.requestCount]);
-    expect(await q('PROVIDER')).toEqual([['anthropic', 'anthropic', null, 1], ['openai', 'openai', null, 2], ['deepseek', 'deepseek', null, 1]]);
-    expect(await q('MODEL')).toEqual([
-      ['claude-3-5-haiku', 'anthropic', 'claude-3-5-haiku', 1], ['gpt-4o', 'openai', 'gpt-4o', 2], ['deepseek-chat', 'deepseek', 'deepseek-chat', 1],
+    expect(await q('PROVIDER')).toEqual([
+      ['anthropic', 'anthropic', null, 1],
+      ['openai', 'openai', null, 2],
+      ['deepseek', 'deepseek', null, 1],
     ]);
-    expect(await q('SERVICE')).toEqual([['chondro', null, null, 1], ['osteon', null, null, 2], ['', null, null, 1]]);
-    expect(await q('USER')).toEqual([['bob', null, null, 2], ['alice', null, null, 2]]);
-    expect(await q('PROJECT')).toEqual([['p2', null, null, 1], ['p1', null, null, 3]]);
+    expect(await q('MODEL')).toEqual([
+      ['claude-3-5-haiku', 'anthropic', 'claude-3-5-haiku', 1],
+      ['gpt-4o', 'openai', 'gpt-4o', 2],
+      ['deepseek-chat', 'deepseek', 'deepseek-chat', 1],
+    ]);
+    expect(await q('SERVICE')).toEqual([
+      ['chondro', null, null, 1],
+      ['osteon', null, null, 2],
+      ['', null, null, 1],
+    ]);
+    expect(await q('USER')).toEqual([
+      ['bob', null, null, 2],
+      ['alice', null, null, 2],
+    ]);
+    expect(await q('PROJECT')).toEqual([
+      ['p2', null, null, 1],
+      ['p1', null, null, 3],
+    ]);
   });
 
   it('applies every filter field', async () => {
@@ -145,7 +273,9 @@ describe('usage(filter, groupBy)', () => {
   });
 
   it('breaks down per provider and model, most expensive first', async () => {
-    const b = ok(await s.gql(ProviderBreakdownDocument, { filter: { from: '2025-01-01T00:00:00Z', to: '2025-03-01T00:00:00Z' } })).providerBreakdown;
+    const b = ok(
+      await s.gql(ProviderBreakdownDocument, { filter: { from: '2025-01-01T00:00:00Z', to: '2025-03-01T00:00:00Z' } }),
+    ).providerBreakdown;
     expect(b.map((x) => [x.period, x.provider, x.model, x.requestCount, x.successCount, x.totalCost, x.avgDurationMs])).toEqual([
       ['anthropic/claude-3-5-haiku', 'anthropic', 'claude-3-5-haiku', 1, 1, 1.5, 1000],
       ['openai/gpt-4o', 'openai', 'gpt-4o', 2, 1, 0.3, 200],
@@ -164,10 +294,14 @@ describe('usage(filter, groupBy)', () => {
     expect(ok(await s.gql(UsageRecordsDocument, { filter: jan }, alice)).usageRecords.map((r) => r.userId)).toEqual(['alice', 'alice']);
 
     const p2 = await keyFor('VIEWER', { projectId: 'p2' });
-    expect(ok(await s.gql(ProviderBreakdownDocument, { filter: jan }, p2)).providerBreakdown.map((x) => x.period)).toEqual(['anthropic/claude-3-5-haiku']);
+    expect(ok(await s.gql(ProviderBreakdownDocument, { filter: jan }, p2)).providerBreakdown.map((x) => x.period)).toEqual([
+      'anthropic/claude-3-5-haiku',
+    ]);
 
     const svc = await keyFor('SERVICE', { service: 'osteon' });
-    expect(ok(await s.gql(UsageDocument, { groupBy: 'SERVICE', filter: jan }, svc)).usage.map((x) => [x.period, x.requestCount])).toEqual([['osteon', 2]]);
+    expect(ok(await s.gql(UsageDocument, { groupBy: 'SERVICE', filter: jan }, svc)).usage.map((x) => [x.period, x.requestCount])).toEqual([
+      ['osteon', 2],
+    ]);
     expect(ok(await s.gql(UsageDocument, { groupBy: 'SERVICE', filter: { ...jan, service: 'chondro' } }, svc)).usage).toEqual([]);
   });
 });
@@ -177,7 +311,10 @@ describe('usageRecords', () => {
   let ids: string[];
   beforeAll(async () => {
     // Two rows share a timestamp: the id breaks the tie.
-    ids = await seedUsage(s.app, [0, 1, 2, 2, 3, 4, 5].map((m) => ({ at: new Date(Date.UTC(2024, 5, 1, 12, m)), userId: 'pager', cost: `0.00${m}` })));
+    ids = await seedUsage(
+      s.app,
+      [0, 1, 2, 2, 3, 4, 5].map((m) => ({ at: new Date(Date.UTC(2024, 5, 1, 12, m)), userId: 'pager', cost: `0.00${m}` })),
+    );
   });
 
   it('pages newest first with a keyset cursor, without gaps or repeats', async () => {
@@ -198,7 +335,13 @@ describe('usageRecords', () => {
   it('returns raw fields and defaults to 50', async () => {
     const all = ok(await s.gql(UsageRecordsDocument, { filter: window })).usageRecords;
     expect(all).toHaveLength(7);
-    expect(all[0]).toMatchObject({ userId: 'pager', provider: 'openai', totalCost: 0.005, createdAt: '2024-06-01T12:05:00.000Z', budgets: [] });
+    expect(all[0]).toMatchObject({
+      userId: 'pager',
+      provider: 'openai',
+      totalCost: 0.005,
+      createdAt: '2024-06-01T12:05:00.000Z',
+      budgets: [],
+    });
   });
 
   it('caps first at 500 and checks after', async () => {
@@ -212,7 +355,9 @@ describe('usageRecords', () => {
   });
 
   it('lists the budgets a record was charged to, as far as the caller may see them', async () => {
-    const mk = async (input: Record<string, unknown>) => ok(await s.gql(CreateBudgetDocument, { input: { limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10, ...input } as never })).createBudget.id;
+    const mk = async (input: Record<string, unknown>) =>
+      ok(await s.gql(CreateBudgetDocument, { input: { limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 10, ...input } as never }))
+        .createBudget.id;
     const g = await mk({ budgetName: 'rec-global', budgetType: 'GLOBAL' });
     const u = await mk({ budgetName: 'rec-user', budgetType: 'USER', userId: 'charged' });
     const p = await mk({ budgetName: 'rec-project', budgetType: 'PROJECT', projectId: 'secret-project' });
@@ -230,12 +375,24 @@ describe('usageRecords', () => {
  * Statements of background jobs (outbox dispatcher, hold expiry and idempotency sweeper with its transaction,
  * lastUsedAt flush, the budget cache's periodic reload of every live active budget), not of the operation measured.
  */
-const BACKGROUND = /^(BEGIN|COMMIT|ROLLBACK)\b|alert_notification|budget_reservation|completion_hold|idempotency_record|api_key|usage_hourly|^select "b0"\.\* from "budget" as "b0" where "b0"\."deleted_at" is null and "b0"\."is_active" = true order by "b0"\."id" asc$/;
+const BACKGROUND =
+  /^(BEGIN|COMMIT|ROLLBACK)\b|alert_notification|budget_reservation|completion_hold|idempotency_record|api_key|usage_hourly|^select "b0"\.\* from "budget" as "b0" where "b0"\."deleted_at" is null and "b0"\."is_active" = true order by "b0"\."id" asc$/;
 
 describe('SQL statements per operation', () => {
   it('reads 100 budgets with status and alerts in a small fixed number of statements', async () => {
     for (let i = 0; i < 100; i++) {
-      ok(await s.gql(CreateBudgetDocument, { input: { budgetName: `n1-${i}`, budgetType: 'USER', userId: `n1-${i}`, limitType: 'COST', limitPeriod: i % 2 ? 'DAILY' : 'MONTHLY', limitValue: 10 } }));
+      ok(
+        await s.gql(CreateBudgetDocument, {
+          input: {
+            budgetName: `n1-${i}`,
+            budgetType: 'USER',
+            userId: `n1-${i}`,
+            limitType: 'COST',
+            limitPeriod: i % 2 ? 'DAILY' : 'MONTHLY',
+            limitValue: 10,
+          },
+        }),
+      );
     }
     const knex = s.app.services.db.orm.em.getConnection().getKnex();
     const statements: string[] = [];
@@ -253,16 +410,27 @@ describe('SQL statements per operation', () => {
   });
 
   it('reads usage records with their budgets in three statements', async () => {
-    const ids = (await Promise.all([0, 1, 2].map((i) =>
-      s.gql(CreateBudgetDocument, { input: { budgetName: `rec-n1-${i}`, budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 10 } }),
-    ))).map((r) => ok(r).createBudget.id);
-    await seedUsage(s.app, Array.from({ length: 20 }, (_, i) => ({ at: new Date(Date.UTC(2024, 8, 1, 0, i)), userId: 'rec-n1', budgetIds: [ids[i % 3]] })));
+    const ids = (
+      await Promise.all(
+        [0, 1, 2].map((i) =>
+          s.gql(CreateBudgetDocument, {
+            input: { budgetName: `rec-n1-${i}`, budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'TOTAL', limitValue: 10 },
+          }),
+        ),
+      )
+    ).map((r) => ok(r).createBudget.id);
+    await seedUsage(
+      s.app,
+      Array.from({ length: 20 }, (_, i) => ({ at: new Date(Date.UTC(2024, 8, 1, 0, i)), userId: 'rec-n1', budgetIds: [ids[i % 3]] })),
+    );
     const knex = s.app.services.db.orm.em.getConnection().getKnex();
     const statements: string[] = [];
     const onQuery = (q: { sql: string }) => statements.push(q.sql);
     knex.on('query', onQuery);
     try {
-      const recs = ok(await s.gql(UsageRecordsDocument, { filter: { userId: 'rec-n1', from: '2024-09-01T00:00:00Z', to: '2024-09-02T00:00:00Z' } })).usageRecords;
+      const recs = ok(
+        await s.gql(UsageRecordsDocument, { filter: { userId: 'rec-n1', from: '2024-09-01T00:00:00Z', to: '2024-09-02T00:00:00Z' } }),
+      ).usageRecords;
       expect(recs).toHaveLength(20);
       expect(recs.every((r) => r.budgets.length === 1)).toBe(true);
     } finally {

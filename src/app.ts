@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -41,6 +41,7 @@ import { type Database, migrate, openDatabase } from './db/orm';
 import { buildContext, type GraphQLContext } from './graphql/context';
 import { formatError, httpAppError } from './graphql/errors';
 import { bodyErrorHandler } from './graphql/http-errors';
+import { type ContextFromRequest, graphqlPostHandler } from './graphql/http-post';
 import { limitRules } from './graphql/limits';
 import { type AppPubSub, createAppPubSub } from './graphql/pubsub';
 import { createSchema } from './graphql/schema';
@@ -275,6 +276,8 @@ async function buildHttp({ services, pubSub, connections }: Built): Promise<Http
   // A slow client (headers sent byte by byte, a body that never ends) is answered 408 and closed;
   // the check runs every connectionsCheckingInterval, so keep it well below the timeouts.
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
+  // POST /graphql skips express once Apollo has started (graphqlPostHandler); everything else is express's.
+  let postGraphQL: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
   const server = createServer(
     {
       headersTimeout: headersTimeoutMs,
@@ -282,7 +285,9 @@ async function buildHttp({ services, pubSub, connections }: Built): Promise<Http
       keepAliveTimeout: keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
     },
-    app,
+    (req, res) => {
+      if (!postGraphQL?.(req, res)) app(req, res);
+    },
   );
   // maxPayload: a WebSocket message is bounded like an HTTP body (ws defaults to 100 MiB).
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
@@ -292,7 +297,9 @@ async function buildHttp({ services, pubSub, connections }: Built): Promise<Http
   );
   const apollo = createApollo(schema, server, async () => await wsCleanup.dispose(), config, services.log);
   await apollo.start();
-  mountRoutes(app, apollo, services);
+  const context = graphqlContext(services);
+  mountRoutes(app, apollo, services, context);
+  postGraphQL = graphqlPostHandler({ apollo, context, maxBodyBytes: config.limits.maxBodyBytes, log: services.log });
   return { server, apollo };
 }
 
@@ -331,8 +338,30 @@ function createApollo(
   });
 }
 
-function mountRoutes(app: express.Express, apollo: ApolloServer<GraphQLContext>, services: AppServices): void {
-  const { config, db, metrics, log, admission } = services;
+/** The GraphQL context of an HTTP request: its request id and the caller admitted (or an HTTP refusal). */
+function graphqlContext(services: AppServices): ContextFromRequest<GraphQLContext> {
+  const { admission } = services;
+  return async ({ req }) => {
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
+    // Batched HTTP requests are off, so one request is one operation; roles are checked per root field.
+    const auth = await admission
+      .admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) })
+      .catch((e: unknown) => {
+        if (!(e instanceof AppError)) throw e;
+        const { status, headers } = httpRefusal(e);
+        throw httpAppError(e, status, headers);
+      });
+    return buildContext(services, auth, requestId);
+  };
+}
+
+function mountRoutes(
+  app: express.Express,
+  apollo: ApolloServer<GraphQLContext>,
+  services: AppServices,
+  context: ContextFromRequest<GraphQLContext>,
+): void {
+  const { config, db, metrics, log } = services;
   app.get('/healthz', async (_req, res) => {
     try {
       await Promise.race([
@@ -353,24 +382,7 @@ function mountRoutes(app: express.Express, apollo: ApolloServer<GraphQLContext>,
   app.use('/v1', openAIRouter(services));
   app.use('/anthropic', anthropicRouter(services));
   app.use(consoleRouter());
-  app.use(
-    '/graphql',
-    express.json({ limit: config.limits.maxBodyBytes }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
-        // Batched HTTP requests are off, so one request is one operation; roles are checked per root field.
-        const auth = await admission
-          .admit({ credential: parseBearer(req.headers.authorization), client: admission.clientOf(req) })
-          .catch((e: unknown) => {
-            if (!(e instanceof AppError)) throw e;
-            const { status, headers } = httpRefusal(e);
-            throw httpAppError(e, status, headers);
-          });
-        return buildContext(services, auth, requestId);
-      },
-    }),
-  );
+  app.use('/graphql', express.json({ limit: config.limits.maxBodyBytes }), expressMiddleware(apollo, { context }));
   app.use(bodyErrorHandler(log, config.limits.maxBodyBytes));
 }
 

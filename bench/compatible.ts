@@ -17,6 +17,7 @@ import {
   QUICK,
   ROUNDS,
   WARMUP_MS,
+  jitWarmUp,
   f2,
   measure,
   postgresTarget,
@@ -158,6 +159,7 @@ export async function benchCompatible(): Promise<string> {
         input: { budgetName: `bench ${input.budgetType}`, limitType: 'COST', limitPeriod: 'MONTHLY', limitValue: 1e9, ...input },
       });
     }
+    await jitWarmUp([g]);
     const json = (c: number): Promise<Sample> => measure([g], (x) => `${x.url}/v1/chat/completions`, JSON_BODY, c, target, DOOR_HEADERS);
     const rows = await rounds([
       {

@@ -43,6 +43,7 @@ export const WARMUP_MS = QUICK ? 300 : 1_000;
 export const DURATION_MS = QUICK ? 1_500 : 4_000;
 export const ROUNDS = QUICK ? 1 : 2;
 const PROFILE_MS = QUICK ? 1_500 : 4_000;
+const JIT_WARMUP_MS = QUICK ? 1_000 : 5_000;
 
 export interface DbTarget {
   name: 'PostgreSQL' | 'embedded (PGlite, on disk)';
@@ -198,6 +199,21 @@ interface DbFigures {
   profiles: { what: string; file: string; busy: number; top: { category: string; share: number }[] }[];
 }
 
+/**
+ * A fresh process runs unoptimised code, and V8 compiles the hot functions on background threads
+ * whose CPU /proc counts as the gateway's: at 1 in flight a 1 s warm-up (~150 requests) left that
+ * compiling inside the measured window (seen with strace: mprotect calls from wasm and TurboFan
+ * compile jobs, gone after a few thousand requests). So every gateway serves a few thousand
+ * requests at 16 in flight before its first row, as a server that has been up for a while has.
+ */
+export async function jitWarmUp(gws: GatewayProcess[]): Promise<void> {
+  await Promise.all(
+    gws.map((g) =>
+      runLoad({ url: `${g.url}/graphql`, body: COMPLETE_BODY, headers: HEADERS, concurrency: 16, warmupMs: 0, durationMs: JIT_WARMUP_MS }),
+    ),
+  );
+}
+
 /** Runs each named row once per round, in order, and combines the rounds. */
 export async function rounds(
   defs: { key: string; label: string; instances: number; concurrency: number; run: () => Promise<Sample> }[],
@@ -249,6 +265,7 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
     // The budget-less server: its own database on PGlite (one process per data directory).
     const off = await startGateway(env(target.pg ? 0 : 1, { BUDGET_ENABLED: 'false' }));
     gws.push(off);
+    await jitWarmUp([a, off]);
 
     const synchronousCommit = target.pg
       ? String((await adminQuery('show synchronous_commit', target.env(0).DATABASE_URL))[0].synchronous_commit)
@@ -310,6 +327,7 @@ async function benchDatabase(target: DbTarget, simUrl: string, profileDir: strin
       gws.push(b);
       const [c, d] = [await startGateway(env(0, { BUDGET_LEASES: 'true' })), await startGateway(env(0, { BUDGET_LEASES: 'true' }))];
       gws.push(c, d);
+      await jitWarmUp([b, c, d]);
       const two = await rounds([
         { key: 'one', label: ONE_ALONE, instances: 1, concurrency: 16, run: () => measure([a], gqlUrl, COMPLETE_BODY, 16, target) },
         { key: 'two', label: TWO_TOGETHER, instances: 2, concurrency: 16, run: () => measure([a, b], gqlUrl, COMPLETE_BODY, 16, target) },
@@ -441,7 +459,7 @@ function render(figs: DbFigures[]): string {
     '',
     `Run ${date} UTC on: ${machine()}. ${QUICK ? '**Quick run (BENCH_QUICK=1), shortened windows.** ' : ''}` +
       'Each gateway is a process of its own (`bench/gateway-process.ts`); the closed-loop load (node:http, keep-alive) runs in worker threads of the bench process and ' +
-      `the simulator in another. Per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
+      `the simulator in another. Each gateway first serves \`complete\` at 16 in flight for ${JIT_WARMUP_MS / 1000} s (V8 compiles its hot code), then per row ${WARMUP_MS / 1000} s warm-up, then ${DURATION_MS / 1000} s measured, ${ROUNDS} round(s) interleaved (rows summed over rounds; p50/p99 of the median round). ` +
       'Budgets GLOBAL (soft, huge limit), USER and PROJECT (hard) apply to every `complete`. ' +
       "CPU per request: utime + stime from /proc of the gateway process(es), and of the bench database's PostgreSQL backends (pids from pg_stat_activity, sampled every 20 ms; other databases on this server are not counted). " +
       "SQL per request: statements counted at the gateway's driver (node-postgres `Client#query`, PGlite `query`/`exec`/`execProtocol`); transactions: pg_stat_database of the bench database. " +

@@ -438,11 +438,13 @@ function limits(figs: DbFigures[]): string {
         `against ${f2(tn.gatewayCpuMs)} ms for \`{ __typename }\`. In its profile what is left is node's HTTP server and client ` +
         `(\`node:*\`, native writes, undici: ${pct(share(figs[0], what, /^node:|native|undici|\(program\)/))}), the garbage collector (${pct(share(figs[0], what, /garbage/))}), ` +
         `graphql-js execution and variable coercion (${pct(share(figs[0], what, /^graphql$/))}), Apollo's request pipeline (${pct(share(figs[0], what, /@apollo/))}, with a sha256 of the query text per request), ` +
-        `express, its router and body-parser (${pct(share(figs[0], what, /^express$|^router$|body-parser|raw-body/))}), type-graphql (${pct(share(figs[0], what, /type-graphql/))}), ` +
+        `promise hooks (${pct(share(figs[0], what, /async_hooks/))}: MikroORM's AsyncLocalStorage, entered at its first flush, turns them on for every promise of the process), ` +
+        `express (${pct(share(figs[0], what, /^express$|^router$|body-parser|raw-body/))}: \`POST /graphql\` no longer goes through it, src/graphql/http-post.ts), type-graphql (${pct(share(figs[0], what, /type-graphql/))}), ` +
         `and the completion flow itself (\`src/completions\` ${pct(share(figs[0], what, /src\/completions/))}; it makes no EntityManager fork and no entity any more, \`@mikro-orm/core\` ${pct(share(figs[0], what, /mikro-orm/))}).`,
       '- **Next steps on the path**: ' +
         '`NODE_ENV=production` in deployments (graphql-js then skips its development `instanceOf` checks, ~1–2% here); ' +
-        'a lighter HTTP layer than express + body-parser for `/graphql`.',
+        "the `complete` document executed by a compiled plan (graphql-jit) behind Apollo's parse and validation cache; " +
+        "Node 22's AsyncContextFrame (`--experimental-async-context-frame`), which keeps MikroORM's AsyncLocalStorage without promise hooks.",
     );
   }
   out.push(

@@ -117,6 +117,20 @@ export interface LeaseOptions {
   ttlMs: number;
 }
 
+export interface LedgerBatcherDeps {
+  orm: MikroORM;
+  /** The driver-level statements (their counts are read by tests and the benchmark). */
+  sql: HotSql;
+  alerts: BatchAlerts;
+  log: Logger;
+  /** BUDGET_COST_TRACKING: write usage rows (the ledgers and rollups move either way). */
+  track: boolean;
+  /** How many jobs may be coming soon (requests running and not in a provider call); a batch waits up to MAX_WAIT_MS for them. @default () => 0 */
+  expected?: () => number;
+  /** @default { enabled: false, ttlMs: 300_000 } */
+  leaseOptions?: LeaseOptions;
+}
+
 /**
  * Group commit of the ledger: holds (before the provider call), settles and
  * releases (after it), and the creation of ledger rows are queued and written
@@ -149,18 +163,16 @@ export class LedgerBatcher {
   readonly leases = new LeaseBook();
   private readonly leaseQ: Waiter<LeaseRequest[], void>[] = [];
 
-  constructor(
-    private readonly orm: MikroORM,
-    /** The driver-level statements (their counts are read by tests and the benchmark). */
-    readonly sql: HotSql,
-    private readonly alerts: BatchAlerts,
-    private readonly log: Logger,
-    /** BUDGET_COST_TRACKING: write usage rows (the ledgers and rollups move either way). */
-    private readonly track: boolean,
-    /** How many jobs may be coming soon (requests running and not in a provider call); a batch waits up to MAX_WAIT_MS for them. */
-    private readonly expected: () => number = () => 0,
-    private readonly leaseOpts: LeaseOptions = { enabled: false, ttlMs: 300_000 },
-  ) {}
+  /** The driver-level statements (their counts are read by tests and the benchmark). */
+  readonly sql: HotSql;
+  private readonly expected: () => number;
+  private readonly leaseOpts: LeaseOptions;
+
+  constructor(private readonly deps: LedgerBatcherDeps) {
+    this.sql = deps.sql;
+    this.expected = deps.expected ?? (() => 0);
+    this.leaseOpts = deps.leaseOptions ?? { enabled: false, ttlMs: 300_000 };
+  }
 
   /** The figures of `keys`, reading (and creating as zero) the rows not seen yet, or all of them when `fresh`. */
   async figuresOf(keys: readonly LedgerKey[], fresh = false): Promise<Map<string, LedgerFigures>> {
@@ -223,7 +235,7 @@ export class LedgerBatcher {
     const at = now.toISOString();
     const run = (this.expiring ?? Promise.resolve()).then(() =>
       retryOnConflict(() =>
-        this.orm.em.fork().transactional(async (tem) => {
+        this.deps.orm.em.fork().transactional(async (tem) => {
           const t = tem as EntityManager;
           const locked = await this.sql.query(LOCK_EXPIRED, [at], t);
           const [hasHolds] = await t.execute<{ n: string }[]>(
@@ -333,7 +345,7 @@ export class LedgerBatcher {
         for (const w of batch) w.reject(e);
         return;
       }
-      this.log.warn({ err: e, jobs: batch.length }, 'a ledger batch failed; retrying its jobs one by one');
+      this.deps.log.warn({ err: e, jobs: batch.length }, 'a ledger batch failed; retrying its jobs one by one');
       for (const w of batch) {
         try {
           await exec([w]);
@@ -369,7 +381,7 @@ export class LedgerBatcher {
     try {
       await this.leaseBatch(needs);
     } catch (e) {
-      this.log.warn({ err: e }, 'could not take or top up leases; the batch holds on the ledger rows');
+      this.deps.log.warn({ err: e }, 'could not take or top up leases; the batch holds on the ledger rows');
     }
   }
 
@@ -463,68 +475,87 @@ export class LedgerBatcher {
   }
 
   private async settleBatch(batch: Waiter<SettleJob, SettleOutcome>[]): Promise<void> {
-    const jobs = batch.map((w) => w.job);
+    const jobs = batch.map((waiter) => waiter.job);
     const leased = this.leaseOpts.enabled;
     const settle = leased ? SETTLE_LEASED : SETTLE;
-    const params = [
-      ...(leased ? [this.instanceId] : []),
-      JSON.stringify(jobs.map((j) => ({ request_id: j.requestId }))),
-      JSON.stringify(
-        jobs.flatMap((j) =>
-          j.charges.map((c) => ({
-            request_id: j.requestId,
-            budget_id: c.budgetId,
-            period_start: c.periodStart.toISOString(),
-            actual: formatUnits(c.actual),
-            lease: this.leases.isOnLease(j.requestId, ledgerKey(c)),
-          })),
-        ),
-      ),
-      JSON.stringify(jobs.flatMap((j) => (j.usage ? [j.usage] : []))),
-    ];
-    // The batch's charges summed per key once (the alert check asks for every key of every job).
-    const charged = new Map<string, bigint>();
-    for (const j of jobs) for (const c of j.charges) charged.set(ledgerKey(c), (charged.get(ledgerKey(c)) ?? 0n) + c.actual);
-    const expected = (k: LedgerKey) => {
-      const key = ledgerKey(k);
-      const f = this.figures.get(key) ?? { used: 0n, reserved: 0n };
-      return { used: f.used + (charged.get(key) ?? 0n), reserved: f.reserved };
-    };
-    const withAlerts = this.alerts.pending(jobs, expected);
+    const params = this.settleParams(jobs, leased);
+    const withAlerts = this.deps.alerts.pending(jobs, this.figuresAfterCharges(jobs));
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
     // One attempt on the lane; an outage sends the jobs to wait off it (retryAfterOutage).
     const { rows, raised } = await retryOnConflict(async () => {
-      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(settle, [...params, this.track]), raised: [] as CostAlert[] };
-      return this.orm.em.fork().transactional(async (tem) => {
-        const t = tem as EntityManager;
-        const r = await this.sql.query<SettleRow>(settle, [...params, this.track], t);
-        return { rows: r, raised: await this.alerts.raise(t, jobs, this.figuresFrom(r)) };
+      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(settle, [...params, this.deps.track]), raised: [] as CostAlert[] };
+      return this.deps.orm.em.fork().transactional(async (tem) => {
+        const em = tem as EntityManager;
+        const settled = await this.sql.query<SettleRow>(settle, [...params, this.deps.track], em);
+        return { rows: settled, raised: await this.deps.alerts.raise(em, jobs, this.figuresFrom(settled)) };
       });
     });
     const live = new Set<string>();
     const usageIds = new Map<string, string>();
-    for (const r of rows) {
-      if (r.kind === 'h') live.add(r.request_id!);
-      else if (r.kind === 'u') usageIds.set(r.request_id!, r.id!);
+    for (const row of rows) {
+      if (row.kind === 'h') live.add(row.request_id!);
+      else if (row.kind === 'u') usageIds.set(row.request_id!, row.id!);
     }
     const after = this.figuresFrom(rows);
-    for (const j of jobs) this.leases.settled(j.requestId);
+    for (const job of jobs) this.leases.settled(job.requestId);
     this.batches.settle++;
-    // Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction.
-    let late: CostAlert[] = [];
-    if (!withAlerts && this.alerts.pending(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n })) {
-      late = await this.orm.em
-        .fork()
-        .transactional((tem) => this.alerts.raise(tem as EntityManager, jobs, after))
-        .catch((e: unknown) => {
-          this.log.error({ err: e }, 'could not raise the threshold alerts of a settled batch; the next settle of the budget raises them');
-          return [];
-        });
-    }
+    const late = withAlerts ? [] : await this.raiseLateAlerts(jobs, after);
     const all = [...raised, ...late];
-    batch.forEach((w, i) =>
-      w.resolve({ live: live.has(w.job.requestId), usageId: usageIds.get(w.job.requestId) ?? null, raised: i === 0 ? all : [] }),
+    batch.forEach((waiter, i) =>
+      waiter.resolve({
+        live: live.has(waiter.job.requestId),
+        usageId: usageIds.get(waiter.job.requestId) ?? null,
+        raised: i === 0 ? all : [],
+      }),
     );
+  }
+
+  /** The settle statement's parameters but the last (BUDGET_COST_TRACKING): the requests, their charges and their usage rows. */
+  private settleParams(jobs: readonly SettleJob[], leased: boolean): unknown[] {
+    return [
+      ...(leased ? [this.instanceId] : []),
+      JSON.stringify(jobs.map((job) => ({ request_id: job.requestId }))),
+      JSON.stringify(
+        jobs.flatMap((job) =>
+          job.charges.map((charge) => ({
+            request_id: job.requestId,
+            budget_id: charge.budgetId,
+            period_start: charge.periodStart.toISOString(),
+            actual: formatUnits(charge.actual),
+            lease: this.leases.isOnLease(job.requestId, ledgerKey(charge)),
+          })),
+        ),
+      ),
+      JSON.stringify(jobs.flatMap((job) => (job.usage ? [job.usage] : []))),
+    ];
+  }
+
+  /** The figures each key is expected to have once the batch's charges are in (summed per key once: the alert check asks for every key of every job). */
+  private figuresAfterCharges(jobs: readonly SettleJob[]): (key: LedgerKey) => LedgerFigures {
+    const charged = new Map<string, bigint>();
+    for (const job of jobs) {
+      for (const charge of job.charges) charged.set(ledgerKey(charge), (charged.get(ledgerKey(charge)) ?? 0n) + charge.actual);
+    }
+    return (key) => {
+      const id = ledgerKey(key);
+      const known = this.figures.get(id) ?? { used: 0n, reserved: 0n };
+      return { used: known.used + (charged.get(id) ?? 0n), reserved: known.reserved };
+    };
+  }
+
+  /** Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction. */
+  private async raiseLateAlerts(jobs: readonly SettleJob[], after: Map<string, LedgerFigures>): Promise<CostAlert[]> {
+    if (!this.deps.alerts.pending(jobs, (key) => after.get(ledgerKey(key)) ?? { used: 0n, reserved: 0n })) return [];
+    return this.deps.orm.em
+      .fork()
+      .transactional((tem) => this.deps.alerts.raise(tem as EntityManager, jobs, after))
+      .catch((e: unknown) => {
+        this.deps.log.error(
+          { err: e },
+          'could not raise the threshold alerts of a settled batch; the next settle of the budget raises them',
+        );
+        return [];
+      });
   }
 
   private figuresFrom(rows: readonly SettleRow[]): Map<string, LedgerFigures> {

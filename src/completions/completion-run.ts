@@ -69,15 +69,19 @@ export class CompletionRun {
   /** Streamed requests: milliseconds from `started` to the first generated text (null until then, and for JSON requests). */
   timeToFirstTokenMs: number | null = null;
 
-  constructor(
-    readonly req: CompletionRequest,
-    readonly auth: AuthInfo,
-    /** The moment that places the request in its budget periods. */
-    readonly at: Date,
-    /** Where a streamed request's events go; absent for a JSON request. */
-    readonly sink?: StreamSink,
-  ) {
-    this.requested = { provider: req.provider, model: req.model };
+  readonly req: CompletionRequest;
+  readonly auth: AuthInfo;
+  /** The moment that places the request in its budget periods. */
+  readonly at: Date;
+  /** Where a streamed request's events go; absent for a JSON request. */
+  readonly sink?: StreamSink;
+
+  constructor(start: { req: CompletionRequest; auth: AuthInfo; at: Date; sink?: StreamSink }) {
+    this.req = start.req;
+    this.auth = start.auth;
+    this.at = start.at;
+    this.sink = start.sink;
+    this.requested = { provider: start.req.provider, model: start.req.model };
   }
 
   get keys(): LedgerKey[] {

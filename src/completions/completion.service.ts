@@ -72,10 +72,23 @@ export const CLIENT_DISCONNECTED = 'client_disconnected';
 /** A usage record as plain data (the row written, or what would have been written with tracking off). */
 export type UsageSnapshot = { [K in keyof TokenUsage]: TokenUsage[K] };
 
-/** What `complete` needs besides the ORM: the budget cache and the ledger's group commit (built here when not given, for tests). */
-export interface CompletionDeps {
-  budgets: BudgetCache;
-  ledger: LedgerBatcher;
+/** What `complete` needs. */
+export interface CompletionServiceDeps {
+  orm: MikroORM;
+  config: AppConfig;
+  providers: ProviderRegistry;
+  prices: PriceCatalog;
+  hooks: SettleHooks;
+  metrics: Metrics;
+  log: Logger;
+  /** The clock that places a request in its budget periods (injectable for tests). @default () => new Date() */
+  now?: () => Date;
+  /**
+   * The budget cache and the ledger's group commit: what is not given is built here (for tests; each then
+   * private to this service: a second service on the same database should share the app's budget cache).
+   */
+  budgets?: BudgetCache;
+  ledger?: LedgerBatcher;
 }
 
 type CallResult = { response: ChatResponse | null; error: unknown };
@@ -92,31 +105,24 @@ export class CompletionService {
   readonly budgetCache: BudgetCache;
   readonly ledger: LedgerBatcher;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly config: AppConfig,
-    private readonly providers: ProviderRegistry,
-    private readonly prices: PriceCatalog,
-    private readonly hooks: SettleHooks,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    /** The clock that places a request in its budget periods (injectable for tests). */
-    private readonly now: () => Date = () => new Date(),
-    /** What is not given is built here (each then private to this service: a second service on the same database should share the app's budget cache). */
-    deps: Partial<CompletionDeps> = {},
-  ) {
-    this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
+  /** The clock that places a request in its budget periods. */
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: CompletionServiceDeps) {
+    const { orm, config, hooks, log } = deps;
+    this.now = deps.now ?? (() => new Date());
+    this.budgetCache = deps.budgets ?? new BudgetCache({ orm, log });
     this.ledger =
       deps.ledger ??
-      new LedgerBatcher(
+      new LedgerBatcher({
         orm,
-        new HotSql(orm, config.database.kind !== 'postgres'),
-        batchAlerts(hooks),
+        sql: new HotSql(orm, config.database.kind !== 'postgres'),
+        alerts: batchAlerts(hooks),
         log,
-        config.budget.costTracking,
-        () => this.betweenCalls,
-        { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
-      );
+        track: config.budget.costTracking,
+        expected: () => this.betweenCalls,
+        leaseOptions: { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
+      });
   }
 
   private inFlight = 0;
@@ -141,7 +147,7 @@ export class CompletionService {
   }
 
   private get settings(): PolicySettings {
-    const b = this.config.budget;
+    const b = this.deps.config.budget;
     return {
       enforceLimits: b.enforceLimits,
       autoFallback: b.autoFallback,
@@ -165,9 +171,9 @@ export class CompletionService {
    * already running here: queueing them would only grow memory and latency.
    */
   async complete(auth: AuthInfo, input: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
-    const max = this.config.maxInFlight;
+    const max = this.deps.config.maxInFlight;
     if (max > 0 && this.inFlight >= max) {
-      this.metrics.llmRequests.inc({ ...this.labels(input, input.provider, input.model), status: 'overloaded' });
+      this.deps.metrics.llmRequests.inc({ ...this.labels(input, input.provider, input.model), status: 'overloaded' });
       throw new AppError('OVERLOADED', `The gateway is running its limit of ${max} completions; retry shortly`, { retryAfterSeconds: 1 });
     }
     this.inFlight++;
@@ -199,10 +205,10 @@ export class CompletionService {
 
   private async completeAdmitted(auth: AuthInfo, input: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
     const req = this.attribute(input, auth);
-    if (!this.config.budget.enabled) return this.passThrough(req, sink);
-    if (!req.idempotencyKey) return this.run(new CompletionRun(req, auth, this.now(), sink));
-    const run = new CompletionRun(req, auth, this.now(), sink);
-    const em = this.orm.em.fork() as EntityManager;
+    if (!this.deps.config.budget.enabled) return this.passThrough(req, sink);
+    if (!req.idempotencyKey) return this.run(new CompletionRun({ req, auth, at: this.now(), sink }));
+    const run = new CompletionRun({ req, auth, at: this.now(), sink });
+    const em = this.deps.orm.em.fork() as EntityManager;
     const c = await claim<CompletionOutcome>(em, auth.keyId, req.idempotencyKey, run.requestId);
     if (c.kind === 'replay') {
       if (sink) replayTo(sink, c.result);
@@ -253,13 +259,13 @@ export class CompletionService {
     run.outputTokens = req.embedding ? 0 : estimateOutputTokens(req.model, req.maxTokens ?? undefined);
     for (const t of possibleTargets(requested, run.budgets, this.settingsFor(run))) {
       const isRequested = targetKey(t) === targetKey(requested);
-      if (!isRequested && !this.providers.isConfigured(t.provider)) continue;
+      if (!isRequested && !this.deps.providers.isConfigured(t.provider)) continue;
       let price;
       try {
-        price = await this.prices.resolve(t.provider, t.model, run.at);
+        price = await this.deps.prices.resolve(t.provider, t.model, run.at);
       } catch (e) {
         if (isRequested) throw e;
-        this.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
+        this.deps.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
         continue;
       }
       // Tools, images and tool calls of a front door's body too: the messages' text alone would under-reserve them.
@@ -350,13 +356,13 @@ export class CompletionService {
         // The per-budget hard check of this target: a budget that admits it past its limit (see admitsPastLimit) holds without it.
         hard:
           !spent &&
-          this.config.budget.enforceLimits &&
+          this.deps.config.budget.enforceLimits &&
           a.budget.isEnforced &&
           a.budget.hardLimitEnabled &&
           !d.pastLimit.includes(a.budget.id),
       })),
       draft,
-      expiresAt: new Date(Date.now() + this.config.budget.reservationTtlMs),
+      expiresAt: new Date(Date.now() + this.deps.config.budget.reservationTtlMs),
     };
   }
 
@@ -386,7 +392,7 @@ export class CompletionService {
     const target = run.decision!.target;
     this.inProvider++;
     try {
-      const adapter = this.providers.get(target.provider);
+      const adapter = this.deps.providers.get(target.provider);
       const req: ChatRequest = {
         model: target.model,
         messages: run.req.messages,
@@ -490,7 +496,10 @@ export class CompletionService {
       return false;
     }
     const reason = `provider ${failed.provider} failed: ${(error as Error).message}`;
-    this.log.warn({ requestId: run.requestId, from: failed, to: fresh.target, err: error }, 'provider failed; retrying on the fallback');
+    this.deps.log.warn(
+      { requestId: run.requestId, from: failed, to: fresh.target, err: error },
+      'provider failed; retrying on the fallback',
+    );
     run.decision = {
       kind: 'allow',
       target: fresh.target,
@@ -503,17 +512,17 @@ export class CompletionService {
   /** Raises the refusal's alert (EXCEEDED, action "blocked") when a budget's limit stopped it, then throws. */
   private async refuse(run: CompletionRun, d: Extract<Decision, { kind: 'refuse' }>): Promise<never> {
     const { req, requested } = run;
-    this.metrics.llmRequests.inc({ ...this.labels(req, requested.provider, requested.model), status: 'blocked' });
+    this.deps.metrics.llmRequests.inc({ ...this.labels(req, requested.provider, requested.model), status: 'blocked' });
     const a = run.applicable.find((x) => x.budget.id === d.budgetId);
     if (a && d.code === 'BUDGET_EXCEEDED') {
-      this.metrics.budgetExceeded.inc({
+      this.deps.metrics.budgetExceeded.inc({
         budget_id: a.budget.id,
         budget_name: a.budget.name,
         budget_type: a.budget.budgetType,
         threshold: 'exceeded',
       });
       try {
-        const em = this.orm.em.fork() as EntityManager;
+        const em = this.deps.orm.em.fork() as EntityManager;
         const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
         const est = run.estimates.get(targetKey(d.target));
         // What is used and what the refused request would have added, apart: the refusal moved nothing.
@@ -529,10 +538,10 @@ export class CompletionService {
           model: d.target.model,
           actionTaken: 'blocked',
         };
-        const raised = await em.transactional((tem) => this.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
-        await this.hooks.publishRaised(raised);
+        const raised = await em.transactional((tem) => this.deps.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
+        await this.deps.hooks.publishRaised(raised);
       } catch (e) {
-        this.log.error({ err: e }, 'could not raise the refusal alert');
+        this.deps.log.error({ err: e }, 'could not raise the refusal alert');
       }
     }
     throw new AppError(d.code, d.message, d.budgetId ? { budgetId: d.budgetId } : {});
@@ -575,7 +584,7 @@ export class CompletionService {
     const out = await this.settleOrRelease(run, job);
     row.id = out.usageId ?? `untracked:${run.requestId}`;
     if (!out.live)
-      this.log.warn(
+      this.deps.log.warn(
         { requestId: run.requestId },
         'the request outlived its hold (BUDGET_RESERVATION_TTL_MS) and stays charged at its estimate',
       );
@@ -611,18 +620,18 @@ export class CompletionService {
       let out = await this.ledger.settle(job);
       // The hold was gone: the expiry job charged it at its estimate while this request was alive (stalled past its TTL),
       // committing after this settle's snapshot was taken. Settling again sees the estimated row and replaces it.
-      if (!out.live && this.config.budget.costTracking) out = await this.ledger.settle(job);
+      if (!out.live && this.deps.config.budget.costTracking) out = await this.ledger.settle(job);
       this.markHeld(run, false);
       return out;
     } catch (e) {
       if (isDatabaseUnavailable(e))
-        this.log.error(
+        this.deps.log.error(
           { err: e, requestId: run.requestId },
           'could not settle: the database stayed away; the hold will be charged at its estimate when it expires',
         );
       else
         await this.release(run).catch((err: unknown) =>
-          this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'),
+          this.deps.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'),
         );
       this.markHeld(run, false);
       throw e;
@@ -681,7 +690,7 @@ export class CompletionService {
     const status = row.success ? 'success' : 'error';
     // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
     const durationMs = performance.now() - run.started;
-    recordRequest(this.metrics, {
+    recordRequest(this.deps.metrics, {
       userId: req.userId,
       projectId: req.projectId,
       service: req.service,
@@ -693,26 +702,26 @@ export class CompletionService {
       cachedTokens: row.cachedTokens,
       totalCost: cost,
     });
-    this.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
-    this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
+    this.deps.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
+    this.deps.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
     if (row.timeToFirstTokenMs != null)
-      this.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
+      this.deps.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
     for (const s of run.decision!.fallbacks) {
-      this.metrics.budgetFallback.inc({
+      this.deps.metrics.budgetFallback.inc({
         original_provider: requested.provider,
         original_model: requested.model,
         fallback_provider: s.to.provider,
         fallback_model: s.to.model,
       });
     }
-    void this.hooks.publishRaised(raised).catch((e: unknown) => this.log.error({ err: e }, 'publishing alerts failed'));
-    void this.hooks
+    void this.deps.hooks.publishRaised(raised).catch((e: unknown) => this.deps.log.error({ err: e }, 'publishing alerts failed'));
+    void this.deps.hooks
       .checkSpikes({ userId: req.userId, projectId: req.projectId, budgets: run.budgets })
-      .catch((e: unknown) => this.log.error({ err: e }, 'spike check failed'));
+      .catch((e: unknown) => this.deps.log.error({ err: e }, 'spike check failed'));
   }
 
   private labels(req: CompletionRequest, provider: string, model: string) {
-    return { ...whoLabels(this.metrics, req.userId, req.projectId), provider, model, service: req.service ?? '' };
+    return { ...whoLabels(this.deps.metrics, req.userId, req.projectId), provider, model, service: req.service ?? '' };
   }
 
   /** BUDGET_ENABLED=false: straight to the provider; nothing checked, held or recorded. */
@@ -720,7 +729,7 @@ export class CompletionService {
     const started = performance.now();
     const requestId = randomUUID();
     const target: Target = { provider: req.provider, model: req.model };
-    const adapter = this.providers.get(target.provider);
+    const adapter = this.deps.providers.get(target.provider);
     const chat: ChatRequest = {
       model: target.model,
       messages: req.messages,
@@ -733,7 +742,7 @@ export class CompletionService {
       : sink
         ? await relayUntracked(adapter, chat, sink, { requestId, ...target, fallbackUsed: false })
         : await adapter.chat(chat);
-    const price = await this.prices.resolve(target.provider, target.model).catch(() => null);
+    const price = await this.deps.prices.resolve(target.provider, target.model).catch(() => null);
     const cost = price ? computeCost(price, response.usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
     const u = response.usage;
     const row: UsageSnapshot = {

@@ -27,11 +27,15 @@ class OperationContext implements GraphQLContext {
   private made: Loaders | undefined;
   private logger: Logger | undefined;
 
-  constructor(
-    readonly services: AppServices,
-    readonly auth: AuthInfo,
-    readonly requestId: string,
-  ) {}
+  readonly services: AppServices;
+  readonly auth: AuthInfo;
+  readonly requestId: string;
+
+  constructor(deps: { services: AppServices; auth: AuthInfo; requestId: string }) {
+    this.services = deps.services;
+    this.auth = deps.auth;
+    this.requestId = deps.requestId;
+  }
 
   get em(): EntityManager {
     return (this.forked ??= this.services.db.orm.em.fork() as EntityManager);
@@ -47,5 +51,5 @@ class OperationContext implements GraphQLContext {
 }
 
 export function buildContext(services: AppServices, auth: AuthInfo, requestId: string): GraphQLContext {
-  return new OperationContext(services, auth, requestId);
+  return new OperationContext({ services, auth, requestId });
 }

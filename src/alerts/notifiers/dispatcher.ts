@@ -31,6 +31,15 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number): numb
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
 }
 
+export interface NotificationDispatcherDeps {
+  orm: MikroORM;
+  /** The configured channels' notifiers. */
+  notifiers: Notifiers;
+  /** Polling, batching, timeouts and retries (`config.alerts` in the server). */
+  options: DispatcherOptions;
+  log: Logger;
+}
+
 /**
  * Sends the alert outbox. Rows are claimed with `FOR UPDATE SKIP LOCKED` and
  * a lease (`locked_until`), so several instances never take the same row and
@@ -51,12 +60,7 @@ export class NotificationDispatcher {
   private again = false;
   private stopped = true;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly notifiers: Notifiers,
-    private readonly opts: DispatcherOptions,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: NotificationDispatcherDeps) {}
 
   /** Starts polling every `pollMs`. */
   start(): void {
@@ -90,7 +94,7 @@ export class NotificationDispatcher {
         if (this.again) {
           this.again = false;
           this.schedule(0);
-        } else this.schedule(this.opts.pollMs);
+        } else this.schedule(this.deps.options.pollMs);
       });
     }, ms);
     this.timer.unref();
@@ -98,17 +102,17 @@ export class NotificationDispatcher {
 
   private async loop(): Promise<void> {
     try {
-      const batch = this.opts.batchSize ?? 20;
+      const batch = this.deps.options.batchSize ?? 20;
       // Keep going while full batches come back: a backlog drains without waiting for the poll.
       while (!this.stopped && (await this.runOnce()) === batch);
     } catch (e) {
-      this.log.error({ err: e }, 'alert dispatcher round failed');
+      this.deps.log.error({ err: e }, 'alert dispatcher round failed');
     }
   }
 
   /** Claims due rows, sends them and records the outcome; returns how many were claimed. */
   async runOnce(): Promise<number> {
-    const em = this.orm.em.fork() as EntityManager;
+    const em = this.deps.orm.em.fork() as EntityManager;
     const rows = await em.execute<ClaimedRow[]>(
       `with due as (
          select n.id from alert_notification n
@@ -125,7 +129,7 @@ export class NotificationDispatcher {
           set locked_until = now() + (? * interval '1 millisecond'), attempts = n.attempts + 1
          from due where n.id = due.id
        returning n.id, n.alert_id, n.channel, n.recipient, n.event, n.attempts`,
-      [this.opts.batchSize ?? 20, this.opts.leaseMs],
+      [this.deps.options.batchSize ?? 20, this.deps.options.leaseMs],
     );
     if (rows.length === 0) return 0;
     const alerts = await em.find(CostAlert, { id: { $in: [...new Set(rows.map((r) => r.alert_id))] } });
@@ -140,7 +144,7 @@ export class NotificationDispatcher {
         try {
           const alert = alertById.get(r.alert_id);
           if (!alert) throw new Error(`alert ${r.alert_id} is gone`);
-          const notifier = this.notifiers[r.channel];
+          const notifier = this.deps.notifiers[r.channel];
           if (!notifier) throw new Error(`channel ${r.channel} is not configured on this server`);
           await notifier.send(
             {
@@ -151,7 +155,7 @@ export class NotificationDispatcher {
               deliveryId: r.id,
               attempt: attempts,
             },
-            AbortSignal.timeout(this.opts.sendTimeoutMs),
+            AbortSignal.timeout(this.deps.options.sendTimeoutMs),
           );
           await em.execute(
             `update alert_notification set status = 'SENT', sent_at = now(), locked_until = null, last_error = null where id = ? and attempts = ?`,
@@ -159,9 +163,9 @@ export class NotificationDispatcher {
           );
         } catch (e) {
           const error = ((e as Error)?.message ?? String(e)).slice(0, 500);
-          const failed = attempts >= this.opts.maxAttempts;
-          (failed ? this.log.error : this.log.warn).call(
-            this.log,
+          const failed = attempts >= this.deps.options.maxAttempts;
+          (failed ? this.deps.log.error : this.deps.log.warn).call(
+            this.deps.log,
             { notificationId: r.id, channel: r.channel, attempts, error },
             failed ? 'alert notification failed for good' : 'alert notification failed; will retry',
           );
@@ -169,7 +173,13 @@ export class NotificationDispatcher {
             `update alert_notification
                 set status = ?, next_attempt_at = now() + (? * interval '1 millisecond'), locked_until = null, last_error = ?
               where id = ? and attempts = ?`,
-            [failed ? 'FAILED' : 'PENDING', backoffMs(attempts, this.opts.retryBaseMs, this.opts.retryMaxMs), error, r.id, attempts],
+            [
+              failed ? 'FAILED' : 'PENDING',
+              backoffMs(attempts, this.deps.options.retryBaseMs, this.deps.options.retryMaxMs),
+              error,
+              r.id,
+              attempts,
+            ],
           );
         }
       }),

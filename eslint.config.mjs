@@ -51,7 +51,7 @@ export default tseslint.config(
   },
   {
     // Decorated classes need runtime imports of the types used in decorator metadata.
-    files: ['src/**/*.resolver.ts', 'src/**/*.type.ts', 'src/**/*.input.ts', 'src/**/*.entity.ts'],
+    files: ['src/**/*.resolver.ts', 'src/**/*.view.ts', 'src/**/*.input.ts', 'src/**/*.entity.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
 );

@@ -11,7 +11,7 @@ import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { AppServices } from './app.services';
+import type { AppServices } from './app.types';
 import { createRestRouter } from './api/rest';
 import { anthropicRouter } from './api/compatible/anthropic';
 import { openAIRouter } from './api/compatible/openai';

@@ -1,12 +1,12 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppServices } from '../app.services';
+import type { AppServices } from '../app.types';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
 import { rowScope } from '../auth/policy';
 import { alertViewsFor } from '../alerts/alert.visibility';
 import { budgetByIdLoader } from '../budgets/budget.loaders';
-import { toBudgetView } from '../budgets/budget.type';
+import { toBudgetView } from '../budgets/budget.view';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
 import { parseIsoDate, parseIsoDateTime } from '../common/dates';

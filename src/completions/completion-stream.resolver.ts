@@ -1,6 +1,7 @@
 import { Arg, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
-import { CompletionChunkView, CompletionInput } from './completion.type';
+import { CompletionInput } from './completion.input';
+import { CompletionChunkView } from './completion.view';
 import { toResultView } from './completion.resolver';
 import { validateCompletion } from './completion.validation';
 

@@ -1,16 +1,17 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { rowScope } from '../auth/policy';
-import { BudgetView, toBudgetView } from '../budgets/budget.type';
+import { BudgetView, toBudgetView } from '../budgets/budget.view';
 import type { Budget } from '../budgets/budget.entity';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AppError } from '../common/errors';
 import { httpRefusal } from '../common/http-status';
 import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { toUsageView } from '../usage/usage.type';
+import { toUsageView } from '../usage/usage.view';
 import type { TokenUsage } from '../usage/token-usage.entity';
 import type { CompletionOutcome } from './completion.service';
-import { CompletionInput, CompletionResultView } from './completion.type';
+import { CompletionInput } from './completion.input';
+import { CompletionResultView } from './completion.view';
 import { validateCompletion } from './completion.validation';
 
 @Resolver(() => CompletionResultView)

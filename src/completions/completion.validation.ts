@@ -2,7 +2,7 @@ import { badInput } from '../common/errors';
 import { MAX_ID_LENGTH, validId as id } from '../common/text';
 import type { ChatMessage, ChatRole, ClientWire } from '../providers/provider.types';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
-import type { CompletionInput } from './completion.type';
+import type { CompletionInput } from './completion.input';
 
 /** Limits on a `complete` input, documented in the README. */
 export const COMPLETION_LIMITS = {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthInfo } from '../auth/auth.types';
 import type { Logger } from '../common/logger';
-import type { AppServices } from '../app.services';
+import type { AppServices } from '../app.types';
 import { createLoaders, type Loaders } from './loaders';
 
 /** What every resolver gets. Services take `em` and plain arguments, never this object. */

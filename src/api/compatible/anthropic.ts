@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { AppServices } from '../../app.services';
+import type { AppServices } from '../../app.types';
 import { badInput } from '../../common/errors';
 import type { Served } from '../../completions/completion-run';
 import type { CompletionOutcome, UsageSnapshot } from '../../completions/completion.service';

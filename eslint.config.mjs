@@ -40,7 +40,6 @@ export default tseslint.config(
       'src/api/rest.ts',
       'src/alerts/notifiers/dispatcher.ts',
       'src/budgets/budget.validation.ts',
-      'src/metrics/metrics.ts',
     ],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },

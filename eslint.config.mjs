@@ -39,7 +39,6 @@ export default tseslint.config(
       'src/api/compatible/anthropic.ts',
       'src/api/rest.ts',
       'src/alerts/notifiers/dispatcher.ts',
-      'src/budgets/budget.validation.ts',
     ],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },

@@ -38,7 +38,6 @@ export default tseslint.config(
       'src/api/compatible/openai.ts',
       'src/api/compatible/anthropic.ts',
       'src/api/rest.ts',
-      'src/alerts/notifiers/dispatcher.ts',
     ],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },

@@ -37,7 +37,6 @@ export default tseslint.config(
       'src/**/__tests__/**',
       'src/api/compatible/openai.ts',
       'src/api/compatible/anthropic.ts',
-      'src/api/rest.ts',
     ],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },

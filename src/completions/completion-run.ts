@@ -25,7 +25,7 @@ export interface Served {
 export interface StreamSink {
   /** Aborted when the client has gone (socket closed, unsubscribed): the provider call stops at once and what was generated is charged. */
   signal: AbortSignal;
-  event(e: StreamEvent, served: Served): void;
+  event(event: StreamEvent, served: Served): void;
 }
 
 export type Allowed = Extract<Decision, { kind: 'allow' }>;
@@ -85,14 +85,14 @@ export class CompletionRun {
   }
 
   get keys(): LedgerKey[] {
-    return this.applicable.map((a) => a.key);
+    return this.applicable.map((applicable) => applicable.key);
   }
 
   get budgets(): Budget[] {
-    return this.applicable.map((a) => a.budget);
+    return this.applicable.map((applicable) => applicable.budget);
   }
 
-  candidate(t: Target): Candidate {
-    return this.candidates.get(targetKey(t))!;
+  candidate(target: Target): Candidate {
+    return this.candidates.get(targetKey(target))!;
   }
 }

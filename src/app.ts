@@ -11,7 +11,7 @@ import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { AppServices } from './app.services';
+import type { AppServices } from './app.types';
 import { createRestRouter } from './api/rest';
 import { anthropicRouter } from './api/compatible/anthropic';
 import { openAIRouter } from './api/compatible/openai';
@@ -140,23 +140,21 @@ export async function startApp(config: AppConfig, opts: { log?: Logger; now?: ()
 function backgroundJobs({ services, bus, budgetCache, ledger }: Built): Job[] {
   const { config, db, log, completions } = services;
   return [
-    new UsageRetentionJob(db.orm, config.usage.retentionDays, log),
+    new UsageRetentionJob({ orm: db.orm, retentionDays: config.usage.retentionDays, log }),
     services.apiKeys,
     // The notification dispatcher, the alert sweep and the live-alert transport.
     services.alerts,
     bus,
     budgetCache,
-    new HoldExpiryJob(
-      db.orm,
+    new HoldExpiryJob({
+      orm: db.orm,
       ledger,
-      {
-        intervalMs: config.budget.sweepIntervalMs,
-        ttlMs: config.budget.reservationTtlMs,
-        costTracking: config.budget.costTracking,
-        held: () => completions.heldRequestIds(),
-      },
+      intervalMs: config.budget.sweepIntervalMs,
+      ttlMs: config.budget.reservationTtlMs,
+      costTracking: config.budget.costTracking,
+      held: () => completions.heldRequestIds(),
       log,
-    ),
+    }),
     // Requests in flight settle and the queued ledger batches commit before the sweepers stop and the database closes.
     { start: () => undefined, stop: () => completions.drain() },
   ];
@@ -183,31 +181,20 @@ function buildServices(config: AppConfig, db: Database, log: Logger, now: (() =>
   });
   installScrapeCollectors(metrics, db.orm, log);
   const pubSub = createAppPubSub();
-  const apiKeys = new ApiKeyService(db.orm, config.adminApiKey, {
-    cacheTtlMs: config.auth.keyCacheTtlMs,
-    lastUsedFlushMs: config.auth.lastUsedFlushMs,
-    negativeCacheSize: config.auth.negativeCacheSize,
-    onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
-  });
+  const { apiKeys, admission } = buildAccess(config, db, log);
   const { bus, prices, budgetCache } = buildCaches(config, db, log);
   const providers = createProviderRegistry(config.providers);
   const alerts = new AlertService({ config, orm: db.orm, log, metrics, pubSub });
   const hooks = settleHooks(alerts);
-  const ledger = new LedgerBatcher(
-    db.orm,
-    new HotSql(db.orm, db.embedded),
-    batchAlerts(hooks),
+  const ledger = new LedgerBatcher({
+    orm: db.orm,
+    sql: new HotSql(db.orm, db.embedded),
+    alerts: batchAlerts(hooks),
     log,
-    config.budget.costTracking,
-    () => services.completions.betweenCalls,
-    { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
-  );
-  const admission = new Admission(
-    apiKeys,
-    new RateLimiter(config.rateLimitPerMinute),
-    new RateLimiter(config.auth.failuresPerMinute),
-    config.auth.trustProxyHops,
-  );
+    track: config.budget.costTracking,
+    expected: () => services.completions.betweenCalls,
+    leaseOptions: { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
+  });
   const services: AppServices = {
     config,
     db,
@@ -222,7 +209,18 @@ function buildServices(config: AppConfig, db: Database, log: Logger, now: (() =>
     alerts,
     prices,
     providers,
-    completions: new CompletionService(db.orm, config, providers, prices, hooks, metrics, log, now, { budgets: budgetCache, ledger }),
+    completions: new CompletionService({
+      orm: db.orm,
+      config,
+      providers,
+      prices,
+      hooks,
+      metrics,
+      log,
+      now,
+      budgets: budgetCache,
+      ledger,
+    }),
     usage: new UsageService(),
   };
   // A revoked key's subscriptions end: at once for revocations made here, and within
@@ -230,6 +228,25 @@ function buildServices(config: AppConfig, db: Database, log: Logger, now: (() =>
   const connections = new ConnectionRegistry();
   apiKeys.onRevoke((keyId) => connections.closeKey(keyId));
   return { services, pubSub, bus, budgetCache, ledger, connections };
+}
+
+/** The API keys and the one way in (authentication, failed-authentication throttling, rate limits). */
+function buildAccess(config: AppConfig, db: Database, log: Logger) {
+  const apiKeys = new ApiKeyService({
+    orm: db.orm,
+    envAdminKey: config.adminApiKey,
+    cacheTtlMs: config.auth.keyCacheTtlMs,
+    lastUsedFlushMs: config.auth.lastUsedFlushMs,
+    negativeCacheSize: config.auth.negativeCacheSize,
+    onFlushError: (e) => log.warn({ err: e }, 'could not record API key lastUsedAt'),
+  });
+  const admission = new Admission({
+    apiKeys,
+    rate: new RateLimiter({ perMinute: config.rateLimitPerMinute }),
+    failures: new RateLimiter({ perMinute: config.auth.failuresPerMinute }),
+    trustProxyHops: config.auth.trustProxyHops,
+  });
+  return { apiKeys, admission };
 }
 
 /** Budgets and price overrides are cached in memory; every change is announced to the other instances (docs/ledger.md, "Caches"). */
@@ -240,7 +257,7 @@ function buildCaches(config: AppConfig, db: Database, log: Logger) {
     onChanged: () => void bus.changed('prices'),
   });
   bus.on('prices', () => prices.invalidate());
-  const budgetCache = new BudgetCache(db.orm, log, config.budget.cacheRefreshMs);
+  const budgetCache = new BudgetCache({ orm: db.orm, log, refreshMs: config.budget.cacheRefreshMs });
   bus.on('budgets', () => budgetCache.invalidate());
   return { bus, prices, budgetCache };
 }

@@ -9,6 +9,13 @@ export interface AlertEnvelope {
   payload: AlertRaisedPayload;
 }
 
+export interface AlertLiveBusDeps {
+  pubSub: AppPubSub;
+  /** `null`: this process only. */
+  transport: AlertTransport | null;
+  log: Logger;
+}
+
 /**
  * Carries `alertRaised` events to every instance. Each publish goes to the
  * local pubsub at once and, when there is a transport (PostgreSQL
@@ -21,38 +28,33 @@ export interface AlertEnvelope {
 export class AlertLiveBus {
   readonly instanceId = randomUUID();
 
-  constructor(
-    private readonly pubSub: AppPubSub,
-    /** `null`: this process only. */
-    private readonly transport: AlertTransport | null,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: AlertLiveBusDeps) {}
 
   /** Starts receiving from other instances; resolves once listening or after the first failed attempt (retries go on). */
   async start(): Promise<void> {
-    await this.transport?.start((message) => this.receive(message));
+    await this.deps.transport?.start((message) => this.receive(message));
   }
 
   /** Closes the transport's connections. */
   async stop(): Promise<void> {
-    await this.transport?.stop();
+    await this.deps.transport?.stop();
   }
 
   /** Delivers to local subscribers, then to other instances (rejects if the transport fails). Call only after the alert is committed. */
   async publish(payload: AlertRaisedPayload): Promise<void> {
-    this.pubSub.publish(Topic.ALERT_RAISED, payload);
-    if (!this.transport) return;
+    this.deps.pubSub.publish(Topic.ALERT_RAISED, payload);
+    if (!this.deps.transport) return;
     const envelope: AlertEnvelope = { origin: this.instanceId, payload };
-    await this.transport.send(JSON.stringify(envelope));
+    await this.deps.transport.send(JSON.stringify(envelope));
   }
 
   private receive(message: string): void {
     try {
       const env = JSON.parse(message) as AlertEnvelope;
       if (env.origin === this.instanceId) return;
-      this.pubSub.publish(Topic.ALERT_RAISED, env.payload);
+      this.deps.pubSub.publish(Topic.ALERT_RAISED, env.payload);
     } catch (e) {
-      this.log.warn({ err: e, transport: this.transport?.kind }, 'ignored a malformed alert notification');
+      this.deps.log.warn({ err: e, transport: this.deps.transport?.kind }, 'ignored a malformed alert notification');
     }
   }
 }

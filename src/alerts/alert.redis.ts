@@ -14,6 +14,16 @@ export function redisEndpoint(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
+export interface RedisAlertTransportDeps {
+  /** REDIS_URL. */
+  url: string;
+  /** The pub/sub channel. */
+  channel: string;
+  log: Logger;
+  /** CLIENT SETNAME prefix of the two connections (`-sub`, `-pub` appended), to find them in CLIENT LIST. @default 'budget-gateway-alerts' */
+  clientName?: string;
+}
+
 /**
  * Redis pub/sub (ioredis): one connection in subscriber mode (a subscribed
  * connection can run nothing else) and one that PUBLISHes. Both reconnect on
@@ -29,14 +39,11 @@ export class RedisAlertTransport implements AlertTransport {
   private stopped = true;
   private readonly endpoint: string;
 
-  constructor(
-    private readonly url: string,
-    private readonly channel: string,
-    private readonly log: Logger,
-    /** CLIENT SETNAME prefix of the two connections (`-sub`, `-pub` appended), to find them in CLIENT LIST. @default 'budget-gateway-alerts' */
-    private readonly clientName = 'budget-gateway-alerts',
-  ) {
-    this.endpoint = redisEndpoint(url);
+  private readonly clientName: string;
+
+  constructor(private readonly deps: RedisAlertTransportDeps) {
+    this.endpoint = redisEndpoint(deps.url);
+    this.clientName = deps.clientName ?? 'budget-gateway-alerts';
   }
 
   async start(onMessage: (message: string) => void): Promise<void> {
@@ -49,8 +56,8 @@ export class RedisAlertTransport implements AlertTransport {
       // disconnect() arms this timer even on an already-closed socket (Redis down): keep shutdown short. ioredis default: 2_000.
       disconnectTimeout: 300,
     };
-    const sub = new Redis(this.url, { ...common, connectionName: `${this.clientName}-sub`, maxRetriesPerRequest: null });
-    const pub = new Redis(this.url, {
+    const sub = new Redis(this.deps.url, { ...common, connectionName: `${this.clientName}-sub`, maxRetriesPerRequest: null });
+    const pub = new Redis(this.deps.url, {
       ...common,
       connectionName: `${this.clientName}-pub`,
       enableOfflineQueue: false,
@@ -62,14 +69,14 @@ export class RedisAlertTransport implements AlertTransport {
     this.watch(sub, 'subscriber');
     this.watch(pub, 'publisher');
     sub.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) onMessage(message);
+      if (channel === this.deps.channel) onMessage(message);
     });
     // SUBSCRIBE waits in the subscriber's offline queue until a connection is up; ioredis
     // re-subscribes on every reconnect after that.
-    const subscribed = sub.subscribe(this.channel).then(
+    const subscribed = sub.subscribe(this.deps.channel).then(
       () => undefined,
       (e: unknown) => {
-        if (!this.stopped) this.log.warn({ err: e, redis: this.endpoint }, 'could not subscribe to the Redis alert channel');
+        if (!this.stopped) this.deps.log.warn({ err: e, redis: this.endpoint }, 'could not subscribe to the Redis alert channel');
       },
     );
     const publisherUp = pub.connect().catch(() => undefined); // failures are logged by watch()
@@ -85,7 +92,7 @@ export class RedisAlertTransport implements AlertTransport {
     if (!this.pub) throw new Error('the Redis alert transport is not started');
     // Checked here rather than left to ioredis: its refusal (no offline queue) would still leave a commandTimeout timer running.
     if (this.pub.status !== 'ready') throw new Error(`Redis (${this.endpoint}) is not connected (${this.pub.status})`);
-    await this.pub.publish(this.channel, message);
+    await this.pub.publish(this.deps.channel, message);
   }
 
   async stop(): Promise<void> {
@@ -101,17 +108,17 @@ export class RedisAlertTransport implements AlertTransport {
     let state: 'new' | 'up' | 'down' = 'new';
     const ctx = { redis: this.endpoint, role };
     c.on('ready', () => {
-      this.log.info(ctx, state === 'down' ? 'alert transport reconnected to Redis' : 'alert transport connected to Redis');
+      this.deps.log.info(ctx, state === 'down' ? 'alert transport reconnected to Redis' : 'alert transport connected to Redis');
       state = 'up';
     });
     c.on('error', (e: unknown) => {
       if (this.stopped || state === 'down') return;
-      this.log.warn({ ...ctx, err: e }, 'alert transport cannot reach Redis; retrying');
+      this.deps.log.warn({ ...ctx, err: e }, 'alert transport cannot reach Redis; retrying');
       state = 'down';
     });
     c.on('close', () => {
       if (this.stopped || state !== 'up') return;
-      this.log.warn(ctx, 'alert transport disconnected from Redis; reconnecting');
+      this.deps.log.warn(ctx, 'alert transport disconnected from Redis; reconnecting');
       state = 'down';
     });
   }

@@ -15,13 +15,13 @@ import {
   type SubscriptionHandlerData,
 } from 'type-graphql';
 import { rowScope } from '../auth/policy';
-import { BudgetView, toBudgetView } from '../budgets/budget.type';
+import { BudgetView, toBudgetView } from '../budgets/budget.view';
 import { AlertSeverity, AlertStatus, AlertType } from '../common/enums';
 import { badInput } from '../common/errors';
 import type { GraphQLContext } from '../graphql/context';
 import { Topic, type AlertRaisedPayload } from '../graphql/pubsub';
 import { severityAtLeast } from './alert.rules';
-import { AlertNotificationView, AlertView, toAlertView, toNotificationView } from './alert.type';
+import { AlertNotificationView, AlertView, toAlertView, toNotificationView } from './alert.view';
 import { alertViewsFor, alertVisible, redactAlert } from './alert.visibility';
 
 /** Largest page of `alerts(first:)` and `Budget.alerts(first:)`; a larger `first` is refused with BAD_USER_INPUT. @default 500 */

@@ -127,8 +127,17 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.notifiers = deps.notifiers ?? createNotifiers(deps.config.alerts);
-    this.live = new AlertLiveBus(deps.pubSub, createAlertTransport(deps.config, deps.orm, deps.log), deps.log);
-    this.dispatcher = new NotificationDispatcher(deps.orm, this.notifiers, deps.config.alerts, deps.log);
+    this.live = new AlertLiveBus({
+      pubSub: deps.pubSub,
+      transport: createAlertTransport(deps.config, deps.orm, deps.log),
+      log: deps.log,
+    });
+    this.dispatcher = new NotificationDispatcher({
+      orm: deps.orm,
+      notifiers: this.notifiers,
+      options: deps.config.alerts,
+      log: deps.log,
+    });
   }
 
   /** Starts the cross-instance transport (LISTEN/NOTIFY or Redis), the dispatcher and the sweep of ended periods. */

@@ -41,8 +41,20 @@ export function createTransport(
 ): AlertTransport | null {
   const db = config.database;
   if (db.kind !== 'postgres') return null;
-  if (config.redis.url) return new RedisAlertTransport(config.redis.url, channel.redis, log, channel.name);
-  return new PgNotifyTransport(db.url, orm, log, channel.postgres, channel.name);
+  if (config.redis.url) return new RedisAlertTransport({ url: config.redis.url, channel: channel.redis, log, clientName: channel.name });
+  return new PgNotifyTransport({ url: db.url, orm, log, channel: channel.postgres, name: channel.name });
+}
+
+export interface PgNotifyTransportDeps {
+  /** The PostgreSQL connection string of the LISTEN connection. */
+  url: string;
+  /** Sends with `pg_notify` through its pool. */
+  orm: MikroORM;
+  log: Logger;
+  /** @default ALERT_NOTIFY_CHANNEL */
+  channel?: string;
+  /** application_name of the LISTEN connection is this plus `-listen`. @default 'budget-gateway-alerts' */
+  name?: string;
 }
 
 /**
@@ -57,14 +69,13 @@ export class PgNotifyTransport implements AlertTransport {
   private retry: NodeJS.Timeout | null = null;
   private onMessage: (message: string) => void = () => undefined;
 
-  constructor(
-    private readonly url: string,
-    private readonly orm: MikroORM,
-    private readonly log: Logger,
-    private readonly channel = ALERT_NOTIFY_CHANNEL,
-    /** application_name of the LISTEN connection is this plus `-listen`. @default 'budget-gateway-alerts' */
-    private readonly name = 'budget-gateway-alerts',
-  ) {}
+  private readonly channel: string;
+  private readonly name: string;
+
+  constructor(private readonly deps: PgNotifyTransportDeps) {
+    this.channel = deps.channel ?? ALERT_NOTIFY_CHANNEL;
+    this.name = deps.name ?? 'budget-gateway-alerts';
+  }
 
   async start(onMessage: (message: string) => void): Promise<void> {
     if (!this.stopped) return;
@@ -74,7 +85,7 @@ export class PgNotifyTransport implements AlertTransport {
   }
 
   async send(message: string): Promise<void> {
-    await (this.orm.em.fork() as EntityManager).execute('select pg_notify(?, ?)', [this.channel, message]);
+    await (this.deps.orm.em.fork() as EntityManager).execute('select pg_notify(?, ?)', [this.channel, message]);
   }
 
   async stop(): Promise<void> {
@@ -86,12 +97,12 @@ export class PgNotifyTransport implements AlertTransport {
   }
 
   private async connect(): Promise<void> {
-    const c = new Client({ connectionString: this.url, application_name: `${this.name}-listen` });
+    const c = new Client({ connectionString: this.deps.url, application_name: `${this.name}-listen` });
     c.on('notification', (msg) => {
       if (msg.channel === this.channel && msg.payload) this.onMessage(msg.payload);
     });
     c.on('error', (e) => {
-      this.log.warn({ err: e }, 'alert LISTEN connection lost; reconnecting');
+      this.deps.log.warn({ err: e }, 'alert LISTEN connection lost; reconnecting');
       this.reconnectLater(c);
     });
     c.on('end', () => this.reconnectLater(c));
@@ -100,7 +111,7 @@ export class PgNotifyTransport implements AlertTransport {
       await c.connect();
       await c.query(`listen ${this.channel}`);
     } catch (e) {
-      this.log.warn({ err: e }, 'alert LISTEN connection failed; retrying');
+      this.deps.log.warn({ err: e }, 'alert LISTEN connection failed; retrying');
       this.reconnectLater(c);
     }
   }

@@ -2,7 +2,7 @@ import { seesNothing, type RowScope } from '../auth/policy';
 import type { Budget } from '../budgets/budget.entity';
 import { visibleBudget, type BudgetAudience } from '../budgets/budget.visibility';
 import { BudgetType } from '../common/enums';
-import { toAlertView, type AlertView } from './alert.type';
+import { toAlertView, type AlertView } from './alert.view';
 import type { CostAlert } from './cost-alert.entity';
 
 /**

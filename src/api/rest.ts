@@ -1,12 +1,12 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppServices } from '../app.services';
+import type { AppServices } from '../app.types';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
 import { rowScope } from '../auth/policy';
 import { alertViewsFor } from '../alerts/alert.visibility';
 import { budgetByIdLoader } from '../budgets/budget.loaders';
-import { toBudgetView } from '../budgets/budget.type';
+import { toBudgetView } from '../budgets/budget.view';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AlertSeverity, AlertStatus, UsageGroupBy } from '../common/enums';
 import { parseIsoDate, parseIsoDateTime } from '../common/dates';
@@ -25,13 +25,14 @@ const PERIODS: Record<string, { groupBy: UsageGroupBy; defaultDays: number }> = 
   monthly: { groupBy: UsageGroupBy.MONTH, defaultDays: 365 },
 };
 
-type Handler = (req: Request, auth: AuthInfo, em: EntityManager) => Promise<unknown>;
+/** A route's work once the caller is admitted: its answer, sent as JSON. */
+type Handler = (services: AppServices, req: Request, auth: AuthInfo, em: EntityManager) => Promise<unknown>;
 
 /** A single query-string value (first one wins), or undefined. */
-function q(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  const s = Array.isArray(v) ? v[0] : v;
-  return typeof s === 'string' && s.trim() !== '' ? s.trim() : undefined;
+function queryParam(req: Request, name: string): string | undefined {
+  const raw = req.query[name];
+  const first = Array.isArray(raw) ? raw[0] : raw;
+  return typeof first === 'string' && first.trim() !== '' ? first.trim() : undefined;
 }
 
 /**
@@ -58,6 +59,105 @@ function oneOf<T extends string>(name: string, v: string | undefined, values: Re
   return upper as T;
 }
 
+/** GET /api/budgets/:budget_id — the budget with its status (Query.budget). */
+async function getBudget(services: AppServices, req: Request, auth: AuthInfo, em: EntityManager): Promise<unknown> {
+  const budget = await services.budgets.find(em, String(req.params.budget_id));
+  if (!budget || !visibleBudget(budget, rowScope(auth)))
+    throw new AppError('NOT_FOUND', `Budget ${String(req.params.budget_id)} not found`);
+  const { entity: _entity, ...view } = toBudgetView(budget);
+  const [status] = await services.budgets.statuses(em, [budget]);
+  return { ...view, status };
+}
+
+/** GET /api/usage/user/:user_id?period=daily|weekly|monthly&start_date&end_date — a user's usage per bucket (Query.usage). */
+async function getUserUsage(services: AppServices, req: Request, auth: AuthInfo, em: EntityManager): Promise<unknown> {
+  const periodName = (queryParam(req, 'period') ?? 'daily').toLowerCase();
+  const period = PERIODS[periodName];
+  if (!period) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
+  // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
+  const endDate = parseDateParam('end_date', queryParam(req, 'end_date'), true);
+  const to = endDate ?? new Date();
+  const from = parseDateParam('start_date', queryParam(req, 'start_date')) ?? new Date(to.getTime() - period.defaultDays * DAY_MS);
+  const userId = validId('user_id', String(req.params.user_id))!;
+  const filter = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
+  return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, filter, period.groupBy) };
+}
+
+/** GET /api/usage/breakdown?user_id&start_date&end_date — usage by provider and model (Query.providerBreakdown). */
+async function getUsageBreakdown(services: AppServices, req: Request, auth: AuthInfo, em: EntityManager): Promise<unknown> {
+  const to = parseDateParam('end_date', queryParam(req, 'end_date'), true) ?? undefined;
+  const from = parseDateParam('start_date', queryParam(req, 'start_date'));
+  const userId = validId('user_id', queryParam(req, 'user_id'));
+  const filter = scopeUsageFilter({ userId, from, to }, rowScope(auth));
+  return {
+    userId,
+    from: filter?.from ?? from ?? null,
+    to: filter?.to ?? to ?? null,
+    breakdown: await services.usage.providerBreakdown(em, filter),
+  };
+}
+
+/** GET /api/alerts?status&severity&first — the newest alerts the caller may see (Query.alerts). */
+async function listAlerts(services: AppServices, req: Request, auth: AuthInfo, em: EntityManager): Promise<unknown> {
+  const firstRaw = queryParam(req, 'first');
+  const first = firstRaw === undefined ? 50 : Number(firstRaw);
+  if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE) throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
+  const rows = await services.alerts.list(
+    em,
+    {
+      status: oneOf('status', queryParam(req, 'status'), AlertStatus),
+      severity: oneOf('severity', queryParam(req, 'severity'), AlertSeverity),
+      first,
+    },
+    rowScope(auth),
+  );
+  return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
+}
+
+/** Every REST route: its path, the GraphQL operation whose rights it borrows, and its handler. */
+const ROUTES: readonly { path: string; operation: string; handler: Handler }[] = [
+  { path: '/budgets/:budget_id', operation: 'Query.budget', handler: getBudget },
+  { path: '/usage/user/:user_id', operation: 'Query.usage', handler: getUserUsage },
+  { path: '/usage/breakdown', operation: 'Query.providerBreakdown', handler: getUsageBreakdown },
+  { path: '/alerts', operation: 'Query.alerts', handler: listAlerts },
+];
+
+/** Admits the caller for `operation` (key, throttle, rate limit, role), then answers with `handler`'s result. */
+function admitted(services: AppServices, operation: string, handler: Handler) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const { admission } = services;
+      const auth = await admission.admit({
+        credential: parseBearer(req.headers.authorization),
+        client: admission.clientOf(req),
+        operations: [operation],
+      });
+      res.json(await handler(services, req, auth, services.db.orm.em.fork() as EntityManager));
+    } catch (e) {
+      next(e);
+    }
+  };
+}
+
+function notFound(_req: Request, res: Response): void {
+  res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint' } });
+}
+
+/** `{ error: { code, message, ...extensions } }` with the status of the one table; unexpected errors masked as in GraphQL. */
+function errorHandler(services: AppServices) {
+  // Express recognises an error handler by its four parameters.
+  return (e: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = e instanceof AppError ? e : toClientError(e, services.log, String(req.headers['x-request-id'] ?? '') || undefined);
+    const code = err instanceof AppError ? err.code : String(err.extensions.code);
+    const extra = err instanceof AppError ? err.extensions : {};
+    const { status, headers } = err instanceof AppError ? httpRefusal(err) : { status: httpStatusOf(code), headers: {} };
+    res
+      .status(status)
+      .set(headers)
+      .json({ error: { ...extra, code, message: err.message } });
+  };
+}
+
 /**
  * The seed's REST endpoints, thin wrappers over the GraphQL services with the
  * same admission (keys, failed-authentication throttle, rate limit), the same
@@ -67,94 +167,8 @@ function oneOf<T extends string>(name: string, v: string | undefined, values: Re
  */
 export function createRestRouter(services: AppServices): Router {
   const router = Router();
-
-  const route = (operation: string, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const { admission } = services;
-      const auth = await admission.admit({
-        credential: parseBearer(req.headers.authorization),
-        client: admission.clientOf(req),
-        operations: [operation],
-      });
-      res.json(await handler(req, auth, services.db.orm.em.fork() as EntityManager));
-    } catch (e) {
-      next(e);
-    }
-  };
-
-  router.get(
-    '/budgets/:budget_id',
-    route('Query.budget', async (req, auth, em) => {
-      const b = await services.budgets.find(em, String(req.params.budget_id));
-      if (!b || !visibleBudget(b, rowScope(auth))) throw new AppError('NOT_FOUND', `Budget ${String(req.params.budget_id)} not found`);
-      const { entity: _entity, ...view } = toBudgetView(b);
-      const [status] = await services.budgets.statuses(em, [b]);
-      return { ...view, status };
-    }),
-  );
-
-  router.get(
-    '/usage/user/:user_id',
-    route('Query.usage', async (req, auth, em) => {
-      const periodName = (q(req, 'period') ?? 'daily').toLowerCase();
-      const p = PERIODS[periodName];
-      if (!p) throw badInput('period', `expected one of ${Object.keys(PERIODS).join(', ')}`);
-      // end_date only as given: a start_date after now without one matches nothing (empty usage), it is not out of order.
-      const endDate = parseDateParam('end_date', q(req, 'end_date'), true);
-      const to = endDate ?? new Date();
-      const from = parseDateParam('start_date', q(req, 'start_date')) ?? new Date(to.getTime() - p.defaultDays * DAY_MS);
-      const userId = validId('user_id', String(req.params.user_id))!;
-      const f = scopeUsageFilter({ userId, from, to: endDate }, rowScope(auth), to);
-      return { userId, period: periodName, from, to, usage: await services.usage.aggregate(em, f, p.groupBy) };
-    }),
-  );
-
-  router.get(
-    '/usage/breakdown',
-    route('Query.providerBreakdown', async (req, auth, em) => {
-      const to = parseDateParam('end_date', q(req, 'end_date'), true) ?? undefined;
-      const from = parseDateParam('start_date', q(req, 'start_date'));
-      const userId = validId('user_id', q(req, 'user_id'));
-      const f = scopeUsageFilter({ userId, from, to }, rowScope(auth));
-      return { userId, from: f?.from ?? from ?? null, to: f?.to ?? to ?? null, breakdown: await services.usage.providerBreakdown(em, f) };
-    }),
-  );
-
-  router.get(
-    '/alerts',
-    route('Query.alerts', async (req, auth, em) => {
-      const firstRaw = q(req, 'first');
-      const first = firstRaw === undefined ? 50 : Number(firstRaw);
-      if (!Number.isInteger(first) || first < 1 || first > MAX_RECORDS_PAGE)
-        throw badInput('first', `must be from 1 to ${MAX_RECORDS_PAGE}`);
-      const rows = await services.alerts.list(
-        em,
-        {
-          status: oneOf('status', q(req, 'status'), AlertStatus),
-          severity: oneOf('severity', q(req, 'severity'), AlertSeverity),
-          first,
-        },
-        rowScope(auth),
-      );
-      return { alerts: await alertViewsFor(rows, rowScope(auth), (ids) => budgetByIdLoader(em).loadMany(ids)) };
-    }),
-  );
-
-  router.use((_req: Request, res: Response) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint' } });
-  });
-
-  // Express recognises an error handler by its four parameters.
-  router.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const err = e instanceof AppError ? e : toClientError(e, services.log, String(req.headers['x-request-id'] ?? '') || undefined);
-    const code = err instanceof AppError ? err.code : String(err.extensions.code);
-    const extra = err instanceof AppError ? err.extensions : {};
-    const { status, headers } = err instanceof AppError ? httpRefusal(err) : { status: httpStatusOf(code), headers: {} };
-    res
-      .status(status)
-      .set(headers)
-      .json({ error: { ...extra, code, message: err.message } });
-  });
-
+  for (const { path, operation, handler } of ROUTES) router.get(path, admitted(services, operation, handler));
+  router.use(notFound);
+  router.use(errorHandler(services));
   return router;
 }

@@ -19,6 +19,16 @@ export interface AdmissionRequest {
   countsAsOperation?: boolean;
 }
 
+export interface AdmissionDeps {
+  apiKeys: ApiKeyService;
+  /** Operations per key (RATE_LIMIT_PER_MINUTE). */
+  rate: RateLimiter;
+  /** Failed authentications per client address (AUTH_FAILURES_PER_MINUTE). */
+  failures: RateLimiter;
+  /** TRUST_PROXY_HOPS, for `clientOf`. @default 0 */
+  trustProxyHops?: number;
+}
+
 /**
  * The one way in, for every transport (GraphQL over HTTP and WebSocket, REST,
  * the provider-compatible endpoints): authenticates the key, throttles failed
@@ -35,19 +45,11 @@ export interface AdmissionRequest {
  * keeps working with a cached key.
  */
 export class Admission {
-  constructor(
-    private readonly apiKeys: ApiKeyService,
-    /** Operations per key (RATE_LIMIT_PER_MINUTE). */
-    private readonly rate: RateLimiter,
-    /** Failed authentications per client address (AUTH_FAILURES_PER_MINUTE). */
-    private readonly failures: RateLimiter,
-    /** TRUST_PROXY_HOPS, for `clientOf`. @default 0 */
-    private readonly trustProxyHops = 0,
-  ) {}
+  constructor(private readonly deps: AdmissionDeps) {}
 
   /** The client address of an HTTP request (or a WebSocket's upgrade request). */
   clientOf(req: Pick<IncomingMessage, 'socket' | 'headers'>): string {
-    return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.trustProxyHops);
+    return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.deps.trustProxyHops ?? 0);
   }
 
   async admit(req: AdmissionRequest): Promise<AuthInfo> {
@@ -68,17 +70,17 @@ export class Admission {
 
   /** Takes one operation from the key's rate bucket, or throws RATE_LIMITED. */
   takeOperation(auth: AuthInfo): void {
-    const rate = this.rate.take(auth.keyId);
-    if (!rate.ok) throw rateLimited(rate.retryAfterSeconds, this.rate.perMinute);
+    const rate = this.deps.rate.take(auth.keyId);
+    if (!rate.ok) throw rateLimited(rate.retryAfterSeconds, this.deps.rate.perMinute);
   }
 
   private async authenticate(credential: string | null, client: string): Promise<AuthInfo> {
     if (!credential) throw new AppError('UNAUTHENTICATED', 'An API key is required (Authorization: Bearer <api key>)');
-    const blocked = this.failures.peek(client);
-    const auth = blocked.ok ? await this.apiKeys.verify(credential) : this.apiKeys.verifyCached(credential);
+    const blocked = this.deps.failures.peek(client);
+    const auth = blocked.ok ? await this.deps.apiKeys.verify(credential) : this.deps.apiKeys.verifyCached(credential);
     if (auth) return auth;
-    if (!blocked.ok) throw tooManyFailures(blocked.retryAfterSeconds, this.failures.perMinute);
-    this.failures.take(client);
+    if (!blocked.ok) throw tooManyFailures(blocked.retryAfterSeconds, this.deps.failures.perMinute);
+    this.deps.failures.take(client);
     throw new AppError('UNAUTHENTICATED', 'The API key is unknown or revoked');
   }
 }

@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { ApiKeyRole } from '../common/enums';
 import type { GraphQLContext } from '../graphql/context';
-import { ApiKeyView, CallerView, CreatedApiKeyView, toApiKeyView } from './api-key.type';
+import { ApiKeyView, CallerView, CreatedApiKeyView, toApiKeyView } from './api-key.view';
 
 @Resolver()
 export class ApiKeyResolver {

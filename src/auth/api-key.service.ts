@@ -22,6 +22,13 @@ export interface ApiKeyServiceOptions {
   onFlushError?: (e: unknown) => void;
 }
 
+/** What ApiKeyService needs: the database, ADMIN_API_KEY and its timing. */
+export interface ApiKeyServiceDeps extends ApiKeyServiceOptions {
+  orm: MikroORM;
+  /** ADMIN_API_KEY: an ADMIN key known from the environment, never stored. */
+  envAdminKey: string | undefined;
+}
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** A fresh key: `bgw_<16 hex lookup prefix>_<32 random bytes, base64url>`, and the SHA-256 to store. */
@@ -68,20 +75,16 @@ export class ApiKeyService {
   readonly cacheTtlMs: number;
   private readonly lastUsedFlushMs: number;
 
-  constructor(
-    private readonly orm: MikroORM,
-    envAdminKey: string | undefined,
-    private readonly opts: ApiKeyServiceOptions = {},
-  ) {
-    this.envAdminHash = envAdminKey ? sha256(envAdminKey) : null;
-    this.cacheTtlMs = opts.cacheTtlMs ?? 5_000;
-    this.lastUsedFlushMs = opts.lastUsedFlushMs ?? 10_000;
+  constructor(private readonly deps: ApiKeyServiceDeps) {
+    this.envAdminHash = deps.envAdminKey ? sha256(deps.envAdminKey) : null;
+    this.cacheTtlMs = deps.cacheTtlMs ?? 5_000;
+    this.lastUsedFlushMs = deps.lastUsedFlushMs ?? 10_000;
   }
 
   /** Starts the batched lastUsedAt writer. */
   start(): void {
     this.flushTimer ??= setInterval(
-      () => void this.flushLastUsed().catch((e: unknown) => this.opts.onFlushError?.(e)),
+      () => void this.flushLastUsed().catch((e: unknown) => this.deps.onFlushError?.(e)),
       this.lastUsedFlushMs,
     );
     this.flushTimer.unref();
@@ -91,7 +94,7 @@ export class ApiKeyService {
   async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    await this.flushLastUsed().catch((e: unknown) => this.opts.onFlushError?.(e));
+    await this.flushLastUsed().catch((e: unknown) => this.deps.onFlushError?.(e));
   }
 
   /** Calls `listener(keyId)` after every revocation made through this instance. */
@@ -127,7 +130,7 @@ export class ApiKeyService {
     const prefix = KEY_RE.exec(key!)![1];
     const now = Date.now();
     const generation = this.generation;
-    const row = await this.orm.em.fork().findOne(ApiKey, { prefix, revokedAt: null });
+    const row = await this.deps.orm.em.fork().findOne(ApiKey, { prefix, revokedAt: null });
     if (!row) {
       this.cache.delete(prefix);
       this.rememberUnknown(prefix, now);
@@ -146,7 +149,7 @@ export class ApiKeyService {
 
   /** Live SERVICE keys bound to no service (issued before a SERVICE key had to be bound): they are refused, see Admission. */
   async unboundServiceKeys(): Promise<{ id: string; name: string }[]> {
-    const rows = await this.orm.em
+    const rows = await this.deps.orm.em
       .fork()
       .find(ApiKey, { role: ApiKeyRole.SERVICE, service: null, revokedAt: null }, { fields: ['id', 'name'] });
     return rows.map((r) => ({ id: r.id, name: r.name }));
@@ -200,7 +203,7 @@ export class ApiKeyService {
   async invalidAmong(keyIds: readonly string[]): Promise<string[]> {
     const ids = keyIds.filter((id) => id !== ENV_ADMIN_KEY_ID);
     if (ids.length === 0) return [];
-    const live = await this.orm.em
+    const live = await this.deps.orm.em
       .fork()
       .getConnection()
       .execute<{ id: string }[]>(
@@ -222,7 +225,7 @@ export class ApiKeyService {
    */
   async bootstrapAdmin(): Promise<string | null> {
     if (this.envAdminHash) return null;
-    const em = this.orm.em.fork();
+    const em = this.deps.orm.em.fork();
     const existing = await em.count(ApiKey, { role: ApiKeyRole.ADMIN, revokedAt: null });
     if (existing > 0) return null;
     const { secret } = await this.create(em, { name: 'bootstrap admin', role: ApiKeyRole.ADMIN });
@@ -230,7 +233,7 @@ export class ApiKeyService {
   }
 
   private rememberUnknown(prefix: string, now: number): void {
-    if (this.unknown.size >= (this.opts.negativeCacheSize ?? 10_000)) this.unknown.delete(this.unknown.keys().next().value!);
+    if (this.unknown.size >= (this.deps.negativeCacheSize ?? 10_000)) this.unknown.delete(this.unknown.keys().next().value!);
     this.unknown.set(prefix, now + this.cacheTtlMs);
   }
 
@@ -239,7 +242,7 @@ export class ApiKeyService {
     const entries = [...this.lastUsed].filter(([id]) => id !== ENV_ADMIN_KEY_ID);
     this.lastUsed.clear();
     if (entries.length === 0) return;
-    await this.orm.em.fork().execute(
+    await this.deps.orm.em.fork().execute(
       `update api_key k set last_used_at = greatest(k.last_used_at, v.at)
          from json_to_recordset(?::json) as v(id uuid, at timestamptz) where k.id = v.id`,
       [JSON.stringify(entries.map(([id, at]) => ({ id, at: at.toISOString() })))],

@@ -3,6 +3,15 @@ import { AppError } from '../common/errors';
 /** The outcome of asking for one request's worth of tokens. */
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
+export interface RateLimiterDeps {
+  /** Operations a key may burst, and its refill per minute; 0 turns the limiter off. */
+  perMinute: number;
+  /** The clock; tests pass their own. @default Date.now */
+  now?: () => number;
+  /** Most buckets kept. @default 100_000 */
+  maxKeys?: number;
+}
+
 /**
  * Token bucket per key (an API key id, or a client address for failed
  * authentications), in memory (per instance): a key may burst up to
@@ -16,14 +25,15 @@ export class RateLimiter {
   private readonly perMs: number;
   private takes = 0;
 
-  constructor(
-    readonly perMinute: number,
-    /** The clock; tests pass their own. @default Date.now */
-    private readonly now: () => number = Date.now,
-    /** Most buckets kept. @default 100_000 */
-    private readonly maxKeys = 100_000,
-  ) {
-    this.perMs = perMinute / 60_000;
+  readonly perMinute: number;
+  private readonly now: () => number;
+  private readonly maxKeys: number;
+
+  constructor(deps: RateLimiterDeps) {
+    this.perMinute = deps.perMinute;
+    this.now = deps.now ?? Date.now;
+    this.maxKeys = deps.maxKeys ?? 100_000;
+    this.perMs = deps.perMinute / 60_000;
   }
 
   get enabled(): boolean {

@@ -19,6 +19,13 @@ const push = (m: Map<string, Budget[]>, k: string | null | undefined, b: Budget)
   else m.set(k, [b]);
 };
 
+export interface BudgetCacheDeps {
+  orm: MikroORM;
+  log: Logger;
+  /** How often the loaded budgets are reloaded in the background (BUDGET_CACHE_REFRESH_MS). @default 5_000 */
+  refreshMs?: number;
+}
+
 /**
  * Every live, active budget in memory, indexed by scope, so finding the
  * budgets of a request costs no SQL. Dropped at once on a local change and on
@@ -33,19 +40,14 @@ export class BudgetCache {
   private generation = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly log: Logger,
-    /** @default 5_000 */
-    private readonly refreshMs = 5_000,
-  ) {}
+  constructor(private readonly deps: BudgetCacheDeps) {}
 
   /** The refresh job: reloads every `refreshMs`. */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      this.load().catch((e: unknown) => this.log.warn({ err: e }, 'could not refresh the budget cache; serving the loaded budgets'));
-    }, this.refreshMs);
+      this.load().catch((e: unknown) => this.deps.log.warn({ err: e }, 'could not refresh the budget cache; serving the loaded budgets'));
+    }, this.deps.refreshMs ?? 5_000);
     this.timer.unref();
   }
 
@@ -78,7 +80,7 @@ export class BudgetCache {
 
   private async read(): Promise<Snapshot> {
     const gen = this.generation;
-    const em = this.orm.em.fork() as EntityManager;
+    const em = this.deps.orm.em.fork() as EntityManager;
     const rows = await em.find(Budget, { deletedAt: null, isActive: true }, { orderBy: { id: 'asc' } });
     const s: Snapshot = { loadedAt: Date.now(), global: [], byUser: new Map(), byProject: new Map(), byService: new Map() };
     for (const b of rows) {

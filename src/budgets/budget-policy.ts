@@ -82,12 +82,12 @@ export type Decision =
     }
   | { kind: 'refuse'; code: ErrorCode; budgetId: string | null; message: string; target: Target };
 
-export const targetKey = (t: Target) => `${t.provider}/${t.model}`;
+export const targetKey = (target: Target) => `${target.provider}/${target.model}`;
 const UNIT = 10n ** 12n;
 
 /** The budget's amount for a candidate, in its unit. */
-export function amountFor(b: PolicyBudget, est: CandidateEstimate): bigint {
-  return b.limitType === LimitType.TOKENS ? BigInt(est.tokens) * UNIT : est.cost;
+export function amountFor(budget: PolicyBudget, est: CandidateEstimate): bigint {
+  return budget.limitType === LimitType.TOKENS ? BigInt(est.tokens) * UNIT : est.cost;
 }
 
 type Verdict =
@@ -100,11 +100,13 @@ type Verdict =
 
 const SPECIFICITY: Record<BudgetType, number> = { USER: 0, PROJECT: 1, SERVICE: 2, GLOBAL: 3 };
 
-function fallbackOf(b: PolicyBudget, s: PolicySettings): Target {
-  return b.fallbackProvider && b.fallbackModel ? { provider: b.fallbackProvider, model: b.fallbackModel } : s.defaultFallback;
+function fallbackOf(budget: PolicyBudget, settings: PolicySettings): Target {
+  return budget.fallbackProvider && budget.fallbackModel
+    ? { provider: budget.fallbackProvider, model: budget.fallbackModel }
+    : settings.defaultFallback;
 }
 
-const sameTarget = (a: Target, b: Target) => a.provider === b.provider && a.model === b.model;
+const sameTarget = (left: Target, right: Target) => left.provider === right.provider && left.model === right.model;
 
 /**
  * Whether budget `b` admits candidate `c` whatever its figures, i.e. neither its
@@ -119,50 +121,51 @@ const sameTarget = (a: Target, b: Target) => a.provider === b.provider && a.mode
  * Blocked models, allowed providers and maxCostPerRequest still apply; the other
  * budgets still judge `c` by their own rules.
  */
-export function admitsPastLimit(b: PolicyBudget, c: Target, est: CandidateEstimate, s: PolicySettings): boolean {
-  if (b.limitType === LimitType.COST && est.cost === 0n && !est.unpriced) return true;
-  return !b.blockOnExceeded && s.autoFallback && sameTarget(fallbackOf(b, s), c);
+export function admitsPastLimit(budget: PolicyBudget, target: Target, est: CandidateEstimate, settings: PolicySettings): boolean {
+  if (budget.limitType === LimitType.COST && est.cost === 0n && !est.unpriced) return true;
+  return !budget.blockOnExceeded && settings.autoFallback && sameTarget(fallbackOf(budget, settings), target);
 }
 
 /** The requests a budget refuses or reroutes for one candidate, ignoring the others. */
-function judge(f: BudgetFigures, c: Target, est: CandidateEstimate, s: PolicySettings, wording: Wording): Verdict {
-  const b = f.budget;
-  if (!s.enforceLimits || !b.isEnforced) return { kind: 'ok' };
-  const to = fallbackOf(b, s);
+function judge(figures: BudgetFigures, target: Target, est: CandidateEstimate, settings: PolicySettings, wording: Wording): Verdict {
+  const budget = figures.budget;
+  if (!settings.enforceLimits || !budget.isEnforced) return { kind: 'ok' };
+  const to = fallbackOf(budget, settings);
   // A budget never reroutes a model to itself: when `c` is its own fallback, a violation refuses.
-  const canFallBack = s.autoFallback && b.enableFallback && !sameTarget(to, c);
+  const canFallBack = settings.autoFallback && budget.enableFallback && !sameTarget(to, target);
   const violation = (code: ErrorCode, message: string): Verdict =>
-    canFallBack ? { kind: 'must', to, code, reason: message, budget: b } : { kind: 'refuse', code, message, budget: b };
+    canFallBack ? { kind: 'must', to, code, reason: message, budget } : { kind: 'refuse', code, message, budget };
 
-  if (b.blockedModels?.includes(c.model)) return violation('MODEL_BLOCKED', `Model ${c.model} is blocked by budget '${b.name}'`);
-  if (b.allowedProviders && !b.allowedProviders.includes(c.provider)) {
+  if (budget.blockedModels?.includes(target.model))
+    return violation('MODEL_BLOCKED', `Model ${target.model} is blocked by budget '${budget.name}'`);
+  if (budget.allowedProviders && !budget.allowedProviders.includes(target.provider)) {
     return violation(
       'PROVIDER_NOT_ALLOWED',
-      `Provider ${c.provider} is not allowed by budget '${b.name}' (allowed: ${b.allowedProviders.join(', ') || 'none'})`,
+      `Provider ${target.provider} is not allowed by budget '${budget.name}' (allowed: ${budget.allowedProviders.join(', ') || 'none'})`,
     );
   }
-  if (f.maxCostPerRequest !== null && est.cost > f.maxCostPerRequest) {
-    return violation('REQUEST_COST_LIMIT', wording.costLimit(b, c, est.cost, f.maxCostPerRequest));
+  if (figures.maxCostPerRequest !== null && est.cost > figures.maxCostPerRequest) {
+    return violation('REQUEST_COST_LIMIT', wording.costLimit(budget, target, est.cost, figures.maxCostPerRequest));
   }
-  if (admitsPastLimit(b, c, est, s)) return { kind: 'ok' };
-  const projected = f.used + f.reserved + amountFor(b, est);
-  if (b.hardLimitEnabled && projected > f.limit) {
-    const message = wording.exceeded(b, f);
+  if (admitsPastLimit(budget, target, est, settings)) return { kind: 'ok' };
+  const projected = figures.used + figures.reserved + amountFor(budget, est);
+  if (budget.hardLimitEnabled && projected > figures.limit) {
+    const message = wording.exceeded(budget, figures);
     // blockOnExceeded off: the fallback instead of blocking, whether or not threshold fallback (enableFallback) is on.
-    if (!b.blockOnExceeded && s.autoFallback) return { kind: 'must', to, code: 'BUDGET_EXCEEDED', reason: message, budget: b };
+    if (!budget.blockOnExceeded && settings.autoFallback) return { kind: 'must', to, code: 'BUDGET_EXCEEDED', reason: message, budget };
     return violation('BUDGET_EXCEEDED', message);
   }
-  if (canFallBack && reaches(projected, f.limit, b.fallbackThreshold)) {
-    return { kind: 'prefer', to, reason: wording.threshold(b, f, projected), budget: b };
+  if (canFallBack && reaches(projected, figures.limit, budget.fallbackThreshold)) {
+    return { kind: 'prefer', to, reason: wording.threshold(budget, figures, projected), budget };
   }
   return { kind: 'ok' };
 }
 
 /** How refusals and fallbacks are worded for people; injected so the wording can use periods and currency. */
 export interface Wording {
-  exceeded(b: PolicyBudget, f: BudgetFigures): string;
-  threshold(b: PolicyBudget, f: BudgetFigures, projected: bigint): string;
-  costLimit(b: PolicyBudget, c: Target, cost: bigint, max: bigint): string;
+  exceeded(budget: PolicyBudget, figures: BudgetFigures): string;
+  threshold(budget: PolicyBudget, figures: BudgetFigures, projected: bigint): string;
+  costLimit(budget: PolicyBudget, target: Target, cost: bigint, max: bigint): string;
 }
 
 /**
@@ -179,13 +182,14 @@ export function decide(
   requested: Target,
   budgets: readonly BudgetFigures[],
   estimates: ReadonlyMap<string, CandidateEstimate>,
-  s: PolicySettings,
+  settings: PolicySettings,
   wording: Wording,
 ): Decision {
   const ordered = [...budgets].sort(
-    (a, b) => SPECIFICITY[a.budget.budgetType] - SPECIFICITY[b.budget.budgetType] || a.budget.name.localeCompare(b.budget.name),
+    (left, right) =>
+      SPECIFICITY[left.budget.budgetType] - SPECIFICITY[right.budget.budgetType] || left.budget.name.localeCompare(right.budget.name),
   );
-  const maxSteps = s.maxFallbackSteps ?? 3;
+  const maxSteps = settings.maxFallbackSteps ?? 3;
   const visited = new Set<string>([targetKey(requested)]);
   const steps: FallbackStep[] = [];
   let candidate = requested;
@@ -195,18 +199,24 @@ export function decide(
   const allow = (target: Target, fallbacks: FallbackStep[]): Decision => {
     const est = estimates.get(targetKey(target))!;
     const pastLimit = ordered
-      .filter((f) => s.enforceLimits && f.budget.isEnforced && f.budget.hardLimitEnabled && admitsPastLimit(f.budget, target, est, s))
-      .map((f) => f.budget.id);
+      .filter(
+        (figures) =>
+          settings.enforceLimits &&
+          figures.budget.isEnforced &&
+          figures.budget.hardLimitEnabled &&
+          admitsPastLimit(figures.budget, target, est, settings),
+      )
+      .map((figures) => figures.budget.id);
     return { kind: 'allow', target, fallbacks, pastLimit };
   };
 
   for (;;) {
     const est = estimates.get(targetKey(candidate));
     if (!est) throw new Error(`no estimate for ${targetKey(candidate)}`);
-    const verdicts = ordered.map((f) => judge(f, candidate, est, s, wording));
-    const refusal = verdicts.find((v) => v.kind === 'refuse');
-    const must = verdicts.find((v) => v.kind === 'must');
-    const prefer = verdicts.find((v) => v.kind === 'prefer');
+    const verdicts = ordered.map((figures) => judge(figures, candidate, est, settings, wording));
+    const refusal = verdicts.find((verdict) => verdict.kind === 'refuse');
+    const must = verdicts.find((verdict) => verdict.kind === 'must');
+    const prefer = verdicts.find((verdict) => verdict.kind === 'prefer');
     if (!refusal && !must && !prefer) return allow(candidate, steps);
 
     if (!refusal && !must) lastRunnable = { target: candidate, steps: [...steps] };
@@ -234,15 +244,16 @@ export function decide(
 }
 
 /** Every model the cascade could reach from `requested`: estimates are prepared for these before deciding. */
-export function possibleTargets(requested: Target, budgets: readonly PolicyBudget[], s: PolicySettings): Target[] {
+export function possibleTargets(requested: Target, budgets: readonly PolicyBudget[], settings: PolicySettings): Target[] {
   const out = new Map<string, Target>([[targetKey(requested), requested]]);
-  for (const b of budgets) {
-    if (b.enableFallback || !b.blockOnExceeded) {
-      const t = fallbackOf(b, s);
-      out.set(targetKey(t), t);
+  for (const budget of budgets) {
+    if (budget.enableFallback || !budget.blockOnExceeded) {
+      const fallback = fallbackOf(budget, settings);
+      out.set(targetKey(fallback), fallback);
     }
   }
-  if (budgets.some((b) => !(b.fallbackProvider && b.fallbackModel))) out.set(targetKey(s.defaultFallback), s.defaultFallback);
+  if (budgets.some((budget) => !(budget.fallbackProvider && budget.fallbackModel)))
+    out.set(targetKey(settings.defaultFallback), settings.defaultFallback);
   return [...out.values()];
 }
 
@@ -257,14 +268,16 @@ export function failoverTarget(
   failed: Target,
   budgets: readonly PolicyBudget[],
   estimates: ReadonlyMap<string, CandidateEstimate>,
-  s: PolicySettings,
+  settings: PolicySettings,
 ): { to: Target; budget: PolicyBudget } | null {
-  if (!s.enforceLimits || !s.autoFallback) return null;
-  const ordered = [...budgets].sort((a, b) => SPECIFICITY[a.budgetType] - SPECIFICITY[b.budgetType] || a.name.localeCompare(b.name));
-  for (const b of ordered) {
-    if (!b.isEnforced || !b.enableFallback) continue;
-    const to = fallbackOf(b, s);
-    if (to.provider !== failed.provider && estimates.has(targetKey(to))) return { to, budget: b };
+  if (!settings.enforceLimits || !settings.autoFallback) return null;
+  const ordered = [...budgets].sort(
+    (left, right) => SPECIFICITY[left.budgetType] - SPECIFICITY[right.budgetType] || left.name.localeCompare(right.name),
+  );
+  for (const budget of ordered) {
+    if (!budget.isEnforced || !budget.enableFallback) continue;
+    const to = fallbackOf(budget, settings);
+    if (to.provider !== failed.provider && estimates.has(targetKey(to))) return { to, budget };
   }
   return null;
 }

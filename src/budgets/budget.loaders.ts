@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Budget } from './budget.entity';
 import type { BudgetService } from './budget.service';
-import { STATUS_SUBJECT, type BudgetStatusView } from './budget.type';
+import { STATUS_SUBJECT, type BudgetStatusView } from './budget.view';
 import { forecastMany, type Forecast } from './forecast';
 
 /** Current-period status of many budgets in one ledger query. */

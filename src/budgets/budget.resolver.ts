@@ -1,13 +1,13 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { alertsPage, MAX_ALERTS_PAGE } from '../alerts/alert.resolver';
-import { AlertView, toAlertView } from '../alerts/alert.type';
+import { AlertView, toAlertView } from '../alerts/alert.view';
 import { redactAlert } from '../alerts/alert.visibility';
 import { rowScope } from '../auth/policy';
 import { AlertStatus, BudgetType } from '../common/enums';
 import { validId } from '../common/text';
 import type { GraphQLContext } from '../graphql/context';
 import { CreateBudgetInput, UpdateBudgetInput } from './budget.input';
-import { BudgetStatusView, BudgetView, toBudgetView } from './budget.type';
+import { BudgetStatusView, BudgetView, toBudgetView } from './budget.view';
 import { visibleBudget } from './budget.visibility';
 
 /** `Budget.alerts(first:)` default. */

@@ -8,7 +8,7 @@ import { budgetState, percentage } from './budget-state';
 import { ledgerKey, readLedgers } from './ledger';
 import { periodOf } from './period';
 import { settingsOf, validateBudget, type BudgetSettings, type ValidationContext } from './budget.validation';
-import { STATUS_SUBJECT, type BudgetStatusView } from './budget.type';
+import { STATUS_SUBJECT, type BudgetStatusView } from './budget.view';
 
 export interface BudgetFilter {
   budgetType?: BudgetType | null;

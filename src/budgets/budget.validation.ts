@@ -98,72 +98,101 @@ function checkList(field: string, v: string[] | null): void {
   v.forEach((s, i) => checkString(`${field}[${i}]`, s, true));
 }
 
-/** Throws BAD_USER_INPUT naming the first offending field; pure. */
-export function validateBudget(s: BudgetSettings, ctx: ValidationContext): void {
-  checkString('budgetName', s.budgetName, true);
-  if (!Number.isFinite(s.limitValue) || s.limitValue <= 0)
-    throw badInput('limitValue', `must be a finite number above 0; got ${s.limitValue}`);
-  if (s.limitValue > MAX_LIMIT) throw badInput('limitValue', `must be at most ${MAX_LIMIT}`);
-  if (s.limitType === LimitType.TOKENS && !Number.isInteger(s.limitValue))
-    throw badInput('limitValue', 'must be a whole number of tokens for TOKENS budgets');
-  if (s.limitValue < MIN_AMOUNT)
-    throw badInput('limitValue', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.limitValue}`);
+/** Throws BAD_USER_INPUT naming the first offending field; pure. The checks run in the order of the fields. */
+export function validateBudget(settings: BudgetSettings, ctx: ValidationContext): void {
+  checkString('budgetName', settings.budgetName, true);
+  checkLimit(settings);
+  checkScope(settings);
+  checkThresholds(settings);
+  checkFallback(settings, ctx);
+  checkProviderLists(settings, ctx);
+  checkMaxCostPerRequest(settings.maxCostPerRequest);
+  checkSpikeSettings(settings);
+  checkAlerting(settings, ctx);
+}
 
-  const scope = SCOPE_FIELD[s.budgetType];
-  for (const f of ['userId', 'projectId', 'scopeId'] as const) {
-    if (f === scope) checkString(f, s[f], true);
-    else if (s[f] !== null) {
-      throw badInput(f, scope ? `is not taken by ${s.budgetType} budgets (they are scoped by ${scope})` : 'is not taken by GLOBAL budgets');
+function checkLimit({ limitValue, limitType }: BudgetSettings): void {
+  if (!Number.isFinite(limitValue) || limitValue <= 0) throw badInput('limitValue', `must be a finite number above 0; got ${limitValue}`);
+  if (limitValue > MAX_LIMIT) throw badInput('limitValue', `must be at most ${MAX_LIMIT}`);
+  if (limitType === LimitType.TOKENS && !Number.isInteger(limitValue))
+    throw badInput('limitValue', 'must be a whole number of tokens for TOKENS budgets');
+  if (limitValue < MIN_AMOUNT)
+    throw badInput('limitValue', `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${limitValue}`);
+}
+
+/** The scope field of the budget's type is required, the others refused. */
+function checkScope(settings: BudgetSettings): void {
+  const scope = SCOPE_FIELD[settings.budgetType];
+  for (const field of ['userId', 'projectId', 'scopeId'] as const) {
+    if (field === scope) checkString(field, settings[field], true);
+    else if (settings[field] !== null) {
+      throw badInput(
+        field,
+        scope ? `is not taken by ${settings.budgetType} budgets (they are scoped by ${scope})` : 'is not taken by GLOBAL budgets',
+      );
     }
   }
+}
 
-  checkRatio('warningThreshold', s.warningThreshold);
-  checkRatio('criticalThreshold', s.criticalThreshold);
-  checkRatio('fallbackThreshold', s.fallbackThreshold);
-  if (s.warningThreshold > s.criticalThreshold) {
-    throw badInput('warningThreshold', `must not be above criticalThreshold (${s.warningThreshold} > ${s.criticalThreshold})`);
+function checkThresholds({ warningThreshold, criticalThreshold, fallbackThreshold }: BudgetSettings): void {
+  checkRatio('warningThreshold', warningThreshold);
+  checkRatio('criticalThreshold', criticalThreshold);
+  checkRatio('fallbackThreshold', fallbackThreshold);
+  if (warningThreshold > criticalThreshold) {
+    throw badInput('warningThreshold', `must not be above criticalThreshold (${warningThreshold} > ${criticalThreshold})`);
   }
+}
 
-  checkString('fallbackProvider', s.fallbackProvider, false);
-  checkString('fallbackModel', s.fallbackModel, false);
-  if ((s.fallbackProvider === null) !== (s.fallbackModel === null)) {
-    throw badInput(s.fallbackProvider === null ? 'fallbackProvider' : 'fallbackModel', 'fallbackProvider and fallbackModel go together');
+function checkFallback({ fallbackProvider, fallbackModel }: BudgetSettings, ctx: ValidationContext): void {
+  checkString('fallbackProvider', fallbackProvider, false);
+  checkString('fallbackModel', fallbackModel, false);
+  if ((fallbackProvider === null) !== (fallbackModel === null)) {
+    throw badInput(fallbackProvider === null ? 'fallbackProvider' : 'fallbackModel', 'fallbackProvider and fallbackModel go together');
   }
-  if (s.fallbackProvider !== null && !ctx.knownProviders.includes(s.fallbackProvider)) {
-    throw badInput('fallbackProvider', `unknown provider ${s.fallbackProvider}; known: ${ctx.knownProviders.join(', ')}`);
+  if (fallbackProvider !== null && !ctx.knownProviders.includes(fallbackProvider)) {
+    throw badInput('fallbackProvider', `unknown provider ${fallbackProvider}; known: ${ctx.knownProviders.join(', ')}`);
   }
-  checkList('allowedProviders', s.allowedProviders);
-  for (const p of s.allowedProviders ?? []) {
-    if (!ctx.knownProviders.includes(p))
-      throw badInput('allowedProviders', `unknown provider ${p}; known: ${ctx.knownProviders.join(', ')}`);
-  }
-  checkList('blockedModels', s.blockedModels);
+}
 
-  if (
-    s.maxCostPerRequest !== null &&
-    (!Number.isFinite(s.maxCostPerRequest) || s.maxCostPerRequest <= 0 || s.maxCostPerRequest > MAX_LIMIT)
-  ) {
-    throw badInput('maxCostPerRequest', `must be a finite number above 0; got ${s.maxCostPerRequest}`);
+function checkProviderLists({ allowedProviders, blockedModels }: BudgetSettings, ctx: ValidationContext): void {
+  checkList('allowedProviders', allowedProviders);
+  for (const provider of allowedProviders ?? []) {
+    if (!ctx.knownProviders.includes(provider))
+      throw badInput('allowedProviders', `unknown provider ${provider}; known: ${ctx.knownProviders.join(', ')}`);
   }
-  if (s.maxCostPerRequest !== null && s.maxCostPerRequest < MIN_AMOUNT) {
+  checkList('blockedModels', blockedModels);
+}
+
+function checkMaxCostPerRequest(maxCostPerRequest: number | null): void {
+  if (maxCostPerRequest === null) return;
+  if (!Number.isFinite(maxCostPerRequest) || maxCostPerRequest <= 0 || maxCostPerRequest > MAX_LIMIT) {
+    throw badInput('maxCostPerRequest', `must be a finite number above 0; got ${maxCostPerRequest}`);
+  }
+  if (maxCostPerRequest < MIN_AMOUNT) {
     throw badInput(
       'maxCostPerRequest',
-      `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${s.maxCostPerRequest}`,
+      `must be at least ${MIN_AMOUNT} USD, the smallest unit amounts are kept in; got ${maxCostPerRequest}`,
     );
   }
-  if (!Number.isFinite(s.spikeThresholdMultiplier) || s.spikeThresholdMultiplier <= 1 || s.spikeThresholdMultiplier > 1000) {
-    throw badInput('spikeThresholdMultiplier', `must be above 1 and at most 1000; got ${s.spikeThresholdMultiplier}`);
+}
+
+function checkSpikeSettings({ spikeThresholdMultiplier, spikeWindowHours }: BudgetSettings): void {
+  if (!Number.isFinite(spikeThresholdMultiplier) || spikeThresholdMultiplier <= 1 || spikeThresholdMultiplier > 1000) {
+    throw badInput('spikeThresholdMultiplier', `must be above 1 and at most 1000; got ${spikeThresholdMultiplier}`);
   }
-  if (!Number.isInteger(s.spikeWindowHours) || s.spikeWindowHours < 1 || s.spikeWindowHours > 24) {
-    throw badInput('spikeWindowHours', `must be a whole number of hours from 1 to 24; got ${s.spikeWindowHours}`);
+  if (!Number.isInteger(spikeWindowHours) || spikeWindowHours < 1 || spikeWindowHours > 24) {
+    throw badInput('spikeWindowHours', `must be a whole number of hours from 1 to 24; got ${spikeWindowHours}`);
   }
-  for (const c of s.alertChannels) {
-    if (!ctx.configuredChannels.has(c))
-      throw badInput('alertChannels', `channel ${c} is not configured on this server (see README: alert channels)`);
+}
+
+function checkAlerting({ alertChannels, alertRecipients }: BudgetSettings, ctx: ValidationContext): void {
+  for (const channel of alertChannels) {
+    if (!ctx.configuredChannels.has(channel))
+      throw badInput('alertChannels', `channel ${channel} is not configured on this server (see README: alert channels)`);
   }
-  checkList('alertRecipients', s.alertRecipients);
-  s.alertRecipients.forEach((r, i) => {
-    if (recipientKind(r) === null) {
+  checkList('alertRecipients', alertRecipients);
+  alertRecipients.forEach((recipient, i) => {
+    if (recipientKind(recipient) === null) {
       throw badInput(
         `alertRecipients[${i}]`,
         'must be a Slack channel or user (#name, @name) or exactly one plain e-mail address (local@domain, no display name, no list)',

@@ -3,7 +3,7 @@ import { unitsToNumber } from '../common/money';
 import type { GraphQLContext } from '../graphql/context';
 import { toClientError } from '../graphql/errors';
 import { DateTime } from '../graphql/scalars';
-import { BudgetStatusView } from './budget.type';
+import { BudgetStatusView } from './budget.view';
 
 /**
  * BudgetStatus.forecast and projectedExhaustionAt: one DataLoader batch computes both for every

@@ -3,6 +3,20 @@ import type { Logger } from '../common/logger';
 import { purgeExpired } from '../completions/idempotency';
 import type { LedgerBatcher } from './ledger-batcher';
 
+export interface HoldExpiryDeps {
+  orm: MikroORM;
+  ledger: LedgerBatcher;
+  /** How often it sweeps (BUDGET_SWEEP_INTERVAL_MS). */
+  intervalMs: number;
+  /** How long a renewed hold lives (BUDGET_RESERVATION_TTL_MS). */
+  ttlMs: number;
+  /** BUDGET_COST_TRACKING: an expired hold is charged with a usage row. */
+  costTracking: boolean;
+  /** The ids of the requests still running here, whose holds are renewed. */
+  held: () => string[];
+  log: Logger;
+}
+
 /**
  * The named job that keeps this instance's holds alive and heals what dead
  * instances left. Every `intervalMs`: renews the holds of the requests still
@@ -18,18 +32,13 @@ export class HoldExpiryJob {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly ledger: LedgerBatcher,
-    private readonly opts: { intervalMs: number; ttlMs: number; costTracking: boolean; held: () => string[] },
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: HoldExpiryDeps) {}
 
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.sweeping ??= this.sweep().finally(() => (this.sweeping = null));
-    }, this.opts.intervalMs);
+    }, this.deps.intervalMs);
     this.timer.unref();
   }
 
@@ -42,19 +51,17 @@ export class HoldExpiryJob {
   /** One sweep; never throws. */
   async sweep(now = new Date()): Promise<void> {
     try {
-      await this.ledger.renew(this.opts.held(), new Date(now.getTime() + this.opts.ttlMs));
-      const { charged, released, returned } = await this.ledger.expire(now, this.opts.costTracking);
+      const { ledger, log } = this.deps;
+      await ledger.renew(this.deps.held(), new Date(now.getTime() + this.deps.ttlMs));
+      const { charged, released, returned } = await ledger.expire(now, this.deps.costTracking);
       if (charged)
-        this.log.warn(
-          { charged },
-          'charged expired holds at their estimates (their instance died after the provider call may have started)',
-        );
-      if (released) this.log.warn({ released }, 'released overdue reservations');
-      if (returned) this.log.warn({ returned }, 'returned expired leases (their instance stopped renewing them)');
-      await this.ledger.returnIdle();
-      await purgeExpired(this.orm.em.fork());
+        log.warn({ charged }, 'charged expired holds at their estimates (their instance died after the provider call may have started)');
+      if (released) log.warn({ released }, 'released overdue reservations');
+      if (returned) log.warn({ returned }, 'returned expired leases (their instance stopped renewing them)');
+      await ledger.returnIdle();
+      await purgeExpired(this.deps.orm.em.fork());
     } catch (e) {
-      this.log.error({ err: e }, 'sweep failed');
+      this.deps.log.error({ err: e }, 'sweep failed');
     }
   }
 }

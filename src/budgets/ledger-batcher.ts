@@ -83,14 +83,14 @@ export interface SettleOutcome {
  * so the alert commits with the usage that reached it); `raise` inserts them.
  */
 export interface BatchAlerts {
-  pending(jobs: readonly SettleJob[], expected: (k: LedgerKey) => LedgerFigures): boolean;
+  pending(jobs: readonly SettleJob[], expected: (key: LedgerKey) => LedgerFigures): boolean;
   raise(em: EntityManager, jobs: readonly SettleJob[], after: ReadonlyMap<string, LedgerFigures>): Promise<CostAlert[]>;
 }
 
 interface Waiter<J, R> {
   job: J;
-  resolve(r: R): void;
-  reject(e: unknown): void;
+  resolve(value: R): void;
+  reject(error: unknown): void;
   /** Attempts already failed because the database was away (settles only). */
   outages?: number;
 }
@@ -115,6 +115,20 @@ export interface LeaseOptions {
   enabled: boolean;
   /** How long a lease lives without a renewal before the expiry job (of any instance) returns it. */
   ttlMs: number;
+}
+
+export interface LedgerBatcherDeps {
+  orm: MikroORM;
+  /** The driver-level statements (their counts are read by tests and the benchmark). */
+  sql: HotSql;
+  alerts: BatchAlerts;
+  log: Logger;
+  /** BUDGET_COST_TRACKING: write usage rows (the ledgers and rollups move either way). */
+  track: boolean;
+  /** How many jobs may be coming soon (requests running and not in a provider call); a batch waits up to MAX_WAIT_MS for them. @default () => 0 */
+  expected?: () => number;
+  /** @default { enabled: false, ttlMs: 300_000 } */
+  leaseOptions?: LeaseOptions;
 }
 
 /**
@@ -149,24 +163,22 @@ export class LedgerBatcher {
   readonly leases = new LeaseBook();
   private readonly leaseQ: Waiter<LeaseRequest[], void>[] = [];
 
-  constructor(
-    private readonly orm: MikroORM,
-    /** The driver-level statements (their counts are read by tests and the benchmark). */
-    readonly sql: HotSql,
-    private readonly alerts: BatchAlerts,
-    private readonly log: Logger,
-    /** BUDGET_COST_TRACKING: write usage rows (the ledgers and rollups move either way). */
-    private readonly track: boolean,
-    /** How many jobs may be coming soon (requests running and not in a provider call); a batch waits up to MAX_WAIT_MS for them. */
-    private readonly expected: () => number = () => 0,
-    private readonly leaseOpts: LeaseOptions = { enabled: false, ttlMs: 300_000 },
-  ) {}
+  /** The driver-level statements (their counts are read by tests and the benchmark). */
+  readonly sql: HotSql;
+  private readonly expected: () => number;
+  private readonly leaseOpts: LeaseOptions;
+
+  constructor(private readonly deps: LedgerBatcherDeps) {
+    this.sql = deps.sql;
+    this.expected = deps.expected ?? (() => 0);
+    this.leaseOpts = deps.leaseOptions ?? { enabled: false, ttlMs: 300_000 };
+  }
 
   /** The figures of `keys`, reading (and creating as zero) the rows not seen yet, or all of them when `fresh`. */
   async figuresOf(keys: readonly LedgerKey[], fresh = false): Promise<Map<string, LedgerFigures>> {
-    const missing = fresh ? [...keys] : keys.filter((k) => !this.figures.has(ledgerKey(k)));
+    const missing = fresh ? [...keys] : keys.filter((key) => !this.figures.has(ledgerKey(key)));
     if (missing.length) await this.enqueue(this.ensureQ, missing);
-    return new Map(keys.map((k) => [ledgerKey(k), this.decisionFigures(ledgerKey(k))]));
+    return new Map(keys.map((key) => [ledgerKey(key), this.decisionFigures(ledgerKey(key))]));
   }
 
   /**
@@ -174,10 +186,10 @@ export class LedgerBatcher {
    * instance's own lease can still take (that headroom is this instance's to spend: counting it
    * as reserved would refuse the requests it is for). Other instances' idle headroom stays counted.
    */
-  private decisionFigures(k: string): LedgerFigures {
-    const f = this.figures.get(k) ?? { used: 0n, reserved: 0n };
-    const spare = this.leases.available(k);
-    return spare > 0n && spare <= f.reserved ? { used: f.used, reserved: f.reserved - spare } : f;
+  private decisionFigures(keyId: string): LedgerFigures {
+    const figures = this.figures.get(keyId) ?? { used: 0n, reserved: 0n };
+    const spare = this.leases.available(keyId);
+    return spare > 0n && spare <= figures.reserved ? { used: figures.used, reserved: figures.reserved - spare } : figures;
   }
 
   /** Holds `job` (true) or finds it does not fit (false; `figures` then has the fresh numbers to decide again from). */
@@ -192,7 +204,7 @@ export class LedgerBatcher {
 
   /** Releases a request's hold: nothing charged, no usage row. */
   async release(requestId: string, keys: readonly LedgerKey[]): Promise<void> {
-    await this.settle({ requestId, usage: null, charges: keys.map((k) => ({ ...k, actual: 0n })) });
+    await this.settle({ requestId, usage: null, charges: keys.map((key) => ({ ...key, actual: 0n })) });
   }
 
   /** Extends the holds of requests still running here to `expiresAt` (no ledger row is touched, so not on the lane). */
@@ -223,25 +235,25 @@ export class LedgerBatcher {
     const at = now.toISOString();
     const run = (this.expiring ?? Promise.resolve()).then(() =>
       retryOnConflict(() =>
-        this.orm.em.fork().transactional(async (tem) => {
-          const t = tem as EntityManager;
-          const locked = await this.sql.query(LOCK_EXPIRED, [at], t);
-          const [hasHolds] = await t.execute<{ n: string }[]>(
+        this.deps.orm.em.fork().transactional(async (tem) => {
+          const em = tem as EntityManager;
+          const locked = await this.sql.query(LOCK_EXPIRED, [at], em);
+          const [hasHolds] = await em.execute<{ n: string }[]>(
             'select count(*) as n from completion_hold where expires_at < ?::timestamptz',
             [at],
           );
           if (locked.length === 0 && Number(hasHolds.n) === 0) return { charged: 0, released: 0, returned: 0 };
-          const [r] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [at, at, track], t);
-          const [l] = await this.sql.query<{ returned: number }>(RETURN_EXPIRED, [at], t);
-          return { charged: Number(r.charged), released: Number(r.released), returned: Number(l.returned) };
+          const [expired] = await this.sql.query<{ charged: number; released: number }>(EXPIRE, [at, at, track], em);
+          const [returnedLeases] = await this.sql.query<{ returned: number }>(RETURN_EXPIRED, [at], em);
+          return { charged: Number(expired.charged), released: Number(expired.released), returned: Number(returnedLeases.returned) };
         }),
       ),
     );
     this.expiring = run.catch(() => undefined);
-    return run.then((r) => {
+    return run.then((counts) => {
       // Figures of the keys it touched are stale now: re-read on next use.
-      if (r.charged || r.released || r.returned) this.figures.clear();
-      return r;
+      if (counts.charged || counts.released || counts.returned) this.figures.clear();
+      return counts;
     });
   }
 
@@ -253,26 +265,26 @@ export class LedgerBatcher {
   async flush(): Promise<void> {
     while (this.running || this.retrying) {
       if (this.running) await this.running;
-      else await new Promise((r) => setTimeout(r, 25));
+      else await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
   /** A settle that met an outage: queued again after its next wait, or rejected once the waits are used up. */
-  private retryAfterOutage(w: Waiter<SettleJob, SettleOutcome>, e: unknown): void {
-    const n = w.outages ?? 0;
-    if (n >= SETTLE_OUTAGE_RETRY_MS.length) return w.reject(e);
-    w.outages = n + 1;
+  private retryAfterOutage(waiter: Waiter<SettleJob, SettleOutcome>, error: unknown): void {
+    const outages = waiter.outages ?? 0;
+    if (outages >= SETTLE_OUTAGE_RETRY_MS.length) return waiter.reject(error);
+    waiter.outages = outages + 1;
     this.retrying++;
     setTimeout(() => {
       this.retrying--;
-      this.settleQ.push(w);
+      this.settleQ.push(waiter);
       this.running ??= this.drain();
-    }, SETTLE_OUTAGE_RETRY_MS[n]);
+    }, SETTLE_OUTAGE_RETRY_MS[outages]);
   }
 
-  private enqueue<J, R>(q: Waiter<J, R>[], job: J): Promise<R> {
+  private enqueue<J, R>(queue: Waiter<J, R>[], job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      q.push({ job, resolve, reject });
+      queue.push({ job, resolve, reject });
       this.running ??= this.drain();
     });
   }
@@ -282,30 +294,30 @@ export class LedgerBatcher {
       for (;;) {
         // Lets the requests of this turn of the event loop join the batch; with more requests running than
         // queued, waits up to MAX_WAIT_MS for them (a request alone waits for nothing).
-        await new Promise((r) => setImmediate(r));
+        await new Promise((resolve) => setImmediate(resolve));
         const deadline = performance.now() + MAX_WAIT_MS;
         while (this.queued() < this.expected() && this.queued() < MAX_BATCH && performance.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 0.2));
+          await new Promise((resolve) => setTimeout(resolve, 0.2));
         }
         if (!this.queued()) break;
-        if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (w) => this.ensureBatch(w));
+        if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (waiters) => this.ensureBatch(waiters));
         if (this.settleQ.length)
           await this.run(
             this.settleQ.splice(0, MAX_BATCH),
-            (w) => this.settleBatch(w),
-            (w, e) => this.retryAfterOutage(w, e),
+            (waiters) => this.settleBatch(waiters),
+            (waiter, error) => this.retryAfterOutage(waiter, error),
           );
         if (this.leaseQ.length)
-          await this.run(this.leaseQ.splice(0, MAX_BATCH), (w) =>
+          await this.run(this.leaseQ.splice(0, MAX_BATCH), (waiters) =>
             this.leaseBatch(
-              w.flatMap((x) => x.job),
-              w,
+              waiters.flatMap((waiter) => waiter.job),
+              waiters,
             ),
           );
         if (this.holdQ.length) {
           const batch = this.holdQ.splice(0, MAX_BATCH);
           await this.topUp(batch);
-          await this.run(batch, (w) => this.holdBatch(w));
+          await this.run(batch, (waiters) => this.holdBatch(waiters));
         }
       }
     } finally {
@@ -319,123 +331,123 @@ export class LedgerBatcher {
    */
   private async run<J, R>(
     batch: Waiter<J, R>[],
-    exec: (w: Waiter<J, R>[]) => Promise<void>,
-    onOutage: (w: Waiter<J, R>, e: unknown) => void = (w, e) => w.reject(e),
+    exec: (waiters: Waiter<J, R>[]) => Promise<void>,
+    onOutage: (waiter: Waiter<J, R>, error: unknown) => void = (waiter, error) => waiter.reject(error),
   ): Promise<void> {
     try {
       await exec(batch);
-    } catch (e) {
-      if (isDatabaseUnavailable(e)) {
-        for (const w of batch) onOutage(w, e);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        for (const waiter of batch) onOutage(waiter, error);
         return;
       }
       if (batch.length === 1) {
-        for (const w of batch) w.reject(e);
+        for (const waiter of batch) waiter.reject(error);
         return;
       }
-      this.log.warn({ err: e, jobs: batch.length }, 'a ledger batch failed; retrying its jobs one by one');
-      for (const w of batch) {
+      this.deps.log.warn({ err: error, jobs: batch.length }, 'a ledger batch failed; retrying its jobs one by one');
+      for (const waiter of batch) {
         try {
-          await exec([w]);
+          await exec([waiter]);
         } catch (err) {
-          w.reject(err);
+          waiter.reject(err);
         }
       }
     }
   }
 
   /** Keeps a key's figures from a statement's row; with `lease`, this instance's lease on it too (granted null: none). */
-  private remember(r: FiguresRow, lease = false): string {
+  private remember(row: FiguresRow, lease = false): string {
     if (this.figures.size >= MAX_FIGURES) this.figures.clear();
-    const key = { budgetId: r.budget_id!, periodStart: new Date(r.period_start!) };
-    const k = ledgerKey(key);
-    this.figures.set(k, { used: parseUnits(String(r.used)), reserved: parseUnits(String(r.reserved)) });
+    const key = { budgetId: row.budget_id!, periodStart: new Date(row.period_start!) };
+    const keyId = ledgerKey(key);
+    this.figures.set(keyId, { used: parseUnits(String(row.used)), reserved: parseUnits(String(row.reserved)) });
     if (lease) {
       this.leases.set(
         key,
-        r.granted == null ? null : parseUnits(String(r.granted)),
-        parseUnits(String(r.lease_used ?? 0)),
-        parseUnits(String(r.held ?? 0)),
+        row.granted == null ? null : parseUnits(String(row.granted)),
+        parseUnits(String(row.lease_used ?? 0)),
+        parseUnits(String(row.held ?? 0)),
       );
     }
-    return k;
+    return keyId;
   }
 
   /** Before a hold batch (leases on): takes, or tops up, the leases its items need. A failure only sends them to the ledger rows. */
   private async topUp(batch: readonly Waiter<HoldJob, boolean>[]): Promise<void> {
     if (!this.leaseOpts.enabled) return;
-    const needs = this.leases.needs(batch.flatMap((w) => w.job.items.filter((i) => i.amount > 0n || !i.hard)));
+    const needs = this.leases.needs(batch.flatMap((waiter) => waiter.job.items.filter((item) => item.amount > 0n || !item.hard)));
     if (!needs.length) return;
     try {
       await this.leaseBatch(needs);
-    } catch (e) {
-      this.log.warn({ err: e }, 'could not take or top up leases; the batch holds on the ledger rows');
+    } catch (error) {
+      this.deps.log.warn({ err: error }, 'could not take or top up leases; the batch holds on the ledger rows');
     }
   }
 
   /** One lease statement for `reqs` (take, top up, fold, return: see LEASE). */
   private async leaseBatch(reqs: readonly LeaseRequest[], waiters: readonly Waiter<LeaseRequest[], void>[] = []): Promise<void> {
-    const byKey = new Map(reqs.map((r) => [ledgerKey(r.key), r]));
+    const byKey = new Map(reqs.map((request) => [ledgerKey(request.key), request]));
     const rows = await retryOnConflict(() =>
-      this.sql.query<FiguresRow>(reqs.every((r) => r.ret) ? LEASE_RETURN : LEASE, [
+      this.sql.query<FiguresRow>(reqs.every((request) => request.ret) ? LEASE_RETURN : LEASE, [
         this.instanceId,
         new Date(Date.now() + this.leaseOpts.ttlMs).toISOString(),
         JSON.stringify(
-          [...byKey.values()].map((r) => ({
-            budget_id: r.key.budgetId,
-            period_start: r.key.periodStart.toISOString(),
-            want: formatUnits(r.want),
-            min_grant: formatUnits(r.minGrant),
-            lim: formatUnits(r.limit),
-            hard: r.hard,
-            ret: r.ret,
+          [...byKey.values()].map((request) => ({
+            budget_id: request.key.budgetId,
+            period_start: request.key.periodStart.toISOString(),
+            want: formatUnits(request.want),
+            min_grant: formatUnits(request.minGrant),
+            lim: formatUnits(request.limit),
+            hard: request.hard,
+            ret: request.ret,
           })),
         ),
       ]),
     );
-    for (const r of rows) {
-      const k = this.remember(r, true);
-      this.leases.granted(byKey.get(k)!, this.leases.own.get(k) ?? null);
+    for (const row of rows) {
+      const keyId = this.remember(row, true);
+      this.leases.granted(byKey.get(keyId)!, this.leases.own.get(keyId) ?? null);
     }
     // A key whose ledger row is missing returned no row: it has no lease.
-    for (const [k, r] of byKey)
-      if (!rows.some((x) => ledgerKey({ budgetId: x.budget_id!, periodStart: new Date(x.period_start!) }) === k))
-        this.leases.set(r.key, null, 0n, 0n);
+    for (const [keyId, request] of byKey)
+      if (!rows.some((row) => ledgerKey({ budgetId: row.budget_id!, periodStart: new Date(row.period_start!) }) === keyId))
+        this.leases.set(request.key, null, 0n, 0n);
     this.batches.lease++;
-    for (const w of waiters) w.resolve();
+    for (const waiter of waiters) waiter.resolve();
   }
 
   private async ensureBatch(batch: Waiter<LedgerKey[], void>[]): Promise<void> {
     const keys = new Map<string, LedgerKey>();
-    for (const w of batch) for (const k of w.job) keys.set(ledgerKey(k), k);
+    for (const waiter of batch) for (const key of waiter.job) keys.set(ledgerKey(key), key);
     const rows = await this.sql.query<FiguresRow>(ENSURE, [
-      JSON.stringify([...keys.values()].map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() }))),
+      JSON.stringify([...keys.values()].map((key) => ({ budget_id: key.budgetId, period_start: key.periodStart.toISOString() }))),
     ]);
-    for (const r of rows) this.remember(r);
+    for (const row of rows) this.remember(row);
     // A row another instance created concurrently may not be visible to this statement: it is zero.
-    for (const [k] of keys) if (!this.figures.has(k)) this.figures.set(k, { used: 0n, reserved: 0n });
+    for (const [keyId] of keys) if (!this.figures.has(keyId)) this.figures.set(keyId, { used: 0n, reserved: 0n });
     this.batches.ensure++;
-    for (const w of batch) w.resolve();
+    for (const waiter of batch) waiter.resolve();
   }
 
   private async holdBatch(batch: Waiter<HoldJob, boolean>[]): Promise<void> {
-    const routes = this.leaseOpts.enabled ? this.leases.route(batch.map((w) => w.job)) : null;
-    const items = batch.flatMap((w, seq) =>
-      w.job.items.map((i, n) => ({
+    const routes = this.leaseOpts.enabled ? this.leases.route(batch.map((waiter) => waiter.job)) : null;
+    const items = batch.flatMap((waiter, seq) =>
+      waiter.job.items.map((item, itemIndex) => ({
         seq,
-        budget_id: i.budgetId,
-        period_start: i.periodStart.toISOString(),
-        amount: formatUnits(i.amount),
-        lim: formatUnits(i.limit),
-        hard: i.hard,
-        lease: routes?.[seq][n] ?? false,
+        budget_id: item.budgetId,
+        period_start: item.periodStart.toISOString(),
+        amount: formatUnits(item.amount),
+        lim: formatUnits(item.limit),
+        hard: item.hard,
+        lease: routes?.[seq][itemIndex] ?? false,
       })),
     );
-    const holds = batch.map((w, seq) => ({
+    const holds = batch.map((waiter, seq) => ({
       seq,
-      request_id: w.job.requestId,
-      draft: w.job.draft,
-      expires_at: w.job.expiresAt.toISOString(),
+      request_id: waiter.job.requestId,
+      draft: waiter.job.draft,
+      expires_at: waiter.job.expiresAt.toISOString(),
     }));
     // No retry on an outage: a request that cannot hold must not call its provider (it fails fast instead).
     const rows = await retryOnConflict(() =>
@@ -446,93 +458,112 @@ export class LedgerBatcher {
       ]),
     );
     const fits = new Map<number, boolean>();
-    for (const r of rows) {
-      if (r.seq !== null) fits.set(Number(r.seq), Boolean(r.fits));
-      else this.remember(r, this.leaseOpts.enabled);
+    for (const row of rows) {
+      if (row.seq !== null) fits.set(Number(row.seq), Boolean(row.fits));
+      else this.remember(row, this.leaseOpts.enabled);
     }
     this.batches.hold++;
-    batch.forEach((w, seq) => {
+    batch.forEach((waiter, seq) => {
       const ok = fits.get(seq) ?? false;
       if (ok && routes)
         this.leases.held(
-          w.job.requestId,
-          w.job.items.filter((_, n) => routes[seq][n]).map((i) => ledgerKey(i)),
+          waiter.job.requestId,
+          waiter.job.items.filter((_, itemIndex) => routes[seq][itemIndex]).map((item) => ledgerKey(item)),
         );
-      w.resolve(ok);
+      waiter.resolve(ok);
     });
   }
 
   private async settleBatch(batch: Waiter<SettleJob, SettleOutcome>[]): Promise<void> {
-    const jobs = batch.map((w) => w.job);
+    const jobs = batch.map((waiter) => waiter.job);
     const leased = this.leaseOpts.enabled;
     const settle = leased ? SETTLE_LEASED : SETTLE;
-    const params = [
-      ...(leased ? [this.instanceId] : []),
-      JSON.stringify(jobs.map((j) => ({ request_id: j.requestId }))),
-      JSON.stringify(
-        jobs.flatMap((j) =>
-          j.charges.map((c) => ({
-            request_id: j.requestId,
-            budget_id: c.budgetId,
-            period_start: c.periodStart.toISOString(),
-            actual: formatUnits(c.actual),
-            lease: this.leases.isOnLease(j.requestId, ledgerKey(c)),
-          })),
-        ),
-      ),
-      JSON.stringify(jobs.flatMap((j) => (j.usage ? [j.usage] : []))),
-    ];
-    // The batch's charges summed per key once (the alert check asks for every key of every job).
-    const charged = new Map<string, bigint>();
-    for (const j of jobs) for (const c of j.charges) charged.set(ledgerKey(c), (charged.get(ledgerKey(c)) ?? 0n) + c.actual);
-    const expected = (k: LedgerKey) => {
-      const key = ledgerKey(k);
-      const f = this.figures.get(key) ?? { used: 0n, reserved: 0n };
-      return { used: f.used + (charged.get(key) ?? 0n), reserved: f.reserved };
-    };
-    const withAlerts = this.alerts.pending(jobs, expected);
+    const params = this.settleParams(jobs, leased);
+    const withAlerts = this.deps.alerts.pending(jobs, this.figuresAfterCharges(jobs));
     // The provider has done (and billed) the work: a database that is briefly away must not lose its record.
     // One attempt on the lane; an outage sends the jobs to wait off it (retryAfterOutage).
     const { rows, raised } = await retryOnConflict(async () => {
-      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(settle, [...params, this.track]), raised: [] as CostAlert[] };
-      return this.orm.em.fork().transactional(async (tem) => {
-        const t = tem as EntityManager;
-        const r = await this.sql.query<SettleRow>(settle, [...params, this.track], t);
-        return { rows: r, raised: await this.alerts.raise(t, jobs, this.figuresFrom(r)) };
+      if (!withAlerts) return { rows: await this.sql.query<SettleRow>(settle, [...params, this.deps.track]), raised: [] as CostAlert[] };
+      return this.deps.orm.em.fork().transactional(async (tem) => {
+        const em = tem as EntityManager;
+        const settled = await this.sql.query<SettleRow>(settle, [...params, this.deps.track], em);
+        return { rows: settled, raised: await this.deps.alerts.raise(em, jobs, this.figuresFrom(settled)) };
       });
     });
     const live = new Set<string>();
     const usageIds = new Map<string, string>();
-    for (const r of rows) {
-      if (r.kind === 'h') live.add(r.request_id!);
-      else if (r.kind === 'u') usageIds.set(r.request_id!, r.id!);
+    for (const row of rows) {
+      if (row.kind === 'h') live.add(row.request_id!);
+      else if (row.kind === 'u') usageIds.set(row.request_id!, row.id!);
     }
     const after = this.figuresFrom(rows);
-    for (const j of jobs) this.leases.settled(j.requestId);
+    for (const job of jobs) this.leases.settled(job.requestId);
     this.batches.settle++;
-    // Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction.
-    let late: CostAlert[] = [];
-    if (!withAlerts && this.alerts.pending(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n })) {
-      late = await this.orm.em
-        .fork()
-        .transactional((tem) => this.alerts.raise(tem as EntityManager, jobs, after))
-        .catch((e: unknown) => {
-          this.log.error({ err: e }, 'could not raise the threshold alerts of a settled batch; the next settle of the budget raises them');
-          return [];
-        });
-    }
+    const late = withAlerts ? [] : await this.raiseLateAlerts(jobs, after);
     const all = [...raised, ...late];
-    batch.forEach((w, i) =>
-      w.resolve({ live: live.has(w.job.requestId), usageId: usageIds.get(w.job.requestId) ?? null, raised: i === 0 ? all : [] }),
+    batch.forEach((waiter, i) =>
+      waiter.resolve({
+        live: live.has(waiter.job.requestId),
+        usageId: usageIds.get(waiter.job.requestId) ?? null,
+        raised: i === 0 ? all : [],
+      }),
     );
+  }
+
+  /** The settle statement's parameters but the last (BUDGET_COST_TRACKING): the requests, their charges and their usage rows. */
+  private settleParams(jobs: readonly SettleJob[], leased: boolean): unknown[] {
+    return [
+      ...(leased ? [this.instanceId] : []),
+      JSON.stringify(jobs.map((job) => ({ request_id: job.requestId }))),
+      JSON.stringify(
+        jobs.flatMap((job) =>
+          job.charges.map((charge) => ({
+            request_id: job.requestId,
+            budget_id: charge.budgetId,
+            period_start: charge.periodStart.toISOString(),
+            actual: formatUnits(charge.actual),
+            lease: this.leases.isOnLease(job.requestId, ledgerKey(charge)),
+          })),
+        ),
+      ),
+      JSON.stringify(jobs.flatMap((job) => (job.usage ? [job.usage] : []))),
+    ];
+  }
+
+  /** The figures each key is expected to have once the batch's charges are in (summed per key once: the alert check asks for every key of every job). */
+  private figuresAfterCharges(jobs: readonly SettleJob[]): (key: LedgerKey) => LedgerFigures {
+    const charged = new Map<string, bigint>();
+    for (const job of jobs) {
+      for (const charge of job.charges) charged.set(ledgerKey(charge), (charged.get(ledgerKey(charge)) ?? 0n) + charge.actual);
+    }
+    return (key) => {
+      const keyId = ledgerKey(key);
+      const known = this.figures.get(keyId) ?? { used: 0n, reserved: 0n };
+      return { used: known.used + (charged.get(keyId) ?? 0n), reserved: known.reserved };
+    };
+  }
+
+  /** Alerts the prediction did not see coming (another instance moved the figures): raised now, in their own transaction. */
+  private async raiseLateAlerts(jobs: readonly SettleJob[], after: Map<string, LedgerFigures>): Promise<CostAlert[]> {
+    if (!this.deps.alerts.pending(jobs, (key) => after.get(ledgerKey(key)) ?? { used: 0n, reserved: 0n })) return [];
+    return this.deps.orm.em
+      .fork()
+      .transactional((tem) => this.deps.alerts.raise(tem as EntityManager, jobs, after))
+      .catch((error: unknown) => {
+        this.deps.log.error(
+          { err: error },
+          'could not raise the threshold alerts of a settled batch; the next settle of the budget raises them',
+        );
+        return [];
+      });
   }
 
   private figuresFrom(rows: readonly SettleRow[]): Map<string, LedgerFigures> {
     const out = new Map<string, LedgerFigures>();
-    for (const r of rows) {
-      if (r.kind !== 'l') continue;
-      const k = this.remember(r, this.leaseOpts.enabled);
-      out.set(k, this.figures.get(k)!);
+    for (const row of rows) {
+      if (row.kind !== 'l') continue;
+      const keyId = this.remember(row, this.leaseOpts.enabled);
+      out.set(keyId, this.figures.get(keyId)!);
     }
     return out;
   }

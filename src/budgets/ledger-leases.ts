@@ -60,9 +60,9 @@ export class LeaseBook {
   private readonly onLease = new Map<string, Set<string>>();
 
   /** What the lease on `k` can still take (negative when items that are not checked went past its grant). */
-  available(k: string): bigint {
-    const o = this.own.get(k);
-    return o ? o.granted - o.used - o.held : 0n;
+  available(keyId: string): bigint {
+    const lease = this.own.get(keyId);
+    return lease ? lease.granted - lease.used - lease.held : 0n;
   }
 
   /**
@@ -72,28 +72,28 @@ export class LeaseBook {
    */
   needs(items: readonly RoutedItem[]): LeaseRequest[] {
     const byKey = new Map<string, { key: LedgerKey; need: bigint; max: bigint; limit: bigint; hard: boolean }>();
-    for (const i of items) {
-      const k = ledgerKey(i);
-      const e = byKey.get(k) ?? {
-        key: { budgetId: i.budgetId, periodStart: i.periodStart },
+    for (const item of items) {
+      const keyId = ledgerKey(item);
+      const entry = byKey.get(keyId) ?? {
+        key: { budgetId: item.budgetId, periodStart: item.periodStart },
         need: 0n,
         max: 0n,
-        limit: i.limit,
+        limit: item.limit,
         hard: false,
       };
-      e.need += i.amount;
-      if (i.amount > e.max) e.max = i.amount;
-      e.hard ||= i.hard;
-      byKey.set(k, e);
+      entry.need += item.amount;
+      if (item.amount > entry.max) entry.max = item.amount;
+      entry.hard ||= item.hard;
+      byKey.set(keyId, entry);
     }
     const out: LeaseRequest[] = [];
-    for (const [k, e] of byKey) {
-      const o = this.own.get(k);
-      const want = e.max * LEASE_REQUESTS > e.need * 4n ? e.max * LEASE_REQUESTS : e.need * 4n;
-      const req = { key: e.key, want, minGrant: e.max * MIN_GRANT_REQUESTS, limit: e.limit, hard: e.hard, ret: false };
-      if (!o) {
-        if (!e.hard || this.batches >= (this.backoff.get(k) ?? 0)) out.push(req);
-      } else if (e.hard && this.batches >= o.backoffUntil && this.available(k) - e.need < want / 4n) {
+    for (const [keyId, entry] of byKey) {
+      const lease = this.own.get(keyId);
+      const want = entry.max * LEASE_REQUESTS > entry.need * 4n ? entry.max * LEASE_REQUESTS : entry.need * 4n;
+      const req = { key: entry.key, want, minGrant: entry.max * MIN_GRANT_REQUESTS, limit: entry.limit, hard: entry.hard, ret: false };
+      if (!lease) {
+        if (!entry.hard || this.batches >= (this.backoff.get(keyId) ?? 0)) out.push(req);
+      } else if (entry.hard && this.batches >= lease.backoffUntil && this.available(keyId) - entry.need < want / 4n) {
         out.push(req);
       }
     }
@@ -104,15 +104,15 @@ export class LeaseBook {
   private readonly backoff = new Map<string, number>();
 
   /** After a lease statement: a hard request that got no grant backs off. */
-  granted(r: LeaseRequest, after: OwnLease | null): void {
-    const k = ledgerKey(r.key);
-    if (!r.hard || r.ret) return;
+  granted(request: LeaseRequest, after: OwnLease | null): void {
+    const keyId = ledgerKey(request.key);
+    if (!request.hard || request.ret) return;
     if (after && after.granted - after.used - after.held > 0n) {
-      this.backoff.delete(k);
+      this.backoff.delete(keyId);
       return;
     }
     if (after) after.backoffUntil = this.batches + BACKOFF_BATCHES;
-    else this.backoff.set(k, this.batches + BACKOFF_BATCHES);
+    else this.backoff.set(keyId, this.batches + BACKOFF_BATCHES);
   }
 
   /**
@@ -122,15 +122,15 @@ export class LeaseBook {
   route(jobs: readonly { requestId: string; items: readonly RoutedItem[] }[]): boolean[][] {
     this.batches++;
     const left = new Map<string, bigint>();
-    return jobs.map((j) =>
-      j.items.map((i) => {
-        const k = ledgerKey(i);
-        const o = this.own.get(k);
-        if (!o) return false;
-        const a = left.get(k) ?? this.available(k);
-        if (i.hard && a < i.amount) return false;
-        left.set(k, a - i.amount);
-        o.active = true;
+    return jobs.map((job) =>
+      job.items.map((item) => {
+        const keyId = ledgerKey(item);
+        const lease = this.own.get(keyId);
+        if (!lease) return false;
+        const available = left.get(keyId) ?? this.available(keyId);
+        if (item.hard && available < item.amount) return false;
+        left.set(keyId, available - item.amount);
+        lease.active = true;
         return true;
       }),
     );
@@ -142,8 +142,8 @@ export class LeaseBook {
   }
 
   /** Whether the request's item on `k` went on a lease (a hint: the settle statement reads the reservation itself). */
-  isOnLease(requestId: string, k: string): boolean {
-    return this.onLease.get(requestId)?.has(k) ?? false;
+  isOnLease(requestId: string, keyId: string): boolean {
+    return this.onLease.get(requestId)?.has(keyId) ?? false;
   }
 
   settled(requestId: string): void {
@@ -152,15 +152,15 @@ export class LeaseBook {
 
   /** Sets (or, with `granted` null, drops) the lease on `k` from a statement's figures. */
   set(key: LedgerKey, granted: bigint | null, used: bigint, held: bigint): OwnLease | null {
-    const k = ledgerKey(key);
+    const keyId = ledgerKey(key);
     if (granted === null) {
-      this.own.delete(k);
+      this.own.delete(keyId);
       return null;
     }
-    const o = this.own.get(k);
-    if (o) Object.assign(o, { granted, used, held });
-    else this.own.set(k, { key, granted, used, held, active: false, backoffUntil: 0 });
-    return this.own.get(k)!;
+    const lease = this.own.get(keyId);
+    if (lease) Object.assign(lease, { granted, used, held });
+    else this.own.set(keyId, { key, granted, used, held, active: false, backoffUntil: 0 });
+    return this.own.get(keyId)!;
   }
 
   /**
@@ -170,19 +170,19 @@ export class LeaseBook {
    */
   idle(): LeaseRequest[] {
     const out: LeaseRequest[] = [];
-    for (const o of this.own.values()) {
-      if (!o.active) out.push(this.returning(o));
-      o.active = false;
+    for (const lease of this.own.values()) {
+      if (!lease.active) out.push(this.returning(lease));
+      lease.active = false;
     }
     return out;
   }
 
   /** Every lease, to return (drain). */
   all(): LeaseRequest[] {
-    return [...this.own.values()].map((o) => this.returning(o));
+    return [...this.own.values()].map((lease) => this.returning(lease));
   }
 
-  private returning(o: OwnLease): LeaseRequest {
-    return { key: o.key, want: 0n, minGrant: 0n, limit: 0n, hard: false, ret: true };
+  private returning(lease: OwnLease): LeaseRequest {
+    return { key: lease.key, want: 0n, minGrant: 0n, limit: 0n, hard: false, ret: true };
   }
 }

@@ -43,11 +43,11 @@ export const USAGE_COLUMNS: readonly (readonly [string, string])[] = [
   ['created_at', 'timestamptz'],
   ['time_to_first_token_ms', 'int'],
 ];
-const COLS = USAGE_COLUMNS.map(([c]) => c).join(', ');
-const COL_TYPES = USAGE_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ');
+const COLS = USAGE_COLUMNS.map(([column]) => column).join(', ');
+const COL_TYPES = USAGE_COLUMNS.map(([column, type]) => `${column} ${type}`).join(', ');
 /** Every column but the request id from the batch's row `x`. */
-const SET_ACTUAL = USAGE_COLUMNS.filter(([c]) => c !== 'request_id')
-  .map(([c]) => `${c} = x.${c}`)
+const SET_ACTUAL = USAGE_COLUMNS.filter(([column]) => column !== 'request_id')
+  .map(([column]) => `${column} = x.${column}`)
   .join(', ');
 
 /** Rollup deltas from usage rows in CTE `src` (absent dimensions as ''); `sign` -1 takes them back out. */

@@ -12,7 +12,7 @@ export interface LedgerFigures {
   reserved: bigint;
 }
 
-export const ledgerKey = (k: LedgerKey) => `${k.budgetId}@${k.periodStart.toISOString()}`;
+export const ledgerKey = (key: LedgerKey) => `${key.budgetId}@${key.periodStart.toISOString()}`;
 
 /** Reads the figures of the given (budget, period) pairs in one statement, leases included (LEDGER_TOTALS); absent rows are zero. */
 export async function readLedgers(em: EntityManager, keys: readonly LedgerKey[]): Promise<Map<string, LedgerFigures>> {
@@ -24,12 +24,12 @@ export async function readLedgers(em: EntityManager, keys: readonly LedgerKey[])
        join json_to_recordset(?::json) as k(budget_id uuid, period_start timestamptz)
          on l.budget_id = k.budget_id and l.period_start = k.period_start
        ${LEDGER_TOTALS.join}`,
-    [JSON.stringify(keys.map((k) => ({ budget_id: k.budgetId, period_start: k.periodStart.toISOString() })))],
+    [JSON.stringify(keys.map((key) => ({ budget_id: key.budgetId, period_start: key.periodStart.toISOString() })))],
   );
-  for (const r of rows) {
-    out.set(ledgerKey({ budgetId: r.budget_id, periodStart: new Date(r.period_start) }), {
-      used: parseUnits(String(r.used)),
-      reserved: parseUnits(String(r.reserved)),
+  for (const row of rows) {
+    out.set(ledgerKey({ budgetId: row.budget_id, periodStart: new Date(row.period_start) }), {
+      used: parseUnits(String(row.used)),
+      reserved: parseUnits(String(row.reserved)),
     });
   }
   return out;
@@ -43,8 +43,8 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Pr
   for (let i = 1; ; i++) {
     try {
       return await fn();
-    } catch (e) {
-      if (i >= attempts || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
+    } catch (error) {
+      if (i >= attempts || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
     }
   }
 }

@@ -25,7 +25,7 @@ export interface Served {
 export interface StreamSink {
   /** Aborted when the client has gone (socket closed, unsubscribed): the provider call stops at once and what was generated is charged. */
   signal: AbortSignal;
-  event(e: StreamEvent, served: Served): void;
+  event(event: StreamEvent, served: Served): void;
 }
 
 export type Allowed = Extract<Decision, { kind: 'allow' }>;
@@ -69,26 +69,30 @@ export class CompletionRun {
   /** Streamed requests: milliseconds from `started` to the first generated text (null until then, and for JSON requests). */
   timeToFirstTokenMs: number | null = null;
 
-  constructor(
-    readonly req: CompletionRequest,
-    readonly auth: AuthInfo,
-    /** The moment that places the request in its budget periods. */
-    readonly at: Date,
-    /** Where a streamed request's events go; absent for a JSON request. */
-    readonly sink?: StreamSink,
-  ) {
-    this.requested = { provider: req.provider, model: req.model };
+  readonly req: CompletionRequest;
+  readonly auth: AuthInfo;
+  /** The moment that places the request in its budget periods. */
+  readonly at: Date;
+  /** Where a streamed request's events go; absent for a JSON request. */
+  readonly sink?: StreamSink;
+
+  constructor(start: { req: CompletionRequest; auth: AuthInfo; at: Date; sink?: StreamSink }) {
+    this.req = start.req;
+    this.auth = start.auth;
+    this.at = start.at;
+    this.sink = start.sink;
+    this.requested = { provider: start.req.provider, model: start.req.model };
   }
 
   get keys(): LedgerKey[] {
-    return this.applicable.map((a) => a.key);
+    return this.applicable.map((applicable) => applicable.key);
   }
 
   get budgets(): Budget[] {
-    return this.applicable.map((a) => a.budget);
+    return this.applicable.map((applicable) => applicable.budget);
   }
 
-  candidate(t: Target): Candidate {
-    return this.candidates.get(targetKey(t))!;
+  candidate(target: Target): Candidate {
+    return this.candidates.get(targetKey(target))!;
   }
 }

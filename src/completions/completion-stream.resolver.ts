@@ -1,6 +1,7 @@
 import { Arg, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
-import { CompletionChunkView, CompletionInput } from './completion.type';
+import { CompletionInput } from './completion.input';
+import { CompletionChunkView } from './completion.view';
 import { toResultView } from './completion.resolver';
 import { validateCompletion } from './completion.validation';
 
@@ -15,25 +16,25 @@ type ChunkPayload = { chunk: CompletionChunkView } | { error: unknown };
  */
 class Channel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
-  private waiting: ((r: IteratorResult<T>) => void) | null = null;
+  private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private closed = false;
 
   constructor(private readonly onReturn: () => void) {}
 
   push(value: T): void {
     if (this.closed) return;
-    const w = this.waiting;
+    const waiter = this.waiting;
     this.waiting = null;
-    if (w) w({ value, done: false });
+    if (waiter) waiter({ value, done: false });
     else this.queue.push(value);
   }
 
   /** Ends the stream once what was pushed has been read. */
   close(): void {
     this.closed = true;
-    const w = this.waiting;
+    const waiter = this.waiting;
     this.waiting = null;
-    w?.({ value: undefined, done: true });
+    waiter?.({ value: undefined, done: true });
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -80,8 +81,8 @@ function streamCompletion({
   context.services.completions
     .complete(context.auth, request, {
       signal: abort.signal,
-      event: (e, served) => {
-        if (e.type === 'delta' && e.text) channel.push(chunk(served.requestId, e.text));
+      event: (event, served) => {
+        if (event.type === 'delta' && event.text) channel.push(chunk(served.requestId, event.text));
       },
     })
     .then(

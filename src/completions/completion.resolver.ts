@@ -1,16 +1,17 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { rowScope } from '../auth/policy';
-import { BudgetView, toBudgetView } from '../budgets/budget.type';
+import { BudgetView, toBudgetView } from '../budgets/budget.view';
 import type { Budget } from '../budgets/budget.entity';
 import { visibleBudget } from '../budgets/budget.visibility';
 import { AppError } from '../common/errors';
 import { httpRefusal } from '../common/http-status';
 import { httpAppError } from '../graphql/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { toUsageView } from '../usage/usage.type';
+import { toUsageView } from '../usage/usage.view';
 import type { TokenUsage } from '../usage/token-usage.entity';
 import type { CompletionOutcome } from './completion.service';
-import { CompletionInput, CompletionResultView } from './completion.type';
+import { CompletionInput } from './completion.input';
+import { CompletionResultView } from './completion.view';
 import { validateCompletion } from './completion.validation';
 
 @Resolver(() => CompletionResultView)
@@ -20,13 +21,13 @@ export class CompletionResolver {
       'Runs one chat completion under every budget that applies. Refused requests fail with a GraphQL error whose extensions.code is one of BUDGET_EXCEEDED, MODEL_BLOCKED, PROVIDER_NOT_ALLOWED, REQUEST_COST_LIMIT, PROVIDER_NOT_CONFIGURED, PROVIDER_ERROR, OVERLOADED (HTTP 429: too many completions in flight on this instance), and whose extensions carry budgetId where a budget decided it.',
   })
   async complete(@Arg('input', () => CompletionInput) input: CompletionInput, @Ctx() ctx: GraphQLContext): Promise<CompletionResultView> {
-    const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input)).catch((e: unknown) => {
+    const out = await ctx.services.completions.complete(ctx.auth, validateCompletion(input)).catch((error: unknown) => {
       // Shed load answers 429 with retry-after, like the rate limiter, so HTTP clients back off.
-      if (e instanceof AppError && e.code === 'OVERLOADED') {
-        const { status, headers } = httpRefusal(e);
-        throw httpAppError(e, status, headers);
+      if (error instanceof AppError && error.code === 'OVERLOADED') {
+        const { status, headers } = httpRefusal(error);
+        throw httpAppError(error, status, headers);
       }
-      throw e;
+      throw error;
     });
     return toResultView(out);
   }
@@ -34,10 +35,10 @@ export class CompletionResolver {
   @FieldResolver(() => [BudgetView], {
     description: 'Budgets that applied to this request, as they stand after it: those the caller may read (as `budgets` shows them).',
   })
-  async budgets(@Root() r: CompletionResultView, @Ctx() ctx: GraphQLContext): Promise<BudgetView[]> {
-    const budgets = await Promise.all(r.budgetIds.map((id) => ctx.loaders.budgetById.load(id)));
+  async budgets(@Root() result: CompletionResultView, @Ctx() ctx: GraphQLContext): Promise<BudgetView[]> {
+    const budgets = await Promise.all(result.budgetIds.map((id) => ctx.loaders.budgetById.load(id)));
     const scope = rowScope(ctx.auth);
-    return budgets.filter((b): b is Budget => b !== null && visibleBudget(b, scope)).map(toBudgetView);
+    return budgets.filter((budget): budget is Budget => budget !== null && visibleBudget(budget, scope)).map(toBudgetView);
   }
 }
 

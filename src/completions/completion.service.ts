@@ -72,10 +72,23 @@ export const CLIENT_DISCONNECTED = 'client_disconnected';
 /** A usage record as plain data (the row written, or what would have been written with tracking off). */
 export type UsageSnapshot = { [K in keyof TokenUsage]: TokenUsage[K] };
 
-/** What `complete` needs besides the ORM: the budget cache and the ledger's group commit (built here when not given, for tests). */
-export interface CompletionDeps {
-  budgets: BudgetCache;
-  ledger: LedgerBatcher;
+/** What `complete` needs. */
+export interface CompletionServiceDeps {
+  orm: MikroORM;
+  config: AppConfig;
+  providers: ProviderRegistry;
+  prices: PriceCatalog;
+  hooks: SettleHooks;
+  metrics: Metrics;
+  log: Logger;
+  /** The clock that places a request in its budget periods (injectable for tests). @default () => new Date() */
+  now?: () => Date;
+  /**
+   * The budget cache and the ledger's group commit: what is not given is built here (for tests; each then
+   * private to this service: a second service on the same database should share the app's budget cache).
+   */
+  budgets?: BudgetCache;
+  ledger?: LedgerBatcher;
 }
 
 type CallResult = { response: ChatResponse | null; error: unknown };
@@ -92,31 +105,24 @@ export class CompletionService {
   readonly budgetCache: BudgetCache;
   readonly ledger: LedgerBatcher;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly config: AppConfig,
-    private readonly providers: ProviderRegistry,
-    private readonly prices: PriceCatalog,
-    private readonly hooks: SettleHooks,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    /** The clock that places a request in its budget periods (injectable for tests). */
-    private readonly now: () => Date = () => new Date(),
-    /** What is not given is built here (each then private to this service: a second service on the same database should share the app's budget cache). */
-    deps: Partial<CompletionDeps> = {},
-  ) {
-    this.budgetCache = deps.budgets ?? new BudgetCache(orm, log);
+  /** The clock that places a request in its budget periods. */
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: CompletionServiceDeps) {
+    const { orm, config, hooks, log } = deps;
+    this.now = deps.now ?? (() => new Date());
+    this.budgetCache = deps.budgets ?? new BudgetCache({ orm, log });
     this.ledger =
       deps.ledger ??
-      new LedgerBatcher(
+      new LedgerBatcher({
         orm,
-        new HotSql(orm, config.database.kind !== 'postgres'),
-        batchAlerts(hooks),
+        sql: new HotSql(orm, config.database.kind !== 'postgres'),
+        alerts: batchAlerts(hooks),
         log,
-        config.budget.costTracking,
-        () => this.betweenCalls,
-        { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
-      );
+        track: config.budget.costTracking,
+        expected: () => this.betweenCalls,
+        leaseOptions: { enabled: config.budget.leases, ttlMs: config.budget.reservationTtlMs },
+      });
   }
 
   private inFlight = 0;
@@ -141,11 +147,11 @@ export class CompletionService {
   }
 
   private get settings(): PolicySettings {
-    const b = this.config.budget;
+    const budgetConfig = this.deps.config.budget;
     return {
-      enforceLimits: b.enforceLimits,
-      autoFallback: b.autoFallback,
-      defaultFallback: { provider: b.defaultFallbackProvider, model: b.defaultFallbackModel },
+      enforceLimits: budgetConfig.enforceLimits,
+      autoFallback: budgetConfig.autoFallback,
+      defaultFallback: { provider: budgetConfig.defaultFallbackProvider, model: budgetConfig.defaultFallbackModel },
     };
   }
 
@@ -165,9 +171,9 @@ export class CompletionService {
    * already running here: queueing them would only grow memory and latency.
    */
   async complete(auth: AuthInfo, input: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
-    const max = this.config.maxInFlight;
+    const max = this.deps.config.maxInFlight;
     if (max > 0 && this.inFlight >= max) {
-      this.metrics.llmRequests.inc({ ...this.labels(input, input.provider, input.model), status: 'overloaded' });
+      this.deps.metrics.llmRequests.inc({ ...this.labels(input, input.provider, input.model), status: 'overloaded' });
       throw new AppError('OVERLOADED', `The gateway is running its limit of ${max} completions; retry shortly`, { retryAfterSeconds: 1 });
     }
     this.inFlight++;
@@ -192,21 +198,21 @@ export class CompletionService {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.running]).then(() => this.ledger.returnAll()),
-      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
     ]);
     clearTimeout(timer);
   }
 
   private async completeAdmitted(auth: AuthInfo, input: CompletionRequest, sink?: StreamSink): Promise<CompletionOutcome> {
     const req = this.attribute(input, auth);
-    if (!this.config.budget.enabled) return this.passThrough(req, sink);
-    if (!req.idempotencyKey) return this.run(new CompletionRun(req, auth, this.now(), sink));
-    const run = new CompletionRun(req, auth, this.now(), sink);
-    const em = this.orm.em.fork() as EntityManager;
-    const c = await claim<CompletionOutcome>(em, auth.keyId, req.idempotencyKey, run.requestId);
-    if (c.kind === 'replay') {
-      if (sink) replayTo(sink, c.result);
-      return c.result;
+    if (!this.deps.config.budget.enabled) return this.passThrough(req, sink);
+    if (!req.idempotencyKey) return this.run(new CompletionRun({ req, auth, at: this.now(), sink }));
+    const run = new CompletionRun({ req, auth, at: this.now(), sink });
+    const em = this.deps.orm.em.fork() as EntityManager;
+    const claimed = await claim<CompletionOutcome>(em, auth.keyId, req.idempotencyKey, run.requestId);
+    if (claimed.kind === 'replay') {
+      if (sink) replayTo(sink, claimed.result);
+      return claimed.result;
     }
     try {
       const out = await this.run(run);
@@ -214,9 +220,9 @@ export class CompletionService {
       if (out.finishReason === CLIENT_DISCONNECTED) await abandon(em, auth.keyId, req.idempotencyKey, run.requestId);
       else await finish(em, auth.keyId, req.idempotencyKey, out);
       return out;
-    } catch (e) {
+    } catch (error) {
       await abandon(em, auth.keyId, req.idempotencyKey, run.requestId).catch(() => undefined);
-      throw e;
+      throw error;
     }
   }
 
@@ -251,26 +257,27 @@ export class CompletionService {
   private async estimate(run: CompletionRun): Promise<void> {
     const { req, requested } = run;
     run.outputTokens = req.embedding ? 0 : estimateOutputTokens(req.model, req.maxTokens ?? undefined);
-    for (const t of possibleTargets(requested, run.budgets, this.settingsFor(run))) {
-      const isRequested = targetKey(t) === targetKey(requested);
-      if (!isRequested && !this.providers.isConfigured(t.provider)) continue;
+    for (const target of possibleTargets(requested, run.budgets, this.settingsFor(run))) {
+      const isRequested = targetKey(target) === targetKey(requested);
+      if (!isRequested && !this.deps.providers.isConfigured(target.provider)) continue;
       let price;
       try {
-        price = await this.prices.resolve(t.provider, t.model, run.at);
-      } catch (e) {
-        if (isRequested) throw e;
-        this.log.warn({ target: t, err: e }, 'fallback target skipped: no price');
+        price = await this.deps.prices.resolve(target.provider, target.model, run.at);
+      } catch (error) {
+        if (isRequested) throw error;
+        this.deps.log.warn({ target, err: error }, 'fallback target skipped: no price');
         continue;
       }
       // Tools, images and tool calls of a front door's body too: the messages' text alone would under-reserve them.
-      const inputTokens = estimateInputTokens(t.provider, t.model, req.messages) + estimateWireExtraTokens(t.provider, t.model, req.wire);
+      const inputTokens =
+        estimateInputTokens(target.provider, target.model, req.messages) + estimateWireExtraTokens(target.provider, target.model, req.wire);
       const estimate = {
         cost: estimateCost(price, inputTokens, run.outputTokens).totalCost,
         tokens: inputTokens + run.outputTokens,
         unpriced: price.source === 'unpriced',
       };
-      run.candidates.set(targetKey(t), { price, inputTokens, estimate });
-      run.estimates.set(targetKey(t), estimate);
+      run.candidates.set(targetKey(target), { price, inputTokens, estimate });
+      run.estimates.set(targetKey(target), estimate);
     }
   }
 
@@ -311,14 +318,14 @@ export class CompletionService {
   }
 
   private decide(run: CompletionRun, requested: Target, figures: Map<string, LedgerFigures>): Decision {
-    const rows: BudgetFigures[] = run.applicable.map((a) => {
-      const f = figures.get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
+    const rows: BudgetFigures[] = run.applicable.map((applicable) => {
+      const known = figures.get(ledgerKey(applicable.key)) ?? { used: 0n, reserved: 0n };
       return {
-        budget: a.budget,
-        limit: a.limit,
-        used: f.used,
-        reserved: f.reserved,
-        maxCostPerRequest: unitsOf(a.budget).maxCostPerRequest,
+        budget: applicable.budget,
+        limit: applicable.limit,
+        used: known.used,
+        reserved: known.reserved,
+        maxCostPerRequest: unitsOf(applicable.budget).maxCostPerRequest,
       };
     });
     return decide(requested, rows, run.estimates, this.settingsFor(run), this.wording);
@@ -330,12 +337,12 @@ export class CompletionService {
    * happened and failed (nothing more can be billed): a hold of zero, which
    * always fits, only so that the failure's record settles like any other.
    */
-  private holdJob(run: CompletionRun, d: Allowed, spent = false): HoldJob {
-    const c = run.candidate(d.target);
-    const tokens = spent ? { inputTokens: 0, outputTokens: 0 } : { inputTokens: c.inputTokens, outputTokens: run.outputTokens };
-    const cost = estimateCost(c.price, tokens.inputTokens, tokens.outputTokens);
+  private holdJob(run: CompletionRun, decision: Allowed, spent = false): HoldJob {
+    const candidate = run.candidate(decision.target);
+    const tokens = spent ? { inputTokens: 0, outputTokens: 0 } : { inputTokens: candidate.inputTokens, outputTokens: run.outputTokens };
+    const cost = estimateCost(candidate.price, tokens.inputTokens, tokens.outputTokens);
     const draft = usageRow(
-      this.usage(run, d, { ...tokens, cachedTokens: 0, cacheWriteTokens: 0 }, cost, 0, {
+      this.usage(run, decision, { ...tokens, cachedTokens: 0, cacheWriteTokens: 0 }, cost, 0, {
         success: false,
         errorCode: 'INTERRUPTED',
         estimated: true,
@@ -343,20 +350,20 @@ export class CompletionService {
     );
     return {
       requestId: run.requestId,
-      items: run.applicable.map((a) => ({
-        ...a.key,
-        amount: spent ? 0n : amountFor(a.budget, c.estimate),
-        limit: a.limit,
+      items: run.applicable.map((applicable) => ({
+        ...applicable.key,
+        amount: spent ? 0n : amountFor(applicable.budget, candidate.estimate),
+        limit: applicable.limit,
         // The per-budget hard check of this target: a budget that admits it past its limit (see admitsPastLimit) holds without it.
         hard:
           !spent &&
-          this.config.budget.enforceLimits &&
-          a.budget.isEnforced &&
-          a.budget.hardLimitEnabled &&
-          !d.pastLimit.includes(a.budget.id),
+          this.deps.config.budget.enforceLimits &&
+          applicable.budget.isEnforced &&
+          applicable.budget.hardLimitEnabled &&
+          !decision.pastLimit.includes(applicable.budget.id),
       })),
       draft,
-      expiresAt: new Date(Date.now() + this.config.budget.reservationTtlMs),
+      expiresAt: new Date(Date.now() + this.deps.config.budget.reservationTtlMs),
     };
   }
 
@@ -386,7 +393,7 @@ export class CompletionService {
     const target = run.decision!.target;
     this.inProvider++;
     try {
-      const adapter = this.providers.get(target.provider);
+      const adapter = this.deps.providers.get(target.provider);
       const req: ChatRequest = {
         model: target.model,
         messages: run.req.messages,
@@ -417,12 +424,12 @@ export class CompletionService {
    */
   private async callStream(run: CompletionRun, req: ChatRequest, adapter: Adapter): Promise<CallResult> {
     const sink = run.sink!;
-    const d = run.decision!;
+    const decision = run.decision!;
     const served: Served = {
       requestId: run.requestId,
-      provider: d.target.provider,
-      model: d.target.model,
-      fallbackUsed: d.fallbacks.length > 0,
+      provider: decision.target.provider,
+      model: decision.target.model,
+      fallbackUsed: decision.fallbacks.length > 0,
     };
     let text = '';
     let usage: NormalizedUsage | null = null;
@@ -432,24 +439,29 @@ export class CompletionService {
     if (sink.signal.aborted)
       return { response: null, error: new AppError('CLIENT_DISCONNECTED', 'The client disconnected before the call') };
     const partial = (): ChatResponse => {
-      const streamed = Math.min(run.outputTokens, countStreamedOutputTokens(d.target.provider, d.target.model, text));
-      const u = usage ?? { inputTokens: run.candidate(d.target).inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
+      const streamed = Math.min(run.outputTokens, countStreamedOutputTokens(decision.target.provider, decision.target.model, text));
+      const counted = usage ?? {
+        inputTokens: run.candidate(decision.target).inputTokens,
+        cachedTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 0,
+      };
       return {
         message: { role: 'assistant', content: text },
         finishReason,
-        model: d.target.model,
-        usage: { ...u, outputTokens: Math.max(u.outputTokens, streamed) },
+        model: decision.target.model,
+        usage: { ...counted, outputTokens: Math.max(counted.outputTokens, streamed) },
       };
     };
     try {
-      for await (const e of adapter.chatStream({ ...req, signal: sink.signal })) {
-        if (e.type === 'delta') {
+      for await (const event of adapter.chatStream({ ...req, signal: sink.signal })) {
+        if (event.type === 'delta') {
           run.timeToFirstTokenMs ??= Math.round(performance.now() - run.started);
-          text += e.text;
-        } else if (e.type === 'usage') usage = e.usage;
-        else finishReason = e.finishReason;
+          text += event.text;
+        } else if (event.type === 'usage') usage = event.usage;
+        else finishReason = event.finishReason;
         relayed = true;
-        sink.event(e, served);
+        sink.event(event, served);
       }
       if (sink.signal.aborted) throw new AppError('PROVIDER_ERROR', 'The client disconnected', { aborted: true });
       return { response: usage ? { ...partial(), usage } : partial(), error: null };
@@ -476,8 +488,8 @@ export class CompletionService {
    */
   private async failover(run: CompletionRun, error: unknown): Promise<boolean> {
     if (!isProviderOutage(error)) return false;
-    const d = run.decision!;
-    const failed = d.target;
+    const decision = run.decision!;
+    const failed = decision.target;
     const next = failoverTarget(failed, run.budgets, run.estimates, this.settingsFor(run));
     if (!next) return false;
     await this.release(run);
@@ -485,57 +497,60 @@ export class CompletionService {
     if (fresh.kind !== 'allow' || fresh.target.provider === failed.provider) {
       // Nothing runs on another provider: the failure stands, on the first decision, recorded through a hold of zero.
       await this.release(run);
-      run.decision = d;
-      this.markHeld(run, await this.ledger.hold(this.holdJob(run, d, true)));
+      run.decision = decision;
+      this.markHeld(run, await this.ledger.hold(this.holdJob(run, decision, true)));
       return false;
     }
     const reason = `provider ${failed.provider} failed: ${(error as Error).message}`;
-    this.log.warn({ requestId: run.requestId, from: failed, to: fresh.target, err: error }, 'provider failed; retrying on the fallback');
+    this.deps.log.warn(
+      { requestId: run.requestId, from: failed, to: fresh.target, err: error },
+      'provider failed; retrying on the fallback',
+    );
     run.decision = {
       kind: 'allow',
       target: fresh.target,
-      fallbacks: [...d.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
+      fallbacks: [...decision.fallbacks, { from: failed, to: next.to, reason, budgetId: next.budget.id }, ...fresh.fallbacks],
       pastLimit: fresh.pastLimit,
     };
     return true;
   }
 
   /** Raises the refusal's alert (EXCEEDED, action "blocked") when a budget's limit stopped it, then throws. */
-  private async refuse(run: CompletionRun, d: Extract<Decision, { kind: 'refuse' }>): Promise<never> {
+  private async refuse(run: CompletionRun, refusal: Extract<Decision, { kind: 'refuse' }>): Promise<never> {
     const { req, requested } = run;
-    this.metrics.llmRequests.inc({ ...this.labels(req, requested.provider, requested.model), status: 'blocked' });
-    const a = run.applicable.find((x) => x.budget.id === d.budgetId);
-    if (a && d.code === 'BUDGET_EXCEEDED') {
-      this.metrics.budgetExceeded.inc({
-        budget_id: a.budget.id,
-        budget_name: a.budget.name,
-        budget_type: a.budget.budgetType,
+    this.deps.metrics.llmRequests.inc({ ...this.labels(req, requested.provider, requested.model), status: 'blocked' });
+    const refusing = run.applicable.find((applicable) => applicable.budget.id === refusal.budgetId);
+    if (refusing && refusal.code === 'BUDGET_EXCEEDED') {
+      this.deps.metrics.budgetExceeded.inc({
+        budget_id: refusing.budget.id,
+        budget_name: refusing.budget.name,
+        budget_type: refusing.budget.budgetType,
         threshold: 'exceeded',
       });
       try {
-        const em = this.orm.em.fork() as EntityManager;
-        const figures = (await readLedgers(em, [a.key])).get(ledgerKey(a.key)) ?? { used: 0n, reserved: 0n };
-        const est = run.estimates.get(targetKey(d.target));
+        const em = this.deps.orm.em.fork() as EntityManager;
+        const figures = (await readLedgers(em, [refusing.key])).get(ledgerKey(refusing.key)) ?? { used: 0n, reserved: 0n };
+        const est = run.estimates.get(targetKey(refusal.target));
         // What is used and what the refused request would have added, apart: the refusal moved nothing.
         const movement: BudgetMovement = {
-          budget: a.budget,
-          periodStart: a.key.periodStart,
-          limit: a.limit,
+          budget: refusing.budget,
+          periodStart: refusing.key.periodStart,
+          limit: refusing.limit,
           amount: figures.used + figures.reserved,
-          refusal: { amount: est ? amountFor(a.budget, est) : 0n, reserved: figures.reserved },
+          refusal: { amount: est ? amountFor(refusing.budget, est) : 0n, reserved: figures.reserved },
           userId: req.userId,
           projectId: req.projectId,
-          provider: d.target.provider,
-          model: d.target.model,
+          provider: refusal.target.provider,
+          model: refusal.target.model,
           actionTaken: 'blocked',
         };
-        const raised = await em.transactional((tem) => this.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
-        await this.hooks.publishRaised(raised);
-      } catch (e) {
-        this.log.error({ err: e }, 'could not raise the refusal alert');
+        const raised = await em.transactional((tem) => this.deps.hooks.raiseThresholdAlerts(tem as EntityManager, [movement]));
+        await this.deps.hooks.publishRaised(raised);
+      } catch (error) {
+        this.deps.log.error({ err: error }, 'could not raise the refusal alert');
       }
     }
-    throw new AppError(d.code, d.message, d.budgetId ? { budgetId: d.budgetId } : {});
+    throw new AppError(refusal.code, refusal.message, refusal.budgetId ? { budgetId: refusal.budgetId } : {});
   }
 
   /**
@@ -544,38 +559,38 @@ export class CompletionService {
    * per batch. A provider failure is recorded with success=false and cost 0.
    */
   private async settle(run: CompletionRun, { response, error }: CallResult): Promise<CompletionOutcome> {
-    const d = run.decision!;
-    const price = run.candidate(d.target).price;
+    const decision = run.decision!;
+    const price = run.candidate(decision.target).price;
     const usage: NormalizedUsage = response?.usage ?? { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
     const cost = response ? computeCost(price, usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
     const disconnected = response?.finishReason === CLIENT_DISCONNECTED;
-    const row = this.usage(run, d, usage, cost, Math.round(performance.now() - run.started), {
+    const row = this.usage(run, decision, usage, cost, Math.round(performance.now() - run.started), {
       success: response !== null && !error,
       errorCode: error ? (error instanceof AppError ? error.code : 'PROVIDER_ERROR') : disconnected ? 'CLIENT_DISCONNECTED' : null,
       estimated: false,
     });
     const job: SettleJob = {
       requestId: run.requestId,
-      charges: run.applicable.map((a) => ({
-        ...a.key,
-        actual: a.budget.limitType === LimitType.TOKENS ? BigInt(row.totalTokens) * UNIT : cost.totalCost,
+      charges: run.applicable.map((applicable) => ({
+        ...applicable.key,
+        actual: applicable.budget.limitType === LimitType.TOKENS ? BigInt(row.totalTokens) * UNIT : cost.totalCost,
       })),
       usage: usageRow(row),
       alert: response
         ? {
-            budgets: run.applicable.map((a) => ({ ...a.key, budget: a.budget, limit: a.limit })),
+            budgets: run.applicable.map((applicable) => ({ ...applicable.key, budget: applicable.budget, limit: applicable.limit })),
             userId: run.req.userId,
             projectId: run.req.projectId,
-            provider: d.target.provider,
-            model: d.target.model,
-            actionTaken: d.fallbacks.length ? `fallback:${targetKey(d.target)}` : 'none',
+            provider: decision.target.provider,
+            model: decision.target.model,
+            actionTaken: decision.fallbacks.length ? `fallback:${targetKey(decision.target)}` : 'none',
           }
         : undefined,
     };
     const out = await this.settleOrRelease(run, job);
     row.id = out.usageId ?? `untracked:${run.requestId}`;
     if (!out.live)
-      this.log.warn(
+      this.deps.log.warn(
         { requestId: run.requestId },
         'the request outlived its hold (BUDGET_RESERVATION_TTL_MS) and stays charged at its estimate',
       );
@@ -586,12 +601,12 @@ export class CompletionService {
       requestId: run.requestId,
       message: response!.message,
       finishReason: response!.finishReason,
-      provider: d.target.provider,
-      model: d.target.model,
-      fallbackUsed: d.fallbacks.length > 0,
+      provider: decision.target.provider,
+      model: decision.target.model,
+      fallbackUsed: decision.fallbacks.length > 0,
       fallbackReason: row.fallbackReason ?? null,
       usage: { ...row },
-      budgetIds: run.applicable.map((a) => a.budget.id),
+      budgetIds: run.applicable.map((applicable) => applicable.budget.id),
       raw: response!.raw ?? null,
     };
   }
@@ -611,35 +626,35 @@ export class CompletionService {
       let out = await this.ledger.settle(job);
       // The hold was gone: the expiry job charged it at its estimate while this request was alive (stalled past its TTL),
       // committing after this settle's snapshot was taken. Settling again sees the estimated row and replaces it.
-      if (!out.live && this.config.budget.costTracking) out = await this.ledger.settle(job);
+      if (!out.live && this.deps.config.budget.costTracking) out = await this.ledger.settle(job);
       this.markHeld(run, false);
       return out;
-    } catch (e) {
-      if (isDatabaseUnavailable(e))
-        this.log.error(
-          { err: e, requestId: run.requestId },
+    } catch (error) {
+      if (isDatabaseUnavailable(error))
+        this.deps.log.error(
+          { err: error, requestId: run.requestId },
           'could not settle: the database stayed away; the hold will be charged at its estimate when it expires',
         );
       else
         await this.release(run).catch((err: unknown) =>
-          this.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'),
+          this.deps.log.error({ err, requestId: run.requestId }, 'could not release the hold after a failed settle'),
         );
       this.markHeld(run, false);
-      throw e;
+      throw error;
     }
   }
 
   /** The usage record of `run` on `d`'s target with the given tokens and cost. */
   private usage(
     run: CompletionRun,
-    d: Allowed,
+    decision: Allowed,
     usage: NormalizedUsage,
     cost: { inputCost: bigint; outputCost: bigint; totalCost: bigint },
     durationMs: number,
     outcome: { success: boolean; errorCode: string | null; estimated: boolean },
   ): UsageSnapshot {
     const { req, requested } = run;
-    const price = run.candidate(d.target).price;
+    const price = run.candidate(decision.target).price;
     // A plain object, not a TokenUsage entity: the ORM's property accessors cost more than the rest of this function.
     return {
       id: '',
@@ -650,10 +665,10 @@ export class CompletionService {
       endpoint: req.endpoint,
       requestedProvider: requested.provider,
       requestedModel: requested.model,
-      provider: d.target.provider,
-      model: d.target.model,
-      fallbackUsed: d.fallbacks.length > 0,
-      fallbackReason: d.fallbacks.length ? d.fallbacks.map((s) => s.reason).join('; ') : null,
+      provider: decision.target.provider,
+      model: decision.target.model,
+      fallbackUsed: decision.fallbacks.length > 0,
+      fallbackReason: decision.fallbacks.length ? decision.fallbacks.map((step) => step.reason).join('; ') : null,
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
       cachedTokens: usage.cachedTokens,
@@ -681,7 +696,7 @@ export class CompletionService {
     const status = row.success ? 'success' : 'error';
     // Measured here, after the settle commit, so the gateway's own time includes settling (the usage row's durationMs cannot).
     const durationMs = performance.now() - run.started;
-    recordRequest(this.metrics, {
+    recordRequest(this.deps.metrics, {
       userId: req.userId,
       projectId: req.projectId,
       service: req.service,
@@ -693,26 +708,26 @@ export class CompletionService {
       cachedTokens: row.cachedTokens,
       totalCost: cost,
     });
-    this.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
-    this.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
+    this.deps.metrics.requestDuration.observe({ provider: row.provider, model: row.model, status }, durationMs / 1000);
+    this.deps.metrics.gatewayOverhead.observe(Math.max(0, durationMs - run.providerMs) / 1000);
     if (row.timeToFirstTokenMs != null)
-      this.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
-    for (const s of run.decision!.fallbacks) {
-      this.metrics.budgetFallback.inc({
+      this.deps.metrics.timeToFirstToken.observe({ provider: row.provider, model: row.model }, row.timeToFirstTokenMs / 1000);
+    for (const step of run.decision!.fallbacks) {
+      this.deps.metrics.budgetFallback.inc({
         original_provider: requested.provider,
         original_model: requested.model,
-        fallback_provider: s.to.provider,
-        fallback_model: s.to.model,
+        fallback_provider: step.to.provider,
+        fallback_model: step.to.model,
       });
     }
-    void this.hooks.publishRaised(raised).catch((e: unknown) => this.log.error({ err: e }, 'publishing alerts failed'));
-    void this.hooks
+    void this.deps.hooks.publishRaised(raised).catch((error: unknown) => this.deps.log.error({ err: error }, 'publishing alerts failed'));
+    void this.deps.hooks
       .checkSpikes({ userId: req.userId, projectId: req.projectId, budgets: run.budgets })
-      .catch((e: unknown) => this.log.error({ err: e }, 'spike check failed'));
+      .catch((error: unknown) => this.deps.log.error({ err: error }, 'spike check failed'));
   }
 
   private labels(req: CompletionRequest, provider: string, model: string) {
-    return { ...whoLabels(this.metrics, req.userId, req.projectId), provider, model, service: req.service ?? '' };
+    return { ...whoLabels(this.deps.metrics, req.userId, req.projectId), provider, model, service: req.service ?? '' };
   }
 
   /** BUDGET_ENABLED=false: straight to the provider; nothing checked, held or recorded. */
@@ -720,7 +735,7 @@ export class CompletionService {
     const started = performance.now();
     const requestId = randomUUID();
     const target: Target = { provider: req.provider, model: req.model };
-    const adapter = this.providers.get(target.provider);
+    const adapter = this.deps.providers.get(target.provider);
     const chat: ChatRequest = {
       model: target.model,
       messages: req.messages,
@@ -733,9 +748,9 @@ export class CompletionService {
       : sink
         ? await relayUntracked(adapter, chat, sink, { requestId, ...target, fallbackUsed: false })
         : await adapter.chat(chat);
-    const price = await this.prices.resolve(target.provider, target.model).catch(() => null);
+    const price = await this.deps.prices.resolve(target.provider, target.model).catch(() => null);
     const cost = price ? computeCost(price, response.usage) : { inputCost: 0n, outputCost: 0n, totalCost: 0n };
-    const u = response.usage;
+    const usage = response.usage;
     const row: UsageSnapshot = {
       id: `untracked:${requestId}`,
       requestId,
@@ -747,11 +762,11 @@ export class CompletionService {
       requestedModel: target.model,
       provider: target.provider,
       model: target.model,
-      inputTokens: u.inputTokens,
-      outputTokens: u.outputTokens,
-      cachedTokens: u.cachedTokens,
-      cacheWriteTokens: u.cacheWriteTokens,
-      totalTokens: u.inputTokens + u.cachedTokens + u.cacheWriteTokens + u.outputTokens,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedTokens: usage.cachedTokens,
+      cacheWriteTokens: usage.cacheWriteTokens,
+      totalTokens: usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens + usage.outputTokens,
       inputCost: formatUnits(cost.inputCost),
       outputCost: formatUnits(cost.outputCost),
       totalCost: formatUnits(cost.totalCost),
@@ -778,19 +793,19 @@ export class CompletionService {
 
   /** People-readable refusal and fallback reasons. */
   private readonly wording: Wording = {
-    exceeded: (b, f) => {
-      const full = b as Budget;
-      const pct = percentage(f.used + f.reserved, f.limit);
-      return `Budget '${b.name}' is at ${Math.round(pct)}% of ${this.amount(b.limitType, f.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, this.now()).start)}`;
+    exceeded: (budget, figures) => {
+      const full = budget as Budget;
+      const pct = percentage(figures.used + figures.reserved, figures.limit);
+      return `Budget '${budget.name}' is at ${Math.round(pct)}% of ${this.amount(budget.limitType, figures.limit)} for ${describePeriod(full.limitPeriod, periodOf(full.limitPeriod, this.now()).start)}`;
     },
-    threshold: (b, f, projected) =>
-      `budget '${b.name}' would reach ${percentage(projected, f.limit).toFixed(1)}% (fallback threshold ${Math.round(b.fallbackThreshold * 100)}%)`,
-    costLimit: (b, c, cost, max) =>
-      `Estimated cost ${formatUsd(cost)} of ${targetKey(c)} is over the ${formatUsd(max)} per-request limit of budget '${b.name}'`,
+    threshold: (budget, figures, projected) =>
+      `budget '${budget.name}' would reach ${percentage(projected, figures.limit).toFixed(1)}% (fallback threshold ${Math.round(budget.fallbackThreshold * 100)}%)`,
+    costLimit: (budget, target, cost, max) =>
+      `Estimated cost ${formatUsd(cost)} of ${targetKey(target)} is over the ${formatUsd(max)} per-request limit of budget '${budget.name}'`,
   };
 
-  private amount(t: LimitType, v: bigint): string {
-    return t === LimitType.COST ? formatUsd(v) : `${formatUnits(v)} tokens`;
+  private amount(limitType: LimitType, value: bigint): string {
+    return limitType === LimitType.COST ? formatUsd(value) : `${formatUnits(value)} tokens`;
   }
 }
 
@@ -799,68 +814,71 @@ export class CompletionService {
  * objects until its next load; a changed budget is a new object).
  */
 const budgetUnits = new WeakMap<Budget, { limit: bigint; maxCostPerRequest: bigint | null }>();
-function unitsOf(b: Budget): { limit: bigint; maxCostPerRequest: bigint | null } {
-  let u = budgetUnits.get(b);
-  if (!u) {
-    u = { limit: parseUnits(b.limitValue), maxCostPerRequest: b.maxCostPerRequest == null ? null : parseUnits(b.maxCostPerRequest) };
-    budgetUnits.set(b, u);
+function unitsOf(budget: Budget): { limit: bigint; maxCostPerRequest: bigint | null } {
+  let units = budgetUnits.get(budget);
+  if (!units) {
+    units = {
+      limit: parseUnits(budget.limitValue),
+      maxCostPerRequest: budget.maxCostPerRequest == null ? null : parseUnits(budget.maxCostPerRequest),
+    };
+    budgetUnits.set(budget, units);
   }
-  return u;
+  return units;
 }
 
 /** The start of the period of `period` containing `at`, the same Date while the period lasts (one per kind of period, not one per budget and request). */
 const periodStarts = new Map<LimitPeriod, { start: Date; from: number; to: number }>();
 function periodStartOf(period: LimitPeriod, at: Date): Date {
-  const t = at.getTime();
-  const p = periodStarts.get(period);
-  if (p && t >= p.from && t < p.to) return p.start;
+  const atMs = at.getTime();
+  const cached = periodStarts.get(period);
+  if (cached && atMs >= cached.from && atMs < cached.to) return cached.start;
   const { start, end } = periodOf(period, at);
   periodStarts.set(period, { start, from: start.getTime(), to: end ? end.getTime() : Infinity });
   return start;
 }
 
 /** A usage record as the columns the ledger statements write (USAGE_COLUMNS). */
-function usageRow(u: UsageSnapshot): UsageRow {
+function usageRow(usage: UsageSnapshot): UsageRow {
   return {
-    request_id: u.requestId,
-    user_id: u.userId ?? null,
-    project_id: u.projectId ?? null,
-    service: u.service ?? null,
-    endpoint: u.endpoint ?? null,
-    requested_provider: u.requestedProvider,
-    requested_model: u.requestedModel,
-    provider: u.provider,
-    model: u.model,
-    fallback_used: u.fallbackUsed,
-    fallback_reason: u.fallbackReason ?? null,
-    input_tokens: u.inputTokens,
-    output_tokens: u.outputTokens,
-    cached_tokens: u.cachedTokens,
-    cache_write_tokens: u.cacheWriteTokens,
-    total_tokens: u.totalTokens,
-    input_cost: u.inputCost,
-    output_cost: u.outputCost,
-    total_cost: u.totalCost,
-    input_price_per_million: u.inputPricePerMillion ?? null,
-    output_price_per_million: u.outputPricePerMillion ?? null,
-    cached_price_per_million: u.cachedPricePerMillion ?? null,
-    cache_write_price_per_million: u.cacheWritePricePerMillion ?? null,
-    duration_ms: u.durationMs,
-    provider_duration_ms: u.providerDurationMs,
-    success: u.success,
-    error_code: u.errorCode ?? null,
-    estimated: u.estimated,
-    api_key_id: u.apiKeyId ?? null,
-    created_at: u.createdAt.toISOString(),
-    time_to_first_token_ms: u.timeToFirstTokenMs ?? null,
+    request_id: usage.requestId,
+    user_id: usage.userId ?? null,
+    project_id: usage.projectId ?? null,
+    service: usage.service ?? null,
+    endpoint: usage.endpoint ?? null,
+    requested_provider: usage.requestedProvider,
+    requested_model: usage.requestedModel,
+    provider: usage.provider,
+    model: usage.model,
+    fallback_used: usage.fallbackUsed,
+    fallback_reason: usage.fallbackReason ?? null,
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    cached_tokens: usage.cachedTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
+    total_tokens: usage.totalTokens,
+    input_cost: usage.inputCost,
+    output_cost: usage.outputCost,
+    total_cost: usage.totalCost,
+    input_price_per_million: usage.inputPricePerMillion ?? null,
+    output_price_per_million: usage.outputPricePerMillion ?? null,
+    cached_price_per_million: usage.cachedPricePerMillion ?? null,
+    cache_write_price_per_million: usage.cacheWritePricePerMillion ?? null,
+    duration_ms: usage.durationMs,
+    provider_duration_ms: usage.providerDurationMs,
+    success: usage.success,
+    error_code: usage.errorCode ?? null,
+    estimated: usage.estimated,
+    api_key_id: usage.apiKeyId ?? null,
+    created_at: usage.createdAt.toISOString(),
+    time_to_first_token_ms: usage.timeToFirstTokenMs ?? null,
   };
 }
 
 /** A provider failure another provider would not share: 5xx, timeout, connection error (not a 4xx, not an abort). */
-function isProviderOutage(e: unknown): boolean {
-  if (!(e instanceof AppError) || e.code !== 'PROVIDER_ERROR' || e.extensions.aborted) return false;
-  const status = e.extensions.status;
-  return e.extensions.timeout === true || typeof status !== 'number' || status >= 500;
+function isProviderOutage(error: unknown): boolean {
+  if (!(error instanceof AppError) || error.code !== 'PROVIDER_ERROR' || error.extensions.aborted) return false;
+  const status = error.extensions.status;
+  return error.extensions.timeout === true || typeof status !== 'number' || status >= 500;
 }
 
 type Adapter = ReturnType<ProviderRegistry['get']>;
@@ -872,29 +890,29 @@ function gone(sink: StreamSink | undefined): void {
 
 /** An embeddings call as the response the steps settle: its input tokens, no output; the vectors in `raw.data`. */
 async function embed(adapter: Adapter, req: ChatRequest, input: string[]): Promise<ChatResponse> {
-  const r = await adapter.embed({ model: req.model, input, signal: req.signal, wire: req.wire });
+  const embedded = await adapter.embed({ model: req.model, input, signal: req.signal, wire: req.wire });
   return {
     message: { role: 'assistant', content: '' },
     finishReason: null,
-    model: r.model,
-    usage: { inputTokens: r.inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 },
-    raw: { data: r.data },
+    model: embedded.model,
+    usage: { inputTokens: embedded.inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 },
+    raw: { data: embedded.data },
   };
 }
 
 /** An idempotent replay of a finished request, to a stream: its whole text as one delta, its usage, done. */
 function replayTo(sink: StreamSink, out: CompletionOutcome): void {
   const served: Served = { requestId: out.requestId, provider: out.provider, model: out.model, fallbackUsed: out.fallbackUsed };
-  const u = out.usage;
+  const usage = out.usage;
   if (out.message.content) sink.event({ type: 'delta', text: out.message.content }, served);
   sink.event(
     {
       type: 'usage',
       usage: {
-        inputTokens: Number(u.inputTokens),
-        cachedTokens: Number(u.cachedTokens),
-        cacheWriteTokens: Number(u.cacheWriteTokens),
-        outputTokens: Number(u.outputTokens),
+        inputTokens: Number(usage.inputTokens),
+        cachedTokens: Number(usage.cachedTokens),
+        cacheWriteTokens: Number(usage.cacheWriteTokens),
+        outputTokens: Number(usage.outputTokens),
       },
     },
     served,
@@ -908,14 +926,14 @@ async function relayUntracked(adapter: Adapter, req: ChatRequest, sink: StreamSi
   let usage: NormalizedUsage = { inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
   let finishReason: string | null = null;
   try {
-    for await (const e of adapter.chatStream({ ...req, signal: sink.signal })) {
-      if (e.type === 'delta') text += e.text;
-      else if (e.type === 'usage') usage = e.usage;
-      else finishReason = e.finishReason;
-      sink.event(e, served);
+    for await (const event of adapter.chatStream({ ...req, signal: sink.signal })) {
+      if (event.type === 'delta') text += event.text;
+      else if (event.type === 'usage') usage = event.usage;
+      else finishReason = event.finishReason;
+      sink.event(event, served);
     }
-  } catch (e) {
-    if (!sink.signal.aborted) throw e;
+  } catch (error) {
+    if (!sink.signal.aborted) throw error;
     finishReason = CLIENT_DISCONNECTED;
   }
   return { message: { role: 'assistant', content: text }, finishReason, model: req.model, usage };

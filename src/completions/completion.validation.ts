@@ -2,7 +2,7 @@ import { badInput } from '../common/errors';
 import { MAX_ID_LENGTH, validId as id } from '../common/text';
 import type { ChatMessage, ChatRole, ClientWire } from '../providers/provider.types';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
-import type { CompletionInput } from './completion.type';
+import type { CompletionInput } from './completion.input';
 
 /** Limits on a `complete` input, documented in the README. */
 export const COMPLETION_LIMITS = {
@@ -37,12 +37,12 @@ export function validateCompletion(input: CompletionInput): CompletionRequest {
   if (input.messages.length === 0) throw badInput('messages', 'must not be empty');
   if (input.messages.length > COMPLETION_LIMITS.maxMessages)
     throw badInput('messages', `must have at most ${COMPLETION_LIMITS.maxMessages} entries`);
-  const messages = input.messages.map((m, i): ChatMessage => {
-    if (!ROLES.includes(m.role as ChatRole)) throw badInput(`messages[${i}].role`, `must be one of ${ROLES.join(', ')}`);
-    if (m.content.length > COMPLETION_LIMITS.maxMessageChars)
+  const messages = input.messages.map((message, i): ChatMessage => {
+    if (!ROLES.includes(message.role as ChatRole)) throw badInput(`messages[${i}].role`, `must be one of ${ROLES.join(', ')}`);
+    if (message.content.length > COMPLETION_LIMITS.maxMessageChars)
       throw badInput(`messages[${i}].content`, `must be at most ${COMPLETION_LIMITS.maxMessageChars} characters`);
-    if (!m.content.isWellFormed()) throw badInput(`messages[${i}].content`, 'must be valid Unicode (no lone surrogates)');
-    return { role: m.role as ChatRole, content: m.content };
+    if (!message.content.isWellFormed()) throw badInput(`messages[${i}].content`, 'must be valid Unicode (no lone surrogates)');
+    return { role: message.role as ChatRole, content: message.content };
   });
   if (!isKnownProvider(input.provider))
     throw badInput('provider', `unknown provider "${input.provider}"; known: ${PROVIDER_IDS.join(', ')}`);

@@ -43,7 +43,7 @@ export async function claim<T>(
         idempotencyKey: key,
       });
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -22,23 +22,23 @@ export interface SettleHooks {
 
 /** Threshold checks once per settle batch: one movement per ledger key, with the figures after the batch and the context of its last request. */
 export function batchAlerts(hooks: SettleHooks): BatchAlerts {
-  const movements = (jobs: readonly SettleJob[], figures: (k: LedgerKey) => LedgerFigures): BudgetMovement[] => {
+  const movements = (jobs: readonly SettleJob[], figures: (key: LedgerKey) => LedgerFigures): BudgetMovement[] => {
     const byKey = new Map<string, BudgetMovement>();
-    for (const j of jobs) {
-      const a = j.alert;
-      if (!a) continue;
-      for (const b of a.budgets) {
-        const f = figures(b);
-        byKey.set(ledgerKey(b), {
-          budget: b.budget,
-          periodStart: b.periodStart,
-          limit: b.limit,
-          amount: f.used + f.reserved,
-          userId: a.userId,
-          projectId: a.projectId,
-          provider: a.provider,
-          model: a.model,
-          actionTaken: a.actionTaken,
+    for (const job of jobs) {
+      const context = job.alert;
+      if (!context) continue;
+      for (const charged of context.budgets) {
+        const moved = figures(charged);
+        byKey.set(ledgerKey(charged), {
+          budget: charged.budget,
+          periodStart: charged.periodStart,
+          limit: charged.limit,
+          amount: moved.used + moved.reserved,
+          userId: context.userId,
+          projectId: context.projectId,
+          provider: context.provider,
+          model: context.model,
+          actionTaken: context.actionTaken,
         });
       }
     }
@@ -49,7 +49,7 @@ export function batchAlerts(hooks: SettleHooks): BatchAlerts {
     raise: (em, jobs, after) =>
       hooks.raiseThresholdAlerts(
         em,
-        movements(jobs, (k) => after.get(ledgerKey(k)) ?? { used: 0n, reserved: 0n }),
+        movements(jobs, (key) => after.get(ledgerKey(key)) ?? { used: 0n, reserved: 0n }),
       ),
   };
 }

@@ -14,18 +14,33 @@ export type Env = Record<string, string | undefined>;
 const INVALID = Symbol('invalid');
 type Invalid = typeof INVALID;
 
+interface VarDefinition<T> {
+  name: string;
+  /** The value when unset; undefined for a variable without a default. */
+  fallback: T;
+  /** What a set value must be, as it ends the error line: "expected <accepts>". */
+  accepts: string;
+  /** The value of a set variable, or INVALID. */
+  parse: (raw: string) => T | Invalid;
+  /** A secret is never echoed in the error line. @default false */
+  secret?: boolean;
+}
+
 /** One environment variable. Unset or blank (after trimming) means its default. */
 export class Var<T> {
-  constructor(
-    readonly name: string,
-    /** The value when unset; undefined for a variable without a default. */
-    readonly fallback: T,
-    /** What a set value must be, as it ends the error line: "expected <accepts>". */
-    readonly accepts: string,
-    private readonly parse: (raw: string) => T | Invalid,
-    /** A secret is never echoed in the error line. */
-    private readonly secret = false,
-  ) {}
+  readonly name: string;
+  readonly fallback: T;
+  readonly accepts: string;
+  private readonly parse: (raw: string) => T | Invalid;
+  private readonly secret: boolean;
+
+  constructor(definition: VarDefinition<T>) {
+    this.name = definition.name;
+    this.fallback = definition.fallback;
+    this.accepts = definition.accepts;
+    this.parse = definition.parse;
+    this.secret = definition.secret ?? false;
+  }
 
   read(env: Env): T {
     const raw = env[this.name]?.trim();
@@ -87,23 +102,23 @@ export function variablesOf(schema: Schema): Var<unknown>[] {
 export function str(name: string, fallback: string): Var<string>;
 export function str(name: string): Var<string | undefined>;
 export function str(name: string, fallback?: string): Var<string | undefined> {
-  return new Var(name, fallback, 'a value', (raw) => raw);
+  return new Var({ name, fallback, accepts: 'a value', parse: (raw) => raw });
 }
 
 /** A string that must match `pattern` (tested on the trimmed value). */
 export function matching(name: string, fallback: string, pattern: RegExp, accepts: string): Var<string> {
-  return new Var(name, fallback, accepts, (raw) => (pattern.test(raw) ? raw : INVALID));
+  return new Var({ name, fallback, accepts, parse: (raw) => (pattern.test(raw) ? raw : INVALID) });
 }
 
 /** An optional secret of at least `minLength` characters; never echoed. */
 export function secret(name: string, minLength: number): Var<string | undefined> {
-  return new Var<string | undefined>(
+  return new Var<string | undefined>({
     name,
-    undefined,
-    `at least ${minLength} characters`,
-    (raw) => (raw.length >= minLength ? raw : INVALID),
-    true,
-  );
+    fallback: undefined,
+    accepts: `at least ${minLength} characters`,
+    parse: (raw) => (raw.length >= minLength ? raw : INVALID),
+    secret: true,
+  });
 }
 
 const TRUE = ['true', '1', 'yes', 'on'];
@@ -112,33 +127,53 @@ const FALSE = ['false', '0', 'no', 'off'];
 export function bool(name: string, fallback: boolean): Var<boolean>;
 export function bool(name: string): Var<boolean | undefined>;
 export function bool(name: string, fallback?: boolean): Var<boolean | undefined> {
-  return new Var(name, fallback, 'true or false', (raw) => {
-    const l = raw.toLowerCase();
-    return TRUE.includes(l) ? true : FALSE.includes(l) ? false : INVALID;
+  return new Var({
+    name,
+    fallback,
+    accepts: 'true or false',
+    parse: (raw) => {
+      const lower = raw.toLowerCase();
+      return TRUE.includes(lower) ? true : FALSE.includes(lower) ? false : INVALID;
+    },
   });
 }
 
 /** A whole number from min to max inclusive. */
 export function int(name: string, fallback: number, min: number, max: number): Var<number> {
-  return new Var(name, fallback, `a whole number from ${min} to ${max}`, (raw) => {
-    const n = Number(raw);
-    return /^-?\d+$/.test(raw) && n >= min && n <= max ? n : INVALID;
+  return new Var({
+    name,
+    fallback,
+    accepts: `a whole number from ${min} to ${max}`,
+    parse: (raw) => {
+      const n = Number(raw);
+      return /^-?\d+$/.test(raw) && n >= min && n <= max ? n : INVALID;
+    },
   });
 }
 
 /** A finite number greater than `minExclusive`. */
 export function num(name: string, fallback: number, minExclusive: number): Var<number> {
-  return new Var(name, fallback, `a number greater than ${minExclusive}`, (raw) => {
-    const n = Number(raw);
-    return Number.isFinite(n) && n > minExclusive ? n : INVALID;
+  return new Var({
+    name,
+    fallback,
+    accepts: `a number greater than ${minExclusive}`,
+    parse: (raw) => {
+      const n = Number(raw);
+      return Number.isFinite(n) && n > minExclusive ? n : INVALID;
+    },
   });
 }
 
 /** A number from 0 to 1 inclusive. */
 export function fraction(name: string, fallback: number): Var<number> {
-  return new Var(name, fallback, 'a number from 0 to 1', (raw) => {
-    const n = Number(raw);
-    return Number.isFinite(n) && n >= 0 && n <= 1 ? n : INVALID;
+  return new Var({
+    name,
+    fallback,
+    accepts: 'a number from 0 to 1',
+    parse: (raw) => {
+      const n = Number(raw);
+      return Number.isFinite(n) && n >= 0 && n <= 1 ? n : INVALID;
+    },
   });
 }
 
@@ -159,18 +194,24 @@ const urlAccepts = (protocols: readonly string[]) => `a URL (${protocols.join(',
 export function url(name: string, protocols: readonly string[], fallback: string): Var<string>;
 export function url(name: string, protocols: readonly string[]): Var<string | undefined>;
 export function url(name: string, protocols: readonly string[], fallback?: string): Var<string | undefined> {
-  return new Var(name, fallback, urlAccepts(protocols), (raw) => asUrl(raw, protocols) ?? INVALID);
+  return new Var({ name, fallback, accepts: urlAccepts(protocols), parse: (raw) => asUrl(raw, protocols) ?? INVALID });
 }
 
 /** An optional URL with one of `protocols`, or one of the `literals` as written. */
 export function urlOr(name: string, protocols: readonly string[], literals: readonly string[]): Var<string | undefined> {
-  return new Var<string | undefined>(name, undefined, urlAccepts(protocols), (raw) =>
-    literals.includes(raw) ? raw : (asUrl(raw, protocols) ?? INVALID),
-  );
+  return new Var<string | undefined>({
+    name,
+    fallback: undefined,
+    accepts: urlAccepts(protocols),
+    parse: (raw) => (literals.includes(raw) ? raw : (asUrl(raw, protocols) ?? INVALID)),
+  });
 }
 
 export function oneOf<const T extends string>(name: string, values: readonly T[], fallback: T): Var<T> {
-  return new Var(name, fallback, `one of ${values.join(', ')}`, (raw) =>
-    (values as readonly string[]).includes(raw) ? (raw as T) : INVALID,
-  );
+  return new Var({
+    name,
+    fallback,
+    accepts: `one of ${values.join(', ')}`,
+    parse: (raw) => ((values as readonly string[]).includes(raw) ? (raw as T) : INVALID),
+  });
 }

@@ -11,32 +11,40 @@ export interface HotStatement {
 }
 
 interface RawConnection {
-  query(q: unknown, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  query(statement: unknown, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 /** The connection knex hands out on the embedded database: the PGlite instance itself. */
 type EmbeddedConnection = RawConnection & Pick<PGlite, 'execProtocol' | 'parsers' | '_runExclusiveQuery' | '_runExclusiveTransaction'>;
 
 /** A bound value as the extended protocol's text format takes it. */
-const textValue = (v: unknown): string | null =>
-  v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 't' : 'f') : v instanceof Date ? v.toISOString() : String(v);
+const textValue = (value: unknown): string | null =>
+  value === null || value === undefined
+    ? null
+    : typeof value === 'boolean'
+      ? value
+        ? 't'
+        : 'f'
+      : value instanceof Date
+        ? value.toISOString()
+        : String(value);
 
 /** The named statements parsed on each PGlite instance (by every HotSql on it: a tag names one text). */
 const parsedOn = new WeakMap<object, Set<string>>();
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
   let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
   }
   return out;
 }
 
 interface KnexClient {
   acquireConnection(): Promise<RawConnection>;
-  releaseConnection(c: RawConnection): Promise<void>;
+  releaseConnection(connection: RawConnection): Promise<void>;
 }
 
 /**
@@ -75,9 +83,9 @@ export class HotSql {
       if (this.embedded) return await this.embeddedQuery<T>(conn as EmbeddedConnection, `bg_${st.tag}`, numbered, params);
       const res = await conn.query({ name: `bg_${st.tag}`, text: numbered, values: params });
       return res.rows as T[];
-    } catch (e) {
+    } catch (error) {
       // As the ORM's errors (src/db/orm.ts): no bound value reaches a message or a log.
-      throw withoutBoundValues(e);
+      throw withoutBoundValues(error);
     } finally {
       await client.releaseConnection(conn);
       this.ms.set(st.tag, (this.ms.get(st.tag) ?? 0) + performance.now() - t0);
@@ -114,9 +122,9 @@ export class HotSql {
 
   /** Total statements run so far. */
   get total(): number {
-    let n = 0;
-    for (const v of this.counts.values()) n += v;
-    return n;
+    let total = 0;
+    for (const count of this.counts.values()) total += count;
+    return total;
   }
 
   /** `?` → `$1, $2, …` (what pg's extended protocol takes), once per tag. */

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthInfo } from '../auth/auth.types';
 import type { Logger } from '../common/logger';
-import type { AppServices } from '../app.services';
+import type { AppServices } from '../app.types';
 import { createLoaders, type Loaders } from './loaders';
 
 /** What every resolver gets. Services take `em` and plain arguments, never this object. */
@@ -27,11 +27,15 @@ class OperationContext implements GraphQLContext {
   private made: Loaders | undefined;
   private logger: Logger | undefined;
 
-  constructor(
-    readonly services: AppServices,
-    readonly auth: AuthInfo,
-    readonly requestId: string,
-  ) {}
+  readonly services: AppServices;
+  readonly auth: AuthInfo;
+  readonly requestId: string;
+
+  constructor(deps: { services: AppServices; auth: AuthInfo; requestId: string }) {
+    this.services = deps.services;
+    this.auth = deps.auth;
+    this.requestId = deps.requestId;
+  }
 
   get em(): EntityManager {
     return (this.forked ??= this.services.db.orm.em.fork() as EntityManager);
@@ -47,5 +51,5 @@ class OperationContext implements GraphQLContext {
 }
 
 export function buildContext(services: AppServices, auth: AuthInfo, requestId: string): GraphQLContext {
-  return new OperationContext(services, auth, requestId);
+  return new OperationContext({ services, auth, requestId });
 }

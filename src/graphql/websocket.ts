@@ -3,7 +3,7 @@ import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema }
 import type { ServerOptions, SubscribePayload } from 'graphql-ws';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { AppServices } from '../app.services';
+import type { AppServices } from '../app.types';
 import { parseBearer } from '../auth/api-key.service';
 import type { AuthInfo } from '../auth/auth.types';
 import { CLOSE_FORBIDDEN, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, type ConnectionRegistry } from '../auth/connection-registry';

@@ -62,25 +62,173 @@ function capLabels<M extends object>(metric: M, cap: LabelCap): M {
   return metric;
 }
 
+/** Set by installScrapeCollectors (src/metrics/scrape.ts) once the database is open; gauges with none stay as set in-process. */
+export interface ScrapeHooks {
+  budgets: (() => Promise<void>) | null;
+  providers: (() => Promise<void>) | null;
+}
+
+/** What every metric is built with. */
+interface MetricContext {
+  prefix: string;
+  registers: Registry[];
+  labelCap: LabelCap;
+  scrapeHooks: ScrapeHooks;
+}
+
+interface MetricDefinition<L extends string> {
+  /** The name after `<METRICS_PREFIX>_`. */
+  name: string;
+  help: string;
+  labelNames?: readonly L[];
+  /** Its client-chosen label values go through the LabelCap. */
+  capped?: boolean;
+}
+
+/** A row of the metric table: builds its metric in a context. */
+type Define<M> = (context: MetricContext) => M;
+
+/** The prom-client configuration every kind shares: the prefixed name, help, labels and the registry. */
+function common<L extends string>(definition: MetricDefinition<L>, context: MetricContext) {
+  return {
+    name: `${context.prefix}_${definition.name}`,
+    help: definition.help,
+    ...(definition.labelNames ? { labelNames: definition.labelNames } : {}),
+    registers: context.registers,
+  };
+}
+
+function capped<M extends object>(metric: M, definition: MetricDefinition<string>, context: MetricContext): M {
+  return definition.capped ? capLabels(metric, context.labelCap) : metric;
+}
+
+function counter<L extends string>(definition: MetricDefinition<L>): Define<Counter<L>> {
+  return (context) => capped(new Counter<L>(common(definition, context)), definition, context);
+}
+
+/** A gauge; with `collectAt`, it is read at scrape time by that hook. */
+function gauge<L extends string>(definition: MetricDefinition<L> & { collectAt?: keyof ScrapeHooks }): Define<Gauge<L>> {
+  const { collectAt } = definition;
+  return (context) =>
+    capped(
+      new Gauge<L>({
+        ...common(definition, context),
+        ...(collectAt ? { collect: async () => context.scrapeHooks[collectAt]?.() } : {}),
+      }),
+      definition,
+      context,
+    );
+}
+
+function histogram<L extends string>(definition: MetricDefinition<L> & { buckets: number[] }): Define<Histogram<L>> {
+  return (context) => capped(new Histogram<L>({ ...common(definition, context), buckets: definition.buckets }), definition, context);
+}
+
+const WHO = ['user_id', 'project_id', 'provider', 'model', 'service'] as const;
+const BUDGET_LABELS = ['budget_id', 'budget_name', 'budget_type'] as const;
+
+/** Every metric of the server, in the order they are registered (and exposed). */
+const METRIC_TABLE = {
+  llmTokens: counter({
+    name: 'llm_tokens_total',
+    help: 'LLM tokens by type (input, output, cached)',
+    labelNames: [...WHO, 'token_type'],
+    capped: true,
+  }),
+  llmCost: counter({ name: 'llm_cost_usd_total', help: 'LLM cost in USD', labelNames: WHO, capped: true }),
+  llmRequests: counter({ name: 'llm_requests_total', help: 'LLM requests by status', labelNames: [...WHO, 'status'], capped: true }),
+  budgetUsagePercentage: gauge({
+    name: 'budget_usage_percentage',
+    help: 'Budget usage in its current period, percent of the limit (used + reserved), read from the ledger at scrape time',
+    labelNames: [...BUDGET_LABELS, 'limit_period'],
+    collectAt: 'budgets',
+  }),
+  budgetUsageValue: gauge({
+    name: 'budget_usage_value',
+    help: "Budget usage (used + reserved) in its current period, in the limit's unit (USD or tokens), read from the ledger at scrape time",
+    labelNames: [...BUDGET_LABELS, 'limit_type', 'limit_period'],
+    collectAt: 'budgets',
+  }),
+  budgetExceeded: counter({
+    name: 'budget_exceeded_total',
+    help: 'Requests that met a budget threshold that changed their fate (blocked or fell back)',
+    labelNames: [...BUDGET_LABELS, 'threshold'],
+  }),
+  budgetFallback: counter({
+    name: 'budget_fallback_total',
+    help: 'Requests served by a fallback model',
+    labelNames: ['original_provider', 'original_model', 'fallback_provider', 'fallback_model'],
+    capped: true,
+  }),
+  costAlerts: counter({ name: 'cost_alerts_total', help: 'Alerts raised', labelNames: ['alert_type', 'severity', 'budget_type'] }),
+  spikeDetected: counter({
+    name: 'cost_spike_detected_total',
+    help: 'Cost spikes detected',
+    labelNames: ['user_id', 'project_id'],
+    capped: true,
+  }),
+  spikeMultiplier: gauge({
+    name: 'cost_spike_multiplier',
+    help: 'Last spike: window cost / baseline',
+    labelNames: ['user_id', 'project_id'],
+    capped: true,
+  }),
+  providerSuccessRate: gauge({
+    name: 'llm_provider_success_rate',
+    help: 'Share of successful requests over the last 24 hours (from the hourly rollup, at scrape time)',
+    labelNames: ['provider', 'model'],
+    collectAt: 'providers',
+  }),
+  providerAvgCost: gauge({
+    name: 'llm_provider_avg_cost_usd',
+    help: 'Average cost in USD per successful request over the last 24 hours (from the hourly rollup, at scrape time)',
+    labelNames: ['provider', 'model'],
+    collectAt: 'providers',
+  }),
+  providerAvgTokens: gauge({
+    name: 'llm_provider_avg_tokens',
+    help: 'Average total tokens per successful request over the last 24 hours (from the hourly rollup, at scrape time)',
+    labelNames: ['provider', 'model'],
+    collectAt: 'providers',
+  }),
+  gatewayOverhead: histogram({
+    name: 'gateway_overhead_seconds',
+    help: "The gateway's own time per complete: total minus the provider call",
+    buckets: OVERHEAD_BUCKETS,
+  }),
+  timeToFirstToken: histogram({
+    name: 'time_to_first_token_seconds',
+    help: 'Streamed requests: time from arrival to the first generated text',
+    labelNames: ['provider', 'model'],
+    buckets: REQUEST_DURATION_BUCKETS,
+    capped: true,
+  }),
+  requestDuration: histogram({
+    name: 'request_duration_seconds',
+    help: 'Time per complete request, end to end',
+    labelNames: ['provider', 'model', 'status'],
+    buckets: REQUEST_DURATION_BUCKETS,
+    capped: true,
+  }),
+};
+
+type MetricsOf<T> = { [K in keyof T]: T[K] extends Define<infer M> ? M : never };
+
+/** Builds every metric of `table` in `context`, in the table's order. */
+function buildMetrics<T extends Record<string, Define<unknown>>>(table: T, context: MetricContext): MetricsOf<T> {
+  return Object.fromEntries(Object.entries(table).map(([key, define]) => [key, define(context)])) as MetricsOf<T>;
+}
+
 /**
  * The server's metrics, in an owned Registry (not prom-client's global one),
- * every name under METRICS_PREFIX. Client-chosen label values are capped
+ * every name under METRICS_PREFIX (the definitions: METRIC_TABLE). Client-chosen label values are capped
  * (`maxLabelValues`, METRICS_MAX_LABEL_VALUES; see LabelCap).
  */
 export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean; userLabels?: boolean; maxLabelValues?: number } = {}) {
   const labelCap = new LabelCap(opts.maxLabelValues ?? 100);
-  const cap = <M extends object>(m: M) => capLabels(m, labelCap);
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: `${prefix}_` });
-  const r = [registry];
-  const who = ['user_id', 'project_id', 'provider', 'model', 'service'] as const;
-  // Set by installScrapeCollectors (src/metrics/scrape.ts) once the database is open; gauges with none stay as set in-process.
-  const scrapeHooks: { budgets: (() => Promise<void>) | null; providers: (() => Promise<void>) | null } = {
-    budgets: null,
-    providers: null,
-  };
-  const budgetsHook = async () => scrapeHooks.budgets?.();
-  const providersHook = async () => scrapeHooks.providers?.();
+  const scrapeHooks: ScrapeHooks = { budgets: null, providers: null };
   return {
     registry,
     /** METRICS_USER_LABELS: false leaves user_id/project_id label values empty (see recordRequest). @default true */
@@ -89,113 +237,7 @@ export function createMetrics(prefix: string, opts: { defaultMetrics?: boolean; 
     labelCap,
     /** Async reads run at scrape time for the budget and provider gauges. */
     scrapeHooks,
-    llmTokens: cap(
-      new Counter({
-        name: `${prefix}_llm_tokens_total`,
-        help: 'LLM tokens by type (input, output, cached)',
-        labelNames: [...who, 'token_type'],
-        registers: r,
-      }),
-    ),
-    llmCost: cap(new Counter({ name: `${prefix}_llm_cost_usd_total`, help: 'LLM cost in USD', labelNames: who, registers: r })),
-    llmRequests: cap(
-      new Counter({ name: `${prefix}_llm_requests_total`, help: 'LLM requests by status', labelNames: [...who, 'status'], registers: r }),
-    ),
-    budgetUsagePercentage: new Gauge({
-      name: `${prefix}_budget_usage_percentage`,
-      help: 'Budget usage in its current period, percent of the limit (used + reserved), read from the ledger at scrape time',
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_period'],
-      registers: r,
-      collect: budgetsHook,
-    }),
-    budgetUsageValue: new Gauge({
-      name: `${prefix}_budget_usage_value`,
-      help: "Budget usage (used + reserved) in its current period, in the limit's unit (USD or tokens), read from the ledger at scrape time",
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'limit_type', 'limit_period'],
-      registers: r,
-      collect: budgetsHook,
-    }),
-    budgetExceeded: new Counter({
-      name: `${prefix}_budget_exceeded_total`,
-      help: 'Requests that met a budget threshold that changed their fate (blocked or fell back)',
-      labelNames: ['budget_id', 'budget_name', 'budget_type', 'threshold'],
-      registers: r,
-    }),
-    budgetFallback: cap(
-      new Counter({
-        name: `${prefix}_budget_fallback_total`,
-        help: 'Requests served by a fallback model',
-        labelNames: ['original_provider', 'original_model', 'fallback_provider', 'fallback_model'],
-        registers: r,
-      }),
-    ),
-    costAlerts: new Counter({
-      name: `${prefix}_cost_alerts_total`,
-      help: 'Alerts raised',
-      labelNames: ['alert_type', 'severity', 'budget_type'],
-      registers: r,
-    }),
-    spikeDetected: cap(
-      new Counter({
-        name: `${prefix}_cost_spike_detected_total`,
-        help: 'Cost spikes detected',
-        labelNames: ['user_id', 'project_id'],
-        registers: r,
-      }),
-    ),
-    spikeMultiplier: cap(
-      new Gauge({
-        name: `${prefix}_cost_spike_multiplier`,
-        help: 'Last spike: window cost / baseline',
-        labelNames: ['user_id', 'project_id'],
-        registers: r,
-      }),
-    ),
-    providerSuccessRate: new Gauge({
-      name: `${prefix}_llm_provider_success_rate`,
-      help: 'Share of successful requests over the last 24 hours (from the hourly rollup, at scrape time)',
-      labelNames: ['provider', 'model'],
-      registers: r,
-      collect: providersHook,
-    }),
-    providerAvgCost: new Gauge({
-      name: `${prefix}_llm_provider_avg_cost_usd`,
-      help: 'Average cost in USD per successful request over the last 24 hours (from the hourly rollup, at scrape time)',
-      labelNames: ['provider', 'model'],
-      registers: r,
-      collect: providersHook,
-    }),
-    providerAvgTokens: new Gauge({
-      name: `${prefix}_llm_provider_avg_tokens`,
-      help: 'Average total tokens per successful request over the last 24 hours (from the hourly rollup, at scrape time)',
-      labelNames: ['provider', 'model'],
-      registers: r,
-      collect: providersHook,
-    }),
-    gatewayOverhead: new Histogram({
-      name: `${prefix}_gateway_overhead_seconds`,
-      help: "The gateway's own time per complete: total minus the provider call",
-      buckets: OVERHEAD_BUCKETS,
-      registers: r,
-    }),
-    timeToFirstToken: cap(
-      new Histogram({
-        name: `${prefix}_time_to_first_token_seconds`,
-        help: 'Streamed requests: time from arrival to the first generated text',
-        labelNames: ['provider', 'model'],
-        buckets: REQUEST_DURATION_BUCKETS,
-        registers: r,
-      }),
-    ),
-    requestDuration: cap(
-      new Histogram({
-        name: `${prefix}_request_duration_seconds`,
-        help: 'Time per complete request, end to end',
-        labelNames: ['provider', 'model', 'status'],
-        buckets: REQUEST_DURATION_BUCKETS,
-        registers: r,
-      }),
-    ),
+    ...buildMetrics(METRIC_TABLE, { prefix, registers: [registry], labelCap, scrapeHooks }),
   };
 }
 

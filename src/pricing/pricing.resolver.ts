@@ -7,7 +7,8 @@ import { SafeInt } from '../graphql/scalars';
 import { isKnownProvider, PROVIDER_IDS } from '../providers/provider.types';
 import { computeCost } from './cost';
 import type { Price } from './price.types';
-import { CostEstimateView, ModelPriceInput, ModelPriceView } from './pricing.type';
+import { ModelPriceInput } from './pricing.input';
+import { CostEstimateView, ModelPriceView } from './pricing.view';
 
 const perMillion = (v: bigint | null) => (v === null ? null : unitsToNumber(v));
 

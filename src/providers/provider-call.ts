@@ -22,7 +22,7 @@ export interface ClassifiedError {
 /** The longest provider error message passed on. */
 const MAX_PROVIDER_MESSAGE = 500;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The type and message of a provider's error body, as the SDKs hand it over
@@ -70,13 +70,13 @@ export function classifySdkError(err: unknown, sdk: SdkErrorClasses): Classified
 }
 
 /** Whether another attempt may succeed: the same statuses the official SDKs retry. */
-export function isRetryable(e: ClassifiedError): boolean {
-  if (e.kind === 'timeout' || e.kind === 'connection') return true;
-  if (e.kind !== 'http' || e.status === null) return false;
-  const explicit = e.headers?.get('x-should-retry');
+export function isRetryable(error: ClassifiedError): boolean {
+  if (error.kind === 'timeout' || error.kind === 'connection') return true;
+  if (error.kind !== 'http' || error.status === null) return false;
+  const explicit = error.headers?.get('x-should-retry');
   if (explicit === 'true') return true;
   if (explicit === 'false') return false;
-  return e.status === 408 || e.status === 409 || e.status === 429 || e.status >= 500;
+  return error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500;
 }
 
 /**
@@ -87,8 +87,8 @@ export function retryAfterMs(headers: HeaderLookup | null, now = Date.now()): nu
   if (!headers) return null;
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {
-    const v = Number(ms);
-    if (Number.isFinite(v) && v >= 0) return v;
+    const parsed = Number(ms);
+    if (Number.isFinite(parsed) && parsed >= 0) return parsed;
   }
   const ra = headers.get('retry-after');
   if (ra === null || ra.trim() === '') return null;
@@ -100,8 +100,8 @@ export function retryAfterMs(headers: HeaderLookup | null, now = Date.now()): nu
 
 /** Exponential backoff for retry number `retry` (0 = first retry), with up to 25 % jitter subtracted. */
 export function backoffMs(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const d = Math.min(policy.baseDelayMs * 2 ** retry, policy.maxDelayMs);
-  return d * (1 - random() * 0.25);
+  const delay = Math.min(policy.baseDelayMs * 2 ** retry, policy.maxDelayMs);
+  return delay * (1 - random() * 0.25);
 }
 
 /** Removes the API key, and anything shaped like a provider key, from text that may reach a client. */
@@ -115,27 +115,27 @@ export function redactSecrets(text: string, apiKey: string | undefined): string 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
-      clearTimeout(t);
+      clearTimeout(timer);
       reject(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-function toAppError(provider: ProviderId, e: ClassifiedError, apiKey: string | undefined, attempts: number): AppError {
-  const detail = redactSecrets(e.message, apiKey);
-  const ext: Record<string, unknown> = { provider, status: e.status, attempts };
-  switch (e.kind) {
+function toAppError(provider: ProviderId, error: ClassifiedError, apiKey: string | undefined, attempts: number): AppError {
+  const detail = redactSecrets(error.message, apiKey);
+  const ext: Record<string, unknown> = { provider, status: error.status, attempts };
+  switch (error.kind) {
     case 'http':
       // The status, the provider's error type and message: nothing else of what it answered.
-      return new AppError('PROVIDER_ERROR', `${provider}: ${e.status} ${detail}`, {
+      return new AppError('PROVIDER_ERROR', `${provider}: ${error.status} ${detail}`, {
         ...ext,
-        ...(e.type ? { providerErrorType: e.type } : {}),
+        ...(error.type ? { providerErrorType: error.type } : {}),
       });
     case 'timeout':
       return new AppError('PROVIDER_ERROR', `${provider}: request timed out`, { ...ext, timeout: true });
@@ -169,20 +169,20 @@ export async function callWithRetries<T>(opts: {
       return await opts.attempt();
     } catch (err) {
       if (err instanceof AppError) throw err;
-      let e = opts.classify(err);
+      let classified = opts.classify(err);
       // The openai SDK only recognises its own timeout when fetch's AbortError survives intact;
       // across realms (jest's vm) it degrades to "Connection error.". The clock does not lie.
-      if (e.kind === 'connection' && !signal?.aborted && Date.now() - started >= policy.timeoutMs * 0.95) {
-        e = { ...e, kind: 'timeout' };
+      if (classified.kind === 'connection' && !signal?.aborted && Date.now() - started >= policy.timeoutMs * 0.95) {
+        classified = { ...classified, kind: 'timeout' };
       }
-      if (e.kind === 'abort' || signal?.aborted) throw toAppError(provider, { ...e, kind: 'abort' }, apiKey, retry + 1);
-      if (retry >= policy.maxRetries || !isRetryable(e)) throw toAppError(provider, e, apiKey, retry + 1);
-      const asked = retryAfterMs(e.headers);
-      if (asked !== null && asked > policy.retry.maxRetryAfterMs) throw toAppError(provider, e, apiKey, retry + 1);
+      if (classified.kind === 'abort' || signal?.aborted) throw toAppError(provider, { ...classified, kind: 'abort' }, apiKey, retry + 1);
+      if (retry >= policy.maxRetries || !isRetryable(classified)) throw toAppError(provider, classified, apiKey, retry + 1);
+      const asked = retryAfterMs(classified.headers);
+      if (asked !== null && asked > policy.retry.maxRetryAfterMs) throw toAppError(provider, classified, apiKey, retry + 1);
       try {
         await sleep(asked ?? backoffMs(retry, policy.retry), signal);
       } catch {
-        throw toAppError(provider, { ...e, kind: 'abort' }, apiKey, retry + 1);
+        throw toAppError(provider, { ...classified, kind: 'abort' }, apiKey, retry + 1);
       }
     }
   }

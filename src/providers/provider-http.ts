@@ -48,11 +48,11 @@ function safeJson(text: string): unknown {
   }
 }
 
-function headerLookup(h: Record<string, string | string[] | undefined>): HeaderLookup {
+function headerLookup(headers: Record<string, string | string[] | undefined>): HeaderLookup {
   return {
     get: (name) => {
-      const v = h[name.toLowerCase()];
-      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      const value = headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
     },
   };
 }
@@ -154,9 +154,9 @@ export class ProviderHttp {
     baseUrl: string,
     private readonly opts: ProviderHttpOptions,
   ) {
-    const u = new URL(baseUrl);
-    this.origin = u.origin;
-    this.basePath = u.pathname.replace(/\/+$/, '');
+    const url = new URL(baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
   }
 
   /**
@@ -295,9 +295,9 @@ export class ProviderHttp {
 
   /** Closes the pool's connections (idle ones at once; busy ones when their request ends). */
   async close(): Promise<void> {
-    const p = this.pool;
+    const pool = this.pool;
     this.pool = undefined;
-    await p?.close();
+    await pool?.close();
   }
 }
 
@@ -356,9 +356,9 @@ export async function* streamOverClient<T>(
   };
   arm();
   try {
-    for await (const e of events) {
+    for await (const event of events) {
       clearTimeout(timer);
-      yield e;
+      yield event;
       arm();
     }
   } catch (err) {
@@ -370,8 +370,8 @@ export async function* streamOverClient<T>(
 }
 
 /** Parses each event's data as JSON (a stream's events are JSON objects in both formats). */
-export function jsonData(e: SseEvent): Record<string, unknown> {
-  const v = JSON.parse(e.data) as unknown;
-  if (typeof v !== 'object' || v === null) throw new SyntaxError(`not a JSON object: ${e.data.slice(0, 100)}`);
-  return v as Record<string, unknown>;
+export function jsonData(event: SseEvent): Record<string, unknown> {
+  const parsed = JSON.parse(event.data) as unknown;
+  if (typeof parsed !== 'object' || parsed === null) throw new SyntaxError(`not a JSON object: ${event.data.slice(0, 100)}`);
+  return parsed as Record<string, unknown>;
 }

@@ -30,21 +30,23 @@ export async function deleteExpiredUsage(em: EntityManager, olderThan: Date, bat
   }
 }
 
+export interface UsageRetentionDeps {
+  orm: MikroORM;
+  /** Days of raw rows to keep (USAGE_RETENTION_DAYS); 0 keeps everything. */
+  retentionDays: number;
+  log: Logger;
+}
+
 /** Runs deleteExpiredUsage every RETENTION_INTERVAL_MS when USAGE_RETENTION_DAYS > 0; does nothing at 0 (keep forever). */
 export class UsageRetentionJob {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
 
-  constructor(
-    private readonly orm: MikroORM,
-    /** Days of raw rows to keep; 0 keeps everything. */
-    private readonly retentionDays: number,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: UsageRetentionDeps) {}
 
   start(): void {
-    if (this.retentionDays <= 0 || this.timer) return;
-    const tick = () => void this.runOnce().catch((e: unknown) => this.log.error({ err: e }, 'usage retention failed'));
+    if (this.deps.retentionDays <= 0 || this.timer) return;
+    const tick = () => void this.runOnce().catch((e: unknown) => this.deps.log.error({ err: e }, 'usage retention failed'));
     this.timer = setTimeout(() => {
       tick();
       this.timer = setInterval(tick, RETENTION_INTERVAL_MS);
@@ -55,12 +57,12 @@ export class UsageRetentionJob {
 
   /** One pass now (a pass already running is joined, not doubled). */
   runOnce(now = new Date()): Promise<number> {
-    if (this.retentionDays <= 0) return Promise.resolve(0);
+    if (this.deps.retentionDays <= 0) return Promise.resolve(0);
     this.running ??= (async () => {
       try {
-        const cutoff = new Date(now.getTime() - this.retentionDays * 86_400_000);
-        const n = await deleteExpiredUsage(this.orm.em.fork() as EntityManager, cutoff);
-        if (n > 0) this.log.info({ deleted: n, cutoff }, 'usage retention: raw rows deleted');
+        const cutoff = new Date(now.getTime() - this.deps.retentionDays * 86_400_000);
+        const n = await deleteExpiredUsage(this.deps.orm.em.fork() as EntityManager, cutoff);
+        if (n > 0) this.deps.log.info({ deleted: n, cutoff }, 'usage retention: raw rows deleted');
         return n;
       } finally {
         this.running = null;

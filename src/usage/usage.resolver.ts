@@ -1,12 +1,13 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { rowScope } from '../auth/policy';
-import { BudgetView, toBudgetView } from '../budgets/budget.type';
+import { BudgetView, toBudgetView } from '../budgets/budget.view';
 import { visibleBudget } from '../budgets/budget.visibility';
 import type { Budget } from '../budgets/budget.entity';
 import { UsageGroupBy } from '../common/enums';
 import type { GraphQLContext } from '../graphql/context';
 import { DEFAULT_RECORDS_PAGE, scopeUsageFilter } from './usage.service';
-import { UsageAggregateView, UsageFilter, UsageView, toUsageView } from './usage.type';
+import { UsageFilter } from './usage.input';
+import { UsageAggregateView, UsageView, toUsageView } from './usage.view';
 
 @Resolver(() => UsageView)
 export class UsageResolver {

@@ -6,7 +6,8 @@ import { parseUnits, unitsToNumber } from '../common/money';
 import { periodOf } from '../budgets/period';
 import { validId } from '../common/text';
 import { TokenUsage } from './token-usage.entity';
-import { UsageAggregateView, type UsageFilter } from './usage.type';
+import type { UsageFilter } from './usage.input';
+import { UsageAggregateView } from './usage.view';
 
 /** Default width of a usage query when `from` is not given: 30 days before `to`. */
 export const DEFAULT_RANGE_MS = 30 * 24 * 3_600_000;

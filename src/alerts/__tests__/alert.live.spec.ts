@@ -72,7 +72,7 @@ describe('AlertLiveBus', () => {
   it('without a transport delivers locally only', async () => {
     const pubSub = createAppPubSub();
     const got = collect(pubSub);
-    const bus = new AlertLiveBus(pubSub, null, capturingLogger().log);
+    const bus = new AlertLiveBus({ pubSub, transport: null, log: capturingLogger().log });
     await bus.start();
     await bus.publish(alert('a1'));
     await waitFor(() => got.length === 1, 'local delivery');
@@ -85,8 +85,8 @@ describe('AlertLiveBus', () => {
     const [pa, pb] = [createAppPubSub(), createAppPubSub()];
     const [gotA, gotB] = [collect(pa), collect(pb)];
     const { log, lines } = capturingLogger();
-    const a = new AlertLiveBus(pa, network(), log);
-    const b = new AlertLiveBus(pb, network(), log);
+    const a = new AlertLiveBus({ pubSub: pa, transport: network(), log });
+    const b = new AlertLiveBus({ pubSub: pb, transport: network(), log });
     await Promise.all([a.start(), b.start()]);
     await b.publish(alert('x'));
     await a.publish(alert('y'));
@@ -127,10 +127,10 @@ async function closedPort(): Promise<number> {
 describe('RedisAlertTransport while Redis is unreachable', () => {
   it('starts anyway, fails a publish at once (local delivery still happens), logs one line, and stops', async () => {
     const { log, lines } = capturingLogger();
-    const transport = new RedisAlertTransport(`redis://127.0.0.1:${await closedPort()}`, 'unreachable', log);
+    const transport = new RedisAlertTransport({ url: `redis://127.0.0.1:${await closedPort()}`, channel: 'unreachable', log });
     const pubSub = createAppPubSub();
     const got = collect(pubSub);
-    const bus = new AlertLiveBus(pubSub, transport, log);
+    const bus = new AlertLiveBus({ pubSub, transport, log });
     await bus.start();
     const t0 = Date.now();
     await expect(bus.publish(alert('z'))).rejects.toThrow();
@@ -165,8 +165,16 @@ const redisUrl = process.env.TEST_REDIS_URL;
     const { log, lines } = capturingLogger();
     const [pa, pb] = [createAppPubSub(), createAppPubSub()];
     const [gotA, gotB] = [collect(pa), collect(pb)];
-    const a = new AlertLiveBus(pa, new RedisAlertTransport(redisUrl!, channel, log, `${name}-a`), log);
-    const b = new AlertLiveBus(pb, new RedisAlertTransport(redisUrl!, channel, log, `${name}-b`), log);
+    const a = new AlertLiveBus({
+      pubSub: pa,
+      transport: new RedisAlertTransport({ url: redisUrl!, channel, log, clientName: `${name}-a` }),
+      log,
+    });
+    const b = new AlertLiveBus({
+      pubSub: pb,
+      transport: new RedisAlertTransport({ url: redisUrl!, channel, log, clientName: `${name}-b` }),
+      log,
+    });
     buses.push(a, b);
     await Promise.all([a.start(), b.start()]);
     expect(lines.filter((l) => l.msg === 'alert transport connected to Redis')).toHaveLength(4);
@@ -198,7 +206,11 @@ const redisUrl = process.env.TEST_REDIS_URL;
     const gotA = collect(pa);
     const numsub = async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1];
     const before = await numsub();
-    const late = new AlertLiveBus(pa, new RedisAlertTransport(`redis://127.0.0.1:${port}`, channel, log, `${name}-late`), log);
+    const late = new AlertLiveBus({
+      pubSub: pa,
+      transport: new RedisAlertTransport({ url: `redis://127.0.0.1:${port}`, channel, log, clientName: `${name}-late` }),
+      log,
+    });
     buses.push(late);
     await late.start();
     expect(lines.map((l) => l.msg)).toContain('alert transport cannot reach Redis; retrying');
@@ -217,7 +229,11 @@ const redisUrl = process.env.TEST_REDIS_URL;
         'both connections up',
         10_000,
       );
-      const sender = new AlertLiveBus(pb, new RedisAlertTransport(redisUrl!, channel, log, `${name}-sender`), log);
+      const sender = new AlertLiveBus({
+        pubSub: pb,
+        transport: new RedisAlertTransport({ url: redisUrl!, channel, log, clientName: `${name}-sender` }),
+        log,
+      });
       buses.push(sender);
       await sender.start();
       await waitFor(async () => (await numsub()) === before + 2, 'the late and the sending instance subscribed');

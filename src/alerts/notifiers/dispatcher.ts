@@ -31,6 +31,31 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number): numb
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
 }
 
+/** The alerts of a claimed batch and their budgets, by id. */
+interface Subjects {
+  alertById: Map<string, CostAlert>;
+  budgetById: Map<string, Budget>;
+}
+
+async function loadSubjects(em: EntityManager, rows: readonly ClaimedRow[]): Promise<Subjects> {
+  const alerts = await em.find(CostAlert, { id: { $in: [...new Set(rows.map((row) => row.alert_id))] } });
+  const budgetIds = [...new Set(alerts.map((alert) => alert.budgetId).filter((id): id is string => Boolean(id)))];
+  const budgets = budgetIds.length ? await em.find(Budget, { id: { $in: budgetIds } }) : [];
+  return {
+    alertById: new Map(alerts.map((alert) => [alert.id, alert])),
+    budgetById: new Map(budgets.map((budget) => [budget.id, budget])),
+  };
+}
+
+export interface NotificationDispatcherDeps {
+  orm: MikroORM;
+  /** The configured channels' notifiers. */
+  notifiers: Notifiers;
+  /** Polling, batching, timeouts and retries (`config.alerts` in the server). */
+  options: DispatcherOptions;
+  log: Logger;
+}
+
 /**
  * Sends the alert outbox. Rows are claimed with `FOR UPDATE SKIP LOCKED` and
  * a lease (`locked_until`), so several instances never take the same row and
@@ -51,12 +76,7 @@ export class NotificationDispatcher {
   private again = false;
   private stopped = true;
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly notifiers: Notifiers,
-    private readonly opts: DispatcherOptions,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: NotificationDispatcherDeps) {}
 
   /** Starts polling every `pollMs`. */
   start(): void {
@@ -90,7 +110,7 @@ export class NotificationDispatcher {
         if (this.again) {
           this.again = false;
           this.schedule(0);
-        } else this.schedule(this.opts.pollMs);
+        } else this.schedule(this.deps.options.pollMs);
       });
     }, ms);
     this.timer.unref();
@@ -98,18 +118,28 @@ export class NotificationDispatcher {
 
   private async loop(): Promise<void> {
     try {
-      const batch = this.opts.batchSize ?? 20;
+      const batch = this.deps.options.batchSize ?? 20;
       // Keep going while full batches come back: a backlog drains without waiting for the poll.
       while (!this.stopped && (await this.runOnce()) === batch);
     } catch (e) {
-      this.log.error({ err: e }, 'alert dispatcher round failed');
+      this.deps.log.error({ err: e }, 'alert dispatcher round failed');
     }
   }
 
   /** Claims due rows, sends them and records the outcome; returns how many were claimed. */
   async runOnce(): Promise<number> {
-    const em = this.orm.em.fork() as EntityManager;
-    const rows = await em.execute<ClaimedRow[]>(
+    const em = this.deps.orm.em.fork() as EntityManager;
+    const rows = await this.claimDue(em);
+    if (rows.length === 0) return 0;
+    const subjects = await loadSubjects(em, rows);
+    await Promise.all(rows.map((row) => this.deliver(em, row, subjects)));
+    return rows.length;
+  }
+
+  /** Locks the due rows (for `leaseMs`) and counts the attempt; a RESOLVE waits for its TRIGGER to be sent. */
+  private claimDue(em: EntityManager): Promise<ClaimedRow[]> {
+    const { batchSize, leaseMs } = this.deps.options;
+    return em.execute<ClaimedRow[]>(
       `with due as (
          select n.id from alert_notification n
           where n.status = 'PENDING' and n.next_attempt_at <= now()
@@ -125,55 +155,54 @@ export class NotificationDispatcher {
           set locked_until = now() + (? * interval '1 millisecond'), attempts = n.attempts + 1
          from due where n.id = due.id
        returning n.id, n.alert_id, n.channel, n.recipient, n.event, n.attempts`,
-      [this.opts.batchSize ?? 20, this.opts.leaseMs],
+      [batchSize ?? 20, leaseMs],
     );
-    if (rows.length === 0) return 0;
-    const alerts = await em.find(CostAlert, { id: { $in: [...new Set(rows.map((r) => r.alert_id))] } });
-    const alertById = new Map(alerts.map((a) => [a.id, a]));
-    const budgetIds = [...new Set(alerts.map((a) => a.budgetId).filter((x): x is string => Boolean(x)))];
-    const budgets = budgetIds.length ? await em.find(Budget, { id: { $in: budgetIds } }) : [];
-    const budgetById = new Map(budgets.map((b) => [b.id, b]));
+  }
 
-    await Promise.all(
-      rows.map(async (r) => {
-        const attempts = Number(r.attempts);
-        try {
-          const alert = alertById.get(r.alert_id);
-          if (!alert) throw new Error(`alert ${r.alert_id} is gone`);
-          const notifier = this.notifiers[r.channel];
-          if (!notifier) throw new Error(`channel ${r.channel} is not configured on this server`);
-          await notifier.send(
-            {
-              alert,
-              budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null,
-              event: r.event,
-              recipient: r.recipient,
-              deliveryId: r.id,
-              attempt: attempts,
-            },
-            AbortSignal.timeout(this.opts.sendTimeoutMs),
-          );
-          await em.execute(
-            `update alert_notification set status = 'SENT', sent_at = now(), locked_until = null, last_error = null where id = ? and attempts = ?`,
-            [r.id, attempts],
-          );
-        } catch (e) {
-          const error = ((e as Error)?.message ?? String(e)).slice(0, 500);
-          const failed = attempts >= this.opts.maxAttempts;
-          (failed ? this.log.error : this.log.warn).call(
-            this.log,
-            { notificationId: r.id, channel: r.channel, attempts, error },
-            failed ? 'alert notification failed for good' : 'alert notification failed; will retry',
-          );
-          await em.execute(
-            `update alert_notification
+  /** Sends one claimed notification and marks it SENT, or records the failure. */
+  private async deliver(em: EntityManager, row: ClaimedRow, { alertById, budgetById }: Subjects): Promise<void> {
+    const attempts = Number(row.attempts);
+    try {
+      const alert = alertById.get(row.alert_id);
+      if (!alert) throw new Error(`alert ${row.alert_id} is gone`);
+      const notifier = this.deps.notifiers[row.channel];
+      if (!notifier) throw new Error(`channel ${row.channel} is not configured on this server`);
+      await notifier.send(
+        {
+          alert,
+          budget: alert.budgetId ? (budgetById.get(alert.budgetId) ?? null) : null,
+          event: row.event,
+          recipient: row.recipient,
+          deliveryId: row.id,
+          attempt: attempts,
+        },
+        AbortSignal.timeout(this.deps.options.sendTimeoutMs),
+      );
+      await em.execute(
+        `update alert_notification set status = 'SENT', sent_at = now(), locked_until = null, last_error = null where id = ? and attempts = ?`,
+        [row.id, attempts],
+      );
+    } catch (e) {
+      await this.recordFailure(em, row, attempts, e);
+    }
+  }
+
+  /** Schedules the next attempt after a backoff, or marks the notification FAILED after `maxAttempts`. */
+  private async recordFailure(em: EntityManager, row: ClaimedRow, attempts: number, e: unknown): Promise<void> {
+    const { maxAttempts, retryBaseMs, retryMaxMs } = this.deps.options;
+    const error = ((e as Error)?.message ?? String(e)).slice(0, 500);
+    const failed = attempts >= maxAttempts;
+    const { log } = this.deps;
+    (failed ? log.error : log.warn).call(
+      log,
+      { notificationId: row.id, channel: row.channel, attempts, error },
+      failed ? 'alert notification failed for good' : 'alert notification failed; will retry',
+    );
+    await em.execute(
+      `update alert_notification
                 set status = ?, next_attempt_at = now() + (? * interval '1 millisecond'), locked_until = null, last_error = ?
               where id = ? and attempts = ?`,
-            [failed ? 'FAILED' : 'PENDING', backoffMs(attempts, this.opts.retryBaseMs, this.opts.retryMaxMs), error, r.id, attempts],
-          );
-        }
-      }),
+      [failed ? 'FAILED' : 'PENDING', backoffMs(attempts, retryBaseMs, retryMaxMs), error, row.id, attempts],
     );
-    return rows.length;
   }
 }

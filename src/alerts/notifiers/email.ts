@@ -6,6 +6,15 @@ import type { Notifier, OutboundAlert } from './notifier';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+export interface EmailNotifierDeps {
+  /** SMTP_URL. */
+  smtpUrl: string;
+  /** The From address. */
+  from: string;
+  /** Connection, greeting and socket timeout, unless the URL sets them. */
+  timeoutMs: number;
+}
+
 /**
  * E-mail over SMTP (nodemailer), plain text and HTML. The `Message-ID` is
  * derived from the delivery id, so a repeated attempt is the same message to
@@ -14,11 +23,10 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 export class EmailNotifier implements Notifier {
   private readonly transport: Transporter;
 
-  constructor(
-    smtpUrl: string,
-    private readonly from: string,
-    timeoutMs: number,
-  ) {
+  private readonly from: string;
+
+  constructor({ smtpUrl, from, timeoutMs }: EmailNotifierDeps) {
+    this.from = from;
     const url = new URL(smtpUrl);
     for (const [k, v] of Object.entries({ connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })) {
       if (!url.searchParams.has(k)) url.searchParams.set(k, String(v));

@@ -11,9 +11,9 @@ import { WebhookNotifier } from './webhook';
 export function createNotifiers(a: AppConfig['alerts']): Notifiers {
   const n: Notifiers = {};
   if (a.slackWebhookUrl) n[AlertChannel.SLACK] = new SlackNotifier(a.slackWebhookUrl);
-  if (a.smtpUrl) n[AlertChannel.EMAIL] = new EmailNotifier(a.smtpUrl, a.emailFrom, a.sendTimeoutMs);
+  if (a.smtpUrl) n[AlertChannel.EMAIL] = new EmailNotifier({ smtpUrl: a.smtpUrl, from: a.emailFrom, timeoutMs: a.sendTimeoutMs });
   if (a.pagerdutyRoutingKey) n[AlertChannel.PAGERDUTY] = new PagerDutyNotifier(a.pagerdutyRoutingKey, a.pagerdutyEventsUrl);
   if (a.alertmanagerUrl) n[AlertChannel.ALERTMANAGER] = new AlertmanagerNotifier(a.alertmanagerUrl);
-  if (a.webhookUrl) n[AlertChannel.WEBHOOK] = new WebhookNotifier(a.webhookUrl, a.webhookSecret);
+  if (a.webhookUrl) n[AlertChannel.WEBHOOK] = new WebhookNotifier({ url: a.webhookUrl, secret: a.webhookSecret });
   return n;
 }

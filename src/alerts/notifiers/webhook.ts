@@ -3,6 +3,15 @@ import { NotificationEvent } from '../../common/enums';
 import { alertJson } from './format';
 import { postJson, type Notifier, type OutboundAlert } from './notifier';
 
+export interface WebhookNotifierDeps {
+  /** ALERT_WEBHOOK_URL. */
+  url: string;
+  /** ALERT_WEBHOOK_SECRET: signs each body when set. */
+  secret: string | undefined;
+  /** The clock of the signature timestamp. @default () => new Date() */
+  now?: () => Date;
+}
+
 /**
  * Generic JSON webhook. `X-Delivery-Id` (also `deliveryId` in the body) is the
  * same on every attempt of one notification and `X-Delivery-Attempt` counts
@@ -12,11 +21,11 @@ import { postJson, type Notifier, type OutboundAlert } from './notifier';
  * seconds it was signed at: receivers reject stale timestamps against replay.
  */
 export class WebhookNotifier implements Notifier {
-  constructor(
-    private readonly url: string,
-    private readonly secret: string | undefined,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: WebhookNotifierDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
 
   async send(n: OutboundAlert, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify({
@@ -25,12 +34,12 @@ export class WebhookNotifier implements Notifier {
       alert: alertJson(n.alert, n.budget),
     });
     const headers: Record<string, string> = { 'X-Delivery-Id': n.deliveryId, 'X-Delivery-Attempt': String(n.attempt) };
-    if (this.secret) {
+    if (this.deps.secret) {
       const ts = String(Math.floor(this.now().getTime() / 1000));
       headers['X-Signature-Timestamp'] = ts;
-      headers['X-Signature'] = signWebhook(this.secret, ts, body);
+      headers['X-Signature'] = signWebhook(this.deps.secret, ts, body);
     }
-    await postJson(this.url, body, signal, headers);
+    await postJson(this.deps.url, body, signal, headers);
   }
 }
 

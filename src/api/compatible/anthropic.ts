@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { AppServices } from '../../app.services';
+import type { AppServices } from '../../app.types';
 import { badInput } from '../../common/errors';
 import type { Served } from '../../completions/completion-run';
 import type { CompletionOutcome, UsageSnapshot } from '../../completions/completion.service';
@@ -17,6 +17,7 @@ import {
   startSse,
   usdOf,
   type ErrorRenderer,
+  type RenderedError,
   type StreamWriter,
 } from './front-door';
 
@@ -99,77 +100,86 @@ function messageBody(out: CompletionOutcome): Record<string, unknown> {
  * the usage charged), message_stop. From Anthropic itself its content block events are relayed
  * as sent (tool use blocks and all); from another provider the text is one text block.
  */
-function anthropicStreamWriter(res: Response): StreamWriter {
-  let stop: string | null = null;
-  let sameFormat = false;
+class AnthropicStreamWriter implements StreamWriter {
+  /** The provider's stop reason, once it said it. */
+  private stop: string | null = null;
+  /** The provider speaks Anthropic's format: its content block events can be relayed as sent. */
+  private sameFormat = false;
   /** Blocks open now: relayed ones by their index, or our own text block (index 0). */
-  const open = new Set<number>();
-  let relaying = false;
-  return {
-    start(s: Served) {
-      sameFormat = formatOf(s.provider) === 'anthropic';
-      startSse(res, s);
-      sse(
-        res,
-        {
-          type: 'message_start',
-          message: {
-            id: `msg_${s.requestId}`,
-            type: 'message',
-            role: 'assistant',
-            model: s.model,
-            content: [],
-            stop_reason: null,
-            stop_sequence: null,
-            usage: { input_tokens: 0, output_tokens: 0 },
-          },
+  private readonly open = new Set<number>();
+  /** The provider's own content blocks are being relayed (from its first content_block_start on). */
+  private relaying = false;
+
+  constructor(private readonly res: Response) {}
+
+  start(served: Served): void {
+    this.sameFormat = formatOf(served.provider) === 'anthropic';
+    startSse(this.res, served);
+    sse(
+      this.res,
+      {
+        type: 'message_start',
+        message: {
+          id: `msg_${served.requestId}`,
+          type: 'message',
+          role: 'assistant',
+          model: served.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 0, output_tokens: 0 },
         },
-        'message_start',
-      );
-    },
-    event(e: StreamEvent) {
-      if (e.type === 'done') {
-        stop = e.finishReason;
-        return;
-      }
-      if (e.type !== 'delta') return;
-      const raw = e.raw;
-      const rawType = sameFormat && typeof raw?.type === 'string' ? raw.type : null;
-      // Anthropic's own blocks, once one started as sent: relayed whole (tool use blocks and all).
-      if (rawType === 'content_block_start' && open.size === 0) relaying = true;
-      if (relaying && rawType?.startsWith('content_block_')) {
-        const index = Number(raw!.index ?? 0);
-        if (rawType === 'content_block_start') open.add(index);
-        if (rawType === 'content_block_stop') open.delete(index);
-        sse(res, raw, rawType);
-        return;
-      }
-      if (relaying || !e.text) return;
-      if (!open.has(0)) {
-        open.add(0);
-        sse(res, { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start');
-      }
-      sse(res, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: e.text } }, 'content_block_delta');
-    },
-    end(out: CompletionOutcome) {
-      for (const index of open) sse(res, { type: 'content_block_stop', index }, 'content_block_stop');
-      sse(
-        res,
-        {
-          type: 'message_delta',
-          delta: { stop_reason: anthropicStop(stop ?? out.finishReason), stop_sequence: null },
-          usage: anthropicUsage(out.usage),
-        },
-        'message_delta',
-      );
-      sse(res, { type: 'message_stop' }, 'message_stop');
-      res.end();
-    },
-    error(r) {
-      sse(res, r.body, 'error');
-      res.end();
-    },
-  };
+      },
+      'message_start',
+    );
+  }
+
+  event(e: StreamEvent): void {
+    if (e.type === 'done') {
+      this.stop = e.finishReason;
+      return;
+    }
+    if (e.type !== 'delta') return;
+    if (this.relayed(e.raw)) return;
+    if (this.relaying || !e.text) return;
+    if (!this.open.has(0)) {
+      this.open.add(0);
+      sse(this.res, { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start');
+    }
+    sse(this.res, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: e.text } }, 'content_block_delta');
+  }
+
+  /** Anthropic's own blocks, once one started as sent: relayed whole (tool use blocks and all). True when `raw` was relayed. */
+  private relayed(raw: Record<string, unknown> | undefined): boolean {
+    const rawType = this.sameFormat && typeof raw?.type === 'string' ? raw.type : null;
+    if (rawType === 'content_block_start' && this.open.size === 0) this.relaying = true;
+    if (!this.relaying || !rawType?.startsWith('content_block_')) return false;
+    const index = Number(raw!.index ?? 0);
+    if (rawType === 'content_block_start') this.open.add(index);
+    if (rawType === 'content_block_stop') this.open.delete(index);
+    sse(this.res, raw, rawType);
+    return true;
+  }
+
+  end(out: CompletionOutcome): void {
+    for (const index of this.open) sse(this.res, { type: 'content_block_stop', index }, 'content_block_stop');
+    sse(
+      this.res,
+      {
+        type: 'message_delta',
+        delta: { stop_reason: anthropicStop(this.stop ?? out.finishReason), stop_sequence: null },
+        usage: anthropicUsage(out.usage),
+      },
+      'message_delta',
+    );
+    sse(this.res, { type: 'message_stop' }, 'message_stop');
+    this.res.end();
+  }
+
+  error(rendered: RenderedError): void {
+    sse(this.res, rendered.body, 'error');
+    this.res.end();
+  }
 }
 
 /** POST /anthropic/v1/messages (Anthropic's wire format; SDK `baseURL` = `http://host:port/anthropic`); mounted at `/anthropic`. */
@@ -192,7 +202,7 @@ export function anthropicRouter(services: AppServices): Router {
           wire: { format: 'anthropic', body },
         });
         if (body.stream === true) {
-          await runStream(services, res, auth, request, anthropicStreamWriter(res), render);
+          await runStream(services, res, auth, request, new AnthropicStreamWriter(res), render);
           return;
         }
         const out = await services.completions.complete(auth, request);

@@ -1,5 +1,5 @@
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { AppServices } from '../../app.services';
+import type { AppServices } from '../../app.types';
 import { parseBearer } from '../../auth/api-key.service';
 import type { AuthInfo } from '../../auth/auth.types';
 import { AppError, badInput } from '../../common/errors';

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { AppServices } from '../../app.services';
+import type { AppServices } from '../../app.types';
 import { badInput } from '../../common/errors';
 import { formatUnits } from '../../common/money';
 import type { Served } from '../../completions/completion-run';
@@ -162,97 +162,105 @@ function openAIStreamWriter(res: Response, includeUsage: boolean): StreamWriter 
   };
 }
 
+/** POST /v1/chat/completions: a chat completion, JSON or a stream of chunks. */
+async function chatCompletions(services: AppServices, req: Request, res: Response): Promise<void> {
+  const auth = await admit(services, req, 'Mutation.complete');
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  if (body.n !== undefined && body.n !== null && body.n !== 1)
+    throw badInput('n', 'only 1 choice per request is supported (each choice would multiply the output the budget holds for)');
+  const request = await completionRequest(services, req, {
+    messages: openAIMessages(body.messages),
+    model: body.model,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens,
+    temperature: body.temperature,
+    user: body.user,
+    wire: { format: 'openai', body },
+  });
+  if (body.stream === true) {
+    const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    await runStream(services, res, auth, request, openAIStreamWriter(res, includeUsage), renderOpenAIError);
+    return;
+  }
+  const out = await services.completions.complete(auth, request);
+  res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json(completionBody(out));
+}
+
+/** POST /v1/embeddings: string inputs only, attributed like a chat completion. */
+async function embeddings(services: AppServices, req: Request, res: Response): Promise<void> {
+  const auth = await admit(services, req, 'Mutation.complete');
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const input = typeof body.input === 'string' ? [body.input] : body.input;
+  if (!Array.isArray(input) || input.length === 0 || !input.every((item) => typeof item === 'string')) {
+    throw badInput('input', 'must be a string or a non-empty array of strings (token arrays are not supported)');
+  }
+  const { provider, model } = await resolveModel(services, body.model);
+  const header = (name: string) =>
+    typeof req.headers[name] === 'string' && req.headers[name] !== '' ? (req.headers[name] as string) : null;
+  const validated = validateCompletion({
+    messages: input.map((content) => ({ role: 'user', content })),
+    provider,
+    model,
+    userId: header('x-budget-user-id') ?? (typeof body.user === 'string' && body.user !== '' ? body.user : null),
+    projectId: header('x-budget-project-id'),
+    service: header('x-budget-service'),
+    endpoint: header('x-budget-endpoint'),
+    idempotencyKey: header('idempotency-key'),
+  });
+  const out = await services.completions.complete(auth, { ...validated, embedding: { input }, wire: { format: 'openai', body } });
+  const data = ((out.raw?.data as unknown[] | undefined) ?? []).map((embedding, index) => ({
+    object: 'embedding',
+    index,
+    embedding,
+  }));
+  const prompt = Number(out.usage.inputTokens) + Number(out.usage.cachedTokens);
+  res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json({
+    object: 'list',
+    data,
+    model: out.model,
+    usage: { prompt_tokens: prompt, total_tokens: prompt, cost: usdOf(out.usage.totalCost) },
+  });
+}
+
+/** GET /v1/models: the priced models of the configured providers, with the prices the gateway charges. */
+async function listModels(services: AppServices, req: Request, res: Response): Promise<void> {
+  await admit(services, req, 'Query.modelPrices');
+  const prices = await services.prices.listInForce();
+  const perMillion = (units: bigint | null) => (units === null ? null : Number(formatUnits(units)));
+  res.json({
+    object: 'list',
+    data: prices
+      .filter((price) => services.providers.isConfigured(price.provider))
+      .map((price) => ({
+        id: `${price.provider}/${price.model}`,
+        object: 'model',
+        created: 0,
+        owned_by: price.provider,
+        // USD per 1M tokens, as the gateway charges them.
+        pricing: {
+          input_per_million: perMillion(price.inputPerMillion),
+          output_per_million: perMillion(price.outputPerMillion),
+          cached_input_per_million: perMillion(price.cachedInputPerMillion),
+          cache_write_per_million: perMillion(price.cacheWritePerMillion),
+        },
+      })),
+  });
+}
+
 /** POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models (OpenAI's wire format); mounted at `/v1`. */
 export function openAIRouter(services: AppServices): Router {
   const render = renderOpenAIError;
   return doorRouter(services, render, (router) => {
     router.post(
       '/chat/completions',
-      handle(services, render, async (req: Request, res: Response) => {
-        const auth = await admit(services, req, 'Mutation.complete');
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        if (body.n !== undefined && body.n !== null && body.n !== 1)
-          throw badInput('n', 'only 1 choice per request is supported (each choice would multiply the output the budget holds for)');
-        const request = await completionRequest(services, req, {
-          messages: openAIMessages(body.messages),
-          model: body.model,
-          maxTokens: body.max_completion_tokens ?? body.max_tokens,
-          temperature: body.temperature,
-          user: body.user,
-          wire: { format: 'openai', body },
-        });
-        if (body.stream === true) {
-          const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-          await runStream(services, res, auth, request, openAIStreamWriter(res, includeUsage), render);
-          return;
-        }
-        const out = await services.completions.complete(auth, request);
-        res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json(completionBody(out));
-      }),
+      handle(services, render, (req, res) => chatCompletions(services, req, res)),
     );
-
     router.post(
       '/embeddings',
-      handle(services, render, async (req: Request, res: Response) => {
-        const auth = await admit(services, req, 'Mutation.complete');
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const input = typeof body.input === 'string' ? [body.input] : body.input;
-        if (!Array.isArray(input) || input.length === 0 || !input.every((s) => typeof s === 'string')) {
-          throw badInput('input', 'must be a string or a non-empty array of strings (token arrays are not supported)');
-        }
-        const { provider, model } = await resolveModel(services, body.model);
-        const header = (n: string) => (typeof req.headers[n] === 'string' && req.headers[n] !== '' ? (req.headers[n] as string) : null);
-        const validated = validateCompletion({
-          messages: input.map((content) => ({ role: 'user', content })),
-          provider,
-          model,
-          userId: header('x-budget-user-id') ?? (typeof body.user === 'string' && body.user !== '' ? body.user : null),
-          projectId: header('x-budget-project-id'),
-          service: header('x-budget-service'),
-          endpoint: header('x-budget-endpoint'),
-          idempotencyKey: header('idempotency-key'),
-        });
-        const out = await services.completions.complete(auth, { ...validated, embedding: { input }, wire: { format: 'openai', body } });
-        const data = ((out.raw?.data as unknown[] | undefined) ?? []).map((embedding, index) => ({
-          object: 'embedding',
-          index,
-          embedding,
-        }));
-        const prompt = Number(out.usage.inputTokens) + Number(out.usage.cachedTokens);
-        res.set(budgetHeaders(servedOf(out), out.usage.totalCost)).json({
-          object: 'list',
-          data,
-          model: out.model,
-          usage: { prompt_tokens: prompt, total_tokens: prompt, cost: usdOf(out.usage.totalCost) },
-        });
-      }),
+      handle(services, render, (req, res) => embeddings(services, req, res)),
     );
-
     router.get(
       '/models',
-      handle(services, render, async (req: Request, res: Response) => {
-        await admit(services, req, 'Query.modelPrices');
-        const prices = await services.prices.listInForce();
-        const price = (v: bigint | null) => (v === null ? null : Number(formatUnits(v)));
-        res.json({
-          object: 'list',
-          data: prices
-            .filter((p) => services.providers.isConfigured(p.provider))
-            .map((p) => ({
-              id: `${p.provider}/${p.model}`,
-              object: 'model',
-              created: 0,
-              owned_by: p.provider,
-              // USD per 1M tokens, as the gateway charges them.
-              pricing: {
-                input_per_million: price(p.inputPerMillion),
-                output_per_million: price(p.outputPerMillion),
-                cached_input_per_million: price(p.cachedInputPerMillion),
-                cache_write_per_million: price(p.cacheWritePerMillion),
-              },
-            })),
-        });
-      }),
+      handle(services, render, (req, res) => listModels(services, req, res)),
     );
   });
 }

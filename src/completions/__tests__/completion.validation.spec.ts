@@ -1,5 +1,5 @@
 import { validateCompletion } from '../completion.validation';
-import type { CompletionInput } from '../completion.type';
+import type { CompletionInput } from '../completion.input';
 
 const base = { messages: [{ role: 'user', content: 'hi' }], provider: 'openai', model: 'gpt-4o' } as CompletionInput;
 const fieldOf = (patch: Partial<CompletionInput>) => {

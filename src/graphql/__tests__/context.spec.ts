@@ -1,4 +1,4 @@
-import type { AppServices } from '../../app.services';
+import type { AppServices } from '../../app.types';
 import { ApiKeyRole } from '../../common/enums';
 import { buildContext } from '../context';
 

@@ -202,7 +202,7 @@ describe('alert delivery', () => {
     const dispatcher = (alerts: Partial<TestServer['config']['alerts']> & { batchSize?: number }) => {
       const { config, db, log } = s.app.services;
       const opts = { ...config.alerts, sendTimeoutMs: 2_000, ...alerts };
-      return new NotificationDispatcher(db.orm, createNotifiers(opts), opts, log);
+      return new NotificationDispatcher({ orm: db.orm, notifiers: createNotifiers(opts), options: opts, log });
     };
     const freePort = async () => {
       const r = await httpReceiver();

@@ -184,7 +184,15 @@ describe.each([
         );
         const sql = new HotSql(f.db.orm, f.db.embedded);
         const make = () =>
-          new LedgerBatcher(f.db.orm, sql, noAlerts, createLogger('silent'), true, () => 0, { enabled: leases, ttlMs: 60_000 });
+          new LedgerBatcher({
+            orm: f.db.orm,
+            sql,
+            alerts: noAlerts,
+            log: createLogger('silent'),
+            track: true,
+            expected: () => 0,
+            leaseOptions: { enabled: leases, ttlMs: 60_000 },
+          });
         const instances = [make(), make(), make()];
         const model = new Model();
         const keys: LedgerKey[] = budgets.map((b) => ({ budgetId: b.id, periodStart: PERIOD }));

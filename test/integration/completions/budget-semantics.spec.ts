@@ -26,19 +26,17 @@ const used = async (id: string) => parseUnits(String((await status(id)).used));
 function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
   const { db, providers, prices } = fx.s.app.services;
   // The server's budget cache: budgets changed through the server are then seen here at once.
-  return new CompletionService(
-    db.orm,
-    fx.s.config,
+  return new CompletionService({
+    orm: db.orm,
+    config: fx.s.config,
     providers,
-    opts.prices ?? prices,
-    NO_SETTLE_HOOKS,
-    createMetrics('t', { defaultMetrics: false }),
-    createLogger('silent'),
-    opts.now,
-    {
-      budgets: fx.s.app.services.completions.budgetCache,
-    },
-  );
+    prices: opts.prices ?? prices,
+    hooks: NO_SETTLE_HOOKS,
+    metrics: createMetrics('t', { defaultMetrics: false }),
+    log: createLogger('silent'),
+    now: opts.now,
+    budgets: fx.s.app.services.completions.budgetCache,
+  });
 }
 const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
 const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({

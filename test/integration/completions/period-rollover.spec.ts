@@ -37,16 +37,16 @@ describe('a period rolling over while a request is in flight', () => {
     // The request is placed at 09:59:59.900 and answered well after 10:00.
     let clock = new Date('2031-03-04T09:59:59.900Z');
     sim.control.setLatency(300);
-    const service = new CompletionService(
-      f.db.orm,
+    const service = new CompletionService({
+      orm: f.db.orm,
       config,
-      createProviderRegistry(config.providers),
-      new PriceCatalog(f.db.orm, { allowUnpricedModels: false }),
-      NO_SETTLE_HOOKS,
-      createMetrics('t', { defaultMetrics: false }),
-      createLogger('silent'),
-      () => clock,
-    );
+      providers: createProviderRegistry(config.providers),
+      prices: new PriceCatalog(f.db.orm, { allowUnpricedModels: false }),
+      hooks: NO_SETTLE_HOOKS,
+      metrics: createMetrics('t', { defaultMetrics: false }),
+      log: createLogger('silent'),
+      now: () => clock,
+    });
     const pending = service.complete(
       { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: 'ADMIN' as never, userId: null, projectId: null, service: null },
       {

@@ -48,9 +48,9 @@ describe('raw usage retention', () => {
 
   it('does nothing when retention is 0', async () => {
     await seedUsage(s.app, [{ at: new Date(Date.now() - 400 * DAY), userId: 'keep' }]);
-    const job = new UsageRetentionJob(s.app.services.db.orm, 0, createLogger('silent'));
+    const job = new UsageRetentionJob({ orm: s.app.services.db.orm, retentionDays: 0, log: createLogger('silent') });
     expect(await job.runOnce()).toBe(0);
-    const job30 = new UsageRetentionJob(s.app.services.db.orm, 30, createLogger('silent'));
+    const job30 = new UsageRetentionJob({ orm: s.app.services.db.orm, retentionDays: 30, log: createLogger('silent') });
     expect(await job30.runOnce()).toBe(1);
     await job30.stop();
   });

@@ -1,4 +1,4 @@
-import { Field, Float, InputType, ObjectType } from 'type-graphql';
+import { Field, Float, ObjectType } from 'type-graphql';
 import { SafeInt } from '../graphql/scalars';
 
 @ObjectType('CostEstimate')
@@ -23,14 +23,4 @@ export class ModelPriceView {
   @Field(() => Float, { nullable: true, description: 'USD per 1M prompt tokens written to the provider cache' }) cacheWritePerMillion!:
     number | null;
   @Field({ description: 'Where the price comes from: seed, catalog, override, free' }) source!: string;
-}
-
-@InputType()
-export class ModelPriceInput {
-  @Field() provider!: string;
-  @Field() model!: string;
-  @Field(() => Float) inputPerMillion!: number;
-  @Field(() => Float) outputPerMillion!: number;
-  @Field(() => Float, { nullable: true }) cachedInputPerMillion?: number | null;
-  @Field(() => Float, { nullable: true }) cacheWritePerMillion?: number | null;
 }

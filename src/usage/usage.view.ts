@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { parseUnits, unitsToNumber } from '../common/money';
 import { DateTime, SafeInt } from '../graphql/scalars';
 import type { TokenUsage } from './token-usage.entity';
@@ -54,17 +54,6 @@ export class UsageAggregateView {
   @Field(() => SafeInt) totalTokens!: number;
   @Field(() => Float) totalCost!: number;
   @Field(() => Float) avgDurationMs!: number;
-}
-
-@InputType()
-export class UsageFilter {
-  @Field(() => String, { nullable: true }) userId?: string | null;
-  @Field(() => String, { nullable: true }) projectId?: string | null;
-  @Field(() => String, { nullable: true }) service?: string | null;
-  @Field(() => String, { nullable: true }) provider?: string | null;
-  @Field(() => String, { nullable: true }) model?: string | null;
-  @Field(() => DateTime, { nullable: true, description: 'Inclusive; default 30 days before `to`.' }) from?: Date | null;
-  @Field(() => DateTime, { nullable: true, description: 'Exclusive; default now.' }) to?: Date | null;
 }
 
 const usd = (v: string) => unitsToNumber(parseUnits(String(v)));

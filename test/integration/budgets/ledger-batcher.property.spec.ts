@@ -134,7 +134,7 @@ async function books(): Promise<Books> {
   const em = f.db.orm.em.fork();
   const read = async (sql: string) =>
     new Map((await em.execute<{ k: string; v: string }[]>(sql)).map((r) => [r.k, parseUnits(String(r.v))]));
-  const key = (col: string) => `${col}::text || '@' || to_char(period_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const key = (col: string) => `${col}::text || '@' || (extract(epoch from period_start) * 1000)::bigint::text`;
   const [{ n }] = await em.execute<{ n: string }[]>('select count(*)::text as n from completion_hold');
   const lease = `instance_id || '/' || ${key('budget_id')}`;
   const sum = (a: Map<string, bigint>, b: Map<string, bigint>) => {

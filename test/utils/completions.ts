@@ -1,6 +1,10 @@
 import { BudgetStatusDocument, CompleteDocument, CreateBudgetDocument, type CreateBudgetMutationVariables } from '../generated/graphql';
 import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import type { SettleHooks } from '../../src/completions/settle-hooks';
+import type { AuthInfo } from '../../src/auth/auth.types';
+import type { CompletionRequest } from '../../src/completions/completion.validation';
+import { ApiKeyRole } from '../../src/common/enums';
+import { parseUnits } from '../../src/common/money';
 import { ok, type TestServer } from './server';
 
 /** The prompt of the `complete` suites. */
@@ -19,6 +23,34 @@ export const NO_SETTLE_HOOKS: SettleHooks = {
   publishRaised: async () => undefined,
   checkSpikes: async () => undefined,
 };
+
+/** A USD amount in 1e-12 USD units (what the ledger counts in). */
+export const units = (usd: number) => parseUnits(String(usd));
+
+/** The environment's admin key, as a CompletionService called by hand sees its caller. */
+export const ADMIN_AUTH: AuthInfo = {
+  keyId: 'env-admin',
+  name: 'ADMIN_API_KEY',
+  role: ApiKeyRole.ADMIN,
+  userId: null,
+  projectId: null,
+  service: null,
+};
+
+/** A CompletionService's input: gpt-4o with MESSAGES and maxTokens 20, no scope, unless `patch` says otherwise. */
+export const completionRequest = (patch: Partial<CompletionRequest> = {}): CompletionRequest => ({
+  messages: MESSAGES as CompletionRequest['messages'],
+  provider: 'openai',
+  model: 'gpt-4o',
+  userId: null,
+  projectId: null,
+  service: null,
+  endpoint: null,
+  maxTokens: 20,
+  temperature: null,
+  idempotencyKey: null,
+  ...patch,
+});
 
 type BudgetInput = CreateBudgetMutationVariables['input'];
 

@@ -5,29 +5,14 @@
  */
 import OpenAI from 'openai';
 import { CreateApiKeyDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { completionHelpers, GPT4O_COST, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
-import { countingFetch, holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { useSimulatedServer } from '../../utils/fixture';
-import { ok, type TestServer } from '../../utils/server';
+import { completionHelpers, GPT4O_COST, GPT4O_PROMPT_TOKENS } from '../../utils/completions';
+import { countingFetch, holdsNone, OPENAI_MESSAGES as messages, sdkClients, usageOf, useSdkServer } from '../../utils/compatible';
+import { ok } from '../../utils/server';
+import { failure } from '../../utils/wait';
 import { formatUnits } from '../../../src/common/money';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-let openai: OpenAI;
+const { sim, s, openai } = useSdkServer();
 const { uniq, budget, status } = completionHelpers(() => s);
-const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-
-const fx = useSimulatedServer();
-beforeAll(async () => {
-  ({ sim, s } = fx);
-  openai = sdkClients(s).openai;
-});
 
 describe('POST /v1/chat/completions (JSON)', () => {
   it('answers in OpenAI format with the exact cost, and tracks the request like complete', async () => {

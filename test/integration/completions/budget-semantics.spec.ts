@@ -1,10 +1,15 @@
 import { DeleteBudgetDocument, ListAlertsDocument, UpdateBudgetDocument } from '../../generated/graphql';
-import { completionHelpers, GPT4O_COST as gpt4oCost, MESSAGES as messages, NO_SETTLE_HOOKS } from '../../utils/completions';
+import {
+  ADMIN_AUTH as admin,
+  completionHelpers,
+  completionRequest as request,
+  GPT4O_COST as gpt4oCost,
+  NO_SETTLE_HOOKS,
+} from '../../utils/completions';
 import { useSimulatedServer } from '../../utils/fixture';
 import { ok } from '../../utils/server';
+import { failure } from '../../utils/wait';
 import { CompletionService } from '../../../src/completions/completion.service';
-import type { CompletionRequest } from '../../../src/completions/completion.validation';
-import { ApiKeyRole } from '../../../src/common/enums';
 import { AppError } from '../../../src/common/errors';
 import { createLogger } from '../../../src/common/logger';
 import { formatUsd, parseUnits, unitsToNumber } from '../../../src/common/money';
@@ -38,25 +43,6 @@ function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
     budgets: fx.s.app.services.completions.budgetCache,
   });
 }
-const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
-const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({
-  messages: messages as CompletionRequest['messages'],
-  provider: 'openai',
-  model: 'gpt-4o',
-  userId: null,
-  projectId: null,
-  service: null,
-  endpoint: null,
-  maxTokens: 20,
-  temperature: null,
-  idempotencyKey: null,
-  ...patch,
-});
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
 
 describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of blocking', () => {
   /** The USER budget: hard, blockOnExceeded false, fallback deepseek-chat at 90%, filled by one gpt-4o request. */

@@ -54,19 +54,32 @@ export const completionRequest = (patch: Partial<CompletionRequest> = {}): Compl
 
 type BudgetInput = CreateBudgetMutationVariables['input'];
 
+/** A budget's fields for falling back to `fallbackModel` of `fallbackProvider`. */
+export const fallbackTo = (fallbackProvider: string, fallbackModel: string) => ({ enableFallback: true, fallbackProvider, fallbackModel });
+
 /** Helpers of the `complete` suites over the server `server()` returns (started in beforeAll). */
 export function completionHelpers(server: () => TestServer) {
   let seq = 0;
   const uniq = (p: string) => `${p}-${++seq}-${Date.now()}`;
+  /** A DAILY COST budget of $100 named uniquely, unless `input` says otherwise. */
+  const budget = async (input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) =>
+    ok(
+      await server().gql(CreateBudgetDocument, {
+        input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
+      }),
+    ).createBudget;
   return {
     uniq,
-    /** A DAILY COST budget of $100 named uniquely, unless `input` says otherwise. */
-    budget: async (input: Partial<BudgetInput> & Pick<BudgetInput, 'budgetType'>) =>
-      ok(
-        await server().gql(CreateBudgetDocument, {
-          input: { budgetName: uniq('b'), limitType: 'COST', limitPeriod: 'DAILY', limitValue: 100, ...input } as BudgetInput,
-        }),
-      ).createBudget,
+    budget,
+    /** A hard USER budget of `user`: `budget` with hardLimitEnabled. */
+    hardUserBudget: (user: string, input: Partial<BudgetInput> = {}) =>
+      budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true, ...input }),
+    /** A fresh user whose USER budget blocks `blockedModel` and falls back to `fallbackModel` of `fallbackProvider`. */
+    userWithFallback: async (blockedModel: string, fallbackProvider: string, fallbackModel: string) => {
+      const user = uniq('u');
+      await budget({ budgetType: 'USER', userId: user, blockedModels: [blockedModel], ...fallbackTo(fallbackProvider, fallbackModel) });
+      return user;
+    },
     /** gpt-4o with MESSAGES and maxTokens 20, unless `input` says otherwise. */
     complete: (input: Record<string, unknown>, key?: string) =>
       server().gql(

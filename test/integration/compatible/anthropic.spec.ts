@@ -13,7 +13,7 @@ import { failure, waitFor } from '../../utils/wait';
 import { formatUnits } from '../../../src/common/money';
 
 const { sim, s, anthropic } = useSdkServer();
-const { uniq, budget, status } = completionHelpers(() => s);
+const { uniq, budget, status, userWithFallback } = completionHelpers(() => s);
 const PROMPT = simulatedAnthropicPromptTokens(null, MESSAGES);
 /** claude-3-5-sonnet: $3 input, $15 output, $0.30 cache read, $3.75 cache write per 1M (1e-12 USD units). */
 const sonnet = (u: { input: number; output: number; read?: number; write?: number }) =>
@@ -90,15 +90,7 @@ describe('POST /anthropic/v1/messages', () => {
   });
 
   it('translates a fallback to an OpenAI-format model back into Anthropic format (JSON and stream)', async () => {
-    const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      blockedModels: ['claude-3-5-sonnet'],
-      enableFallback: true,
-      fallbackProvider: 'deepseek',
-      fallbackModel: 'deepseek-chat',
-    });
+    const user = await userWithFallback('claude-3-5-sonnet', 'deepseek', 'deepseek-chat');
     const { data, response } = await anthropic.messages
       .create(
         { model: 'anthropic/claude-3-5-sonnet', max_tokens: 6, system: 'Be brief.', messages },

@@ -12,7 +12,7 @@ import { failure } from '../../utils/wait';
 import { formatUnits } from '../../../src/common/money';
 
 const { sim, s, openai } = useSdkServer();
-const { uniq, budget, status } = completionHelpers(() => s);
+const { uniq, budget, status, userWithFallback } = completionHelpers(() => s);
 
 describe('POST /v1/chat/completions (JSON)', () => {
   it('answers in OpenAI format with the exact cost, and tracks the request like complete', async () => {
@@ -131,15 +131,7 @@ describe('POST /v1/chat/completions (JSON)', () => {
   });
 
   it('shows the client the model that served a fallback, in OpenAI format also from Anthropic', async () => {
-    const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      blockedModels: ['gpt-4o'],
-      enableFallback: true,
-      fallbackProvider: 'anthropic',
-      fallbackModel: 'claude-3-5-sonnet',
-    });
+    const user = await userWithFallback('gpt-4o', 'anthropic', 'claude-3-5-sonnet');
     const { data, response } = await openai.chat.completions
       .create({ model: 'openai/gpt-4o', messages, max_tokens: 7 }, { headers: { 'x-budget-user-id': user } })
       .withResponse();

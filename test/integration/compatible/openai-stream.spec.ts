@@ -14,7 +14,7 @@ import { failure, waitFor } from '../../utils/wait';
 import { formatUnits } from '../../../src/common/money';
 
 const { sim, s, openai } = useSdkServer();
-const { uniq, budget, status } = completionHelpers(() => s);
+const { uniq, budget, status, userWithFallback } = completionHelpers(() => s);
 /** gpt-4o at $2.50 / $10.00 per 1M, in 1e-12 USD (written out here, not taken from the pricing code). */
 const gpt4o = (input: number, output: number) => BigInt(input) * 2_500_000n + BigInt(output) * 10_000_000n;
 
@@ -168,15 +168,7 @@ describe('POST /v1/chat/completions (stream)', () => {
   });
 
   it('streams a fallback from another provider in OpenAI chunks, showing the model that served it', async () => {
-    const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      blockedModels: ['gpt-4o'],
-      enableFallback: true,
-      fallbackProvider: 'anthropic',
-      fallbackModel: 'claude-3-5-sonnet',
-    });
+    const user = await userWithFallback('gpt-4o', 'anthropic', 'claude-3-5-sonnet');
     const { data: stream, response } = await openai.chat.completions
       .create(
         { model: 'openai/gpt-4o', messages, max_tokens: 6, stream: true, stream_options: { include_usage: true } },

@@ -24,6 +24,23 @@ export function lateBound<T extends object>(current: () => T | undefined, fixtur
 }
 
 /**
+ * A provider simulator for a whole spec file that starts its servers itself: started in
+ * `beforeAll`, closed in `afterAll`, its controls reset before each test. The handle is usable as
+ * the simulator from the tests on.
+ */
+export function useSimulator(): ProviderSimulator {
+  let sim: ProviderSimulator | undefined;
+  beforeAll(async () => {
+    sim = await startSimulator();
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+  beforeEach(() => sim!.control.reset());
+  return lateBound(() => sim, 'useSimulator');
+}
+
+/**
  * A provider simulator and a test server pointed at it, for a whole spec file: both started in
  * `beforeAll` (`env` is added to the simulator's environment), closed in `afterAll` (the
  * simulator first: it ends a provider call left hanging, which the server's drain would otherwise

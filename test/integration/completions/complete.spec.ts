@@ -1,5 +1,4 @@
 import { CompleteLeanDocument, CreateApiKeyDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres } from '../../utils/database';
 import {
   completionHelpers,
@@ -8,24 +7,13 @@ import {
   GPT4O_PROMPT_TOKENS as promptTokens,
   MESSAGES as messages,
 } from '../../utils/completions';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok } from '../../utils/server';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
 import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
 
-let sim: ProviderSimulator;
-let s: TestServer;
+const { sim, s } = useSimulatedServer();
 const { uniq, budget, complete, status, hardUserBudget } = completionHelpers(() => s);
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
 
 // Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
 beforeEach(() => clearOfPeriodBoundary());

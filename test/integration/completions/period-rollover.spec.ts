@@ -6,21 +6,15 @@ import { createMetrics } from '../../../src/metrics/metrics';
 import { PriceCatalog } from '../../../src/pricing/price-catalog';
 import { createProviderRegistry } from '../../../src/providers/provider-registry';
 import { BudgetType, LimitPeriod, LimitType } from '../../../src/common/enums';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { ADMIN_AUTH, completionRequest, NO_SETTLE_HOOKS } from '../../utils/completions';
 import { useMigratedDatabase } from '../../utils/database';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { useSimulator } from '../../utils/fixture';
+import { simulatorEnv } from '../../utils/providers';
 import { waitFor } from '../../utils/wait';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-let sim: ProviderSimulator;
 const f = useMigratedDatabase();
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim?.close();
-});
+const sim = useSimulator();
 
 describe('a period rolling over while a request is in flight', () => {
   it('charges the request to the period it reserved in, not the one it settled in', async () => {

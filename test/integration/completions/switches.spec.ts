@@ -8,9 +8,9 @@ import {
   UsageRecordsDocument,
   type CreateBudgetMutationVariables,
 } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres, createTestDatabase, type TestDatabase } from '../../utils/database';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { useSimulator } from '../../utils/fixture';
+import { simulatorEnv } from '../../utils/providers';
 import { applyBudgets, parseBudgetSpecs } from '../../../src/budgets/budget-apply';
 import { BudgetService } from '../../../src/budgets/budget.service';
 import { announceChanged } from '../../../src/common/invalidation-bus';
@@ -22,14 +22,7 @@ import { find, parsePrometheusText } from '../../utils/prom-text';
 import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
 
 const messages = [{ role: 'user', content: 'Hello there' }];
-let sim: ProviderSimulator;
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
+const sim = useSimulator();
 
 /** Each test starts a server of its own (migrations included): on a saturated machine that alone took a minute. */
 const SERVER_TEST_MS = 150_000;

@@ -8,22 +8,11 @@
  */
 import { Client } from 'pg';
 import type { ProviderSimulator } from '../fixtures/provider-simulator';
-import { onPostgres } from '../utils/database';
 import { simulatorEnv, startSimulator } from '../utils/providers';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../utils/server';
-import {
-  MESSAGES,
-  completeOnce,
-  createBudget,
-  expectOneRowPerSuccess,
-  ledgerMismatches,
-  nothingReserved,
-  sqlClient,
-  startLoad,
-} from './harness';
+import { completeInput, completeOnce, createBudget, expectBooksExact, pgOnly, sqlClient, startLoad } from './harness';
 import { waitFor } from '../utils/wait';
 
-const pgOnly = onPostgres() ? describe : describe.skip;
 /** Longest a request may take while the database is away: the settle's retries (~4 s) plus slack for a loaded machine. */
 const FAIL_FAST_MS = 8_000;
 
@@ -57,7 +46,7 @@ pgOnly('database outage', () => {
 
   it('fails fast with SERVICE_UNAVAILABLE, calls no provider it cannot record, and recovers without a restart', async () => {
     await createBudget(s.app.url, { budgetType: 'USER', userId: 'db-u', limitValue: 1000 }, ADMIN_KEY);
-    const input = () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'db-u' });
+    const input = () => completeInput('db-u');
     const load = startLoad({ url: s.app.url }, ADMIN_KEY, 8, input);
     await waitFor(() => load.successes() >= 10, 60_000, 'load under way');
     expect(await healthz()).toBe(200);
@@ -90,9 +79,7 @@ pgOnly('database outage', () => {
 
     const sql = await sqlClient(s.db.url);
     try {
-      await expectOneRowPerSuccess(sql, outcomes);
-      await nothingReserved(sql, 10_000);
-      expect(await ledgerMismatches(sql)).toEqual([]);
+      await expectBooksExact(sql, outcomes);
     } finally {
       await sql.end();
     }

@@ -14,10 +14,11 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { print } from 'graphql';
 import { Client } from 'pg';
-import type { ProviderSimulator } from '../fixtures/provider-simulator';
+import { simulatedOpenAIPromptTokens, type ProviderSimulator } from '../fixtures/provider-simulator';
 import { CompleteDocument } from '../generated/graphql';
+import { httpReceiver, type HttpReceiver } from '../integration/alerts/receivers';
 import { leaseMode } from '../utils/server';
-import { createTestDatabase, type TestDatabase } from '../utils/database';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../utils/database';
 import { startSimulator } from '../utils/providers';
 import { waitFor } from '../utils/wait';
 
@@ -43,28 +44,39 @@ export function ensureBuilt(): void {
   });
 }
 
-/** A suite's fixtures: a fresh database, a provider simulator, an SQL client on the database, and the server the test starts. */
+/** The reliability suites run real processes on one PostgreSQL database: skipped on the embedded one. */
+export const pgOnly = onPostgres() ? describe : describe.skip;
+
+/**
+ * A suite's fixtures: a fresh database, a provider simulator, an SQL client on the database, the
+ * server the test starts, and (when asked for) a webhook receiver.
+ */
 export interface SuiteFixtures {
   db: TestDatabase;
   sim: ProviderSimulator;
   sql: Client;
   /** Set by the test; stopped after the suite if still running. */
   server?: ServerProcess;
+  /** Started when `useSuiteFixtures` is asked for a webhook receiver. */
+  hook?: HttpReceiver;
 }
 
-/** Registers beforeAll/afterAll that build the fixtures (simulator answering after `latencyMs`) and tear them down. */
-export function useSuiteFixtures(latencyMs: number): SuiteFixtures {
+/**
+ * Registers beforeAll/afterAll that build the fixtures (simulator answering after `latencyMs`,
+ * a webhook receiver if `opts.webhook`) and tear them down.
+ */
+export function useSuiteFixtures(latencyMs: number, opts: { webhook?: boolean } = {}): SuiteFixtures {
   const f = {} as SuiteFixtures;
   beforeAll(async () => {
     ensureBuilt();
-    [f.db, f.sim] = await Promise.all([createTestDatabase(), startSimulator()]);
+    [f.db, f.sim, f.hook] = await Promise.all([createTestDatabase(), startSimulator(), opts.webhook ? httpReceiver() : undefined]);
     f.sim.control.setLatency(latencyMs);
     f.sql = await sqlClient(f.db.url);
   });
   afterAll(async () => {
     await stopServer(f.server);
     await f.sql?.end();
-    await f.sim?.close();
+    await Promise.all([f.sim?.close(), f.hook?.close()]);
     await f.db?.drop();
   });
   return f;
@@ -306,6 +318,18 @@ export async function usageRowsFor(c: Client, requestIds: string[]): Promise<Map
   return new Map(r.rows.map((x) => [x.request_id, { rows: Number(x.rows), ok: Number(x.ok) }]));
 }
 
+/**
+ * The books after a run: every successful outcome has exactly one usage row, nothing is left
+ * reserved (waiting up to `timeoutMs` for expiries and sweeps), and every ledger is exact. Returns
+ * how many successes there were.
+ */
+export async function expectBooksExact(c: Client, outcomes: Outcome[], timeoutMs = 10_000): Promise<number> {
+  const successes = await expectOneRowPerSuccess(c, outcomes);
+  await nothingReserved(c, timeoutMs);
+  expect(await ledgerMismatches(c)).toEqual([]);
+  return successes;
+}
+
 /** Asserts every successful outcome has exactly one usage row, and it says success. */
 export async function expectOneRowPerSuccess(c: Client, outcomes: Outcome[]): Promise<number> {
   const ids = outcomes.filter((o) => o.requestId).map((o) => o.requestId!);
@@ -317,6 +341,10 @@ export async function expectOneRowPerSuccess(c: Client, outcomes: Outcome[]): Pr
 
 export const ADMIN = 'reliability-admin-key-0123456789';
 export const MESSAGES = [{ role: 'user', content: 'Summarise the incident report in one line.' }];
+/** One `complete` of {@link completeInput} in USD: gpt-4o at $2.50 / $10 per 1M, 20 output tokens (the simulator replies with maxTokens). */
+export const REQUEST_COST = (simulatedOpenAIPromptTokens('gpt-4o', MESSAGES) * 2.5 + 20 * 10) / 1e6;
+/** The `complete` input of the load: MESSAGES to gpt-4o, 20 output tokens, for `userId`. */
+export const completeInput = (userId: string) => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId });
 
 /**
  * The environment of a gateway under test: every provider on the simulator(s),

@@ -5,15 +5,15 @@
  * nothing is left reserved — without waiting for any sweeper, which died with
  * the process.
  */
-import { onPostgres } from '../utils/database';
 import { connectWs } from '../utils/ws';
 import {
   ADMIN,
-  MESSAGES,
+  completeInput,
   createBudget,
   expectOneRowPerSuccess,
   gatewayEnv,
   ledgerMismatches,
+  pgOnly,
   reservations,
   spawnServer,
   startLoad,
@@ -21,7 +21,6 @@ import {
 } from './harness';
 import { waitFor } from '../utils/wait';
 
-const pgOnly = onPostgres() ? describe : describe.skip;
 /** Provider latency: long enough that a dozen requests are in flight whenever the signal comes. */
 const LATENCY = 600;
 /** What the test allows for the drain (Apollo's grace period is 10 s; main.ts forces an exit after 30 s). */
@@ -40,13 +39,7 @@ pgOnly('graceful shutdown: SIGTERM under load', () => {
       { next: () => undefined, error: () => undefined, complete: () => undefined },
     );
 
-    const load = startLoad({ url: server.url }, ADMIN, 12, () => ({
-      messages: MESSAGES,
-      provider: 'openai',
-      model: 'gpt-4o',
-      maxTokens: 20,
-      userId: 'drain-u',
-    }));
+    const load = startLoad({ url: server.url }, ADMIN, 12, () => completeInput('drain-u'));
     await waitFor(() => load.successes() >= 12, 60_000, 'load under way').catch((e: Error) => {
       throw new Error(`${e.message} ${load.summary()}\n${server.logs.slice(-5).join('\n')}`);
     });

@@ -7,16 +7,16 @@
  * the survivor's idle leases are returned by its sweep: nothing stays reserved.
  * Real processes (dist/src/main.js) on one PostgreSQL database (docs/ledger.md, "Escrow leases").
  */
-import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
-import { onPostgres } from '../utils/database';
 import {
   ADMIN,
-  MESSAGES,
+  REQUEST_COST as COST,
+  completeInput,
   createBudget,
   expectOneRowPerSuccess,
   gatewayEnv,
   ledgerMismatches,
   nothingReserved,
+  pgOnly,
   spawnServer,
   startLoad,
   stopServer,
@@ -24,10 +24,6 @@ import {
   type ServerProcess,
 } from './harness';
 import { waitFor } from '../utils/wait';
-
-const pgOnly = onPostgres() ? describe : describe.skip;
-/** One request in USD: gpt-4o at $2.50 / $10 per 1M, 20 output tokens (the simulator replies with maxTokens: estimate = actual). */
-const COST = (simulatedOpenAIPromptTokens('gpt-4o', MESSAGES) * 2.5 + 20 * 10) / 1e6;
 
 pgOnly('two instances with escrow leases on one hard budget', () => {
   const f = useSuiteFixtures(5);
@@ -46,7 +42,7 @@ pgOnly('two instances with escrow leases on one hard budget', () => {
     const limit = COST * 150;
     const hard = await createBudget(a.url, { budgetType: 'USER', userId: 'lease-hard', limitValue: limit, hardLimitEnabled: true });
     await createBudget(a.url, { budgetType: 'GLOBAL', limitValue: 1_000_000 });
-    const input = () => ({ messages: MESSAGES, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'lease-hard' });
+    const input = () => completeInput('lease-hard');
     const instances = async () =>
       Number((await f.sql.query<{ n: string }>('select count(distinct instance_id)::text as n from budget_lease')).rows[0].n);
 

@@ -1,6 +1,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import type { ProviderSimulator } from '../fixtures/provider-simulator';
+import { MESSAGES } from './completions';
+import { lateBound, useSimulatedServer, type SimulatedServer } from './fixture';
 import { ADMIN_KEY, ok, type TestServer } from './server';
+import { waitFor } from './wait';
+
+/** The prompt of the `complete` suites as each SDK types it. */
+export const OPENAI_MESSAGES = MESSAGES as OpenAI.ChatCompletionMessageParam[];
+export const ANTHROPIC_MESSAGES = MESSAGES as Anthropic.MessageParam[];
 
 /** The official SDKs pointed at the gateway's compatible doors, as an application would (only baseURL and key changed). */
 export function sdkClients(s: TestServer, key = ADMIN_KEY, opts: { maxRetries?: number; fetch?: typeof fetch } = {}) {
@@ -8,6 +16,23 @@ export function sdkClients(s: TestServer, key = ADMIN_KEY, opts: { maxRetries?: 
   return {
     openai: new OpenAI({ ...common, baseURL: `${s.app.url}/v1` }),
     anthropic: new Anthropic({ ...common, baseURL: `${s.app.url}/anthropic` }),
+  };
+}
+
+/**
+ * {@link useSimulatedServer} with the SDK clients of {@link sdkClients} (admin key, no retries)
+ * pointed at its server, for a whole spec file: every handle is usable from the tests on.
+ */
+export function useSdkServer(env: Record<string, string> = {}): SimulatedServer & ReturnType<typeof sdkClients> {
+  const fx = useSimulatedServer(env);
+  let clients: ReturnType<typeof sdkClients> | undefined;
+  beforeAll(() => {
+    clients = sdkClients(fx.s);
+  });
+  return {
+    ...fx,
+    openai: lateBound(() => clients?.openai, 'useSdkServer'),
+    anthropic: lateBound(() => clients?.anthropic, 'useSdkServer'),
   };
 }
 
@@ -50,3 +75,12 @@ export async function usageOf(s: TestServer, userId: string): Promise<UsageRecor
 
 /** Whether nothing is held on this server any more (in memory: the requests holding budget now). */
 export const holdsNone = (s: TestServer) => s.app.services.completions.heldRequestIds().length === 0;
+
+/**
+ * The usage record of `user`'s stream that its client left: once the simulator has seen the
+ * stream closed early, waits (`what` names it in a timeout) for the record marked CLIENT_DISCONNECTED.
+ */
+export async function disconnectedRecord(sim: ProviderSimulator, s: TestServer, user: string, what: string): Promise<UsageRecord> {
+  await sim.control.waitForStreamsClosedEarly(1);
+  return waitFor(async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'), 15_000, what);
+}

@@ -1,8 +1,9 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { Writable } from 'node:stream';
 import { print } from 'graphql';
 import { startApp, type RunningApp } from '../../src/app';
 import { createLogger, type Logger } from '../../src/common/logger';
-import { loadConfig, type AppConfig } from '../../src/config/config';
+import { loadConfig, type AppConfig, type LogLevel } from '../../src/config/config';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -72,6 +73,13 @@ export async function startTestServer(
       if (!opts.db) await db.drop();
     },
   };
+}
+
+/** A logger at `level` that keeps every line it writes (pino JSON) in `lines`, for a test that reads the server's logs. */
+export function capturingLogger(level: LogLevel): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log = createLogger(level, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
+  return { log, lines };
 }
 
 /** The data of a response that must have succeeded; throws with the errors otherwise. */

@@ -14,6 +14,13 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000
   }
 }
 
+/** What `p` rejects with, or null if it resolves: for a test that expects a failure and then looks at it. */
+export const failure = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+
 const HOUR = 3_600_000;
 
 /**

@@ -9,6 +9,18 @@ export interface WsConnection {
   connected: Promise<void>;
 }
 
+const graphqlWsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, 'ws')}/graphql`;
+
+/** A graphql-ws client on `${httpUrl}/graphql` with `key`, connecting at once (with graphql-ws's default retries). */
+export function wsClient(httpUrl: string, key: string): Client {
+  return createClient({
+    url: graphqlWsUrl(httpUrl),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${key}` },
+    lazy: false,
+  });
+}
+
 /** A graphql-ws client on `${httpUrl}/graphql` that connects at once and never retries (so a refusal is seen as is); `headers` go on the upgrade request. */
 export function connectWs(httpUrl: string, key: string | null, headers?: Record<string, string>): WsConnection {
   let onClosed!: (code: number) => void;
@@ -16,7 +28,7 @@ export function connectWs(httpUrl: string, key: string | null, headers?: Record<
   const closed = new Promise<number>((r) => (onClosed = r));
   const connected = new Promise<void>((r) => (onConnected = r));
   const client = createClient({
-    url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
+    url: graphqlWsUrl(httpUrl),
     webSocketImpl: headers
       ? class extends WebSocket {
           constructor(url: string, protocols?: string | string[]) {

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { CostAlert } from '../../../src/alerts/cost-alert.entity';
 import { AlertSeverity, AlertStatus, AlertType } from '../../../src/common/enums';
 import { ADMIN_KEY, ok } from '../../utils/server';
 import { useTestServer } from '../../utils/fixture';
+import { wsClient } from '../../utils/ws';
 import { movement, raise, waitFor } from './helpers';
 
 const s = useTestServer();
@@ -154,12 +154,7 @@ describe("an alert's attribution, as each caller's scope covers it", () => {
     const clients: Client[] = [];
     const events = (k: string) => {
       const got: Seen[] = [];
-      const client = createClient({
-        url: `${s.app.url.replace(/^http/, 'ws')}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${k}` },
-        lazy: false,
-      });
+      const client = wsClient(s.app.url, k);
       clients.push(client);
       client.subscribe<{ alertRaised: Seen }>(
         { query: 'subscription { alertRaised { id userId projectId } }' },

@@ -212,12 +212,27 @@ describe('alert delivery', () => {
     const drain = async (d: NotificationDispatcher) => {
       while ((await d.runOnce()) > 0);
     };
+    /** Runs `d` once, then again every poll, until `check` finds what it waits for (`what` names it in a timeout). */
+    const dispatchUntil = <T>(d: NotificationDispatcher, check: () => Promise<T>, what: string) =>
+      waitFor(
+        async () => {
+          await d.runOnce();
+          return check();
+        },
+        15_000,
+        what,
+      );
+    /** A WARNING (80%) raised on a fresh budget that alerts through `channels`. */
+    const warningVia = async (channels: readonly string[], recipients?: string[]) => {
+      const b = await budgetWith(channels, recipients);
+      const [w] = await raise(s, [await movement(s, b.id, '400')]);
+      return w;
+    };
 
     it('delivers to a webhook that was not listening once it listens', async () => {
       const port = await freePort();
       const d = dispatcher({ webhookUrl: `http://127.0.0.1:${port}/late` });
-      const b = await budgetWith(['WEBHOOK']);
-      const [w] = await raise(s, [await movement(s, b.id, '400')]);
+      const w = await warningVia(['WEBHOOK']);
       await d.runOnce();
       const [failed] = await notifications(w.id);
       expect(failed).toMatchObject({ status: 'PENDING', attempts: 1 });
@@ -225,14 +240,7 @@ describe('alert delivery', () => {
 
       const late = await httpReceiver(port);
       try {
-        const [row] = await waitFor(
-          async () => {
-            await d.runOnce();
-            return allSent(w.id)();
-          },
-          15_000,
-          'late webhook delivery',
-        );
+        const [row] = await dispatchUntil(d, allSent(w.id), 'late webhook delivery');
         expect(row.attempts).toBe(2);
         expect(forAlert(late, w.id)).toHaveLength(1);
       } finally {
@@ -243,20 +251,12 @@ describe('alert delivery', () => {
     it('delivers e-mail once the SMTP server is reachable again', async () => {
       const port = await freePort();
       const d = dispatcher({ smtpUrl: `smtp://127.0.0.1:${port}` });
-      const b = await budgetWith(['EMAIL'], ['late@example.com']);
-      const [w] = await raise(s, [await movement(s, b.id, '400')]);
+      const w = await warningVia(['EMAIL'], ['late@example.com']);
       await d.runOnce();
       expect((await notifications(w.id))[0]).toMatchObject({ status: 'PENDING', attempts: 1 });
       const late = await smtpReceiver(port);
       try {
-        await waitFor(
-          async () => {
-            await d.runOnce();
-            return allSent(w.id)();
-          },
-          15_000,
-          'late e-mail delivery',
-        );
+        await dispatchUntil(d, allSent(w.id), 'late e-mail delivery');
         expect(late.mails.filter((m) => m.raw.includes(w.id)).map((m) => m.to)).toEqual([['late@example.com']]);
       } finally {
         await late.close();
@@ -265,20 +265,12 @@ describe('alert delivery', () => {
 
     it('repeats a send whose answer came too late under the same delivery id, with the next attempt number', async () => {
       const d = dispatcher({ sendTimeoutMs: 300, retryBaseMs: 10 });
-      const b = await budgetWith(['WEBHOOK']);
-      const [w] = await raise(s, [await movement(s, b.id, '400')]);
+      const w = await warningVia(['WEBHOOK']);
       hook.stallNext(1, 1_000);
       await d.runOnce();
       const [timedOut] = await notifications(w.id);
       expect(timedOut).toMatchObject({ status: 'PENDING', attempts: 1 });
-      const [row] = await waitFor(
-        async () => {
-          await d.runOnce();
-          return allSent(w.id)();
-        },
-        15_000,
-        'second attempt',
-      );
+      const [row] = await dispatchUntil(d, allSent(w.id), 'second attempt');
       const posts = forAlert(hook, w.id);
       expect(posts.map((p) => [p.headers['x-delivery-id'], p.headers['x-delivery-attempt']])).toEqual([
         [row.id, '1'],
@@ -290,15 +282,13 @@ describe('alert delivery', () => {
     it('marks a notification FAILED after the maximum attempts', async () => {
       const port = await freePort();
       const d = dispatcher({ webhookUrl: `http://127.0.0.1:${port}/never`, maxAttempts: 2 });
-      const b = await budgetWith(['WEBHOOK']);
-      const [w] = await raise(s, [await movement(s, b.id, '400')]);
-      const [row] = await waitFor(
+      const w = await warningVia(['WEBHOOK']);
+      const [row] = await dispatchUntil(
+        d,
         async () => {
-          await d.runOnce();
           const rows = await notifications(w.id);
           return rows[0]?.status === 'FAILED' ? rows : null;
         },
-        15_000,
         'FAILED',
       );
       expect(row.attempts).toBe(2);

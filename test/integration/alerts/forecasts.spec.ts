@@ -31,13 +31,14 @@ async function rollup(hour: Date, dims: { userId?: string; projectId?: string },
   );
 }
 
-/** A budget that has counted since `countedFrom`, with `used` on the ledger of the period containing `at`. */
-async function budget(input: Record<string, unknown>, used: string, at: Date): Promise<Budget> {
-  const created = ok(await fx.s.gql(CreateBudgetDocument, { input: { limitType: 'COST', ...input } as never })).createBudget;
+/** A budget on `server` that has counted since the start of the period containing `at`, with `used` on that period's ledger. */
+async function budgetOn(server: TestServer, input: Record<string, unknown>, used: string, at: Date): Promise<Budget> {
+  const created = ok(await server.gql(CreateBudgetDocument, { input: { limitType: 'COST', ...input } as never })).createBudget;
   const { start } = periodOf(created.limitPeriod as LimitPeriod, at);
-  await em().execute(`update budget set created_at = ? where id = ?`, [start, created.id]);
-  await em().execute(`insert into budget_ledger (budget_id, period_start, used) values (?, ?, ?)`, [created.id, start, used]);
-  return em().findOneOrFail(Budget, { id: created.id });
+  const e = server.app.services.db.orm.em.fork() as EntityManager;
+  await e.execute(`update budget set created_at = ? where id = ?`, [start, created.id]);
+  await e.execute(`insert into budget_ledger (budget_id, period_start, used) values (?, ?, ?)`, [created.id, start, used]);
+  return e.findOneOrFail(Budget, { id: created.id });
 }
 
 const forecastAlerts = (budgetId: string) => em().find(CostAlert, { budgetId, alertType: 'FORECAST' } as never);
@@ -46,13 +47,12 @@ describe('FORECAST alerts', () => {
   // 12:00 on a day: half the period gone, the recent window is 07:00–12:00.
   const AT = new Date('2026-03-10T12:00:00Z');
   const h = (n: number) => new Date(Date.UTC(2026, 2, 10, n));
+  /** A DAILY budget (`scope` says whose) with `used` in the day of `at`. */
+  const daily = (budgetName: string, scope: Record<string, unknown>, limitValue: number, used = '12', at = AT) =>
+    budgetOn(fx.s, { budgetName, ...scope, limitPeriod: 'DAILY', limitValue }, used, at);
 
   it('raises once per budget and period when the projection crosses the limit, with the exhaustion time in the message', async () => {
-    const b = await budget(
-      { budgetName: 'forecast-user', budgetType: 'USER', userId: 'fc-user', limitPeriod: 'DAILY', limitValue: 20 },
-      '12',
-      AT,
-    );
+    const b = await daily('forecast-user', { budgetType: 'USER', userId: 'fc-user' }, 20);
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-user' }, '1');
     // Another user's spend is not this budget's scope.
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-other' }, '100');
@@ -74,22 +74,10 @@ describe('FORECAST alerts', () => {
   });
 
   it('stays quiet under the limit, early in the period, and for budgets already over (EXCEEDED covers them)', async () => {
-    const under = await budget(
-      { budgetName: 'forecast-under', budgetType: 'PROJECT', projectId: 'fc-p1', limitPeriod: 'DAILY', limitValue: 30 },
-      '12',
-      AT,
-    );
+    const under = await daily('forecast-under', { budgetType: 'PROJECT', projectId: 'fc-p1' }, 30);
     for (let i = 7; i < 12; i++) await rollup(h(i), { projectId: 'fc-p1' }, '1');
-    const over = await budget(
-      { budgetName: 'forecast-over', budgetType: 'PROJECT', projectId: 'fc-p2', limitPeriod: 'DAILY', limitValue: 10 },
-      '12',
-      AT,
-    );
-    const early = await budget(
-      { budgetName: 'forecast-early', budgetType: 'PROJECT', projectId: 'fc-p3', limitPeriod: 'DAILY', limitValue: 1 },
-      '0.5',
-      h(2),
-    );
+    const over = await daily('forecast-over', { budgetType: 'PROJECT', projectId: 'fc-p2' }, 10);
+    const early = await daily('forecast-early', { budgetType: 'PROJECT', projectId: 'fc-p3' }, 1, '0.5', h(2));
     await rollup(h(1), { projectId: 'fc-p3' }, '0.5');
     await fx.s.app.services.alerts.checkForecasts([under, over], AT);
     await fx.s.app.services.alerts.checkForecasts([early], h(2)); // 2 h of 24 < a tenth
@@ -97,11 +85,7 @@ describe('FORECAST alerts', () => {
   });
 
   it('resolves when the limit is raised past the projection, like the threshold alerts', async () => {
-    const b = await budget(
-      { budgetName: 'forecast-raise', budgetType: 'USER', userId: 'fc-raise', limitPeriod: 'DAILY', limitValue: 20 },
-      '12',
-      AT,
-    );
+    const b = await daily('forecast-raise', { budgetType: 'USER', userId: 'fc-raise' }, 20);
     for (let i = 7; i < 12; i++) await rollup(h(i), { userId: 'fc-raise' }, '1');
     await fx.s.app.services.alerts.checkForecasts([b], AT);
     expect(await forecastAlerts(b.id)).toHaveLength(1);
@@ -127,15 +111,8 @@ describe('forecasts at the current time (BUDGET_FORECAST_MIN_ELAPSED=0)', () => 
     await now0?.close();
   });
 
-  /** `budget()` on this server. */
-  async function live(input: Record<string, unknown>, used: string): Promise<Budget> {
-    const created = ok(await now0.gql(CreateBudgetDocument, { input: { limitType: 'COST', ...input } as never })).createBudget;
-    const { start } = periodOf(created.limitPeriod as LimitPeriod, new Date());
-    const e = now0.app.services.db.orm.em.fork() as EntityManager;
-    await e.execute(`update budget set created_at = ? where id = ?`, [start, created.id]);
-    await e.execute(`insert into budget_ledger (budget_id, period_start, used) values (?, ?, ?)`, [created.id, start, used]);
-    return e.findOneOrFail(Budget, { id: created.id });
-  }
+  /** `budgetOn()` this server, in the period of now. */
+  const live = (input: Record<string, unknown>, used: string) => budgetOn(now0, input, used, new Date());
 
   it('is checked after a completion commits: a request that tips the projection raises FORECAST; TOTAL budgets never', async () => {
     const total = await live(

@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { print } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import { createLogger } from '../../../src/common/logger';
+import type { Client } from 'graphql-ws';
 import {
   AlertRaisedDocument,
   CreateBudgetDocument,
@@ -12,8 +9,9 @@ import {
 } from '../../generated/graphql';
 import { BudgetType } from '../../../src/common/enums';
 import { onPostgres } from '../../utils/database';
-import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import { ADMIN_KEY, capturingLogger, ok, startTestServer, type TestServer } from '../../utils/server';
 import type { AlertRaisedPayload } from '../../../src/graphql/pubsub';
+import { wsClient } from '../../utils/ws';
 import { movement, raise, waitFor } from './helpers';
 import { clearOfPeriodBoundary } from '../../utils/wait';
 
@@ -70,12 +68,7 @@ async function subscribe(
   payload: AlertRaisedPayload,
   key = ADMIN_KEY,
 ): Promise<Subscription> {
-  const client = createClient({
-    url: `${s.app.url.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${key}` },
-    lazy: false,
-  });
+  const client = wsClient(s.app.url, key);
   clients.push(client);
   const sub: Subscription = { events: [], errors: [], probes: 0 };
   await new Promise<void>((resolve, reject) => {
@@ -184,8 +177,7 @@ const transports: { name: string; env: () => Record<string, string>; enabled: bo
 describe.each(transports)('alertRaised across instances ($name)', ({ env, enabled, connectedLog }) => {
   let a: TestServer;
   let b: TestServer;
-  const logs: string[] = [];
-  const log = createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => (logs.push(chunk.toString()), done()) }));
+  const { log, lines: logs } = capturingLogger('info');
   beforeAll(async () => {
     if (!enabled) return;
     const e = env();

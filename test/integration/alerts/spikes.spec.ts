@@ -38,6 +38,25 @@ async function steady(dims: { userId?: string; projectId?: string; service?: str
   for (let i = windowHours; i < windowHours + 24; i++) await usage(hour(-i), dims, perHour, 2);
 }
 
+/** Checks `userId`'s spend for spikes at `at`. */
+const checkUser = (userId: string, at = AT) => s.app.services.alerts.checkSpikes({ userId, projectId: null, budgets: [] }, at);
+/** A MONTHLY $1,000 SERVICE budget of osteon whose spikes are 2× over 2 hours (if it enables their detection). */
+const osteonBudget = async (budgetName: string, enableSpikeDetection?: boolean) =>
+  ok(
+    await s.gql(CreateBudgetDocument, {
+      input: {
+        budgetName,
+        budgetType: 'SERVICE',
+        scopeId: 'osteon',
+        limitType: 'COST',
+        limitPeriod: 'MONTHLY',
+        limitValue: 1000,
+        enableSpikeDetection,
+        spikeThresholdMultiplier: 2,
+        spikeWindowHours: 2,
+      },
+    }),
+  ).createBudget;
 const spikes = (where: Record<string, unknown>) => em().find(CostAlert, { alertType: 'SPIKE', ...where } as never);
 const metric = async (name: string) =>
   (await s.app.services.metrics.registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
@@ -49,12 +68,12 @@ describe('cost spikes', () => {
   it('raises one SPIKE per user per window when the last hour costs more than 3× the 24-hour average', async () => {
     await steady({ userId: 'spiky' }, '1');
     await usage(hour(0), { userId: 'spiky' }, '3');
-    await s.app.services.alerts.checkSpikes({ userId: 'spiky', projectId: null, budgets: [] }, AT);
+    await checkUser('spiky');
     expect(await spikes({ userId: 'spiky' })).toHaveLength(0);
 
     await em().execute(`update usage_hourly set total_cost = 4.5 where user_id = 'spiky' and hour = ?`, [hour(0)]);
-    await s.app.services.alerts.checkSpikes({ userId: 'spiky', projectId: null, budgets: [] }, AT);
-    await s.app.services.alerts.checkSpikes({ userId: 'spiky', projectId: null, budgets: [] }, new Date(AT.getTime() + 60_000));
+    await checkUser('spiky');
+    await checkUser('spiky', new Date(AT.getTime() + 60_000));
     const [a, ...more] = await spikes({ userId: 'spiky' });
     expect(more).toHaveLength(0);
     expect(a).toMatchObject({ severity: 'WARNING', spikeMultiplier: 4.5, status: 'ACTIVE', budgetId: null });
@@ -74,29 +93,15 @@ describe('cost spikes', () => {
 
   it('keeps a noise floor: no spike after silence nor over a baseline of a few requests', async () => {
     await usage(hour(0), { userId: 'silent' }, '50');
-    await s.app.services.alerts.checkSpikes({ userId: 'silent', projectId: null, budgets: [] }, AT);
+    await checkUser('silent');
     await usage(hour(-3), { userId: 'sparse' }, '0.1', 3);
     await usage(hour(0), { userId: 'sparse' }, '50');
-    await s.app.services.alerts.checkSpikes({ userId: 'sparse', projectId: null, budgets: [] }, AT);
+    await checkUser('sparse');
     expect(await spikes({ userId: { $in: ['silent', 'sparse'] } })).toHaveLength(0);
   });
 
   it('watches a budget that enables it, with its own multiplier and window, in its scope', async () => {
-    const b = ok(
-      await s.gql(CreateBudgetDocument, {
-        input: {
-          budgetName: 'Osteon spikes',
-          budgetType: 'SERVICE',
-          scopeId: 'osteon',
-          limitType: 'COST',
-          limitPeriod: 'MONTHLY',
-          limitValue: 1000,
-          enableSpikeDetection: true,
-          spikeThresholdMultiplier: 2,
-          spikeWindowHours: 2,
-        },
-      }),
-    ).createBudget;
+    const b = await osteonBudget('Osteon spikes', true);
     await steady({ service: 'osteon', userId: 'u-x' }, '1', 2);
     // The last two hours: $5 against $2 per 2-hour window: 2.5× (above this budget's 2, below the default 3).
     await usage(hour(-1), { service: 'osteon', userId: 'u-y' }, '2');
@@ -108,20 +113,7 @@ describe('cost spikes', () => {
     expect(a).toMatchObject({ severity: 'WARNING', spikeMultiplier: 2.5 });
     expect(a.message).toContain("budget 'Osteon spikes' (service osteon)");
 
-    const quiet = ok(
-      await s.gql(CreateBudgetDocument, {
-        input: {
-          budgetName: 'Osteon no spikes',
-          budgetType: 'SERVICE',
-          scopeId: 'osteon',
-          limitType: 'COST',
-          limitPeriod: 'MONTHLY',
-          limitValue: 1000,
-          spikeThresholdMultiplier: 2,
-          spikeWindowHours: 2,
-        },
-      }),
-    ).createBudget;
+    const quiet = await osteonBudget('Osteon no spikes');
     await s.app.services.alerts.checkSpikes(
       { userId: null, projectId: null, budgets: [await em().findOneOrFail(Budget, { id: quiet.id })] },
       AT,
@@ -132,7 +124,7 @@ describe('cost spikes', () => {
   it('resolves a spike once its window has passed', async () => {
     await steady({ userId: 'passing' }, '1');
     await usage(hour(0), { userId: 'passing' }, '10');
-    await s.app.services.alerts.checkSpikes({ userId: 'passing', projectId: null, budgets: [] }, AT);
+    await checkUser('passing');
     const [a] = await spikes({ userId: 'passing' });
     await s.app.services.alerts.sweep(new Date(hour(1).getTime() + 1));
     expect((await em().findOneOrFail(CostAlert, { id: a.id })).status).toBe('RESOLVED');

@@ -1,6 +1,4 @@
-import { Writable } from 'node:stream';
 import { generateSecret } from '../../../src/auth/api-key.service';
-import { createLogger } from '../../../src/common/logger';
 import {
   BudgetStatusDocument,
   CompleteDocument,
@@ -12,7 +10,7 @@ import {
 import { onPostgres } from '../../utils/database';
 import { useSimulatedServer } from '../../utils/fixture';
 import { simulatorEnv } from '../../utils/providers';
-import { ok, startTestServer } from '../../utils/server';
+import { capturingLogger, ok, startTestServer } from '../../utils/server';
 import { connectWs } from '../../utils/ws';
 
 /**
@@ -20,7 +18,6 @@ import { connectWs } from '../../utils/ws';
  * and `complete` returns only the budgets its caller may read.
  */
 const fx = useSimulatedServer();
-const logs: string[] = [];
 /** A SERVICE key stored before createApiKey required a service (written as an old release would have). */
 let legacy: { id: string; secret: string };
 
@@ -79,7 +76,7 @@ describe('a SERVICE key bound to no service', () => {
 
   // A second server on the same database: PostgreSQL only (each embedded database is its own).
   (onPostgres() ? it : it.skip)('is named in a warning when the server starts', async () => {
-    const log = createLogger('warn', new Writable({ write: (chunk: Buffer, _e, done) => (logs.push(chunk.toString()), done()) }));
+    const { log, lines: logs } = capturingLogger('warn');
     const again = await startTestServer(simulatorEnv(fx.sim), { db: fx.s.db, log });
     await again.close();
     const line = logs

@@ -5,35 +5,19 @@
  * format, refusals as the SDK's typed errors, `x-api-key`, disconnects.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { simulatedAnthropicPromptTokens, type ProviderSimulator } from '../../fixtures/provider-simulator';
-import { completionHelpers, MESSAGES } from '../../utils/completions';
-import { holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { useSimulatedServer } from '../../utils/fixture';
-import { ADMIN_KEY, type TestServer } from '../../utils/server';
-import { waitFor } from '../../utils/wait';
-import { formatUnits, parseUnits } from '../../../src/common/money';
+import { simulatedAnthropicPromptTokens } from '../../fixtures/provider-simulator';
+import { completionHelpers, MESSAGES, units } from '../../utils/completions';
+import { ANTHROPIC_MESSAGES as messages, disconnectedRecord, holdsNone, sdkClients, usageOf, useSdkServer } from '../../utils/compatible';
+import { ADMIN_KEY } from '../../utils/server';
+import { failure, waitFor } from '../../utils/wait';
+import { formatUnits } from '../../../src/common/money';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-let anthropic: Anthropic;
-const { uniq, budget, status } = completionHelpers(() => s);
-const messages = MESSAGES as Anthropic.MessageParam[];
+const { sim, s, anthropic } = useSdkServer();
+const { uniq, budget, status, userWithFallback } = completionHelpers(() => s);
 const PROMPT = simulatedAnthropicPromptTokens(null, MESSAGES);
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
 /** claude-3-5-sonnet: $3 input, $15 output, $0.30 cache read, $3.75 cache write per 1M (1e-12 USD units). */
 const sonnet = (u: { input: number; output: number; read?: number; write?: number }) =>
   BigInt(u.input) * 3_000_000n + BigInt(u.output) * 15_000_000n + BigInt(u.read ?? 0) * 300_000n + BigInt(u.write ?? 0) * 3_750_000n;
-const units = (usd: number) => parseUnits(String(usd));
-
-const fx = useSimulatedServer();
-beforeAll(async () => {
-  ({ sim, s } = fx);
-  anthropic = sdkClients(s).anthropic;
-});
 
 describe('POST /anthropic/v1/messages', () => {
   it('answers in Anthropic format with cache reads and writes, at the exact cost', async () => {
@@ -106,15 +90,7 @@ describe('POST /anthropic/v1/messages', () => {
   });
 
   it('translates a fallback to an OpenAI-format model back into Anthropic format (JSON and stream)', async () => {
-    const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      blockedModels: ['claude-3-5-sonnet'],
-      enableFallback: true,
-      fallbackProvider: 'deepseek',
-      fallbackModel: 'deepseek-chat',
-    });
+    const user = await userWithFallback('claude-3-5-sonnet', 'deepseek', 'deepseek-chat');
     const { data, response } = await anthropic.messages
       .create(
         { model: 'anthropic/claude-3-5-sonnet', max_tokens: 6, system: 'Be brief.', messages },
@@ -184,12 +160,7 @@ describe('POST /anthropic/v1/messages', () => {
       if (e.type === 'content_block_delta') deltas++;
       if (deltas === 3) break;
     }
-    await sim.control.waitForStreamsClosedEarly(1);
-    const row = await waitFor(
-      async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'),
-      15_000,
-      'the disconnected stream settled',
-    );
+    const row = await disconnectedRecord(sim, s, user, 'the disconnected stream settled');
     // message_start carried the real input tokens: those are charged, not the estimate.
     expect(row.inputTokens).toBe(PROMPT);
     expect(row.outputTokens).toBeGreaterThanOrEqual(3);

@@ -4,31 +4,19 @@
  * the whole result last, refusals as errors with the same code, unsubscribe charged and aborted).
  */
 import OpenAI from 'openai';
-import { simulatedEmbedding, simulatedEmbeddingTokens, type ProviderSimulator } from '../../fixtures/provider-simulator';
-import { completionHelpers, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
-import { holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { useSimulatedServer } from '../../utils/fixture';
-import { ADMIN_KEY, type TestServer } from '../../utils/server';
-import { waitFor } from '../../utils/wait';
+import { simulatedEmbedding, simulatedEmbeddingTokens } from '../../fixtures/provider-simulator';
+import { completionHelpers, GPT4O_PROMPT_TOKENS, MESSAGES, units } from '../../utils/completions';
+import { disconnectedRecord, holdsNone, usageOf, useSdkServer } from '../../utils/compatible';
+import { ADMIN_KEY } from '../../utils/server';
+import { failure, waitFor } from '../../utils/wait';
 import { connectWs, type WsConnection } from '../../utils/ws';
-import { formatUnits, parseUnits } from '../../../src/common/money';
+import { formatUnits } from '../../../src/common/money';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-let openai: OpenAI;
+const { sim, s, openai } = useSdkServer();
 let ws: WsConnection;
 const { uniq, budget, status } = completionHelpers(() => s);
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-const units = (usd: number) => parseUnits(String(usd));
 
-const fx = useSimulatedServer();
 beforeAll(async () => {
-  ({ sim, s } = fx);
-  openai = sdkClients(s).openai;
   ws = connectWs(s.app.url, ADMIN_KEY);
   await ws.connected;
 });
@@ -173,12 +161,7 @@ describe('Subscription.completeStream', () => {
     await subscribe({ input: input(user, 400) }, (c, stop) => {
       if (c.delta) stop(); // unsubscribe at the first delta
     });
-    await sim.control.waitForStreamsClosedEarly(1);
-    const row = await waitFor(
-      async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'),
-      15_000,
-      'the abandoned stream settled',
-    );
+    const row = await disconnectedRecord(sim, s, user, 'the abandoned stream settled');
     expect(row.inputTokens).toBe(GPT4O_PROMPT_TOKENS);
     expect(row.outputTokens).toBeGreaterThanOrEqual(1);
     expect(row.outputTokens).toBeLessThan(400);

@@ -5,29 +5,14 @@
  */
 import OpenAI from 'openai';
 import { CreateApiKeyDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { completionHelpers, GPT4O_COST, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
-import { countingFetch, holdsNone, sdkClients, usageOf } from '../../utils/compatible';
-import { useSimulatedServer } from '../../utils/fixture';
-import { ok, type TestServer } from '../../utils/server';
+import { completionHelpers, GPT4O_COST, GPT4O_PROMPT_TOKENS } from '../../utils/completions';
+import { countingFetch, holdsNone, OPENAI_MESSAGES as messages, sdkClients, usageOf, useSdkServer } from '../../utils/compatible';
+import { ok } from '../../utils/server';
+import { failure } from '../../utils/wait';
 import { formatUnits } from '../../../src/common/money';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-let openai: OpenAI;
-const { uniq, budget, status } = completionHelpers(() => s);
-const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-
-const fx = useSimulatedServer();
-beforeAll(async () => {
-  ({ sim, s } = fx);
-  openai = sdkClients(s).openai;
-});
+const { sim, s, openai } = useSdkServer();
+const { uniq, budget, status, userWithFallback } = completionHelpers(() => s);
 
 describe('POST /v1/chat/completions (JSON)', () => {
   it('answers in OpenAI format with the exact cost, and tracks the request like complete', async () => {
@@ -146,15 +131,7 @@ describe('POST /v1/chat/completions (JSON)', () => {
   });
 
   it('shows the client the model that served a fallback, in OpenAI format also from Anthropic', async () => {
-    const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      blockedModels: ['gpt-4o'],
-      enableFallback: true,
-      fallbackProvider: 'anthropic',
-      fallbackModel: 'claude-3-5-sonnet',
-    });
+    const user = await userWithFallback('gpt-4o', 'anthropic', 'claude-3-5-sonnet');
     const { data, response } = await openai.chat.completions
       .create({ model: 'openai/gpt-4o', messages, max_tokens: 7 }, { headers: { 'x-budget-user-id': user } })
       .withResponse();

@@ -7,34 +7,16 @@
  * many concurrent streams.
  */
 import OpenAI from 'openai';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { completionHelpers, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
-import { holdsNone, sdkClients, usageOf } from '../../utils/compatible';
+import { completionHelpers, GPT4O_PROMPT_TOKENS, units } from '../../utils/completions';
+import { disconnectedRecord, holdsNone, OPENAI_MESSAGES as messages, usageOf, useSdkServer } from '../../utils/compatible';
 import { find, parsePrometheusText } from '../../utils/prom-text';
-import { useSimulatedServer } from '../../utils/fixture';
-import type { TestServer } from '../../utils/server';
-import { waitFor } from '../../utils/wait';
-import { formatUnits, parseUnits } from '../../../src/common/money';
+import { failure, waitFor } from '../../utils/wait';
+import { formatUnits } from '../../../src/common/money';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-let openai: OpenAI;
-const { uniq, budget, status } = completionHelpers(() => s);
-const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
+const { sim, s, openai } = useSdkServer();
+const { uniq, budget, status, userWithFallback } = completionHelpers(() => s);
 /** gpt-4o at $2.50 / $10.00 per 1M, in 1e-12 USD (written out here, not taken from the pricing code). */
 const gpt4o = (input: number, output: number) => BigInt(input) * 2_500_000n + BigInt(output) * 10_000_000n;
-const units = (usd: number) => parseUnits(String(usd));
-
-const fx = useSimulatedServer();
-beforeAll(async () => {
-  ({ sim, s } = fx);
-  openai = sdkClients(s).openai;
-});
 
 async function ttftCount(): Promise<number> {
   const text = await (await fetch(`${s.app.url}/metrics`)).text();
@@ -151,12 +133,7 @@ describe('POST /v1/chat/completions (stream)', () => {
       if (c.choices[0]?.delta.content) seen++;
       if (seen === 3) break; // the SDK aborts its request: the socket to the gateway closes
     }
-    await sim.control.waitForStreamsClosedEarly(1);
-    const row = await waitFor(
-      async () => (await usageOf(s, user)).find((r) => r.errorCode === 'CLIENT_DISCONNECTED'),
-      15_000,
-      'the disconnected stream settled',
-    );
+    const row = await disconnectedRecord(sim, s, user, 'the disconnected stream settled');
     // The provider sent no usage before the cut: the input estimate (exact for gpt-4o) and the tokens streamed so far.
     expect(row.inputTokens).toBe(GPT4O_PROMPT_TOKENS);
     expect(row.outputTokens).toBeGreaterThanOrEqual(3);
@@ -191,15 +168,7 @@ describe('POST /v1/chat/completions (stream)', () => {
   });
 
   it('streams a fallback from another provider in OpenAI chunks, showing the model that served it', async () => {
-    const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      blockedModels: ['gpt-4o'],
-      enableFallback: true,
-      fallbackProvider: 'anthropic',
-      fallbackModel: 'claude-3-5-sonnet',
-    });
+    const user = await userWithFallback('gpt-4o', 'anthropic', 'claude-3-5-sonnet');
     const { data: stream, response } = await openai.chat.completions
       .create(
         { model: 'openai/gpt-4o', messages, max_tokens: 6, stream: true, stream_options: { include_usage: true } },

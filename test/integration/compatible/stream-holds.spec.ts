@@ -3,55 +3,43 @@
  * leaves while the hold is being made, is released with nothing charged and nothing called; one
  * that leaves after the end changes nothing.
  */
-import type { CompletionRequest } from '../../../src/completions/completion.validation';
-import { ApiKeyRole } from '../../../src/common/enums';
 import type { StreamSink } from '../../../src/completions/completion-run';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { completionHelpers, MESSAGES } from '../../utils/completions';
+import { ADMIN_AUTH as admin, completionHelpers, completionRequest } from '../../utils/completions';
 import { holdsNone, usageOf } from '../../utils/compatible';
 import { useSimulatedServer } from '../../utils/fixture';
-import type { TestServer } from '../../utils/server';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-const fx = useSimulatedServer();
-beforeAll(() => ({ sim, s } = fx));
+const { sim, s } = useSimulatedServer();
 const { uniq, budget, status } = completionHelpers(() => s);
-const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
-const request = (userId: string): CompletionRequest => ({
-  messages: MESSAGES as CompletionRequest['messages'],
-  provider: 'openai',
-  model: 'gpt-4o',
-  userId,
-  projectId: null,
-  service: null,
-  endpoint: null,
-  maxTokens: 20,
-  temperature: null,
-  idempotencyKey: null,
-});
+const request = (userId: string) => completionRequest({ userId });
 const sinkOf = (abort: AbortController, events: string[] = []): StreamSink => ({
   signal: abort.signal,
   event: (e) => void events.push(e.type),
 });
+/** A fresh user and a USER budget of theirs. */
+async function userWithBudget() {
+  const user = uniq('u');
+  return { user, b: await budget({ budgetType: 'USER', userId: user }) };
+}
+/** No provider call made, and nothing charged to `user` or their budget. */
+async function expectNothingCalledOrCharged(user: string, budgetId: string) {
+  expect(sim.control.requestCount).toBe(0);
+  expect(await status(budgetId)).toMatchObject({ used: 0, reserved: 0 });
+  expect(await usageOf(s, user)).toEqual([]);
+}
 
 describe('stream holds', () => {
   it('a client gone before the hold: nothing held, called or charged', async () => {
-    const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user });
+    const { user, b } = await userWithBudget();
     const abort = new AbortController();
     abort.abort();
     await expect(s.app.services.completions.complete(admin, request(user), sinkOf(abort))).rejects.toMatchObject({
       code: 'CLIENT_DISCONNECTED',
     });
-    expect(sim.control.requestCount).toBe(0);
-    expect(await status(b.id)).toMatchObject({ used: 0, reserved: 0 });
-    expect(await usageOf(s, user)).toEqual([]);
+    await expectNothingCalledOrCharged(user, b.id);
   });
 
   it('a client that leaves while the hold is made: released, nothing called or charged', async () => {
-    const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user });
+    const { user, b } = await userWithBudget();
     const abort = new AbortController();
     const ledger = s.app.services.completions.ledger;
     const hold = ledger.hold.bind(ledger);
@@ -67,15 +55,12 @@ describe('stream holds', () => {
     } finally {
       spy.mockRestore();
     }
-    expect(sim.control.requestCount).toBe(0);
     expect(holdsNone(s)).toBe(true);
-    expect(await status(b.id)).toMatchObject({ used: 0, reserved: 0 });
-    expect(await usageOf(s, user)).toEqual([]);
+    await expectNothingCalledOrCharged(user, b.id);
   });
 
   it('a client that leaves after the end changes nothing', async () => {
-    const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user });
+    const { user, b } = await userWithBudget();
     const abort = new AbortController();
     const events: string[] = [];
     const out = await s.app.services.completions.complete(admin, request(user), sinkOf(abort, events));

@@ -4,13 +4,11 @@
  * tools or an image before any provider call, instead of letting the provider bill past it.
  */
 import type OpenAI from 'openai';
-import { completionHelpers, GPT4O_PROMPT_TOKENS, MESSAGES } from '../../utils/completions';
-import { sdkClients } from '../../utils/compatible';
-import { useSimulatedServer } from '../../utils/fixture';
+import { completionHelpers, GPT4O_PROMPT_TOKENS } from '../../utils/completions';
+import { OPENAI_MESSAGES as messages, useSdkServer } from '../../utils/compatible';
 
-const fx = useSimulatedServer();
+const fx = useSdkServer();
 const { uniq, budget } = completionHelpers(() => fx.s);
-const messages = MESSAGES as OpenAI.ChatCompletionMessageParam[];
 const OUTPUT = 20;
 /** A tool whose definition alone is far more than the budget's headroom (~1,000 tokens of description). */
 const tools: OpenAI.ChatCompletionTool[] = [
@@ -36,7 +34,7 @@ async function userWithTokenBudget(headroom: number) {
   return user;
 }
 const create = (user: string, extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) =>
-  sdkClients(fx.s).openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: OUTPUT, user, ...extra });
+  fx.openai.chat.completions.create({ model: 'openai/gpt-4o', messages, max_tokens: OUTPUT, user, ...extra });
 const status = (p: Promise<unknown>) =>
   p.then(
     () => 200,

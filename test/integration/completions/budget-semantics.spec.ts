@@ -1,10 +1,16 @@
 import { DeleteBudgetDocument, ListAlertsDocument, UpdateBudgetDocument } from '../../generated/graphql';
-import { completionHelpers, GPT4O_COST as gpt4oCost, MESSAGES as messages, NO_SETTLE_HOOKS } from '../../utils/completions';
+import {
+  ADMIN_AUTH as admin,
+  completionHelpers,
+  completionRequest as request,
+  fallbackTo,
+  GPT4O_COST as gpt4oCost,
+  NO_SETTLE_HOOKS,
+} from '../../utils/completions';
 import { useSimulatedServer } from '../../utils/fixture';
 import { ok } from '../../utils/server';
+import { failure } from '../../utils/wait';
 import { CompletionService } from '../../../src/completions/completion.service';
-import type { CompletionRequest } from '../../../src/completions/completion.validation';
-import { ApiKeyRole } from '../../../src/common/enums';
 import { AppError } from '../../../src/common/errors';
 import { createLogger } from '../../../src/common/logger';
 import { formatUsd, parseUnits, unitsToNumber } from '../../../src/common/money';
@@ -18,7 +24,7 @@ import { PriceCatalog } from '../../../src/pricing/price-catalog';
  */
 const fx = useSimulatedServer();
 
-const { uniq, budget, complete, status } = completionHelpers(() => fx.s);
+const { uniq, budget, complete, status, hardUserBudget } = completionHelpers(() => fx.s);
 const setLimit = async (id: string, limitValue: number) => ok(await fx.s.gql(UpdateBudgetDocument, { id, input: { limitValue } }));
 const used = async (id: string) => parseUnits(String((await status(id)).used));
 
@@ -38,39 +44,11 @@ function bareService(opts: { now?: () => Date; prices?: PriceCatalog } = {}) {
     budgets: fx.s.app.services.completions.budgetCache,
   });
 }
-const admin = { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: ApiKeyRole.ADMIN, userId: null, projectId: null, service: null };
-const request = (patch: Partial<CompletionRequest>): CompletionRequest => ({
-  messages: messages as CompletionRequest['messages'],
-  provider: 'openai',
-  model: 'gpt-4o',
-  userId: null,
-  projectId: null,
-  service: null,
-  endpoint: null,
-  maxTokens: 20,
-  temperature: null,
-  idempotencyKey: null,
-  ...patch,
-});
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => null,
-    (e: unknown) => e,
-  );
 
 describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of blocking', () => {
   /** The issue's USER budget: hard, blockOnExceeded false, fallback deepseek-chat at 90%, filled by one gpt-4o request. */
   async function fullUserBudget(user: string) {
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      hardLimitEnabled: true,
-      blockOnExceeded: false,
-      enableFallback: true,
-      fallbackProvider: 'deepseek',
-      fallbackModel: 'deepseek-chat',
-      fallbackThreshold: 0.9,
-    });
+    const b = await hardUserBudget(user, { blockOnExceeded: false, ...fallbackTo('deepseek', 'deepseek-chat'), fallbackThreshold: 0.9 });
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost)); // exactly at its limit, as after the issue's $0.10 request
     expect(await status(b.id)).toMatchObject({ usagePercentage: 100, state: 'EXCEEDED' });
@@ -151,15 +129,7 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
 
   it('blockOnExceeded true instead: the fallback runs only where it fits under the limit, else BUDGET_EXCEEDED', async () => {
     const user = uniq('u');
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      hardLimitEnabled: true,
-      enableFallback: true,
-      fallbackProvider: 'deepseek',
-      fallbackModel: 'deepseek-chat',
-      fallbackThreshold: 1,
-    });
+    const b = await hardUserBudget(user, { ...fallbackTo('deepseek', 'deepseek-chat'), fallbackThreshold: 1 });
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost * 3n) / 2); // room for deepseek-chat, not for gpt-4o
     const ds = ok(await complete({ userId: user })).complete;
@@ -172,22 +142,15 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
   it('cascades PROJECT ≥ 90% (→ deepseek-chat) and GLOBAL ≥ 100% (→ ollama) to the ollama model', async () => {
     const user = uniq('u');
     const project = uniq('p');
-    const common = { hardLimitEnabled: true, blockOnExceeded: false, enableFallback: true };
+    const common = { hardLimitEnabled: true, blockOnExceeded: false };
     const p = await budget({
       budgetType: 'PROJECT',
       projectId: project,
       ...common,
-      fallbackProvider: 'deepseek',
-      fallbackModel: 'deepseek-chat',
+      ...fallbackTo('deepseek', 'deepseek-chat'),
       fallbackThreshold: 0.9,
     });
-    const g = await budget({
-      budgetType: 'GLOBAL',
-      ...common,
-      fallbackProvider: 'ollama',
-      fallbackModel: 'llama3.1',
-      fallbackThreshold: 0.95,
-    });
+    const g = await budget({ budgetType: 'GLOBAL', ...common, ...fallbackTo('ollama', 'llama3.1'), fallbackThreshold: 0.95 });
     try {
       ok(await complete({ userId: user, projectId: project }));
       await setLimit(p.id, unitsToNumber(gpt4oCost) / 0.99); // 99%: deepseek-chat takes it past its limit too
@@ -212,7 +175,7 @@ describe('hardLimitEnabled with blockOnExceeded false: the fallback instead of b
 describe('a request that costs nothing (a local model)', () => {
   it('is not refused by a hard COST budget over its limit, even one that blocks, and moves it not at all', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true });
+    const b = await hardUserBudget(user);
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost) / 2); // 200%: past it, so even "used + 0 ≤ limit" would refuse
     expect((await complete({ userId: user })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
@@ -223,14 +186,7 @@ describe('a request that costs nothing (a local model)', () => {
 
   it('is where a blocking budget with a local fallback sends requests past its limit', async () => {
     const user = uniq('u');
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      hardLimitEnabled: true,
-      enableFallback: true,
-      fallbackProvider: 'ollama',
-      fallbackModel: 'llama3.1',
-    });
+    const b = await hardUserBudget(user, fallbackTo('ollama', 'llama3.1'));
     ok(await complete({ userId: user }));
     await setLimit(b.id, unitsToNumber(gpt4oCost) / 2);
     expect(ok(await complete({ userId: user })).complete).toMatchObject({ provider: 'ollama', fallbackUsed: true });
@@ -238,7 +194,7 @@ describe('a request that costs nothing (a local model)', () => {
 
   it('is not an unpriced model (BUDGET_ALLOW_UNPRICED_MODELS): charged 0 but not known to be free, a hard COST budget past its limit refuses it', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true });
+    const b = await hardUserBudget(user);
     const service = bareService({ prices: new PriceCatalog(fx.s.app.services.db.orm, { allowUnpricedModels: true }) });
     const unknown = request({ userId: user, model: 'gpt-unlisted-2099' });
     expect(await service.complete(admin, unknown)).toMatchObject({ model: 'gpt-unlisted-2099', usage: { totalCost: '0' } });
@@ -252,7 +208,7 @@ describe('a request that costs nothing (a local model)', () => {
 
   it('still counts its tokens against a TOKENS budget, which refuses it past its limit', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, limitType: 'TOKENS', hardLimitEnabled: true, limitValue: 1_000_000 });
+    const b = await hardUserBudget(user, { limitType: 'TOKENS', limitValue: 1_000_000 });
     const first = ok(await complete({ userId: user, provider: 'ollama', model: 'llama3.1' })).complete;
     expect((await status(b.id)).used).toBe(first.usage.totalTokens);
     await setLimit(b.id, first.usage.totalTokens);
@@ -266,13 +222,7 @@ describe('a request that costs nothing (a local model)', () => {
 describe('a refusal', () => {
   it('raises an alert that says what is used and what the refused request would have cost, separately', async () => {
     const user = uniq('u');
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      budgetName: uniq('Daily'),
-      hardLimitEnabled: true,
-      limitValue: unitsToNumber(gpt4oCost * 3n) / 2,
-    });
+    const b = await hardUserBudget(user, { budgetName: uniq('Daily'), limitValue: unitsToNumber(gpt4oCost * 3n) / 2 });
     ok(await complete({ userId: user })); // 66.67%: no alert yet
     expect((await complete({ userId: user })).errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
     const alerts = ok(await fx.s.gql(ListAlertsDocument, { budgetId: b.id })).alerts;
@@ -292,13 +242,7 @@ describe('a refusal', () => {
 
   it('names the period of the injected clock, not of the wall clock', async () => {
     const user = uniq('u');
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      budgetName: uniq('Clocked'),
-      hardLimitEnabled: true,
-      limitValue: unitsToNumber(gpt4oCost),
-    });
+    const b = await hardUserBudget(user, { budgetName: uniq('Clocked'), limitValue: unitsToNumber(gpt4oCost) });
     const service = bareService({ now: () => new Date('2031-03-04T12:00:00Z') });
     await service.complete(admin, request({ userId: user }));
     const refused = await failure(service.complete(admin, request({ userId: user })));

@@ -1,30 +1,19 @@
 import { CompleteLeanDocument, CreateApiKeyDocument } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres } from '../../utils/database';
 import {
   completionHelpers,
+  fallbackTo,
   GPT4O_COST as gpt4oCost,
   GPT4O_PROMPT_TOKENS as promptTokens,
   MESSAGES as messages,
 } from '../../utils/completions';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
-import { ok, startTestServer, type TestServer } from '../../utils/server';
+import { useSimulatedServer } from '../../utils/fixture';
+import { ok } from '../../utils/server';
 import { parseUnits, unitsToNumber } from '../../../src/common/money';
 import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
 
-let sim: ProviderSimulator;
-let s: TestServer;
-const { uniq, budget, complete, status } = completionHelpers(() => s);
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  s = await startTestServer(simulatorEnv(sim));
-});
-afterAll(async () => {
-  await s?.close();
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
+const { sim, s } = useSimulatedServer();
+const { uniq, budget, complete, status, hardUserBudget } = completionHelpers(() => s);
 
 // Every test here reads or writes the current budget period by the wall clock: none runs across a period boundary.
 beforeEach(() => clearOfPeriodBoundary());
@@ -124,13 +113,7 @@ describe('complete', () => {
 
   it('refuses over a hard limit with BUDGET_EXCEEDED, the budget id and a readable message, charging nothing', async () => {
     const user = uniq('u');
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      budgetName: uniq('User Daily Limit'),
-      limitValue: unitsToNumber(gpt4oCost),
-      hardLimitEnabled: true,
-    });
+    const b = await hardUserBudget(user, { budgetName: uniq('User Daily Limit'), limitValue: unitsToNumber(gpt4oCost) });
     ok(await complete({ userId: user }));
     const r = await complete({ userId: user });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: b.id });
@@ -154,18 +137,9 @@ describe('complete', () => {
       userId: user,
       limitValue: unitsToNumber(gpt4oCost),
       fallbackThreshold: 0.5,
-      enableFallback: true,
-      fallbackProvider: 'deepseek',
-      fallbackModel: 'deepseek-chat',
+      ...fallbackTo('deepseek', 'deepseek-chat'),
     });
-    await budget({
-      budgetType: 'PROJECT',
-      projectId: project,
-      blockedModels: ['deepseek-chat'],
-      enableFallback: true,
-      fallbackProvider: 'ollama',
-      fallbackModel: 'llama3.1',
-    });
+    await budget({ budgetType: 'PROJECT', projectId: project, blockedModels: ['deepseek-chat'], ...fallbackTo('ollama', 'llama3.1') });
     const c = ok(await complete({ userId: user, projectId: project })).complete;
     expect(c).toMatchObject({ provider: 'ollama', model: 'llama3.1', fallbackUsed: true });
     expect(c.usage).toMatchObject({
@@ -193,13 +167,7 @@ describe('complete', () => {
 
   it('falls back instead of blocking when blockOnExceeded is off', async () => {
     const user = uniq('u');
-    await budget({
-      budgetType: 'USER',
-      userId: user,
-      limitValue: unitsToNumber(gpt4oCost) / 2,
-      hardLimitEnabled: true,
-      blockOnExceeded: false,
-    });
+    await hardUserBudget(user, { limitValue: unitsToNumber(gpt4oCost) / 2, blockOnExceeded: false });
     const c = ok(await complete({ userId: user })).complete;
     expect(c).toMatchObject({ provider: 'deepseek', model: 'deepseek-chat', fallbackUsed: true });
   });
@@ -213,7 +181,7 @@ describe('complete', () => {
 
   it('records a provider failure with success=false and cost 0, releases the reservation and reports PROVIDER_ERROR', async () => {
     const user = uniq('u');
-    const b = await budget({ budgetType: 'USER', userId: user, hardLimitEnabled: true });
+    const b = await hardUserBudget(user);
     sim.control.failNext(1, 500);
     const r = await complete({ userId: user });
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'PROVIDER_ERROR', status: 500 });
@@ -261,13 +229,7 @@ describe('complete', () => {
     const user = uniq('u');
     const k = 37n;
     // TOTAL: no period boundary can pass during the test. The first request creates the ledger row; k more fit exactly.
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      limitPeriod: 'TOTAL',
-      limitValue: unitsToNumber(gpt4oCost * (k + 1n)),
-      hardLimitEnabled: true,
-    });
+    const b = await hardUserBudget(user, { limitPeriod: 'TOTAL', limitValue: unitsToNumber(gpt4oCost * (k + 1n)) });
     ok(await complete({ userId: user }));
     // Every request must decide from stale figures, so only the reservation statement's own check can stop the
     // overshoot. On PostgreSQL they race for real (10 connections). PGlite's one connection would serialise them
@@ -311,13 +273,7 @@ describe('complete', () => {
     const user = uniq('u');
     // Room for the estimate of one request without maxTokens: its prompt and 1,024 output tokens.
     const oneRequest = BigInt(promptTokens) * 2_500_000n + 1024n * 10_000_000n;
-    const b = await budget({
-      budgetType: 'USER',
-      userId: user,
-      limitPeriod: 'TOTAL',
-      limitValue: unitsToNumber(oneRequest),
-      hardLimitEnabled: true,
-    });
+    const b = await hardUserBudget(user, { limitPeriod: 'TOTAL', limitValue: unitsToNumber(oneRequest) });
     ok(await complete({ userId: user, maxTokens: undefined }));
     expect(parseUnits(String((await status(b.id)).used))).toBe(oneRequest);
     expect((await complete({ userId: user, maxTokens: undefined })).errors?.[0].extensions?.code).toBe('BUDGET_EXCEEDED');

@@ -6,21 +6,15 @@ import { createMetrics } from '../../../src/metrics/metrics';
 import { PriceCatalog } from '../../../src/pricing/price-catalog';
 import { createProviderRegistry } from '../../../src/providers/provider-registry';
 import { BudgetType, LimitPeriod, LimitType } from '../../../src/common/enums';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
-import { NO_SETTLE_HOOKS } from '../../utils/completions';
+import { ADMIN_AUTH, completionRequest, NO_SETTLE_HOOKS } from '../../utils/completions';
 import { useMigratedDatabase } from '../../utils/database';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { useSimulator } from '../../utils/fixture';
+import { simulatorEnv } from '../../utils/providers';
 import { waitFor } from '../../utils/wait';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-let sim: ProviderSimulator;
 const f = useMigratedDatabase();
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim?.close();
-});
+const sim = useSimulator();
 
 describe('a period rolling over while a request is in flight', () => {
   it('charges the request to the period it reserved in, not the one it settled in', async () => {
@@ -47,21 +41,7 @@ describe('a period rolling over while a request is in flight', () => {
       log: createLogger('silent'),
       now: () => clock,
     });
-    const pending = service.complete(
-      { keyId: 'env-admin', name: 'ADMIN_API_KEY', role: 'ADMIN' as never, userId: null, projectId: null, service: null },
-      {
-        messages: [{ role: 'user', content: 'hi' }],
-        provider: 'openai',
-        model: 'gpt-4o',
-        userId: 'u',
-        projectId: null,
-        service: null,
-        endpoint: null,
-        maxTokens: 20,
-        temperature: null,
-        idempotencyKey: null,
-      },
-    );
+    const pending = service.complete(ADMIN_AUTH, completionRequest({ messages: [{ role: 'user', content: 'hi' }], userId: 'u' }));
     // Reserved (at 09:59:59.900) once the call has reached the provider: the hour turns while it is answered.
     await waitFor(() => sim.control.requestCount === 1, 15_000, 'the request at the provider');
     clock = new Date('2031-03-04T10:00:00.100Z');

@@ -6,10 +6,11 @@ import {
   UpdateBudgetDocument,
   UsageDocument,
   UsageRecordsDocument,
+  type CreateBudgetMutationVariables,
 } from '../../generated/graphql';
-import type { ProviderSimulator } from '../../fixtures/provider-simulator';
 import { onPostgres, createTestDatabase, type TestDatabase } from '../../utils/database';
-import { simulatorEnv, startSimulator } from '../../utils/providers';
+import { useSimulator } from '../../utils/fixture';
+import { simulatorEnv } from '../../utils/providers';
 import { applyBudgets, parseBudgetSpecs } from '../../../src/budgets/budget-apply';
 import { BudgetService } from '../../../src/budgets/budget.service';
 import { announceChanged } from '../../../src/common/invalidation-bus';
@@ -21,14 +22,7 @@ import { find, parsePrometheusText } from '../../utils/prom-text';
 import { clearOfPeriodBoundary, waitFor } from '../../utils/wait';
 
 const messages = [{ role: 'user', content: 'Hello there' }];
-let sim: ProviderSimulator;
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim?.close();
-});
-beforeEach(() => sim.control.reset());
+const sim = useSimulator();
 
 /** Each test starts a server of its own (migrations included): on a saturated machine that alone took a minute. */
 const SERVER_TEST_MS = 150_000;
@@ -40,14 +34,15 @@ async function withServer(env: Record<string, string>, fn: (s: TestServer) => Pr
     await s.close();
   }
 }
-const hardBudget = (s: TestServer, limitValue = 0.000001) =>
-  s
-    .gql(CreateBudgetDocument, {
-      input: { budgetName: 'tiny', budgetType: 'GLOBAL', limitType: 'COST', limitPeriod: 'DAILY', limitValue, hardLimitEnabled: true },
-    })
-    .then((r) => ok(r).createBudget);
-const complete = (s: TestServer) =>
-  s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'u1' } });
+type BudgetInput = CreateBudgetMutationVariables['input'];
+/** A COST budget on `s`. */
+const budgetOn = (s: TestServer, input: Omit<BudgetInput, 'limitType'>) =>
+  s.gql(CreateBudgetDocument, { input: { limitType: 'COST', ...input } }).then((r) => ok(r).createBudget);
+/** A hard GLOBAL COST budget named 'tiny'. */
+const hardBudget = (s: TestServer, limitValue = 0.000001, limitPeriod: BudgetInput['limitPeriod'] = 'DAILY') =>
+  budgetOn(s, { budgetName: 'tiny', budgetType: 'GLOBAL', limitPeriod, limitValue, hardLimitEnabled: true });
+const complete = (s: TestServer, userId = 'u1') =>
+  s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId } });
 const count = async (s: TestServer, table: string) =>
   Number((await s.app.services.db.orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from ${table}`))[0].n);
 
@@ -91,18 +86,13 @@ describe('global switches', () => {
           },
         ]);
         // A budget the request takes past its warning line (91%) alerts as ever.
-        const small = ok(
-          await s.gql(CreateBudgetDocument, {
-            input: {
-              budgetName: 'small',
-              budgetType: 'USER',
-              userId: 'u1',
-              limitType: 'COST',
-              limitPeriod: 'DAILY',
-              limitValue: c.usage.totalCost * 1.1,
-            },
-          }),
-        ).createBudget;
+        const small = await budgetOn(s, {
+          budgetName: 'small',
+          budgetType: 'USER',
+          userId: 'u1',
+          limitPeriod: 'DAILY',
+          limitValue: c.usage.totalCost * 1.1,
+        });
         ok(await complete(s));
         expect(ok(await s.gql(ListAlertsDocument, { budgetId: small.id })).alerts.map((a) => a.alertType)).toEqual(['WARNING']);
         const e = parsePrometheusText(await (await fetch(`${s.app.url}/metrics`)).text());
@@ -119,24 +109,17 @@ describe('global switches', () => {
     'BUDGET_AUTO_FALLBACK=false never falls back: the requested model runs past the fallback threshold, and a hard limit refuses even with blockOnExceeded off',
     async () => {
       await withServer({ BUDGET_AUTO_FALLBACK: 'false' }, async (s) => {
-        const mk = (input: Record<string, unknown>) =>
-          s
-            .gql(CreateBudgetDocument, {
-              input: {
-                budgetType: 'USER',
-                limitType: 'COST',
-                limitPeriod: 'TOTAL',
-                enableFallback: true,
-                fallbackProvider: 'deepseek',
-                fallbackModel: 'deepseek-chat',
-                ...input,
-              } as never,
-            })
-            .then((r) => ok(r).createBudget);
+        const mk = (input: Pick<BudgetInput, 'budgetName' | 'userId' | 'limitValue'> & Partial<BudgetInput>) =>
+          budgetOn(s, {
+            budgetType: 'USER',
+            limitPeriod: 'TOTAL',
+            enableFallback: true,
+            fallbackProvider: 'deepseek',
+            fallbackModel: 'deepseek-chat',
+            ...input,
+          });
         await mk({ budgetName: 'at threshold', userId: 'u-threshold', limitValue: 0.000001, fallbackThreshold: 0.1 });
-        const served = ok(
-          await s.gql(CompleteDocument, { input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'u-threshold' } }),
-        ).complete;
+        const served = ok(await complete(s, 'u-threshold')).complete;
         expect(served).toMatchObject({ provider: 'openai', model: 'gpt-4o', fallbackUsed: false, fallbackReason: null });
         const hard = await mk({
           budgetName: 'hard',
@@ -145,15 +128,11 @@ describe('global switches', () => {
           hardLimitEnabled: true,
           blockOnExceeded: false,
         });
-        const refused = await s.gql(CompleteDocument, {
-          input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'u-hard' },
-        });
+        const refused = await complete(s, 'u-hard');
         expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BUDGET_EXCEEDED', budgetId: hard.id });
         // And no fail-over when the provider is down.
         sim.control.failNext(1, 500);
-        const failed = await s.gql(CompleteDocument, {
-          input: { messages, provider: 'openai', model: 'gpt-4o', maxTokens: 20, userId: 'u-threshold' },
-        });
+        const failed = await complete(s, 'u-threshold');
         expect(failed.errors?.[0].extensions?.code).toBe('PROVIDER_ERROR');
         expect(sim.control.requests.filter((r) => r.model === 'deepseek-chat')).toEqual([]);
       });
@@ -180,18 +159,7 @@ describe('reservations', () => {
     async () => {
       await withServer({ BUDGET_SWEEP_INTERVAL_MS: '100' }, async (s) => {
         // TOTAL: one ledger row whatever the clock says.
-        const b = ok(
-          await s.gql(CreateBudgetDocument, {
-            input: {
-              budgetName: 'tiny',
-              budgetType: 'GLOBAL',
-              limitType: 'COST',
-              limitPeriod: 'TOTAL',
-              limitValue: 0.01,
-              hardLimitEnabled: true,
-            },
-          }),
-        ).createBudget;
+        const b = await hardBudget(s, 0.01, 'TOTAL');
         const em = s.app.services.db.orm.em.fork();
         // A request that died after reserving: its reservation, already overdue, holds the whole budget.
         await em.execute(

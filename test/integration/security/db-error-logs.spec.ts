@@ -1,23 +1,10 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/common/logger';
 import { HotSql } from '../../../src/db/hot-sql';
-import { startTestServer, type TestServer } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
+import { capturingLogger } from '../../utils/server';
 
 /** Database errors are logged with the statement's placeholders, never with the values bound to them. */
-let s: TestServer;
-const lines: string[] = [];
-beforeAll(async () => {
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  s = await startTestServer({ LOG_LEVEL: 'trace' }, { log: createLogger('trace', stream) });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const { log, lines } = capturingLogger('trace');
+const s = useTestServer({ LOG_LEVEL: 'trace' }, { log });
 
 const raw = (sql: string) => s.app.services.db.orm.em.fork().execute(sql);
 

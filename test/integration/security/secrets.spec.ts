@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/common/logger';
 import { CreateApiKeyDocument, CreateBudgetDocument, ListBudgetsDocument } from '../../generated/graphql';
-import { ADMIN_KEY, ok, startTestServer, type TestServer } from '../../utils/server';
+import { useTestServer } from '../../utils/fixture';
+import { ADMIN_KEY, capturingLogger, ok } from '../../utils/server';
 import { connectWs } from '../../utils/ws';
 
 const PROVIDER_SECRETS = {
@@ -12,22 +11,10 @@ const PROVIDER_SECRETS = {
   PAGERDUTY_ROUTING_KEY: 'pd-routing-secret-0123456789abcd',
 };
 
-let s: TestServer;
-const logLines: string[] = [];
+// trace: everything the server would ever log goes into the capture.
+const { log, lines: logLines } = capturingLogger('trace');
+const s = useTestServer({ ...PROVIDER_SECRETS, LOG_LEVEL: 'trace' }, { log });
 const responses: string[] = [];
-beforeAll(async () => {
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      logLines.push(String(chunk));
-      cb();
-    },
-  });
-  // trace: everything the server would ever log goes into the capture.
-  s = await startTestServer({ ...PROVIDER_SECRETS, LOG_LEVEL: 'trace' }, { log: createLogger('trace', stream) });
-});
-afterAll(async () => {
-  await s?.close();
-});
 
 async function record(p: Promise<unknown>): Promise<unknown> {
   const r = await p;

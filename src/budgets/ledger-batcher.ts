@@ -190,9 +190,14 @@ export class LedgerBatcher {
     return this.enqueue(this.settleQ, job);
   }
 
-  /** Releases a request's hold: nothing charged, no usage row. */
+  /**
+   * Releases a request's hold: nothing charged, no usage row. If the hold had expired (this instance
+   * stalled past its TTL), the estimate the expiry charged is taken back; if the expiry committed while
+   * the release ran, that statement saw neither the hold nor the estimated row: it runs again.
+   */
   async release(requestId: string, keys: readonly LedgerKey[]): Promise<void> {
-    await this.settle({ requestId, usage: null, charges: keys.map((k) => ({ ...k, actual: 0n })) });
+    const job = { requestId, usage: null, charges: keys.map((k) => ({ ...k, actual: 0n })) };
+    if (!(await this.settle(job)).live && this.track) await this.settle(job);
   }
 
   /** Extends the holds of requests still running here to `expiresAt` (no ledger row is touched, so not on the lane). */

@@ -148,6 +148,7 @@ export class LedgerBatcher {
   /** This instance's leases (empty with leases off). */
   readonly leases = new LeaseBook();
   private readonly leaseQ: Waiter<LeaseRequest[], void>[] = [];
+  private readonly renewQ: Waiter<{ requestIds: readonly string[]; expiresAt: Date }, void>[] = [];
 
   constructor(
     private readonly orm: MikroORM,
@@ -200,11 +201,23 @@ export class LedgerBatcher {
     if (!(await this.settle(job)).live && this.track) await this.settle(job);
   }
 
-  /** Extends the holds of requests still running here to `expiresAt` (no ledger row is touched, so not on the lane). */
+  /**
+   * Extends the holds of requests still running here, and this instance's leases, to `expiresAt`. On the
+   * lane, between batches: RENEW updates the very hold, reservation and lease rows this instance's hold
+   * and settle statements update or delete, so beside them it waited on their row locks and they on its
+   * (in either order: a deadlock, broken by the server only after deadlock_timeout, 1 s).
+   */
   async renew(requestIds: readonly string[], expiresAt: Date): Promise<void> {
     if (requestIds.length === 0 && this.leases.own.size === 0) return;
-    const at = expiresAt.toISOString();
-    await this.sql.query(RENEW, [JSON.stringify(requestIds), at, at, this.instanceId, at]);
+    await this.enqueue(this.renewQ, { requestIds, expiresAt });
+  }
+
+  /** One RENEW for every renewal queued: their requests, to the latest expiry asked. */
+  private async renewBatch(batch: readonly Waiter<{ requestIds: readonly string[]; expiresAt: Date }, void>[]): Promise<void> {
+    const ids = [...new Set(batch.flatMap((w) => w.job.requestIds))];
+    const at = new Date(Math.max(...batch.map((w) => w.job.expiresAt.getTime()))).toISOString();
+    await this.sql.query(RENEW, [JSON.stringify(ids), at, at, this.instanceId, at]);
+    for (const w of batch) w.resolve();
   }
 
   /** Returns this instance's leases no hold went on since the last call (the sweep calls it; see LeaseBook.idle). */
@@ -251,7 +264,7 @@ export class LedgerBatcher {
   }
 
   private queued(): number {
-    return this.ensureQ.length + this.settleQ.length + this.holdQ.length + this.leaseQ.length;
+    return this.ensureQ.length + this.settleQ.length + this.holdQ.length + this.leaseQ.length + this.renewQ.length;
   }
 
   /** Waits until every queued job has been written. */
@@ -293,6 +306,7 @@ export class LedgerBatcher {
           await new Promise((r) => setTimeout(r, 0.2));
         }
         if (!this.queued()) break;
+        if (this.renewQ.length) await this.run(this.renewQ.splice(0), (w) => this.renewBatch(w));
         if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (w) => this.ensureBatch(w));
         if (this.settleQ.length)
           await this.run(

@@ -432,7 +432,8 @@ export const SETTLE: HotStatement = {
      order by l.budget_id, l.period_start
        for update of l
   ), held as materialized (
-    delete from completion_hold h using s where h.request_id = s.request_id returning h.request_id
+    -- After the ledger rows are locked (the count forces it): the expiry locks them before it deletes holds.
+    delete from completion_hold h using s where h.request_id = s.request_id and (select count(*) from locked) >= 0 returning h.request_id
   ), ${SETTLE_ESTIMATED}
   ), rel as materialized (
     delete from budget_reservation r using s where r.request_id = s.request_id returning r.budget_id, r.period_start, r.amount

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     const on2 = await start({ BUDGET_LEASES: 'true' });
     const url = (g: GatewayProcess) => `${g.url}/graphql`;
     const m = (g: GatewayProcess[]) => () => measure(g, url, COMPLETE_BODY, 16, target);
+    const f3 = (v: number) => v.toFixed(3);
     const rows = await rounds([
       ...(base
         ? [{ key: 'base', label: 'baseline build (BENCH_BASELINE), one instance', instances: 1, concurrency: 16, run: m([base]) }]
@@ -90,6 +91,20 @@ async function main(): Promise<void> {
           f2(r.pgCpuMs ?? NaN),
           f2(r.statements),
           lock(r),
+        ]),
+      )}\n`,
+    );
+    // Where the statements go: the hot statements per request by tag, and the ms each spends per request (the lane's time in it).
+    const tags = [...new Set([...rows.values()].flatMap((r) => Object.keys(r.hot ?? {})))].sort();
+    process.stdout.write(
+      `\nHot statements per request by tag (count / ms in them):\n\n${table(
+        ['server', ...tags],
+        [...rows.values()].map((r) => [
+          r.label,
+          ...tags.map((t) => {
+            const h = r.hot?.[t];
+            return h && h.n ? `${f3(h.n / r.count)} / ${f3(h.ms / r.count)}` : '';
+          }),
         ]),
       )}\n`,
     );

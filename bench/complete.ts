@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { simulatorEnv } from '../test/utils/providers';
 import { runLoad, type LoadResult, type LoadSpec } from './load';
-import { startGateway, watchBackends, type BackendFigures, type GatewayProcess } from './processes';
+import { hotDelta, startGateway, watchBackends, type BackendFigures, type GatewayProcess, type HotStats } from './processes';
 import { machine, table } from './report';
 import { startSimulatorWorker } from './simulator-worker';
 
@@ -112,6 +112,8 @@ export interface Row {
   pgCpuMs: number | null;
   statements: number;
   pg: BackendFigures | null;
+  /** Hot statements by tag over the window (all rounds): count and ms (bench/processes.ts). */
+  hot?: HotStats;
 }
 
 /** What one round of a row measured, before rounds are summed. */
@@ -137,11 +139,13 @@ export async function measure(
   await Promise.all(gws.map((g) => runLoad(spec(g, true))));
   const cpu0 = gws.map((g) => g.cpuMs());
   const st0 = await Promise.all(gws.map((g) => g.statements()));
+  const hot0 = await Promise.all(gws.map((g) => g.hot()));
   const watch = target?.pg ? await watchBackends(target.pg.adminUrl, target.pg.db) : null;
   const loads: LoadResult[] = await Promise.all(gws.map((g) => runLoad(spec(g, false))));
   const pg = watch ? await watch() : null;
   const cpu1 = gws.map((g) => g.cpuMs());
   const st1 = await Promise.all(gws.map((g) => g.statements()));
+  const hot1 = await Promise.all(gws.map((g) => g.hot()));
   const count = loads.reduce((s, l) => s + l.count, 0);
   const sum = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v - b[i], 0);
   return {
@@ -156,6 +160,7 @@ export async function measure(
     pgCpuMs: pg ? pg.cpuMs : null,
     statements: sum(st1, st0),
     pg,
+    hot: hotDelta(hot0, hot1),
   };
 }
 
@@ -180,6 +185,10 @@ function combine(label: string, instances: number, concurrency: number, samples:
     gatewayCpuMs: per(samples.reduce((s, x) => s + x.gatewayCpuMs, 0)),
     pgCpuMs: pgs.length ? per(pgs.reduce((s, p) => s + p.cpuMs, 0)) : null,
     statements: per(samples.reduce((s, x) => s + x.statements, 0)),
+    hot: hotDelta(
+      [],
+      samples.map((x) => x.hot ?? {}),
+    ),
     pg: pgs.length
       ? {
           cpuMs: pgs.reduce((s, p) => s + p.cpuMs, 0),

@@ -5,9 +5,10 @@
  * server's own variables). Talks to the parent by messages:
  *
  * - sends `{ type: 'ready', url, pid }` once it listens;
- * - answers `{ type: 'stats' }` with `{ type: 'stats', statements }`: the SQL statements sent so
+ * - answers `{ type: 'stats' }` with `{ type: 'stats', statements, hot }`: the SQL statements sent so
  *   far, counted at the driver (node-postgres `Client#query`, PGlite `query` / `exec` / `execProtocol`), whatever
- *   layer above (MikroORM, knex, prepared statements) sent them;
+ *   layer above (MikroORM, knex, prepared statements) sent them; and the hot statements by tag with the
+ *   ms spent in each (`HotSql.counts` / `ms`);
  * - `{ type: 'profile-start' }` starts a CPU profile of its main thread (answers `profiling`);
  *   `{ type: 'profile-stop', file }` writes it to `file` and answers `{ type: 'profile', busy, top }`;
  * - stops on `{ type: 'stop' }` (or SIGTERM) and exits 0.
@@ -54,8 +55,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   let stopProfile: ((file: string) => Promise<Profile>) | null = null;
   process.on('message', (m: { type: string; file?: string }) => {
-    if (m.type === 'stats') process.send!({ type: 'stats', statements });
-    else if (m.type === 'stop') void stop();
+    if (m.type === 'stats') {
+      // The hot statements by tag (src/db/hot-sql.ts): how many, and the ms spent in them (connection wait included).
+      const sql = app.services.completions.ledger.sql;
+      const hot = Object.fromEntries([...sql.counts].map(([tag, n]) => [tag, { n, ms: sql.ms.get(tag) ?? 0 }]));
+      process.send!({ type: 'stats', statements, hot });
+    } else if (m.type === 'stop') void stop();
     else if (m.type === 'profile-start') {
       void startProfile().then((s) => {
         stopProfile = s;

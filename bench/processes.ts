@@ -28,11 +28,30 @@ export function processCpuMs(pid: number): number | null {
   }
 }
 
+/** Hot statements by tag: count, and ms spent in them. */
+export type HotStats = Record<string, { n: number; ms: number }>;
+
+/** `b` − `a`, summed over gateways. */
+export function hotDelta(a: HotStats[], b: HotStats[]): HotStats {
+  const out: HotStats = {};
+  b.forEach((x, i) => {
+    for (const [tag, v] of Object.entries(x)) {
+      const before = a[i]?.[tag] ?? { n: 0, ms: 0 };
+      const o = (out[tag] ??= { n: 0, ms: 0 });
+      o.n += v.n - before.n;
+      o.ms += v.ms - before.ms;
+    }
+  });
+  return out;
+}
+
 export interface GatewayProcess {
   url: string;
   pid: number;
   /** SQL statements the gateway has sent so far, counted at its driver. */
   statements(): Promise<number>;
+  /** The hot statements (src/db/hot-sql.ts) so far by tag: how many, and ms in them (connection wait included). */
+  hot(): Promise<HotStats>;
   /** CPU of the gateway process so far, ms. */
   cpuMs(): number;
   /** Profiles the gateway's main thread while `work` runs; writes `file`; returns busy share and self time by package. */
@@ -62,14 +81,16 @@ export async function startGateway(env: Record<string, string>, appDist?: string
       child.once('exit', onExit);
     });
   const ready = await next<{ url: string; pid: number }>('ready');
+  const stats = async () => {
+    const r = next<{ statements: number; hot?: HotStats }>('stats');
+    child.send({ type: 'stats' });
+    return r;
+  };
   return {
     url: ready.url,
     pid: ready.pid,
-    statements: async () => {
-      const r = next<{ statements: number }>('stats');
-      child.send({ type: 'stats' });
-      return (await r).statements;
-    },
+    statements: async () => (await stats()).statements,
+    hot: async () => (await stats()).hot ?? {},
     cpuMs: () => processCpuMs(ready.pid) ?? NaN,
     profile: async (file, work) => {
       const started = next('profiling');

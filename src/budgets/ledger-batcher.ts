@@ -162,6 +162,7 @@ export class LedgerBatcher {
   /** This instance's leases (empty with leases off). */
   readonly leases = new LeaseBook();
   private readonly leaseQ: Waiter<LeaseRequest[], void>[] = [];
+  private readonly renewQ: Waiter<{ requestIds: readonly string[]; expiresAt: Date }, void>[] = [];
 
   /** The driver-level statements (their counts are read by tests and the benchmark). */
   readonly sql: HotSql;
@@ -202,16 +203,33 @@ export class LedgerBatcher {
     return this.enqueue(this.settleQ, job);
   }
 
-  /** Releases a request's hold: nothing charged, no usage row. */
+  /**
+   * Releases a request's hold: nothing charged, no usage row. If the hold had expired (this instance
+   * stalled past its TTL), the estimate the expiry charged is taken back; if the expiry committed while
+   * the release ran, that statement saw neither the hold nor the estimated row: it runs again.
+   */
   async release(requestId: string, keys: readonly LedgerKey[]): Promise<void> {
-    await this.settle({ requestId, usage: null, charges: keys.map((key) => ({ ...key, actual: 0n })) });
+    const job = { requestId, usage: null, charges: keys.map((key) => ({ ...key, actual: 0n })) };
+    if (!(await this.settle(job)).live && this.deps.track) await this.settle(job);
   }
 
-  /** Extends the holds of requests still running here to `expiresAt` (no ledger row is touched, so not on the lane). */
+  /**
+   * Extends the holds of requests still running here, and this instance's leases, to `expiresAt`. On the
+   * lane, between batches: RENEW updates the very hold, reservation and lease rows this instance's hold
+   * and settle statements update or delete, so beside them it waited on their row locks and they on its
+   * (in either order: a deadlock, broken by the server only after deadlock_timeout, 1 s).
+   */
   async renew(requestIds: readonly string[], expiresAt: Date): Promise<void> {
     if (requestIds.length === 0 && this.leases.own.size === 0) return;
-    const at = expiresAt.toISOString();
-    await this.sql.query(RENEW, [JSON.stringify(requestIds), at, at, this.instanceId, at]);
+    await this.enqueue(this.renewQ, { requestIds, expiresAt });
+  }
+
+  /** One RENEW for every renewal queued: their requests, to the latest expiry asked. */
+  private async renewBatch(batch: readonly Waiter<{ requestIds: readonly string[]; expiresAt: Date }, void>[]): Promise<void> {
+    const ids = [...new Set(batch.flatMap((w) => w.job.requestIds))];
+    const at = new Date(Math.max(...batch.map((w) => w.job.expiresAt.getTime()))).toISOString();
+    await this.sql.query(RENEW, [JSON.stringify(ids), at, at, this.instanceId, at]);
+    for (const w of batch) w.resolve();
   }
 
   /** Returns this instance's leases no hold went on since the last call (the sweep calls it; see LeaseBook.idle). */
@@ -258,7 +276,7 @@ export class LedgerBatcher {
   }
 
   private queued(): number {
-    return this.ensureQ.length + this.settleQ.length + this.holdQ.length + this.leaseQ.length;
+    return this.ensureQ.length + this.settleQ.length + this.holdQ.length + this.leaseQ.length + this.renewQ.length;
   }
 
   /** Waits until every queued job has been written. */
@@ -300,6 +318,7 @@ export class LedgerBatcher {
           await new Promise((resolve) => setTimeout(resolve, 0.2));
         }
         if (!this.queued()) break;
+        if (this.renewQ.length) await this.run(this.renewQ.splice(0), (waiters) => this.renewBatch(waiters));
         if (this.ensureQ.length) await this.run(this.ensureQ.splice(0, MAX_BATCH), (waiters) => this.ensureBatch(waiters));
         if (this.settleQ.length)
           await this.run(

@@ -373,7 +373,10 @@ const SETTLE_ESTIMATED = `est as materialized (
 /**
  * What a settle writes besides the ledger figures, the same with and without leases: the usage rows of
  * the requests still held (or, for a hold that expired meanwhile, the estimated row replaced in place by
- * the actual, with its budget links), and the rollups moved by the difference.
+ * the actual, with its budget links), and the rollups moved by the difference. A release (no usage row)
+ * of a hold that expired meanwhile deletes the estimated row (its links go with it): the release says
+ * the call did not happen or failed, so nothing is charged, as a release in time charges nothing (the
+ * ledger takes the estimate back by its links, the rollups by the row).
  */
 const SETTLE_USAGE_WRITES = `live as materialized (
     select x.* from rows x join charged h on h.request_id = x.request_id
@@ -393,6 +396,11 @@ const SETTLE_USAGE_WRITES = `live as materialized (
     update token_usage_budget b set amount = c.actual
       from est e join chg c on c.request_id = e.request_id
      where b.usage_id = e.id and b.budget_id = c.budget_id and b.period_start = c.period_start
+       and e.request_id in (select request_id from rows)
+    returning 1
+  ), dropped as (
+    delete from token_usage t using est e
+     where t.id = e.id and e.request_id not in (select request_id from rows)
     returning 1
   ), d as materialized (${deltasOf('live')} union all ${deltasOf('est', '-')}), ${rollupUpserts('d')}`;
 
@@ -405,7 +413,8 @@ const SETTLE_USAGE_WRITES = `live as materialized (
  * replaced by the actual one in place — its links, `used` and the rollups take
  * the estimate back and add the actual, which is at most the estimate. (Without usage rows,
  * `track` off, the estimate stays.) `reserved` loses what the deleted
- * reservations held. Releases are settles with zero charges and no usage row.
+ * reservations held. Releases are settles with zero charges and no usage row (a late one deletes the
+ * estimated row and takes its estimate back).
  * Returns per request 'h' (charged now) and 'u' (usage id) rows, and per
  * ledger key 'l' rows with the figures after.
  */
@@ -423,7 +432,8 @@ export const SETTLE: HotStatement = {
      order by l.budget_id, l.period_start
        for update of l
   ), held as materialized (
-    delete from completion_hold h using s where h.request_id = s.request_id returning h.request_id
+    -- After the ledger rows are locked (the count forces it): the expiry locks them before it deletes holds.
+    delete from completion_hold h using s where h.request_id = s.request_id and (select count(*) from locked) >= 0 returning h.request_id
   ), ${SETTLE_ESTIMATED}
   ), rel as materialized (
     delete from budget_reservation r using s where r.request_id = s.request_id returning r.budget_id, r.period_start, r.amount
@@ -457,7 +467,8 @@ export const SETTLE: HotStatement = {
  * replaced by the actual one in place — its links, `used` and the rollups take
  * the estimate back and add the actual, which is at most the estimate. (Without usage rows,
  * `track` off, the estimate stays.) `reserved` loses what the deleted
- * reservations held. Releases are settles with zero charges and no usage row.
+ * reservations held. Releases are settles with zero charges and no usage row (a late one deletes the
+ * estimated row and takes its estimate back).
  * Returns per request 'h' (charged now) and 'u' (usage id) rows, and per
  * ledger key 'l' rows with the figures after.
  */

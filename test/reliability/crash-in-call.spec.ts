@@ -8,6 +8,7 @@
  */
 import { simulatedOpenAIPromptTokens } from '../fixtures/provider-simulator';
 import { onPostgres } from '../utils/database';
+import { budgetLedgerSql } from '../utils/ledger';
 import {
   ADMIN,
   MESSAGES,
@@ -64,7 +65,7 @@ pgOnly('crash inside the provider call: two instances, one hard budget', () => {
     const used = async () =>
       Number(
         (
-          await f.sql.query<{ used: string }>('select coalesce(sum(used), 0)::text as used from budget_ledger where budget_id = $1', [
+          await f.sql.query<{ used: string }>(`select coalesce(sum(used::numeric), 0)::text as used from (${budgetLedgerSql('$1')}) t`, [
             budgetId,
           ])
         ).rows[0].used,

@@ -12,6 +12,7 @@ import { CompleteDocument, CreateBudgetDocument, type CreateBudgetMutationVariab
 import type { ProviderSimulator } from '../fixtures/provider-simulator';
 import { simulatorEnv, startSimulator } from '../utils/providers';
 import { ok, startTestServer, type TestServer } from '../utils/server';
+import { budgetLedgerSql } from '../utils/ledger';
 import { MESSAGES } from './harness';
 
 let openai: ProviderSimulator;
@@ -43,11 +44,7 @@ async function sqlRows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (s.app.services.db.orm.em.fork() as EntityManager).execute<T[]>(sql, params);
 }
 const ledger = async (budgetId: string) =>
-  (
-    await sqlRows<{ used: string; reserved: string }>('select used::text, reserved::text from budget_ledger where budget_id = ?', [
-      budgetId,
-    ])
-  )[0];
+  (await sqlRows<{ used: string; reserved: string }>(`select used, reserved from (${budgetLedgerSql('?')}) t`, [budgetId]))[0];
 const usageOf = (userId: string) =>
   sqlRows<{
     provider: string;

@@ -3,12 +3,19 @@
  * escrow lease allocator (src/budgets/ledger-leases.ts), without and with leases, against a simple
  * sequential reference, on a real database: several instances (each its own batcher: its own lane,
  * figures and leases) hold, settle and release concurrently on shared hard and soft budgets, return
- * their idle leases, and die at random points (their open holds and their leases are abandoned),
- * then time passes and the expiry job runs. Checked after every round: for hard budgets what is
+ * their idle leases, die at random points (their open holds and their leases are abandoned), or
+ * stall: an instance stops renewing past the TTL while its requests are in flight, the live ones
+ * renew theirs, the expiry job of a live one charges every hold not renewed at its estimate and
+ * returns the leases not renewed, and the stalled instance wakes and settles or releases its
+ * requests late (after the expiry, or racing it), then goes on with its stale lease memory. At
+ * the end time passes and the expiry job runs. Checked after every round: for hard budgets what is
  * charged and held never exceeds the limit (nor used + reserved, leases' grants included); the
  * books equal the usage (used + what leases charged = Σ links; reserved = Σ reservations on the row
- * + Σ grants; a lease's held = Σ its reservations) and the reference model; idle leases of live
- * instances are returned. After the final expiry nothing is held and no lease is left.
+ * + Σ grants; a lease's held = Σ its reservations) and the reference model (a late settle replaces
+ * the estimate by the actual, a late release by nothing: invariant 5); the hourly rollup equals
+ * the usage rows; idle leases of live instances are returned; right after a stall's expiry only the
+ * live instances' renewed requests are held and no lease of a stalled or dead instance is left.
+ * After the final expiry nothing is held and no lease is left.
  * docs/ledger.md, "Invariants" and "Escrow leases".
  */
 import fc from 'fast-check';
@@ -23,6 +30,8 @@ import { HotSql } from '../../../src/db/hot-sql';
 import { useMigratedDatabase } from '../../utils/database';
 
 const UNIT = 10n ** 12n;
+/** The holds' and leases' TTL (BUDGET_RESERVATION_TTL_MS). */
+const TTL_MS = 60_000;
 const PERIOD = new Date('2031-01-01T00:00:00.000Z');
 const noAlerts: BatchAlerts = { pending: () => false, raise: async () => [] };
 const f = useMigratedDatabase();
@@ -97,6 +106,10 @@ const requestArb = fc.record({
 const roundArb = fc.record({
   requests: fc.array(requestArb, { minLength: 1, maxLength: 12 }),
   dies: fc.option(fc.nat({ max: 2 }), { nil: null }),
+  /** An instance that stalls past the TTL (renews nothing) while its requests are in flight, then wakes and ends them late. */
+  stalls: fc.option(fc.nat({ max: 2 }), { nil: null, freq: 2 }),
+  /** Its late ends race the expiry job (else they follow it). */
+  race: fc.boolean(),
   /** The live instances return their idle leases after the round (the sweep's job). */
   idle: fc.boolean(),
 });
@@ -128,6 +141,9 @@ interface Books {
   beyond: Map<string, bigint>;
   leases: { instance: string; held: bigint }[];
   holds: number;
+  /** Σ cost and count of the usage rows, and of the hourly rollup (which must equal them). */
+  usage: { cost: bigint; n: number };
+  rollups: { cost: bigint; n: number };
 }
 
 async function books(): Promise<Books> {
@@ -163,24 +179,36 @@ async function books(): Promise<Books> {
       held: parseUnits(r.h),
     })),
     holds: Number(n),
+    usage: sums(
+      await em.execute<{ c: string; n: string }[]>('select coalesce(sum(total_cost), 0)::text as c, count(*)::text as n from token_usage'),
+    ),
+    rollups: sums(
+      await em.execute<{ c: string; n: string }[]>(
+        'select coalesce(sum(total_cost), 0)::text as c, coalesce(sum(request_count), 0)::text as n from usage_hourly',
+      ),
+    ),
   };
 }
 
+const sums = ([r]: { c: string; n: string }[]) => ({ cost: parseUnits(r.c), n: Number(r.n) });
 const nonZero = (m: Map<string, bigint>) => new Map([...m].filter(([, v]) => v !== 0n));
+
+/** A request of the program once it is held: its id and amount in units. */
+type Req = (typeof requestArb extends fc.Arbitrary<infer T> ? T : never) & { id: string; amount: bigint };
 
 describe.each([
   ['without leases', false],
   ['with escrow leases', true],
 ])('ledger group commit against a sequential model, %s', (_mode, leases) => {
-  it('never lets a hard budget exceed its limit, keeps the books equal to the usage and the model, returns leases, and holds nothing after expiry', async () => {
+  it('never lets a hard budget exceed its limit, keeps the books equal to the usage and the model, returns leases, holds nothing after expiry, and settles a stalled instance exactly', async () => {
     let seq = 0;
-    /** Holds that went on a lease, and leases with a grant, seen over the runs: the lease paths were exercised. */
-    const seen = { onLease: 0, granted: 0 };
+    /** Holds that went on a lease, and leases with a grant, seen over the runs: the lease paths were exercised; late settles of stalled instances. */
+    const seen = { onLease: 0, granted: 0, late: 0, stalledLeases: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(roundArb, { minLength: 1, maxLength: 4 }), async (rounds) => {
         const em = f.db.orm.em.fork();
         await em.execute(
-          'truncate token_usage_budget, token_usage, completion_hold, budget_reservation, budget_ledger, usage_hourly, usage_hourly_scope, usage_daily_scope, usage_daily_user',
+          'truncate token_usage_budget, token_usage, completion_hold, budget_reservation, budget_lease, budget_ledger, usage_hourly, usage_hourly_scope, usage_daily_scope, usage_daily_user',
         );
         const sql = new HotSql(f.db.orm, f.db.embedded);
         const make = () =>
@@ -191,65 +219,48 @@ describe.each([
             log: createLogger('silent'),
             track: true,
             expected: () => 0,
-            leaseOptions: { enabled: leases, ttlMs: 60_000 },
+            leaseOptions: { enabled: leases, ttlMs: TTL_MS },
           });
         const instances = [make(), make(), make()];
         const model = new Model();
         const keys: LedgerKey[] = budgets.map((b) => ({ budgetId: b.id, periodStart: PERIOD }));
         await instances[0].figuresOf(keys);
-        const t0 = Date.now();
+        /** How far the program's clock is ahead of the wall clock (each stall moves it past the TTL). */
+        let clock = 0;
+        const now = () => Date.now() + clock;
+        /** Held requests not ended yet; those the expiry charged at their estimates. */
+        const open = new Map<string, Req>();
+        const expired = new Set<string>();
 
-        for (const round of rounds) {
-          const reqs = round.requests.map((r) => ({ ...r, id: `prop-${++seq}`, amount: BigInt(r.estimate) * UNIT }));
-          const fits = await Promise.all(
-            reqs.map((r) =>
-              instances[r.inst].hold({
-                requestId: r.id,
-                items: r.on.map((i) => ({ ...keys[i], amount: r.amount, limit: budgets[i].limit, hard: budgets[i].hard })),
-                draft: draft(r.id, r.amount),
-                expiresAt: new Date(t0 + 60_000),
-              }),
-            ),
-          );
-          const held = reqs.filter((_, i) => fits[i]);
-          const [{ n: onLease }] = await f.db.orm.em
-            .fork()
-            .execute<{ n: string }[]>('select count(*)::text as n from budget_reservation where lease_instance is not null');
-          seen.onLease += Number(onLease);
-          seen.granted += Number(
-            (await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_lease where granted > 0'))[0].n,
-          );
-          for (const r of held) for (const i of r.on) model.add(model.reserved, ledgerKey(keys[i]), r.amount);
-          // An instance that dies abandons every open hold it has; the others end theirs as the program says.
-          const ending = held.filter((r) => r.inst !== round.dies && r.end !== 'abandon');
-          await Promise.all(
-            ending.map((r) => {
-              const actual = (r.amount * BigInt(r.actualShare)) / 100n;
-              for (const i of r.on) {
-                model.add(model.reserved, ledgerKey(keys[i]), -r.amount);
-                if (r.end === 'settle') model.add(model.used, ledgerKey(keys[i]), actual);
-              }
-              if (r.end === 'release')
-                return instances[r.inst].release(
-                  r.id,
-                  r.on.map((i) => keys[i]),
-                );
-              return instances[r.inst].settle({
-                requestId: r.id,
-                charges: r.on.map((i) => ({ ...keys[i], actual })),
-                usage: { ...draft(r.id, actual), estimated: false, success: true, error_code: null },
-              });
-            }),
-          );
-          if (round.dies !== null) instances[round.dies] = make();
-          if (round.idle) {
-            // Twice: the first call only marks the leases used this round; the second returns every lease with nothing held.
-            for (const inst of instances) await inst.returnIdle();
-            for (const inst of instances) await inst.returnIdle();
-            const live = new Set(instances.map((x) => x.instanceId));
-            expect((await books()).leases.filter((l) => live.has(l.instance) && l.held === 0n)).toEqual([]);
+        /** Ends a request as the program says (the model first: what its books must then show); as the service does, settles again when the expiry committed while the settle ran (not live). */
+        const end = async (r: Req) => {
+          const actual = (r.amount * BigInt(r.actualShare)) / 100n;
+          const late = expired.has(r.id);
+          for (const i of r.on) {
+            const k = ledgerKey(keys[i]);
+            // A late end replaces the estimate the expiry charged: by the actual (settle) or by nothing (release).
+            if (late) model.add(model.used, k, -r.amount);
+            else model.add(model.reserved, k, -r.amount);
+            if (r.end === 'settle') model.add(model.used, k, actual);
           }
+          open.delete(r.id);
+          if (late) seen.late++;
+          if (r.end === 'release')
+            return instances[r.inst].release(
+              r.id,
+              r.on.map((i) => keys[i]),
+            );
+          const job = {
+            requestId: r.id,
+            charges: r.on.map((i) => ({ ...keys[i], actual })),
+            usage: { ...draft(r.id, actual), estimated: false, success: true, error_code: null },
+          };
+          const out = await instances[r.inst].settle(job);
+          if (!out.live) expect((await instances[r.inst].settle(job)).live).toBe(true);
+        };
 
+        /** The books against the model and the invariants (docs/ledger.md). */
+        const check = async () => {
           const b = await books();
           for (const [i, def] of budgets.entries()) {
             const k = ledgerKey(keys[i]);
@@ -263,29 +274,109 @@ describe.each([
           expect(nonZero(b.leaseHeld)).toEqual(nonZero(b.leaseRes));
           expect(nonZero(b.used)).toEqual(nonZero(model.used));
           expect(nonZero(b.resRows)).toEqual(nonZero(model.reserved));
+          expect(b.rollups).toEqual(b.usage);
           if (!leases) expect(b.leases).toEqual([]);
+          return b;
+        };
+
+        for (const round of rounds) {
+          const reqs: Req[] = round.requests.map((r) => ({ ...r, id: `prop-${++seq}`, amount: BigInt(r.estimate) * UNIT }));
+          const fits = await Promise.all(
+            reqs.map((r) =>
+              instances[r.inst].hold({
+                requestId: r.id,
+                items: r.on.map((i) => ({ ...keys[i], amount: r.amount, limit: budgets[i].limit, hard: budgets[i].hard })),
+                draft: draft(r.id, r.amount),
+                expiresAt: new Date(now() + TTL_MS),
+              }),
+            ),
+          );
+          const held = reqs.filter((_, i) => fits[i]);
+          const [{ n: onLease }] = await f.db.orm.em
+            .fork()
+            .execute<{ n: string }[]>('select count(*)::text as n from budget_reservation where lease_instance is not null');
+          seen.onLease += Number(onLease);
+          seen.granted += Number(
+            (await f.db.orm.em.fork().execute<{ n: string }[]>('select count(*)::text as n from budget_lease where granted > 0'))[0].n,
+          );
+          for (const r of held) {
+            open.set(r.id, r);
+            for (const i of r.on) model.add(model.reserved, ledgerKey(keys[i]), r.amount);
+          }
+          // An instance that dies abandons every open hold it has; the others end theirs as the program says.
+          const ending = held.filter((r) => r.inst !== round.dies && r.end !== 'abandon');
+          const stalled = round.stalls !== null && round.stalls !== round.dies ? round.stalls : null;
+          if (stalled === null) await Promise.all(ending.map(end));
+          else {
+            // The stalled instance stops (renews nothing) past the TTL; the live ones renew their requests in flight and
+            // their leases, then one's expiry job charges every hold not renewed at its estimate and returns the leases
+            // not renewed. The stalled instance then wakes and ends its requests late (racing the expiry, or after it).
+            if (leases) seen.stalledLeases += instances[stalled].leases.own.size;
+            const live = (i: number) => i !== stalled && i !== round.dies;
+            const inFlight = ending.filter((r) => live(r.inst));
+            const lateOnes = ending.filter((r) => r.inst === stalled);
+            clock += 2 * TTL_MS;
+            const at = new Date(now());
+            for (const [i, inst] of instances.entries())
+              if (live(i))
+                await inst.renew(
+                  inFlight.filter((r) => r.inst === i).map((r) => r.id),
+                  new Date(at.getTime() + TTL_MS),
+                );
+            const renewed = new Set(inFlight.map((r) => r.id));
+            for (const r of open.values()) {
+              if (renewed.has(r.id)) continue;
+              expired.add(r.id);
+              for (const i of r.on) {
+                model.add(model.reserved, ledgerKey(keys[i]), -r.amount);
+                model.add(model.used, ledgerKey(keys[i]), r.amount);
+              }
+            }
+            const janitor = instances[[0, 1, 2].find(live)!];
+            if (round.race) await Promise.all([janitor.expire(at, true), ...lateOnes.map(end)]);
+            else {
+              await janitor.expire(at, true);
+              // Nothing is held after expiry but the live instances' requests in flight; no lease of an instance that stopped renewing is left.
+              const b = await books();
+              expect(b.holds).toBe(renewed.size);
+              const alive = new Set(instances.filter((_, i) => live(i)).map((x) => x.instanceId));
+              expect(b.leases.filter((l) => !alive.has(l.instance))).toEqual([]);
+              await Promise.all(lateOnes.map(end));
+            }
+            for (const r of open.values()) if (expired.has(r.id)) open.delete(r.id);
+            await Promise.all(inFlight.map(end));
+          }
+          if (round.dies !== null) instances[round.dies] = make();
+          if (round.idle) {
+            // Twice: the first call only marks the leases used this round; the second returns every lease with nothing held.
+            for (const inst of instances) await inst.returnIdle();
+            for (const inst of instances) await inst.returnIdle();
+            const live = new Set(instances.map((x) => x.instanceId));
+            expect((await books()).leases.filter((l) => live.has(l.instance) && l.held === 0n)).toEqual([]);
+          }
+          await check();
         }
 
         // Time passes: every abandoned hold is charged at its estimate, every lease (dead or alive: none renewed) returned; nothing stays held.
-        await instances[0].expire(new Date(Date.now() + 120_000), true);
-        const end = await books();
-        expect(end.holds).toBe(0);
-        expect(end.leases).toEqual([]);
-        expect(nonZero(end.reserved)).toEqual(new Map());
-        expect(nonZero(end.resRows)).toEqual(new Map());
-        expect(nonZero(end.used)).toEqual(nonZero(end.links));
+        await instances[0].expire(new Date(now() + 2 * TTL_MS), true);
         for (const [k, v] of model.reserved) model.add(model.used, k, v);
-        expect(nonZero(end.used)).toEqual(nonZero(model.used));
-        for (const [i, def] of budgets.entries())
-          if (def.hard) expect(end.used.get(ledgerKey(keys[i])) ?? 0n).toBeLessThanOrEqual(def.limit);
+        model.reserved.clear();
+        const b = await check();
+        expect(b.holds).toBe(0);
+        expect(b.leases).toEqual([]);
+        expect(nonZero(b.reserved)).toEqual(new Map());
+        expect(nonZero(b.resRows)).toEqual(new Map());
+        for (const [i, def] of budgets.entries()) if (def.hard) expect(b.used.get(ledgerKey(keys[i])) ?? 0n).toBeLessThanOrEqual(def.limit);
       }),
       { numRuns: 25 },
     );
+    expect(seen.late).toBeGreaterThan(0);
     if (leases) {
       expect(seen.onLease).toBeGreaterThan(0);
       expect(seen.granted).toBeGreaterThan(0);
+      expect(seen.stalledLeases).toBeGreaterThan(0);
     } else {
-      expect(seen).toEqual({ onLease: 0, granted: 0 });
+      expect({ onLease: seen.onLease, granted: seen.granted }).toEqual({ onLease: 0, granted: 0 });
     }
   }, 300_000);
 });

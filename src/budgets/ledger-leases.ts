@@ -30,6 +30,12 @@ export interface OwnLease {
   active: boolean;
   /** Hold batch number before which no top-up is tried. */
   backoffUntil: number;
+  /**
+   * The hard limit the lease was last sized for (null until a take or top-up says). A budget whose
+   * limit falls below it has its lease returned and its items held on the row, checked against the
+   * new limit: an item on a lease is checked against the grant only (docs/ledger.md, L1).
+   */
+  sizedFor: bigint | null;
 }
 
 /** One lease statement item: take or top up (`ret` false) or return (`ret` true) this instance's lease on `key`. */
@@ -95,6 +101,8 @@ export class LeaseBook {
       const req = { key: entry.key, want, minGrant: entry.max * MIN_GRANT_REQUESTS, limit: entry.limit, hard: entry.hard, ret: false };
       if (!lease) {
         if (!entry.hard || this.batches >= (this.backoff.get(keyId) ?? 0)) out.push(req);
+      } else if (entry.hard && loweredUnder(lease, entry.limit)) {
+        out.push(this.returning(lease));
       } else if (entry.hard && this.batches >= lease.backoffUntil && this.available(keyId) < entry.need) {
         out.push(req);
       }
@@ -109,6 +117,7 @@ export class LeaseBook {
   granted(request: LeaseRequest, after: OwnLease | null): void {
     const keyId = ledgerKey(request.key);
     if (!request.hard || request.ret) return;
+    if (after) after.sizedFor = request.limit;
     if (after && after.granted - after.used - after.held > 0n) {
       this.backoff.delete(keyId);
       return;
@@ -128,7 +137,7 @@ export class LeaseBook {
       job.items.map((item) => {
         const keyId = ledgerKey(item);
         const lease = this.own.get(keyId);
-        if (!lease) return false;
+        if (!lease || (item.hard && loweredUnder(lease, item.limit))) return false;
         const available = left.get(keyId) ?? this.available(keyId);
         if (item.hard && available < item.amount) return false;
         left.set(keyId, available - item.amount);
@@ -161,7 +170,7 @@ export class LeaseBook {
     }
     const lease = this.own.get(keyId);
     if (lease) Object.assign(lease, { granted, used, held });
-    else this.own.set(keyId, { key, granted, used, held, active: false, backoffUntil: 0 });
+    else this.own.set(keyId, { key, granted, used, held, active: false, backoffUntil: 0, sizedFor: null });
     return this.own.get(keyId)!;
   }
 
@@ -187,4 +196,9 @@ export class LeaseBook {
   private returning(lease: OwnLease): LeaseRequest {
     return { key: lease.key, want: 0n, minGrant: 0n, limit: 0n, hard: false, ret: true };
   }
+}
+
+/** The budget's hard limit is now below the one the lease was sized for. */
+function loweredUnder(lease: OwnLease, limit: bigint): boolean {
+  return lease.sizedFor !== null && limit < lease.sizedFor;
 }
